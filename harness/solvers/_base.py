@@ -69,6 +69,11 @@ TRACE_FIELDS = (
 )
 _INT_FIELDS = {"krylov_iters", "krylov_flag", "hvps", "grads"}
 
+#: Cutoffs of the thesis's Fig. 3.3 analysis: the loop keeps a snapshot of the
+#: first iterate with ``||grad L||^2 < eps`` for each ``eps`` (the infinite
+#: cutoff is the final iterate).
+SNAPSHOT_CUTOFFS = (1e-4, 1e-6, 1e-10)
+
 
 class StepInfo(NamedTuple):
     """What one step reports (all scalars; use NaN / -1 for "not applicable").
@@ -176,6 +181,9 @@ class SolveResult:
         trace: per-iteration arrays keyed by :data:`TRACE_FIELDS`, ``(batch, T + 1)``.
         hfro_method: how ``||H||_F`` in ``r``/``r_H`` was obtained
             (``"lanczos"``, ``"hutchinson"``, ``"exact"`` or ``"none"``).
+        snapshots: ``(batch, len(SNAPSHOT_CUTOFFS), dim)``: the first iterate
+            with ``||grad L||^2 < eps`` for each cutoff (NaN if never reached).
+        snapshot_iter: ``(batch, len(SNAPSHOT_CUTOFFS))``: its iteration, -1 if never.
     """
 
     theta: np.ndarray
@@ -185,6 +193,8 @@ class SolveResult:
     grads: np.ndarray
     trace: dict[str, np.ndarray]
     hfro_method: str = "none"
+    snapshots: np.ndarray | None = None
+    snapshot_iter: np.ndarray | None = None
 
     @property
     def batch(self) -> int:
@@ -274,13 +284,17 @@ def _run_one(solver: IterativeSolver, fn: Callable, theta0: jax.Array, args: Any
         jnp.where(g2_0 <= tol, CONVERGED, jnp.where(max_iter <= 0, MAX_ITER, RUNNING)),
     ).astype(jnp.int64)
     state0 = solver.init(fn, theta0, f0, g0, args)
-    carry0 = (jnp.int64(0), theta0, f0, g0, state0, status0, jnp.int64(0), jnp.int64(1), trace)
+    cut = jnp.asarray(SNAPSHOT_CUTOFFS, dtype=jnp.float64)
+    hit0 = finite0 & (g2_0 < cut)
+    snap0 = jnp.where(hit0[:, None], theta0[None, :], jnp.nan)
+    snap_it0 = jnp.where(hit0, 0, -1).astype(jnp.int64)
+    carry0 = (jnp.int64(0), theta0, f0, g0, state0, status0, jnp.int64(0), jnp.int64(1), trace, snap0, snap_it0)
 
     def cond(c):
         return c[5] == RUNNING
 
     def body(c):
-        k, theta, f, g, state, _, hv, gr, tr = c
+        k, theta, f, g, state, _, hv, gr, tr, snap, snap_it = c
         theta_new, state_new, info = solver.step(fn, theta, f, g, state, args)
         f_new, g_new = vg(theta_new, args)
         g2 = jnp.vdot(g_new, g_new)
@@ -307,6 +321,9 @@ def _run_one(solver: IterativeSolver, fn: Callable, theta0: jax.Array, args: Any
             "grads": gr,
         }
         tr = {key: tr[key].at[k].set(vals[key].astype(tr[key].dtype)) for key in TRACE_FIELDS}
+        hit = finite & (g2 < cut) & (snap_it < 0)
+        snap = jnp.where(hit[:, None], theta_new[None, :], snap)
+        snap_it = jnp.where(hit, k, snap_it)
         # A diverged run keeps its last finite iterate.
         keep = lambda new, old: jnp.where(finite, new, old)  # noqa: E731
         return (
@@ -319,10 +336,12 @@ def _run_one(solver: IterativeSolver, fn: Callable, theta0: jax.Array, args: Any
             hv,
             gr,
             tr,
+            snap,
+            snap_it,
         )
 
-    k, theta, _, _, _, status, hv, gr, tr = jax.lax.while_loop(cond, body, carry0)
-    return theta, status, k, hv, gr, tr
+    k, theta, _, _, _, status, hv, gr, tr, snap, snap_it = jax.lax.while_loop(cond, body, carry0)
+    return theta, status, k, hv, gr, tr, snap, snap_it
 
 
 def _run_batch_impl(solver, fn, theta0, args, max_iter, tol):
@@ -356,7 +375,7 @@ def iterate(
         )
     check_positive("max_iter", max_iter, integer=True, allow_zero=True)
     check_positive("tol", tol, allow_zero=True)
-    theta, status, k, hv, gr, tr = _run_batch(
+    theta, status, k, hv, gr, tr, snap, snap_it = _run_batch(
         solver, problem.loss_fn, jnp.asarray(theta0), problem.data, int(max_iter), jnp.float64(tol)
     )
     return SolveResult(
@@ -367,4 +386,6 @@ def iterate(
         grads=np.asarray(gr),
         trace={key: np.asarray(v) for key, v in tr.items()},
         hfro_method=type(solver).hfro_method,
+        snapshots=np.asarray(snap),
+        snapshot_iter=np.asarray(snap_it),
     )
