@@ -1,0 +1,323 @@
+"""The ``critbench`` command line: argument parsing and printing only.
+
+Commands (each a few lines calling the runner, the scorer or the report):
+
+* ``critbench`` -- run the default scorecard into ``results/scorecard/``
+  (resumable), print it, write the HTML report;
+* ``critbench cases [NAME] [--param k=v] [--json]`` -- list cases / ground truth;
+* ``critbench solvers`` -- list solvers and their options;
+* ``critbench run --case NAME --solver NAME ...`` -- run one cell;
+* ``critbench score DIR`` (alias ``summary``) -- the table of stored results;
+* ``critbench report DIR [--out FILE]`` -- the HTML report;
+* ``critbench compare BASE NEW`` / ``critbench history ...`` -- delegated to
+  :mod:`harness.compare` / :mod:`harness.history` when installed.
+
+Errors in user input (unknown names, bad parameters/options, malformed result
+files) print one line to stderr and exit with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+DEFAULT_RESULTS = Path("results") / "scorecard"
+EXIT_USAGE = 2
+
+
+class CLIError(ValueError):
+    """A user error detected by the CLI itself (one-line message)."""
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from cases import CaseError
+    from harness.solvers import SolverError
+    from harness.store import StoreError
+
+    return (CaseError, SolverError, StoreError, CLIError, ValueError, FileNotFoundError)
+
+
+# --------------------------------------------------------------------------- printing
+def _fmt(v: Any, digits: int = 3) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.{digits}g}"
+    return str(v)
+
+
+def _ci(row: Mapping[str, Any], frac: str, ci: str) -> str:
+    if row.get(frac) is None:
+        return "-"
+    lo, hi = row[ci]
+    return f"{100 * row[frac]:.0f}% [{100 * lo:.0f}, {100 * hi:.0f}]"
+
+
+def print_summary(rows: Sequence[Mapping[str, Any]], title: str = "critbench scorecard") -> None:
+    """Print :func:`harness.score.summarize` rows as a rich table (stdout)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("case", "solver", "runs", "success (95% CI)", "correct (95% CI)", "flat final/ever", "diverged",
+                "|loss err|", "HVPs/success", "s/success", "compile s"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(
+            str(r["case"]), str(r["solver"]), str(r["runs"]), _ci(r, "success_fraction", "success_ci"),
+            _ci(r, "correct_fraction", "correct_ci"), f"{r['gradient_flat']}/{r['gradient_flat_ever']}",
+            str(r["diverged"]), _fmt(r["mean_abs_loss_error"]), _fmt(r["hvps_per_success"], 4),
+            _fmt(r["seconds_per_success"]), _fmt(r["compile_seconds"], 2),
+        )
+    Console(width=max(120, Console().width)).print(table)
+
+
+def _render_html(results_dir: Path, out: Path | None) -> Path | None:
+    """Call ``harness.report.render_report`` if the report module exists."""
+    try:
+        report = importlib.import_module("harness.report")
+    except ModuleNotFoundError:
+        return None
+    render = getattr(report, "render_report", None)
+    if render is None:
+        return None
+    return Path(render(results_dir, out))
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_default(args: argparse.Namespace) -> int:
+    from harness.progress import make_progress
+    from harness.runner import run_suite
+    from harness.score import summarize
+    from harness.suite import default_specs
+
+    out = Path(args.out)
+    with make_progress(args.quiet) as progress:
+        records = run_suite(default_specs(), out, progress=progress, command=["critbench"])
+    print_summary(summarize(records))
+    html = _render_html(out, None)
+    print(f"results: {out}" + (f"; HTML report: {html}" if html else " (HTML report module not installed)"))
+    return 0
+
+
+def cmd_cases(args: argparse.Namespace) -> int:
+    from cases import case_names, case_spec, get_case, parse_params
+
+    if args.name is None:
+        if args.param:
+            raise CLIError("--param needs a case NAME")
+        rows = []
+        for name in case_names():
+            spec = case_spec(name)
+            rows.append({"name": name, "dim": get_case(name).dim, "small_dim": get_case(name, **spec.small_params).dim,
+                         "ground_truth": spec.ground_truth_kind, "description": spec.description})
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            for r in rows:
+                print(f"{r['name']:<18} dim={r['dim']:<6} small_dim={r['small_dim']:<5} "
+                      f"ground_truth={r['ground_truth']:<8} {r['description']}")
+        return 0
+    case = get_case(args.name, **parse_params(args.param))
+    if args.json:
+        payload = {"name": case.name, "params": dict(case.params), "dim": case.dim,
+                   "ground_truth": None if case.ground_truth is None else case.ground_truth.to_json()}
+        print(json.dumps(payload, indent=2, default=_json_default))
+    else:
+        gt = case.ground_truth
+        print(f"{case.name}: dim={case.dim} params={dict(case.params)}")
+        print(f"  {case.description or case_spec(args.name).description}")
+        if gt is not None:
+            print(f"  ground truth: {gt.kind}, {len(gt.classes)} critical classes, "
+                  f"{len(gt.flat_points)} gradient-flat points")
+    return 0
+
+
+def _json_default(v: Any) -> Any:
+    try:
+        import numpy as np
+
+        if isinstance(v, np.generic):
+            return v.item()
+        if isinstance(v, np.ndarray):
+            return v.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(v, (tuple, set)):
+        return list(v)
+    return str(v)
+
+
+def cmd_solvers(args: argparse.Namespace) -> int:
+    from harness.solvers import solver_specs
+
+    specs = solver_specs()
+    if args.json:
+        rows = [{"name": s.name, "builtin": s.builtin, "description": s.description,
+                 "options": s.option_defaults()} for s in specs]
+        print(json.dumps(rows, indent=2, default=_json_default))
+        return 0
+    for s in specs:
+        opts = ", ".join(f"{k}={v!r}" for k, v in s.option_defaults().items())
+        print(f"{s.name:<15} {'built-in' if s.builtin else 'plugin':<8} {s.description}")
+        print(f"{'':<15} options: {opts or '(none)'}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from cases import parse_params
+    from harness.progress import make_progress
+    from harness.runner import RunSpec, run_suite
+    from harness.score import summarize
+    from harness.solvers import parse_options
+
+    spec = RunSpec(args.case, parse_params(args.param), args.solver, parse_options(args.option), args.runs,
+                   args.seed, max_iter=args.max_iter, tol=args.tol, batch_size=args.batch_size)
+    with make_progress(args.quiet) as progress:
+        records = run_suite([spec], args.out, progress=progress, command=["critbench", *args.argv])
+    print_summary(summarize(records), title=f"{args.case} × {args.solver}")
+    print(f"results: {args.out}")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from harness.score import summarize
+    from harness.store import load_records
+
+    records = load_records(args.dir)
+    if not records:
+        raise CLIError(f"no run records in {args.dir}")
+    rows = summarize(records)
+    if args.json:
+        print(json.dumps(rows, indent=2, default=_json_default))
+    else:
+        print_summary(rows, title=f"results: {args.dir}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.store import ResultStore
+
+    ResultStore(args.dir, create=False)  # one-line error for a missing directory
+    html = _render_html(Path(args.dir), Path(args.out) if args.out else None)
+    if html is None:
+        raise CLIError("the HTML report module (harness.report) is not installed")
+    print(f"HTML report: {html}")
+    return 0
+
+
+def _delegate(module: str, func: str, *call_args: Any) -> int:
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        raise CLIError(f"this command needs {module}, which is not installed") from None
+    return int(getattr(mod, func)(*call_args) or 0)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    return _delegate("harness.compare", "main_compare", args.base, args.new, args)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    return _delegate("harness.history", "main_history", args)
+
+
+def _one_line_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
+                      line: Any = None) -> None:
+    print(f"critbench: warning: {message}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used for ``--help``)."""
+    p = argparse.ArgumentParser(prog="critbench", description="Benchmark critical-point finders of NN losses.")
+    p.add_argument("--out", default=str(DEFAULT_RESULTS), help="results directory of the default scorecard")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_default)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    c = sub.add_parser("cases", help="list cases, or show one case's ground truth")
+    c.add_argument("name", nargs="?")
+    c.add_argument("--param", action="append", default=[], metavar="K=V")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_cases)
+
+    s = sub.add_parser("solvers", help="list solvers and their options")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_solvers)
+
+    r = sub.add_parser("run", help="run one solver on one case")
+    r.add_argument("--case", required=True)
+    r.add_argument("--param", action="append", default=[], metavar="K=V")
+    r.add_argument("--solver", required=True, help="registered name or module:attr")
+    r.add_argument("--option", action="append", default=[], metavar="K=V")
+    r.add_argument("--runs", type=int, default=10)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--max-iter", type=int, default=500)
+    r.add_argument("--tol", type=float, default=1e-10)
+    r.add_argument("--batch-size", type=int, default=None)
+    r.add_argument("--out", required=True)
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(func=cmd_run)
+
+    for name in ("score", "summary"):
+        sc = sub.add_parser(name, help="summary table of stored results")
+        sc.add_argument("dir")
+        sc.add_argument("--json", action="store_true")
+        sc.set_defaults(func=cmd_score)
+
+    rp = sub.add_parser("report", help="write the HTML report of stored results")
+    rp.add_argument("dir")
+    rp.add_argument("--out", default=None)
+    rp.set_defaults(func=cmd_report)
+
+    cp = sub.add_parser("compare", help="compare two result directories (harness.compare)")
+    cp.add_argument("base")
+    cp.add_argument("new")
+    cp.add_argument("rest", nargs=argparse.REMAINDER)
+    cp.set_defaults(func=cmd_compare)
+
+    hp = sub.add_parser("history", help="history of results (harness.history)")
+    hp.add_argument("rest", nargs=argparse.REMAINDER)
+    hp.set_defaults(func=cmd_history)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (2 on a user error, with one line on stderr)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed its one-line usage error
+        return int(exc.code or 0)
+    args.argv = argv
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _one_line_warning
+            return int(args.func(args) or 0)
+    except _user_errors() as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"critbench: error: {msg}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # e.g. `critbench solvers | head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print("critbench: interrupted (finished batches are stored; rerun to resume)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""HTML reports rendered from stored results only (no solver or JAX imports).
+
+``render_report(results_dir, out_html=None)`` writes one self-contained page:
+a summary table per (case, solver) and embedded PNG figures (loss-index
+scatter, gradient-norm traces, r ECDFs, HVPs-to-success ECDF, cutoff panel)
+with a provenance footer.
+"""
+
+from ._html import CUTOFF_FILE, render_html, render_report, summary_table
+from ._load import ReportError, ResultsData, load_results
+
+__all__ = [
+    "CUTOFF_FILE",
+    "ReportError",
+    "ResultsData",
+    "load_results",
+    "render_html",
+    "render_report",
+    "summary_table",
+]

@@ -1,0 +1,245 @@
+"""Report figures (matplotlib, Agg, no pyplot state), each returned as a PNG data URI.
+
+Every function takes already-loaded records/arrays and returns a
+:class:`matplotlib.figure.Figure` or ``None`` when the data it needs is absent;
+:func:`to_data_uri` embeds a figure in HTML as base64 PNG.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ._load import ResultsData
+
+OUTCOME_COLORS = {"critical": "#2ca02c", "gradient-flat": "#ff7f0e", "diverged": "#d62728", "other": "#7f7f7f"}
+OUTCOME_MARKERS = {"critical": "o", "gradient-flat": "s", "diverged": "x", "other": "^"}
+#: Approximate gradient-flatness threshold on ``r`` (REFERENCE.md: ``r > 0.9``).
+R_FLAT = 0.9
+#: Thesis critical-point threshold on ``||grad L||^2`` (drawn on the trace panels).
+CRITICAL_GRAD_SQ = 1e-10
+#: At most this many trace lines per (solver, outcome) in the trace panels.
+MAX_TRACES = 40
+DPI = 80
+
+
+def to_data_uri(fig: Figure) -> str:
+    """``data:image/png;base64,...`` for ``fig``."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _num(rec: Mapping[str, Any], key: str) -> float:
+    v = rec.get(key)
+    try:
+        return float(v) if v is not None else math.nan
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _outcome(rec: Mapping[str, Any]) -> str:
+    o = rec.get("outcome")
+    return o if o in OUTCOME_COLORS else "other"
+
+
+def _solvers(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(str(r.get("solver")) for r in records))
+
+
+def _solver_colors(solvers: Sequence[str]) -> dict[str, str]:
+    cycle = ["#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#2ca02c", "#ff7f0e"]
+    return {s: cycle[i % len(cycle)] for i, s in enumerate(solvers)}
+
+
+def _ecdf(ax: Any, values: np.ndarray, n_total: int, label: str, color: str) -> None:
+    """Step ECDF of ``values`` normalised by ``n_total`` (so it may plateau below 1)."""
+    v = np.sort(values[np.isfinite(values)])
+    if v.size == 0 or n_total == 0:
+        return
+    y = np.arange(1, v.size + 1) / n_total
+    ax.step(np.concatenate([[v[0]], v]), np.concatenate([[0.0], y]), where="post", label=label, color=color)
+
+
+def loss_index_figure(records: Sequence[Mapping[str, Any]], case: str) -> Figure | None:
+    """Final loss against index fraction of the found points (thesis Fig. 3.2 style).
+
+    Filled markers: found points, coloured by solver, shaped by outcome.  Hollow
+    black circles: the certified (loss, index fraction) of the ground-truth
+    classes that runs matched (``class_loss`` / ``class_index_fraction``).
+    """
+    pts = [(r, _num(r, "index_fraction"), _num(r, "final_loss")) for r in records]
+    pts = [(r, x, y) for r, x, y in pts if math.isfinite(x) and math.isfinite(y)]
+    if not pts:
+        return None
+    fig = Figure(figsize=(6.0, 4.2))
+    ax = fig.add_subplot()
+    colors = _solver_colors(_solvers(records))
+    for solver in colors:
+        for outcome, marker in OUTCOME_MARKERS.items():
+            sel = [(x, y) for r, x, y in pts if str(r.get("solver")) == solver and _outcome(r) == outcome]
+            if sel:
+                xs, ys = zip(*sel)
+                ax.scatter(xs, ys, s=18, marker=marker, color=colors[solver], alpha=0.7,
+                           label=f"{solver} ({outcome})")
+    classes = {(_num(r, "class_index_fraction"), _num(r, "class_loss")) for r in records}
+    classes = {c for c in classes if all(map(math.isfinite, c))}
+    if classes:
+        cx, cy = zip(*sorted(classes))
+        ax.scatter(cx, cy, s=110, facecolors="none", edgecolors="black", linewidths=1.2,
+                   label="ground-truth class (matched)")
+    ax.set_xlabel("index fraction")
+    ax.set_ylabel("final loss")
+    ax.set_title(f"{case}: loss vs index of final points")
+    ax.legend(fontsize=7, loc="best")
+    return fig
+
+
+def grad_trace_figure(data: ResultsData, records: Sequence[Mapping[str, Any]], case: str) -> Figure | None:
+    """``||grad L||^2`` per iteration (log scale), one panel per solver, coloured by outcome."""
+    solvers = _solvers(records)
+    rows: dict[str, list[tuple[str, np.ndarray]]] = {s: [] for s in solvers}
+    for rec in records:
+        tr = data.row_array(rec, "grad_norm_sq")
+        if tr is not None:
+            rows[str(rec.get("solver"))].append((_outcome(rec), np.asarray(tr, dtype=float)))
+    solvers = [s for s in solvers if rows[s]]
+    if not solvers:
+        return None
+    fig = Figure(figsize=(4.2 * len(solvers), 3.4))
+    axes = fig.subplots(1, len(solvers), squeeze=False)[0]
+    for ax, solver in zip(axes, solvers):
+        shown: dict[str, int] = {}
+        for outcome, tr in rows[solver]:
+            if shown.get(outcome, 0) >= MAX_TRACES:
+                continue
+            ok = np.isfinite(tr) & (tr > 0)
+            if not ok.any():
+                continue
+            it = np.nonzero(ok)[0]
+            ax.plot(it, tr[ok], color=OUTCOME_COLORS[outcome], lw=0.8, alpha=0.6,
+                    label=outcome if outcome not in shown else None)
+            shown[outcome] = shown.get(outcome, 0) + 1
+        ax.axhline(CRITICAL_GRAD_SQ, color="black", ls=":", lw=0.8)
+        ax.set_yscale("log")
+        ax.set_xlabel("iteration")
+        ax.set_ylabel(r"$\|\nabla L\|^2$")
+        ax.set_title(f"{case} / {solver}", fontsize=9)
+        if shown:
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def r_ecdf_figure(records: Sequence[Mapping[str, Any]], case: str) -> Figure | None:
+    """ECDFs of the final and the maximal relative residual ``r`` per solver, with ``r = 0.9``."""
+    solvers = _solvers(records)
+    colors = _solver_colors(solvers)
+    keys = ("final_r", "max_r")
+    if not any(math.isfinite(_num(r, k)) for r in records for k in keys):
+        return None
+    fig = Figure(figsize=(8.4, 3.4))
+    axes = fig.subplots(1, 2)
+    for ax, key in zip(axes, keys):
+        for s in solvers:
+            recs = [r for r in records if str(r.get("solver")) == s]
+            _ecdf(ax, np.array([_num(r, key) for r in recs]), len(recs), s, colors[s])
+        ax.axvline(R_FLAT, color="black", ls="--", lw=1, label=f"r = {R_FLAT}")
+        ax.set_xlabel(key.replace("_", " "))
+        ax.set_ylabel("fraction of runs")
+        ax.set_ylim(0, 1.02)
+        ax.set_title(f"{case}: ECDF of {key}", fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def hvps_ecdf_figure(records: Sequence[Mapping[str, Any]], case: str) -> Figure | None:
+    """Fraction of *all* runs that succeeded within ``x`` HVPs, per solver (plateau = success rate)."""
+    solvers = _solvers(records)
+    colors = _solver_colors(solvers)
+    fig = Figure(figsize=(6.0, 3.6))
+    ax = fig.add_subplot()
+    drawn = False
+    for s in solvers:
+        recs = [r for r in records if str(r.get("solver")) == s]
+        vals = np.array([_num(r, "hvps") for r in recs if r.get("outcome") == "critical"])
+        if np.isfinite(vals).any():
+            _ecdf(ax, np.maximum(vals, 1.0), len(recs), s, colors[s])
+            drawn = True
+    if not drawn:
+        return None
+    ax.set_xscale("log")
+    ax.set_xlabel("Hessian-vector products (HVPs, at least 1)")
+    ax.set_ylabel("fraction of runs succeeded")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"{case}: HVPs to success", fontsize=9)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def cutoff_reach_figure(data: ResultsData, records: Sequence[Mapping[str, Any]], case: str,
+                        cutoffs: Sequence[float]) -> Figure | None:
+    """Fraction of runs whose ``||grad L||^2`` fell below each snapshot cutoff (from ``snapshot_iter``)."""
+    solvers = _solvers(records)
+    colors = _solver_colors(solvers)
+    frac: dict[str, list[float]] = {}
+    for s in solvers:
+        its = [data.row_array(r, "snapshot_iter") for r in records if str(r.get("solver")) == s]
+        its = [np.asarray(i) for i in its if i is not None and np.asarray(i).size == len(cutoffs)]
+        if its:
+            frac[s] = list(np.mean(np.stack(its) >= 0, axis=0))
+    if not frac:
+        return None
+    fig = Figure(figsize=(6.0, 3.4))
+    ax = fig.add_subplot()
+    width = 0.8 / len(frac)
+    x = np.arange(len(cutoffs))
+    for i, (s, f) in enumerate(frac.items()):
+        ax.bar(x + i * width - 0.4 + width / 2, f, width, color=colors[s], label=s)
+    ax.set_xticks(x, [f"< {c:g}" for c in cutoffs])
+    ax.set_xlabel(r"cutoff $\varepsilon$ on $\|\nabla L\|^2$")
+    ax.set_ylabel("fraction of runs reaching it")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"{case}: runs reaching each cutoff", fontsize=9)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def cutoff_figure(analysis: Sequence[Mapping[str, Any]], case: str) -> Figure | None:
+    """Thesis Fig. 3.3: loss vs index fraction of the first iterate below each cutoff.
+
+    ``analysis`` is the output of :func:`harness.score.cutoff_analysis` (one
+    entry per cutoff with its measured ``points``); points whose index matches
+    their ground-truth class are green, mismatches red, unmatched grey.
+    """
+    panels = [a for a in analysis if a.get("points")]
+    if not panels:
+        return None
+    fig = Figure(figsize=(3.2 * len(panels), 3.2))
+    axes = fig.subplots(1, len(panels), squeeze=False, sharey=True)[0]
+    for ax, entry in zip(axes, panels):
+        groups: dict[str, list[tuple[float, float]]] = {"index correct": [], "index wrong": [], "no class": []}
+        for p in entry["points"]:
+            x, y = _num(p, "index_fraction"), _num(p, "loss")
+            if not (math.isfinite(x) and math.isfinite(y)):
+                continue
+            err = p.get("index_error_count")
+            groups["no class" if err is None else ("index correct" if err == 0 else "index wrong")].append((x, y))
+        for (label, pts), color in zip(groups.items(), ("#2ca02c", "#d62728", "#7f7f7f")):
+            if pts:
+                xs, ys = zip(*pts)
+                ax.scatter(xs, ys, s=14, color=color, alpha=0.7, label=label)
+        cut = _num(entry, "cutoff")
+        ax.set_title(f"{case}: ε = {'∞' if math.isinf(cut) else f'{cut:g}'}", fontsize=9)
+        ax.set_xlabel("index fraction")
+        ax.legend(fontsize=6)
+    axes[0].set_ylabel("loss")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,391 @@
+"""The runner: expands a (case, solver, seed, runs) spec into batches, solves,
+scores and stores them, resumably.
+
+Reproducibility.  Run ``i`` of a spec always starts from the same point,
+whatever ``runs`` is: initial points are drawn in pools of :data:`POOL` runs,
+pool ``j`` being ``case.initial_points(pool_seed(seed, j), POOL)`` (pool 0 uses
+``seed`` itself, so with ``runs <= POOL`` the points are exactly
+``case.initial_points(seed, POOL)[:runs]``).  Batches are aligned blocks of run
+indices (``[b * B, (b + 1) * B)``), the last one padded by repeating its last
+point to the full batch shape (pad rows are dropped), so a resumed spec
+runs every remaining block with the same shapes and the same rows as an
+uninterrupted one.
+
+Resume.  Each run has ``run_id = case_key/solver_key/seed/run_index``; runs
+whose id is already stored are skipped.  A batch is stored atomically
+(:meth:`harness.store.ResultStore.append_batch`), so a kill loses at most the
+batch in flight and never duplicates a run.
+
+Keys.  ``case_key = <case>-<hash of the case's complete parameters>``;
+``solver_key = <solver>-<hash of the solver's options, max_iter and tol>``
+(the budget is part of the key because it changes the result).  Hashes are
+the first 10 hex digits of SHA-256 of canonical JSON.
+
+Timing.  Compile time is excluded: before the first batch the solver is called
+once on the same batch shape with ``tol = 1e300`` (every run converges at its
+initial point, but ``jit`` compiles the very same executable since ``tol`` is
+traced), and that call's wall time is recorded as ``compile_seconds`` on the
+first batch (0 on later ones).  Each batch's solve is then timed on its own
+(``block_until_ready`` is implied by the host copy in ``SolveResult``) and
+``seconds = batch wall time / real (unpadded) runs in the batch``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cases import Case, get_case
+from harness import provenance as _prov
+from harness.progress import NullProgress, ProgressSink
+from harness.score import DENSE_MAX_DIM, score_run, status_name
+from harness.solvers import Problem, SolveResult, Solver, get_solver
+from harness.store import ResultStore
+
+#: Initial points are drawn in pools of this many runs (see module docstring).
+POOL = 64
+#: Default batch size (runs per vmapped solve) when ``RunSpec.batch_size`` is None.
+DEFAULT_BATCH = 32
+#: ``tol`` of the compile warm-up call: every run converges at iteration 0.
+WARMUP_TOL = 1e300
+#: Upper bound on bytes of Hessians formed at once by the batched scorer.
+_HESS_BYTES = 256 * 2**20
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """One cell of a benchmark: ``runs`` runs of ``solver`` on ``case``.
+
+    Attributes:
+        case: registered case name.
+        case_params: case parameters (strings are coerced by the case registry).
+        solver: registered solver name or ``module:attr``.
+        solver_options: solver options (strings coerced by the solver registry).
+        runs: number of runs (initial points) ``>= 1``.
+        seed: seed of the initial points ``>= 0``.
+        max_iter: iteration budget per run.
+        tol: the solver's stopping tolerance on ``||grad L||^2``.
+        batch_size: runs per vmapped solve (default ``min(runs, DEFAULT_BATCH)``).
+    """
+
+    case: str
+    case_params: Mapping[str, Any]
+    solver: str
+    solver_options: Mapping[str, Any]
+    runs: int
+    seed: int
+    max_iter: int = 500
+    tol: float = 1e-10
+    batch_size: int | None = None
+
+    def __post_init__(self) -> None:
+        def bad(name: str, cond: bool, what: str) -> None:
+            if not cond:
+                raise ValueError(f"{name} must be {what}, got {getattr(self, name)!r}")
+
+        isint = lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool)  # noqa: E731
+        bad("runs", isint(self.runs) and self.runs >= 1, "an integer >= 1")
+        bad("seed", isint(self.seed) and self.seed >= 0, "an integer >= 0")
+        bad("max_iter", isint(self.max_iter) and self.max_iter >= 0, "an integer >= 0")
+        bad("tol", isinstance(self.tol, (int, float)) and math.isfinite(self.tol) and self.tol >= 0, "a number >= 0")
+        bad("batch_size", self.batch_size is None or (isint(self.batch_size) and self.batch_size >= 1),
+            "None or an integer >= 1")
+        object.__setattr__(self, "case_params", dict(self.case_params or {}))
+        object.__setattr__(self, "solver_options", dict(self.solver_options or {}))
+
+    @property
+    def effective_batch(self) -> int:
+        return int(self.batch_size or min(self.runs, DEFAULT_BATCH))
+
+
+# --------------------------------------------------------------------------- keys
+def stable_hash(obj: Any, n: int = 10) -> str:
+    """First ``n`` hex digits of SHA-256 of ``obj`` as canonical JSON."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_json_default)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, (tuple, set, np.ndarray)):
+        return list(v)
+    return repr(v)
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", ".", name).strip(".") or "x"
+
+
+def solver_options_of(solver: Solver, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The solver's complete options (``solver.options()`` if it has one) else ``given``."""
+    opts = getattr(solver, "options", None)
+    if callable(opts):
+        try:
+            return dict(opts())
+        except Exception:  # noqa: BLE001 - a plugin's options() must not break a run
+            pass
+    return dict(given)
+
+
+def case_key(case: Case) -> str:
+    """``<name>-<hash of the complete case parameters>``."""
+    return f"{_slug(case.name)}-{stable_hash(dict(case.params))}"
+
+
+def solver_key(solver_name: str, options: Mapping[str, Any], max_iter: int, tol: float) -> str:
+    """``<solver>-<hash of options, max_iter, tol>``."""
+    return f"{_slug(solver_name)}-{stable_hash({'options': dict(options), 'max_iter': max_iter, 'tol': tol})}"
+
+
+def run_id(ckey: str, skey: str, seed: int, index: int) -> str:
+    """The resume key ``case_key/solver_key/seed/run_index``."""
+    return f"{ckey}/{skey}/{seed}/{index}"
+
+
+# --------------------------------------------------------------------------- points
+def pool_seed(seed: int, pool: int) -> int:
+    """Seed of initial-point pool ``pool`` (``seed`` itself for pool 0)."""
+    if pool == 0:
+        return int(seed)
+    return int(np.random.SeedSequence([int(seed), int(pool)]).generate_state(1, np.uint32)[0])
+
+
+def initial_points(case: Case, seed: int, indices: Sequence[int]) -> np.ndarray:
+    """Initial points of runs ``indices`` (each independent of how many runs there are)."""
+    out = np.empty((len(indices), case.dim))
+    cache: dict[int, np.ndarray] = {}
+    for row, i in enumerate(indices):
+        j = int(i) // POOL
+        if j not in cache:
+            cache[j] = case.initial_points(pool_seed(seed, j), POOL)
+        out[row] = cache[j][int(i) % POOL]
+    return out
+
+
+# --------------------------------------------------------------------------- dense oracles
+@functools.lru_cache(maxsize=32)
+def _batched_oracles(loss_fn: Callable, with_hessian: bool) -> Callable:
+    """jit(vmap) of ``theta -> (loss, grad[, hessian])`` for one loss function (memoised)."""
+    import jax
+
+    vg = jax.value_and_grad(loss_fn)
+    if with_hessian:
+        hess = jax.hessian(loss_fn)
+        f = lambda t, d: (*vg(t, d), hess(t, d))  # noqa: E731
+    else:
+        f = lambda t, d: vg(t, d)  # noqa: E731
+    return jax.jit(jax.vmap(f, in_axes=(0, None)))
+
+
+def point_oracles(case: Case, thetas: np.ndarray) -> list[dict[str, Any]]:
+    """Loss, gradient and (for ``dim <= DENSE_MAX_DIM``) Hessian at each row of ``thetas``.
+
+    Rows with non-finite entries get ``{}`` (the scorer then reports them as diverged).
+    """
+    import jax.numpy as jnp
+
+    with_h = case.dim <= DENSE_MAX_DIM
+    fn = _batched_oracles(case.loss_fn, with_h)
+    ok = np.all(np.isfinite(thetas), axis=1)
+    out: list[dict[str, Any]] = [{} for _ in range(len(thetas))]
+    rows = np.nonzero(ok)[0]
+    chunk = max(1, _HESS_BYTES // (8 * case.dim * case.dim)) if with_h else 256
+    for s in range(0, len(rows), chunk):
+        idx = rows[s : s + chunk]
+        res = [np.asarray(a) for a in fn(jnp.asarray(thetas[idx]), case.data)]
+        for j, i in enumerate(idx):
+            d = {"loss": float(res[0][j]), "grad": res[1][j]}
+            if with_h:
+                h = res[2][j]
+                d["hessian"] = 0.5 * (h + h.T)
+            out[int(i)] = d
+    return out
+
+
+# --------------------------------------------------------------------------- running
+@dataclasses.dataclass(frozen=True)
+class _Resolved:
+    case: Case
+    solver: Solver
+    case_key: str
+    solver_key: str
+    solver_options: dict[str, Any]
+
+
+def resolve(spec: RunSpec) -> _Resolved:
+    """Build the case and solver of ``spec`` (``CaseError`` / ``SolverError`` on bad input)."""
+    case = get_case(spec.case, **spec.case_params)
+    solver = get_solver(spec.solver, **spec.solver_options)
+    opts = solver_options_of(solver, spec.solver_options)
+    return _Resolved(case, solver, case_key(case), solver_key(spec.solver, opts, spec.max_iter, spec.tol), opts)
+
+
+def _blocks(todo: Iterable[int], batch: int) -> list[list[int]]:
+    blocks: dict[int, list[int]] = {}
+    for i in todo:
+        blocks.setdefault(i // batch, []).append(i)
+    return [blocks[b] for b in sorted(blocks)]
+
+
+def _batch_arrays(res: SolveResult, theta0: np.ndarray, n: int, indices: Sequence[int]) -> dict[str, np.ndarray]:
+    """The batch's array file: ``run_index, theta0, theta, status, n_iter, snapshots,
+    snapshot_iter`` and every trace field under its own name (``(n, T + 1)``)."""
+    arrs: dict[str, np.ndarray] = {
+        "run_index": np.asarray(indices, dtype=np.int64),
+        "theta0": theta0[:n],
+        "theta": np.asarray(res.theta)[:n],
+        "status": np.asarray(res.status)[:n],
+        "n_iter": np.asarray(res.n_iter)[:n],
+    }
+    if res.snapshots is not None:
+        arrs["snapshots"] = np.asarray(res.snapshots)[:n]
+    if res.snapshot_iter is not None:
+        arrs["snapshot_iter"] = np.asarray(res.snapshot_iter)[:n]
+    for k, v in (res.trace or {}).items():
+        if k not in arrs:
+            arrs[k] = np.asarray(v)[:n]
+    return arrs
+
+
+def run_spec(
+    spec: RunSpec,
+    out_dir: str | Path,
+    *,
+    progress: ProgressSink | None = None,
+    store: ResultStore | None = None,
+    prov: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Run (or resume) ``spec`` into the result directory ``out_dir``.
+
+    Returns:
+        The spec's records (stored earlier or now), ordered by ``run_index``.
+
+    Raises:
+        CaseError, SolverError: unknown names or bad parameters/options.
+        StoreError: an unreadable result directory.
+    """
+    progress = progress or NullProgress()
+    store = store or ResultStore(out_dir)
+    rs = resolve(spec)
+    case, solver = rs.case, rs.solver
+    ids = [run_id(rs.case_key, rs.solver_key, spec.seed, i) for i in range(spec.runs)]
+    done = store.finished_run_ids()
+    todo = [i for i in range(spec.runs) if ids[i] not in done]
+    prev_success = sum(1 for r in store.records() if r["run_id"] in set(ids) and r.get("outcome") == "critical") \
+        if len(todo) < spec.runs else 0
+    progress.start(f"{spec.case} × {spec.solver}", spec.runs, spec.runs - len(todo), prev_success)
+    prov = dict(prov or _prov.collect())
+    problem = Problem(case.loss_fn, case.data, case.dim)
+    B = spec.effective_batch
+    compiled = False
+    for block in _blocks(todo, B):
+        n = len(block)
+        theta0 = initial_points(case, spec.seed, block)
+        padded = np.concatenate([theta0, np.repeat(theta0[-1:], B - n, axis=0)]) if n < B else theta0
+        compile_s = 0.0
+        if not compiled:
+            t = time.perf_counter()
+            solver.solve(problem, padded, max_iter=spec.max_iter, tol=WARMUP_TOL)
+            compile_s = time.perf_counter() - t
+            compiled = True
+        t = time.perf_counter()
+        res = solver.solve(problem, padded, max_iter=spec.max_iter, tol=spec.tol)
+        wall = time.perf_counter() - t
+        records = _score_batch(spec, rs, res, block, n, wall / n, compile_s, prov)
+        batch_id = _fresh_batch_id(store, f"{rs.case_key}_{rs.solver_key}_s{spec.seed}_r{block[0]}-{block[-1]}")
+        for r in records:
+            r["batch_id"] = batch_id
+        store.append_batch(records, _batch_arrays(res, padded, n, block), batch_id)
+        progress.advance(n, sum(1 for r in records if r["outcome"] == "critical"))
+    wanted = set(ids)
+    return sorted((r for r in store.records() if r["run_id"] in wanted), key=lambda r: r["run_index"])
+
+
+def _fresh_batch_id(store: ResultStore, base: str) -> str:
+    """``base``, or ``base.N`` if stored records already use ``base`` (possible only
+    after a batch-size change); orphan arrays of a killed batch are overwritten."""
+    used = {str(r.get("batch_id")) for r in store.records()}
+    cand, k = base, 1
+    while cand in used:
+        cand, k = f"{base}.{k}", k + 1
+    return cand
+
+
+def _score_batch(
+    spec: RunSpec, rs: _Resolved, res: SolveResult, block: Sequence[int], n: int,
+    seconds: float, compile_s: float, prov: Mapping[str, Any],
+) -> list[dict[str, Any]]:
+    """Score the first ``n`` rows of ``res`` and build their records."""
+    case = rs.case
+    thetas = np.asarray(res.theta)[:n]
+    oracles = point_oracles(case, thetas)
+    out = []
+    for row, i in enumerate(block):
+        trace_row = {k: np.asarray(v)[row] for k, v in (res.trace or {}).items()}
+        status = status_name(int(np.asarray(res.status)[row]))
+        scored = score_run(case, thetas[row], status, trace_row, **oracles[row])
+        rec: dict[str, Any] = {
+            "run_id": run_id(rs.case_key, rs.solver_key, spec.seed, i),
+            "batch_id": None,
+            "batch_row": row,
+            "case": spec.case,
+            "case_params": dict(case.params),
+            "case_key": rs.case_key,
+            "dim": case.dim,
+            "solver": spec.solver,
+            "solver_name": getattr(rs.solver, "name", spec.solver),
+            "solver_options": rs.solver_options,
+            "solver_key": rs.solver_key,
+            "seed": spec.seed,
+            "run_index": int(i),
+            "max_iter": spec.max_iter,
+            "tol": spec.tol,
+            "status": status,
+            "n_iter": int(np.asarray(res.n_iter)[row]),
+            "hvps": int(np.asarray(res.hvps)[row]),
+            "grads": int(np.asarray(res.grads)[row]),
+            "seconds": float(seconds),
+            "compile_seconds": float(compile_s),
+            "hfro_method": res.hfro_method,
+        }
+        rec.update(scored)
+        rec["provenance"] = dict(prov)
+        out.append(rec)
+    return out
+
+
+def run_suite(
+    specs: Sequence[RunSpec],
+    out_dir: str | Path,
+    *,
+    progress: ProgressSink | None = None,
+    command: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Run every spec into ``out_dir`` (resumable) and write ``meta.json``.
+
+    All specs are resolved first, so a bad name fails before any run starts.
+
+    Returns:
+        All records of the specs, spec by spec.
+    """
+    for spec in specs:
+        resolve(spec)
+    store = ResultStore(out_dir)
+    prov = _prov.collect()
+    store.write_meta(command=list(command) if command is not None else None, provenance=prov,
+                     critbench=prov["critbench"], specs=[dataclasses.asdict(s) for s in specs])
+    out: list[dict[str, Any]] = []
+    for spec in specs:
+        out.extend(run_spec(spec, out_dir, progress=progress, store=store, prov=prov))
+    return out

@@ -1,0 +1,456 @@
+"""Scoring: outcome of a run, flatness statistics, success intervals, ERT and
+the thesis's cutoff analysis (Fig. 3.3).
+
+Pure functions over NumPy arrays and the :class:`cases.Case` ground-truth
+interface.  Derivatives at a point come either from the caller (the runner
+passes batched, jit-compiled ones) or from :mod:`cases._numeric` (dense,
+small cases only).  Conventions (``shared/REFERENCE.md``, thesis Sec. 3.1, 3.4):
+
+* **critical**: ``||grad L||^2 < critical_tol`` (default ``1e-10``), with the
+  gradient recomputed at the final point (the solver's own trace is not trusted);
+* **index**: number of Hessian eigenvalues ``< -1e-5`` (count and fraction of
+  ``dim``); **nullity**: number with ``|lambda| <= 1e-5``;
+* **flatness** at a point, with ``p = -pinv(H) g``::
+
+      r   = ||H p + g|| / (||H||_F ||p|| + ||g||)
+      r_H = ||H (H p + g)|| / (||H||_F ||H p + g||)
+
+  computed by a dense symmetric eigendecomposition ``H = V diag(lambda) V^T``
+  when ``dim <= dense_max_dim`` (2000): ``||H||_F = sqrt(sum lambda^2)`` exactly,
+  and ``pinv`` drops eigenvalues with ``|lambda| <= PINV_RCOND * ||H||_F``,
+  ``PINV_RCOND = 5e-4`` (= the ``r_H`` threshold).  Why: a residual left in such
+  directions would itself pass ``r_H < 5e-4``, so they are "approximately
+  kernel" at exactly the scale the flatness test uses.  A tiny cutoff makes the
+  exact step resolve ``g`` along any nonzero eigenvalue: Newton-MR runs that
+  stall 2e-5 from the quartic's ``(sqrt 2, 0)`` (eigenvalue 2e-4 vs
+  ``||H||_F = 10``) would read ``r ~ 1e-26`` through a step of length 1.6e4,
+  which the thesis's MINRES-QLP (``maxxnorm = 1e4``) never takes.  Larger cases
+  fall back to the solver's last finite trace values of ``r`` and ``r_H``.
+  ``r``/``r_H`` are NaN (``None`` in records) where their denominator is zero.
+* **gradient-flat** outcome: ``r > 0.9`` and ``r_H < 5e-4`` at the final point;
+  ``ever_gradient_flat``: both held at one iterate of the trace (the thesis
+  notes final-iterate flatness misses runs that bounce in and out).
+* **correct**: critical, ``|L - L_class| <= LOSS_RTOL * max(1, |L_class|)`` with
+  ``LOSS_RTOL = 1e-6``, and the measured index count equals the class's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from cases._core import CRITICAL_GRAD_SQ, INDEX_EIG_TOL, Case, CriticalClass
+
+#: Outcome classes, in order of precedence.
+OUTCOMES = ("diverged", "critical", "gradient-flat", "other")
+#: Eigenvalue cutoff of the final-point pseudo-inverse, relative to ``||H||_F``.
+PINV_RCOND = 5e-4
+#: Relative loss tolerance of ``correct``: ``|L - L_class| <= LOSS_RTOL * max(1, |L_class|)``.
+LOSS_RTOL = 1e-6
+#: Flatness thresholds (thesis Sec. 3.4): ``r > FLAT_R`` and ``r_H < FLAT_RH``.
+FLAT_R = 0.9
+FLAT_RH = 5e-4
+#: Largest ``dim`` for which the scorer forms the dense Hessian.
+DENSE_MAX_DIM = 2000
+#: Fig. 3.3 cutoffs on ``||grad L||^2`` (``inf`` = the final iterate).
+CUTOFFS = (1e-10, 1e-6, 1e-4, math.inf)
+#: Two-sided 95% normal quantile used by :func:`wilson_interval`.
+Z95 = 1.959963984540054
+
+_STATUS_BY_CODE = {0: "converged", 1: "max_iter", 2: "stalled", 3: "diverged", -1: "running"}
+
+
+def status_name(status: int | str) -> str:
+    """The status name of a code (``0 -> "converged"``) or a name (returned as is)."""
+    if isinstance(status, str):
+        return status
+    return _STATUS_BY_CODE.get(int(status), f"status{int(status)}")
+
+
+# --------------------------------------------------------------------------- flatness
+def flatness_statistics(
+    hessian: np.ndarray, grad: np.ndarray, *, rcond: float = PINV_RCOND
+) -> dict[str, float]:
+    """``r``, ``r_H`` and ``||H||_F`` for ``p = -pinv(H) g`` (dense, exact).
+
+    Args:
+        hessian: symmetric ``(D, D)`` Hessian.
+        grad: gradient ``(D,)``.
+        rcond: eigenvalues with ``|lambda| <= rcond * ||H||_F`` are treated as zero.
+
+    Returns:
+        ``{"r", "r_H", "hfro", "eigvals"}`` (``eigvals`` ascending, for index/nullity).
+    """
+    h = np.asarray(hessian, dtype=np.float64)
+    g = np.asarray(grad, dtype=np.float64)
+    lam, vec = np.linalg.eigh(0.5 * (h + h.T))
+    hfro = float(np.sqrt(np.sum(lam**2)))
+    keep = np.abs(lam) > rcond * hfro
+    gv = vec.T @ g
+    pv = np.zeros_like(gv)
+    pv[keep] = -gv[keep] / lam[keep]
+    res_v = lam * pv + gv  # H p + g in the eigenbasis
+    res = float(np.linalg.norm(res_v))
+    den_r = hfro * float(np.linalg.norm(pv)) + float(np.linalg.norm(gv))
+    den_rh = hfro * res
+    r = res / den_r if den_r > 0 else math.nan
+    r_h = float(np.linalg.norm(lam * res_v)) / den_rh if den_rh > 0 else math.nan
+    return {"r": r, "r_H": r_h, "hfro": hfro, "eigvals": lam}
+
+
+def is_flat(r: float | None, r_h: float | None, *, flat_r: float = FLAT_R, flat_rH: float = FLAT_RH) -> bool:
+    """``r > flat_r and r_H < flat_rH`` (False when either is missing/NaN)."""
+    if r is None or r_h is None:
+        return False
+    return bool(np.isfinite(r) and np.isfinite(r_h) and r > flat_r and r_h < flat_rH)
+
+
+# --------------------------------------------------------------------------- one point
+def measure_point(
+    case: Case,
+    theta: np.ndarray,
+    *,
+    loss: float | None = None,
+    grad: np.ndarray | None = None,
+    hessian: np.ndarray | None = None,
+    dense_max_dim: int = DENSE_MAX_DIM,
+    rcond: float = PINV_RCOND,
+) -> dict[str, Any]:
+    """Loss, ``||grad||^2``, index, nullity, ``r``, ``r_H`` at ``theta``.
+
+    Missing ``loss``/``grad``/``hessian`` are computed densely with
+    :mod:`cases._numeric` (the Hessian only when ``dim <= dense_max_dim``;
+    otherwise the Hessian-derived fields are ``None``).
+    """
+    theta = np.asarray(theta, dtype=np.float64)
+    out: dict[str, Any] = {"loss": None, "grad_norm_sq": None, "r": None, "r_H": None, "hfro": None,
+                           "index_count": None, "index_fraction": None, "nullity": None}
+    if not np.all(np.isfinite(theta)):
+        return out
+    from cases import _numeric  # local: keeps `import harness.score` light
+
+    if loss is None:
+        loss = float(case.loss(theta))
+    if grad is None:
+        grad = _numeric.dense_gradient(case.loss_fn, theta, case.data)
+    grad = np.asarray(grad, dtype=np.float64)
+    out["loss"] = float(loss)
+    out["grad_norm_sq"] = float(grad @ grad)
+    if hessian is None and case.dim <= dense_max_dim:
+        hessian = _numeric.dense_hessian(case.loss_fn, theta, case.data)
+    if hessian is None or not np.all(np.isfinite(hessian)) or not np.all(np.isfinite(grad)):
+        return out
+    fs = flatness_statistics(hessian, grad, rcond=rcond)
+    lam = fs["eigvals"]
+    count = int(np.sum(lam < -INDEX_EIG_TOL))
+    out.update(
+        r=_f(fs["r"]),
+        r_H=_f(fs["r_H"]),
+        hfro=fs["hfro"],
+        index_count=count,
+        index_fraction=count / case.dim,
+        nullity=int(np.sum(np.abs(lam) <= INDEX_EIG_TOL)),
+    )
+    return out
+
+
+def _f(x: Any) -> float | None:
+    """A finite float, or ``None`` (JSON-safe)."""
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def class_errors(
+    klass: CriticalClass | None, loss: float | None, index_count: int | None, dim: int
+) -> dict[str, Any]:
+    """The record's class fields: matched class, its loss/index and the errors against it."""
+    out: dict[str, Any] = {"matched_class": None, "class_loss": None, "class_index_count": None,
+                           "class_index_fraction": None, "loss_error": None, "index_error_count": None,
+                           "index_error_fraction": None}
+    if klass is None:
+        return out
+    out.update(matched_class=klass.label, class_loss=float(klass.loss), class_index_count=int(klass.index_count),
+               class_index_fraction=float(klass.index_fraction))
+    if loss is not None:
+        out["loss_error"] = float(loss - klass.loss)
+    if index_count is not None:
+        out["index_error_count"] = int(index_count - klass.index_count)
+        out["index_error_fraction"] = float(index_count / dim - klass.index_fraction)
+    return out
+
+
+def loss_matches(loss: float | None, class_loss: float | None, *, rtol: float = LOSS_RTOL) -> bool:
+    """``|loss - class_loss| <= rtol * max(1, |class_loss|)``."""
+    if loss is None or class_loss is None:
+        return False
+    return abs(loss - class_loss) <= rtol * max(1.0, abs(class_loss))
+
+
+# --------------------------------------------------------------------------- one run
+def score_run(
+    case: Case,
+    theta: np.ndarray,
+    status: int | str,
+    trace_row: Mapping[str, np.ndarray],
+    *,
+    critical_tol: float = CRITICAL_GRAD_SQ,
+    flat_r: float = FLAT_R,
+    flat_rH: float = FLAT_RH,
+    loss_rtol: float = LOSS_RTOL,
+    loss: float | None = None,
+    grad: np.ndarray | None = None,
+    hessian: np.ndarray | None = None,
+    dense_max_dim: int = DENSE_MAX_DIM,
+) -> dict[str, Any]:
+    """The outcome fields of one run's record (``docs/design.md``, "Run records").
+
+    Args:
+        case: the case (its ground truth, if any, is used for class matching).
+        theta: the final iterate ``(D,)``.
+        status: the solver's status code or name.
+        trace_row: this run's trace, ``{field: (T + 1,) array}`` (``r``, ``r_H``,
+            ``grad_norm_sq`` are read; missing fields are treated as absent).
+        critical_tol, flat_r, flat_rH, loss_rtol: the thresholds (module docstring).
+        loss, grad, hessian: precomputed derivatives at ``theta`` (optional).
+
+    Returns:
+        ``outcome``, ``final_loss``, ``final_grad_norm_sq``, ``final_r``,
+        ``final_r_H``, ``flatness_source`` (``"dense"`` or ``"trace"``),
+        ``max_r``, ``min_r_H``, ``ever_gradient_flat``, ``index_count``,
+        ``index_fraction``, ``nullity``, the class fields of
+        :func:`class_errors`, ``correct`` and ``matched_flat_point``.
+    """
+    theta = np.asarray(theta, dtype=np.float64)
+    name = status_name(status)
+    m = measure_point(case, theta, loss=loss, grad=grad, hessian=hessian, dense_max_dim=dense_max_dim)
+    r_tr = _trace(trace_row, "r")
+    rh_tr = _trace(trace_row, "r_H")
+    source = "dense"
+    if m["r"] is None and m["r_H"] is None and m["hfro"] is None:
+        source = "trace"
+        m["r"] = _last_finite(r_tr)
+        m["r_H"] = _last_finite(rh_tr)
+    finite = (m["loss"] is not None and math.isfinite(m["loss"])
+              and m["grad_norm_sq"] is not None and math.isfinite(m["grad_norm_sq"]))
+    if name == "diverged" or not finite:
+        outcome = "diverged"
+    elif m["grad_norm_sq"] < critical_tol:
+        outcome = "critical"
+    elif is_flat(m["r"], m["r_H"], flat_r=flat_r, flat_rH=flat_rH):
+        outcome = "gradient-flat"
+    else:
+        outcome = "other"
+    both = np.isfinite(r_tr) & np.isfinite(rh_tr) if r_tr.size == rh_tr.size else np.zeros(0, bool)
+    ever = bool(np.any((r_tr[both] > flat_r) & (rh_tr[both] < flat_rH))) if both.size else False
+    ever = ever or outcome == "gradient-flat"
+    rec: dict[str, Any] = {
+        "outcome": outcome,
+        "final_loss": _f(m["loss"]),
+        "final_grad_norm_sq": _f(m["grad_norm_sq"]),
+        "final_r": _f(m["r"]),
+        "final_r_H": _f(m["r_H"]),
+        "flatness_source": source,
+        "max_r": _f(np.max(r_tr[np.isfinite(r_tr)])) if np.any(np.isfinite(r_tr)) else None,
+        "min_r_H": _f(np.min(rh_tr[np.isfinite(rh_tr)])) if np.any(np.isfinite(rh_tr)) else None,
+        "ever_gradient_flat": ever,
+        "index_count": m["index_count"],
+        "index_fraction": m["index_fraction"],
+        "nullity": m["nullity"],
+    }
+    gt = case.ground_truth
+    klass = gt.match(theta) if (gt is not None and finite) else None
+    rec.update(class_errors(klass, m["loss"], m["index_count"], case.dim))
+    if gt is None or not gt.classes:
+        rec["correct"] = None
+    else:
+        rec["correct"] = bool(
+            outcome == "critical"
+            and klass is not None
+            and loss_matches(m["loss"], klass.loss, rtol=loss_rtol)
+            and m["index_count"] is not None
+            and m["index_count"] == klass.index_count
+        )
+    flat = gt.match_flat(theta) if (gt is not None and outcome == "gradient-flat") else None
+    rec["matched_flat_point"] = None if flat is None else flat.label
+    return rec
+
+
+def _trace(trace_row: Mapping[str, np.ndarray], key: str) -> np.ndarray:
+    v = trace_row.get(key) if trace_row is not None else None
+    return np.zeros(0) if v is None else np.asarray(v, dtype=np.float64).ravel()
+
+
+def _last_finite(x: np.ndarray) -> float | None:
+    fin = x[np.isfinite(x)]
+    return float(fin[-1]) if fin.size else None
+
+
+# --------------------------------------------------------------------------- summaries
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (95% by default).
+
+    ``centre = (k + z^2/2) / (n + z^2)``,
+    ``half = z sqrt(k (n - k) / n + z^2 / 4) / (n + z^2)``; ``(0, 1)`` when ``n = 0``.
+    """
+    if n <= 0:
+        return (0.0, 1.0)
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must be in [0, {n}], got {successes}")
+    k = float(successes)
+    den = n + z * z
+    centre = (k + z * z / 2) / den
+    half = z * math.sqrt(k * (n - k) / n + z * z / 4) / den
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+GROUP_KEYS = ("case", "case_key", "solver", "solver_key")
+
+
+def summarize(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One summary row per ``(case, case_key, solver, solver_key)``, in first-seen order.
+
+    Fields: ``runs``; ``successes`` (critical outcomes), ``success_fraction`` and
+    its Wilson 95% ``success_ci``; ``correct`` / ``correct_fraction`` /
+    ``correct_ci`` (``None`` without ground truth); ``gradient_flat`` (final
+    outcome) and ``gradient_flat_ever``; ``diverged``; ``mean_abs_loss_error``,
+    ``mean_abs_index_error`` (count) and ``mean_abs_index_error_fraction`` over
+    critical runs; ``seconds_per_success``, ``hvps_per_success``,
+    ``grads_per_success`` (total over *all* runs divided by successes; ``None``
+    with no success); ``ert_hvps``: COCO's expected running time in HVPs,
+    ``sum of HVPs over all runs / successes`` (the restart-based definition with
+    each unsuccessful run counted at its full cost -- identical to
+    ``hvps_per_success``, named separately for readers of COCO);
+    ``hvps_to_success``: sorted HVP counts of the successful runs (the empirical
+    distribution); ``compile_seconds``: summed over distinct batches.
+    """
+    groups: dict[tuple, list[Mapping[str, Any]]] = {}
+    for rec in records:
+        groups.setdefault(tuple(rec.get(k) for k in GROUP_KEYS), []).append(rec)
+    out = []
+    for key, recs in groups.items():
+        n = len(recs)
+        crit = [r for r in recs if r.get("outcome") == "critical"]
+        k = len(crit)
+        has_gt = any(r.get("correct") is not None for r in recs)
+        n_correct = sum(1 for r in recs if r.get("correct") is True)
+        tot = {f: float(sum(_num(r.get(f)) for r in recs)) for f in ("seconds", "hvps", "grads")}
+        batches: dict[str, float] = {}
+        for r in recs:
+            batches.setdefault(str(r.get("batch_id")), _num(r.get("compile_seconds")))
+        row: dict[str, Any] = dict(zip(GROUP_KEYS, key))
+        row.update(
+            runs=n,
+            successes=k,
+            success_fraction=k / n,
+            success_ci=wilson_interval(k, n),
+            correct=n_correct if has_gt else None,
+            correct_fraction=(n_correct / n) if has_gt else None,
+            correct_ci=wilson_interval(n_correct, n) if has_gt else None,
+            gradient_flat=sum(1 for r in recs if r.get("outcome") == "gradient-flat"),
+            gradient_flat_ever=sum(1 for r in recs if r.get("ever_gradient_flat")),
+            diverged=sum(1 for r in recs if r.get("outcome") == "diverged"),
+            mean_abs_loss_error=_mean_abs(r.get("loss_error") for r in crit),
+            mean_abs_index_error=_mean_abs(r.get("index_error_count") for r in crit),
+            mean_abs_index_error_fraction=_mean_abs(r.get("index_error_fraction") for r in crit),
+            seconds_per_success=tot["seconds"] / k if k else None,
+            hvps_per_success=tot["hvps"] / k if k else None,
+            grads_per_success=tot["grads"] / k if k else None,
+            ert_hvps=tot["hvps"] / k if k else None,
+            hvps_to_success=sorted(int(_num(r.get("hvps"))) for r in crit),
+            total_seconds=tot["seconds"],
+            compile_seconds=float(sum(batches.values())),
+        )
+        out.append(row)
+    return out
+
+
+def _num(x: Any) -> float:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return 0.0
+    return v if math.isfinite(v) else 0.0
+
+
+def _mean_abs(values: Iterable[Any]) -> float | None:
+    vals = [abs(float(v)) for v in values if v is not None]
+    return float(np.mean(vals)) if vals else None
+
+
+# --------------------------------------------------------------------------- Fig. 3.3
+HessianFn = Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]
+
+
+def cutoff_analysis(
+    case: Case,
+    records: Sequence[Mapping[str, Any]],
+    arrays: Mapping[str, Mapping[str, np.ndarray]],
+    *,
+    cutoffs: Sequence[float] = CUTOFFS,
+    snapshot_cutoffs: Sequence[float] = (1e-4, 1e-6, 1e-10),
+    oracle: HessianFn | None = None,
+) -> list[dict[str, Any]]:
+    """Thesis Fig. 3.3: what truncating runs at ``||grad L||^2 < eps`` does to loss and index.
+
+    For each ``eps`` in ``cutoffs`` take every run's first iterate below ``eps``
+    (the stored ``snapshots``; ``inf`` = the final iterate ``theta``), measure its
+    loss and index by dense Hessian, match it to a ground-truth class and compute
+    the errors.
+
+    Args:
+        case: the case the records belong to (``dim <= 2000``).
+        records: run records of that case (each needs ``batch_id`` and ``batch_row``).
+        arrays: ``batch_id -> arrays`` as returned by :func:`harness.store.load_arrays`.
+        cutoffs: the ``eps`` values to report.
+        snapshot_cutoffs: the order of the ``snapshots`` axis (``SNAPSHOT_CUTOFFS``).
+        oracle: optional ``theta -> (loss, grad, hessian)``; default dense.
+
+    Returns:
+        One dict per ``eps``: ``cutoff``, ``n_points``, ``mean_abs_loss_error``,
+        ``fraction_correct_index`` (``None`` with no points or no ground truth) and
+        ``points``: ``[{run_id, loss, index_count, index_fraction, matched_class,
+        loss_error, index_error_count}]``.
+    """
+    gt = case.ground_truth
+    out = []
+    for eps in cutoffs:
+        points = []
+        for rec in records:
+            arr = arrays.get(str(rec.get("batch_id")))
+            row = rec.get("batch_row")
+            if arr is None or row is None:
+                continue
+            if math.isinf(eps):
+                theta = arr["theta"][int(row)]
+            else:
+                if "snapshots" not in arr or eps not in snapshot_cutoffs:
+                    continue
+                theta = arr["snapshots"][int(row), list(snapshot_cutoffs).index(eps)]
+            if not np.all(np.isfinite(theta)):
+                continue  # never got below eps
+            kw = {}
+            if oracle is not None:
+                kw = dict(zip(("loss", "grad", "hessian"), oracle(theta)))
+            m = measure_point(case, theta, **kw)
+            klass = gt.match(theta) if gt is not None else None
+            err = class_errors(klass, m["loss"], m["index_count"], case.dim)
+            points.append({
+                "run_id": rec.get("run_id"), "loss": m["loss"], "index_count": m["index_count"],
+                "index_fraction": m["index_fraction"], "matched_class": err["matched_class"],
+                "loss_error": err["loss_error"], "index_error_count": err["index_error_count"],
+            })
+        with_class = [p for p in points if p["index_error_count"] is not None]
+        out.append({
+            "cutoff": eps,
+            "n_points": len(points),
+            "mean_abs_loss_error": _mean_abs(p["loss_error"] for p in points),
+            "fraction_correct_index": (sum(p["index_error_count"] == 0 for p in with_class) / len(with_class))
+            if with_class else None,
+            "points": points,
+        })
+    return out

@@ -1,0 +1,179 @@
+"""Minimum-residual damped Newton (thesis Algorithm 11).
+
+One iteration at ``theta`` with ``g = grad L(theta)``, ``H = Hess L(theta)`` (HVPs only):
+
+1. for every ``gamma`` in the finite set ``Gamma`` (option ``gammas``; Alg. 11
+   lines 6-11): ``p_gamma`` = the minimum-length minimizer of
+   ``||g + (H + gamma I) p||`` over the Krylov space ``K_K(H + gamma I, g)``,
+   computed by MINRES-QLP with ``shift = -gamma`` and ``maxit = K`` (option
+   ``krylov_iters``; :func:`harness.solvers.minres_qlp.minres_qlp` solves
+   ``(A - shift I) x = b``).  The candidates are computed with ``vmap`` over
+   ``Gamma``, each with *its own* damping (a public reference implementation
+   bound every candidate to the same ``gamma`` through a late-binding closure,
+   and added a scalar instead of ``gamma v``: it never damped as documented);
+2. ``p* = argmin_gamma ||grad L(theta + p_gamma)||^2`` (line 12; one gradient per
+   candidate; ties go to the earlier ``gamma``; non-finite merits lose);
+3. ``theta <- theta + p*`` (line 13).  As in Algorithm 11 the best candidate is
+   taken even if it increases ``||grad L||^2`` (the reference implementation
+   instead kept ``theta`` when no candidate improved it).
+
+Flatness statistics (thesis Eqs. 3.36-3.37) are those of the *undamped* Newton
+system ``H p = -g`` at ``theta`` for the chosen step ``p = p*``::
+
+    r   = ||H p + g|| / (||H||_F ||p|| + ||g||)
+    r_H = ||H (H p + g)|| / (||H||_F ||H p + g||)      (0 when H p + g = 0)
+
+computed with two extra HVPs (``H p`` and ``H (H p + g)``, counted).  ``||H||_F``
+is the Lanczos estimate of the chosen candidate's MINRES-QLP run,
+``Tfro = ||(H + gamma* I) V_k||_F`` (``hfro_method = "lanczos"``): the Krylov
+basis ``V_k`` is shift-invariant, and ``| ||H V_k||_F - Tfro | <= gamma* sqrt(k)``,
+so for the small damping values used it is the undamped Lanczos lower bound on
+``||H||_F`` to within ``gamma* sqrt(k)``.
+
+Cost per iteration: ``sum_gamma matvecs_gamma`` HVPs (at most ``|Gamma| K``;
+the Krylov spaces of all shifts coincide, so a shared-Lanczos implementation
+could do with ``K``, but each run here is an independent MINRES-QLP) + 2 HVPs
+for the statistics; ``|Gamma|`` gradients for the candidates (+ the loop's
+gradient at the new iterate).  ``krylov_iters`` and ``krylov_flag`` in the
+trace are those of the chosen candidate.
+
+Defaults: the thesis gives no values for ``Gamma`` or ``K``.  ``gammas =
+(1e-1, ..., 1e-6)``, ``krylov_iters = 25`` and ``rtol = 1e-10`` are those of the
+thesis's public reference implementation (``DEFAULT_GAMMAS``, ``DEFAULT_MAXIT``,
+``DEFAULT_RTOL``); ``maxxnorm = 1e4``, ``acondlim = 1e7``, ``trancond = 1e4`` are
+the thesis's MR-QLP settings (Sec. 2.6.2.1).  Note ``Gamma`` must be a tuple of
+non-negative numbers (the thesis's ``Gamma in P_omega(R_{>=0})``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, ClassVar, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._base import IterativeSolver, SolverOptionError, StepInfo, check_open_unit, check_positive, hvp
+from .minres_qlp import MinresQLPResult, minres_qlp
+
+jax.config.update("jax_enable_x64", True)
+
+
+class DampedCandidates(NamedTuple):
+    """All candidates of one damped Newton iteration (leading axis: ``gammas``).
+
+    Attributes:
+        steps: ``p_gamma``, shape ``(len(gammas), dim)``.
+        merits: ``||grad L(theta + p_gamma)||^2`` (``inf`` where non-finite).
+        best: index of the chosen ``gamma``.
+        solves: the batched MINRES-QLP results.
+    """
+
+    steps: jax.Array
+    merits: jax.Array
+    best: jax.Array
+    solves: MinresQLPResult
+
+
+@dataclasses.dataclass(frozen=True)
+class DampedNewton(IterativeSolver):
+    """Minimum-residual damped Newton, thesis Algorithm 11.
+
+    Options:
+        gammas: the damping set ``Gamma``, a non-empty tuple of finite numbers ``>= 0``.
+        krylov_iters: Krylov space dimension ``K`` (MINRES-QLP ``maxit``), ``>= 1``.
+        rtol: MINRES-QLP relative residual tolerance in ``(0, 1)``.
+        maxxnorm, acondlim, trancond: MINRES-QLP limits (see ``minres_qlp``).
+    """
+
+    name: ClassVar[str] = "damped-newton"
+    hfro_method: ClassVar[str] = "lanczos"
+
+    gammas: tuple[float, ...] = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
+    krylov_iters: int = 25
+    rtol: float = 1e-10
+    maxxnorm: float = 1e4
+    acondlim: float = 1e7
+    trancond: float = 1e4
+
+    def __post_init__(self) -> None:
+        gs = self.gammas
+        if isinstance(gs, (int, float, np.number)) and not isinstance(gs, bool):
+            gs = (gs,)
+            object.__setattr__(self, "gammas", gs)
+        if isinstance(gs, list):  # accepted, stored as a (hashable) tuple
+            gs = tuple(gs)
+        if not isinstance(gs, tuple):
+            raise SolverOptionError(f"option 'gammas' must be a tuple of numbers, got {gs!r}")
+        if len(gs) == 0:
+            raise SolverOptionError("option 'gammas' must be a non-empty tuple")
+        for x in gs:
+            if isinstance(x, bool) or not isinstance(x, (int, float, np.number)) or not np.isfinite(x) or x < 0:
+                raise SolverOptionError(f"option 'gammas' must hold finite numbers >= 0, got {x!r}")
+        object.__setattr__(self, "gammas", tuple(float(x) for x in gs))
+        check_positive("krylov_iters", self.krylov_iters, integer=True)
+        check_open_unit("rtol", self.rtol)
+        check_positive("maxxnorm", self.maxxnorm)
+        check_positive("acondlim", self.acondlim)
+        check_positive("trancond", self.trancond)
+        if self.acondlim < 1:
+            raise SolverOptionError(f"option 'acondlim' must be >= 1, got {self.acondlim!r}")
+        if self.trancond < 1:
+            raise SolverOptionError(f"option 'trancond' must be >= 1, got {self.trancond!r}")
+
+    def candidates(self, fn: Callable, theta: jax.Array, g: jax.Array, args: Any) -> DampedCandidates:
+        """Algorithm 11 lines 5-12: one MINRES-QLP solve and one gradient per ``gamma``."""
+        mv = lambda v: hvp(fn, theta, v, args)  # noqa: E731
+        gam = jnp.asarray(self.gammas, dtype=jnp.float64)
+
+        def solve(gamma: jax.Array) -> MinresQLPResult:
+            # (H + gamma I) p = -g  <=>  (A - shift I) x = b with shift = -gamma.
+            return minres_qlp(
+                mv,
+                -g,
+                shift=-gamma,
+                rtol=self.rtol,
+                maxit=self.krylov_iters,
+                maxxnorm=self.maxxnorm,
+                acondlim=self.acondlim,
+                trancond=self.trancond,
+            )
+
+        res = jax.vmap(solve)(gam)
+        steps = res.x
+
+        def merit(p: jax.Array) -> jax.Array:
+            gn = jax.grad(fn)(theta + p, args)
+            return jnp.vdot(gn, gn)
+
+        merits = jax.vmap(merit)(steps)
+        merits = jnp.where(jnp.isfinite(merits) & jnp.all(jnp.isfinite(steps), axis=1), merits, jnp.inf)
+        best = jnp.argmin(merits)
+        return DampedCandidates(steps=steps, merits=merits, best=best, solves=res)
+
+    def step(
+        self, fn: Callable, theta: jax.Array, f: jax.Array, g: jax.Array, state: Any, args: Any
+    ) -> tuple[jax.Array, Any, StepInfo]:
+        c = self.candidates(fn, theta, g, args)
+        p = c.steps[c.best]
+        chosen = jax.tree_util.tree_map(lambda a: a[c.best], c.solves)
+        # Flatness statistics of the undamped system H p = -g (2 HVPs).
+        mv = lambda v: hvp(fn, theta, v, args)  # noqa: E731
+        resid = mv(p) + g
+        rn = jnp.linalg.norm(resid)
+        hfro = chosen.Tfro
+        r = rn / (hfro * jnp.linalg.norm(p) + jnp.linalg.norm(g))
+        r_H = jnp.where(rn > 0, jnp.linalg.norm(mv(resid)) / (hfro * jnp.where(rn > 0, rn, 1.0)), 0.0)
+        info = StepInfo.make(
+            step_size=1.0,
+            r=r,
+            r_H=r_H,
+            hfro=hfro,
+            krylov_iters=chosen.iters,
+            krylov_flag=chosen.flag,
+            hvps=jnp.sum(c.solves.matvecs) + 2,
+            grads=len(self.gammas),
+        )
+        return theta + p, state, info

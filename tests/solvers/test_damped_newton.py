@@ -1,0 +1,133 @@
+"""Damped Newton (thesis Algorithm 11): every gamma really used, best candidate kept.
+
+Ground truth: numpy.linalg.solve of (H + gamma I) p = -g with the hand-written
+Hessian of the quartic f(x, y) = x^4/4 - 3x^2 + 9x + 0.9y^4 + 5y^2 + 40 (Eq. 3.35);
+in dimension 2 a Krylov space of order K >= 2 is the whole space, so the
+minimum-residual step in K_K equals the exact solve.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from harness.solvers import CONVERGED, Problem, SolverError, SolverOptionError, get_solver
+from harness.solvers.damped_newton import DampedNewton
+
+jax.config.update("jax_enable_x64", True)
+
+
+def quartic(theta, data):
+    x, y = theta[0], theta[1]
+    return x**4 / 4 - 3 * x**2 + 9 * x + 0.9 * y**4 + 5 * y**2 + 40
+
+
+def quartic_grad(t):
+    x, y = t
+    return np.array([x**3 - 6 * x + 9, 3.6 * y**3 + 10 * y])
+
+
+def quartic_hess(t):
+    x, y = t
+    return np.diag([3 * x**2 - 6, 10.8 * y**2 + 10])
+
+
+QUARTIC = Problem(quartic, (), 2)
+GAMMAS = (1e-6, 1.0, 10.0, 100.0)
+THETA = np.array([-1.3, 1.0])  # H_xx = -0.93: the undamped step overshoots badly
+
+
+def _numpy_candidates(t, gammas):
+    H, g = quartic_hess(t), quartic_grad(t)
+    steps = np.array([np.linalg.solve(H + gm * np.eye(2), -g) for gm in gammas])
+    merits = np.array([quartic_grad(t + p) @ quartic_grad(t + p) for p in steps])
+    return steps, merits
+
+
+def test_every_gamma_is_used_and_the_best_candidate_is_chosen():
+    steps_np, merits_np = _numpy_candidates(THETA, GAMMAS)
+    best_np = int(np.argmin(merits_np))
+    assert best_np == 2  # precondition: neither the first nor the last gamma wins
+    # Distinct gammas give distinct candidates (a solver applying one damping to all would fail below).
+    assert min(np.linalg.norm(steps_np[i] - steps_np[j]) for i in range(4) for j in range(i)) > 0.1
+
+    solver = DampedNewton(gammas=GAMMAS, krylov_iters=2, rtol=1e-14)
+    th = jnp.asarray(THETA)
+    c = jax.jit(lambda t: solver.candidates(quartic, t, jax.grad(quartic)(t, ()), ()))(th)
+    np.testing.assert_allclose(np.asarray(c.steps), steps_np, rtol=1e-8)
+    np.testing.assert_allclose(np.asarray(c.merits), merits_np, rtol=1e-6)
+    assert int(c.best) == best_np
+
+    res = solver.solve(QUARTIC, THETA[None], max_iter=1, tol=0.0)
+    np.testing.assert_allclose(res.theta[0], THETA + steps_np[best_np], rtol=1e-10)
+    np.testing.assert_allclose(res.trace["grad_norm_sq"][0, 1], merits_np[best_np], rtol=1e-8)
+
+
+def test_choice_depends_on_gamma_values_not_their_order():
+    steps_np, merits_np = _numpy_candidates(THETA, GAMMAS)
+    want = THETA + steps_np[int(np.argmin(merits_np))]
+    for perm in [(100.0, 10.0, 1.0, 1e-6), (10.0, 1e-6, 100.0, 1.0)]:
+        res = DampedNewton(gammas=perm, krylov_iters=2, rtol=1e-14).solve(QUARTIC, THETA[None], max_iter=1, tol=0.0)
+        np.testing.assert_allclose(res.theta[0], want, rtol=1e-10)
+    # Without the winning gamma, the next-best one is chosen.
+    res = DampedNewton(gammas=(1e-6, 1.0, 100.0), krylov_iters=2, rtol=1e-14).solve(
+        QUARTIC, THETA[None], max_iter=1, tol=0.0
+    )
+    np.testing.assert_allclose(res.theta[0], THETA + steps_np[3], rtol=1e-10)
+
+
+def test_flatness_statistics_are_for_the_undamped_system_and_costs_counted():
+    solver = DampedNewton(gammas=GAMMAS, krylov_iters=2, rtol=1e-14)
+    res = solver.solve(QUARTIC, THETA[None], max_iter=1, tol=0.0)
+    steps_np, _ = _numpy_candidates(THETA, GAMMAS)
+    p = steps_np[2]
+    H, g = quartic_hess(THETA), quartic_grad(THETA)
+    # Full Krylov space: the Lanczos estimate is ||H + gamma* I||_F exactly.
+    hf = np.linalg.norm(H + 10.0 * np.eye(2))
+    np.testing.assert_allclose(res.trace["hfro"][0, 1], hf, rtol=1e-10)
+    resid = H @ p + g  # undamped residual = -gamma* p, clearly nonzero
+    r = np.linalg.norm(resid) / (hf * np.linalg.norm(p) + np.linalg.norm(g))
+    r_H = np.linalg.norm(H @ resid) / (hf * np.linalg.norm(resid))
+    np.testing.assert_allclose(res.trace["r"][0, 1], r, rtol=1e-8)
+    np.testing.assert_allclose(res.trace["r_H"][0, 1], r_H, rtol=1e-8)
+    # Cost: per gamma <= K matvecs (at least 1), + 2 HVPs; one gradient per gamma + the loop's.
+    assert 2 + len(GAMMAS) <= res.hvps[0] <= 2 + 2 * len(GAMMAS)
+    assert res.grads[0] == 1 + len(GAMMAS) + 1
+    assert res.hfro_method == "lanczos"
+
+
+@pytest.mark.parametrize("x0", [[-1.6, 0.5], [-2.5, -1.0], [-5.0, 2.0], [-1.45, 0.0]])
+def test_converges_from_left_of_minus_sqrt2_to_the_minimum(x0):
+    res = DampedNewton().solve(QUARTIC, np.array([x0]), max_iter=100, tol=1e-10)
+    assert res.status[0] == CONVERGED
+    np.testing.assert_allclose(res.theta[0], [-3.0, 0.0], atol=1e-5)
+    assert res.trace["grad_norm_sq"][0, res.n_iter[0]] < 1e-10
+    assert np.linalg.norm(quartic_grad(res.theta[0])) ** 2 < 1e-10
+
+
+@pytest.mark.parametrize(
+    "opts, name",
+    [
+        (dict(gammas=()), "gammas"),
+        (dict(gammas=(1e-3, -1e-3)), "gammas"),
+        (dict(gammas=(float("nan"),)), "gammas"),
+        (dict(gammas="0.1"), "gammas"),
+        (dict(krylov_iters=0), "krylov_iters"),
+        (dict(krylov_iters=-3), "krylov_iters"),
+        (dict(krylov_iters=2.0), "krylov_iters"),
+        (dict(rtol=0.0), "rtol"),
+        (dict(acondlim=0.5), "acondlim"),
+    ],
+)
+def test_bad_options_raise(opts, name):
+    with pytest.raises(SolverOptionError, match=name):
+        DampedNewton(**opts)
+
+
+def test_registry_coerces_and_rejects():
+    s = get_solver("damped-newton", gammas="0.1, 1e-3", krylov_iters="7")
+    assert s.gammas == (0.1, 1e-3) and s.krylov_iters == 7
+    hash(s)  # static jit argument
+    assert DampedNewton(gammas=[1, 0.5]).gammas == (1.0, 0.5)
+    with pytest.raises(SolverError, match="gammas"):
+        get_solver("damped-newton", gammas="-1")
