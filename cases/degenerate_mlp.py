@@ -41,7 +41,6 @@ Certified in :mod:`cases.certificates.degenerate_mlp`.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import jax
 import jax.numpy as jnp

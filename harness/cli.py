@@ -67,7 +67,7 @@ def print_summary(rows: Sequence[Mapping[str, Any]], title: str = "critbench sco
     table = Table(title=title)
     for col in ("case", "solver", "runs", "success (95% CI)", "correct (95% CI)", "flat final/ever", "diverged",
                 "|loss err|", "HVPs/success", "s/success", "compile s"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col, no_wrap=col in ("case", "solver"))
     for r in rows:
         table.add_row(
             str(r["case"]), str(r["solver"]), str(r["runs"]), _ci(r, "success_fraction", "success_ci"),
@@ -75,7 +75,7 @@ def print_summary(rows: Sequence[Mapping[str, Any]], title: str = "critbench sco
             str(r["diverged"]), _fmt(r["mean_abs_loss_error"]), _fmt(r["hvps_per_success"], 4),
             _fmt(r["seconds_per_success"]), _fmt(r["compile_seconds"], 2),
         )
-    Console(width=max(120, Console().width)).print(table)
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
 def _render_html(results_dir: Path, out: Path | None) -> Path | None:
@@ -91,6 +91,15 @@ def _render_html(results_dir: Path, out: Path | None) -> Path | None:
 
 
 # --------------------------------------------------------------------------- commands
+def enable_compile_cache(directory: Path) -> None:
+    """Turn on JAX's persistent compilation cache (compilation dominates the scorecard)."""
+    import jax
+
+    directory.mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(directory))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
 def cmd_default(args: argparse.Namespace) -> int:
     from harness.progress import make_progress
     from harness.runner import run_suite
@@ -98,6 +107,7 @@ def cmd_default(args: argparse.Namespace) -> int:
     from harness.suite import default_specs
 
     out = Path(args.out)
+    enable_compile_cache(out / ".jax-cache")
     with make_progress(args.quiet) as progress:
         records = run_suite(default_specs(), out, progress=progress, command=["critbench"])
     print_summary(summarize(records))

@@ -1,4 +1,97 @@
 """critbench pytest plugin (entry point ``pytest11``): fixtures and options for
-validating critical-point finders against certified ground truth."""
+validating critical-point finders against certified ground truth.
+
+Loaded in every pytest run of an environment where critbench is installed, so
+importing it is cheap: JAX and the harness are imported inside the fixtures.
+
+Options::
+
+    --critbench-runs N        runs per check (default 8)
+    --critbench-cases a,b     cases the ``critbench_cases`` fixture yields
+                              (default: example-1.1,quartic)
+    --critbench-seed S        seed of the initial points (default 0)
+
+Fixtures:
+
+* ``critbench_runs`` (int), ``critbench_seed`` (int), ``critbench_cases``
+  (list of case names);
+* ``critbench_check``: :func:`harness.testing.assert_finds_ground_truth` with
+  ``runs`` and ``seed`` bound to the options (keywords still override)::
+
+      def test_my_solver(critbench_check, critbench_cases):
+          for case in critbench_cases:
+              critbench_check("mypkg.solvers:MySolver", case)
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+DEFAULT_RUNS = 8
+DEFAULT_SEED = 0
+DEFAULT_CASES = "example-1.1,quartic"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("critbench", "critbench: critical-point finder validation")
+    group.addoption("--critbench-runs", type=int, default=None, metavar="N",
+                    help=f"runs per critbench check (default {DEFAULT_RUNS})")
+    group.addoption("--critbench-cases", default=None, metavar="A,B",
+                    help=f"comma-separated case names for the critbench_cases fixture (default {DEFAULT_CASES})")
+    group.addoption("--critbench-seed", type=int, default=None, metavar="S",
+                    help=f"seed of the initial points (default {DEFAULT_SEED})")
+
+
+def _opt(config: pytest.Config, name: str, default: Any) -> Any:
+    value = config.getoption(name, default=None)
+    return default if value is None else value
+
+
+@pytest.fixture
+def critbench_runs(request: pytest.FixtureRequest) -> int:
+    """Runs per check (``--critbench-runs``)."""
+    runs = int(_opt(request.config, "critbench_runs", DEFAULT_RUNS))
+    if runs < 1:
+        raise pytest.UsageError(f"--critbench-runs must be >= 1, got {runs}")
+    return runs
+
+
+@pytest.fixture
+def critbench_seed(request: pytest.FixtureRequest) -> int:
+    """Seed of the initial points (``--critbench-seed``)."""
+    seed = int(_opt(request.config, "critbench_seed", DEFAULT_SEED))
+    if seed < 0:
+        raise pytest.UsageError(f"--critbench-seed must be >= 0, got {seed}")
+    return seed
+
+
+@pytest.fixture
+def critbench_cases(request: pytest.FixtureRequest) -> list[str]:
+    """Case names from ``--critbench-cases`` (validated against the case registry)."""
+    names = [c.strip() for c in str(_opt(request.config, "critbench_cases", DEFAULT_CASES)).split(",") if c.strip()]
+    if not names:
+        raise pytest.UsageError("--critbench-cases is empty")
+    from cases import case_names
+
+    known = set(case_names())
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise pytest.UsageError(f"--critbench-cases: unknown case(s) {', '.join(unknown)}; "
+                                f"valid: {', '.join(sorted(known))}")
+    return names
+
+
+@pytest.fixture
+def critbench_check(critbench_runs: int, critbench_seed: int) -> Callable[..., list[dict[str, Any]]]:
+    """``assert_finds_ground_truth`` with ``runs``/``seed`` bound to the command-line options."""
+    from harness.testing import assert_finds_ground_truth
+
+    def check(solver: Any, case: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        kwargs.setdefault("runs", critbench_runs)
+        kwargs.setdefault("seed", critbench_seed)
+        return assert_finds_ground_truth(solver, case, **kwargs)
+
+    return check

@@ -32,6 +32,8 @@ small cases only).  Conventions (``shared/REFERENCE.md``, thesis Sec. 3.1, 3.4):
   notes final-iterate flatness misses runs that bounce in and out).
 * **correct**: critical, ``|L - L_class| <= LOSS_RTOL * max(1, |L_class|)`` with
   ``LOSS_RTOL = 1e-6``, and the measured index count equals the class's.
+  ``None`` (unverifiable) without ground truth, and for a critical point that a
+  ``partial`` ground truth cannot match to any known class.
 """
 
 from __future__ import annotations
@@ -138,12 +140,14 @@ def measure_point(
         grad = _numeric.dense_gradient(case.loss_fn, theta, case.data)
     grad = np.asarray(grad, dtype=np.float64)
     out["loss"] = float(loss)
-    out["grad_norm_sq"] = float(grad @ grad)
+    with np.errstate(all="ignore"):
+        out["grad_norm_sq"] = float(grad @ grad)
     if hessian is None and case.dim <= dense_max_dim:
         hessian = _numeric.dense_hessian(case.loss_fn, theta, case.data)
     if hessian is None or not np.all(np.isfinite(hessian)) or not np.all(np.isfinite(grad)):
         return out
-    fs = flatness_statistics(hessian, grad, rcond=rcond)
+    with np.errstate(all="ignore"):  # huge-but-finite points of runs heading to divergence
+        fs = flatness_statistics(hessian, grad, rcond=rcond)
     lam = fs["eigvals"]
     count = int(np.sum(lam < -INDEX_EIG_TOL))
     out.update(
@@ -265,8 +269,8 @@ def score_run(
     gt = case.ground_truth
     klass = gt.match(theta) if (gt is not None and finite) else None
     rec.update(class_errors(klass, m["loss"], m["index_count"], case.dim))
-    if gt is None or not gt.classes:
-        rec["correct"] = None
+    if gt is None or not gt.classes or (outcome == "critical" and klass is None and gt.kind == "partial"):
+        rec["correct"] = None  # no ground truth, or a critical point outside a partial ground truth
     else:
         rec["correct"] = bool(
             outcome == "critical"
@@ -316,7 +320,8 @@ def summarize(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
     Fields: ``runs``; ``successes`` (critical outcomes), ``success_fraction`` and
     its Wilson 95% ``success_ci``; ``correct`` / ``correct_fraction`` /
-    ``correct_ci`` (``None`` without ground truth); ``gradient_flat`` (final
+    ``correct_ci`` (``None`` without ground truth; the fraction is of all runs);
+    ``unverified``: critical runs a partial ground truth could not judge; ``gradient_flat`` (final
     outcome) and ``gradient_flat_ever``; ``diverged``; ``mean_abs_loss_error``,
     ``mean_abs_index_error`` (count) and ``mean_abs_index_error_fraction`` over
     critical runs; ``seconds_per_success``, ``hvps_per_success``,
@@ -351,6 +356,7 @@ def summarize(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             correct=n_correct if has_gt else None,
             correct_fraction=(n_correct / n) if has_gt else None,
             correct_ci=wilson_interval(n_correct, n) if has_gt else None,
+            unverified=sum(1 for r in crit if r.get("correct") is None) if has_gt else None,
             gradient_flat=sum(1 for r in recs if r.get("outcome") == "gradient-flat"),
             gradient_flat_ever=sum(1 for r in recs if r.get("ever_gradient_flat")),
             diverged=sum(1 for r in recs if r.get("outcome") == "diverged"),

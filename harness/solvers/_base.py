@@ -385,7 +385,7 @@ def iterate(
         hvps=np.asarray(hv),
         grads=np.asarray(gr),
         trace={key: np.asarray(v) for key, v in tr.items()},
-        hfro_method=type(solver).hfro_method,
+        hfro_method=str(getattr(solver, "hfro_method", "none")),
         snapshots=np.asarray(snap),
         snapshot_iter=np.asarray(snap_it),
     )

@@ -169,3 +169,22 @@ def test_cutoff_analysis_loose_cutoff_has_larger_error(quartic):
     arrays["b"]["snapshots"][0, 2] = np.nan
     rows = {r["cutoff"]: r for r in cutoff_analysis(quartic, recs, arrays)}
     assert rows[1e-10]["n_points"] == 0 and rows[1e-10]["mean_abs_loss_error"] is None
+
+
+def test_partial_ground_truth_unmatched_critical_is_unverified():
+    from cases import Case, CriticalClass, GroundTruth
+
+    from ._helpers import example11_loss
+
+    class Partial(GroundTruth):
+        kind = "partial"
+
+        def match(self, theta):  # only the origin is known
+            return self.classes[0] if np.linalg.norm(theta) < 1e-3 else None
+
+    gt = Partial([CriticalClass("origin", 1.0, 1, 0, 2, point=np.zeros(2))])
+    case = Case("p", {}, 2, example11_loss, {}, lambda rng, n: rng.standard_normal((n, 2)), gt)
+    on_hyperbola = score_run(case, np.array([2.0, 0.5]), "converged", {})
+    assert on_hyperbola["outcome"] == "critical" and on_hyperbola["correct"] is None
+    assert score_run(case, np.zeros(2), "converged", {})["correct"] is True
+    assert score_run(case, np.array([2.0, 0.6]), "max_iter", {})["correct"] is False

@@ -141,7 +141,10 @@ def test_exact_newton_on_singular_hessian_diverges_and_keeps_last_finite_iterate
     np.testing.assert_allclose(res.theta[0], [0.0, 2.0], atol=1e-14)
 
 
-@pytest.mark.parametrize("opts, name", [(dict(rcond=-1e-3), "rcond"), (dict(rcond=1.0), "rcond"), (dict(alpha=0.0), "alpha"), (dict(alpha=1.5), "alpha")])
+@pytest.mark.parametrize(
+    "opts, name",
+    [(dict(rcond=-1e-3), "rcond"), (dict(rcond=1.0), "rcond"), (dict(alpha=0.0), "alpha"), (dict(alpha=1.5), "alpha")],
+)
 def test_bad_options_raise(opts, name):
     with pytest.raises(SolverOptionError, match=name):
         PseudoInverseNewton(**opts)

@@ -1,0 +1,256 @@
+"""Hypothesis strategies that draw ground-truth problems with their certified answers.
+
+Every drawn case carries its certified ground truth (``case.ground_truth``:
+classes with exact loss, index and nullity), so a property test reads::
+
+    from hypothesis import given, strategies as st
+    from harness import strategies as cs
+    from harness.testing import assert_finds_ground_truth
+
+    @given(st.data())
+    def test_newton_mr_reaches_the_minimum(data):
+        case = data.draw(cs.quartic_instances(dim=2))
+        label = cs.minimum_label(case)
+        theta0 = data.draw(cs.basin_starts(case, label))
+        assert_finds_ground_truth("newton-mr", case, theta0=theta0[None], min_success=1.0,
+                                  expect_class=label)
+
+Strategies (all built from the case factories' real parameters):
+
+* :func:`dlae_instances` -- deep linear autoencoders with ``exact=True`` data
+  (``XX^T/n = diag(spectrum)`` exactly), random sizes, spectra, rotations;
+* :func:`quartic_instances` -- separable quartics in rotated coordinates
+  (``quartic-family``), non-degenerate by construction;
+* :func:`xor_instances`, :func:`degenerate_instances` -- networks at certified
+  degenerate critical manifolds / points (``partial`` ground truth);
+* :func:`critical_classes` -- a certified class of a case;
+* :func:`initial_points` -- a start near a class (optionally moved along the
+  DLAE gauge orbit by a well-conditioned ``A``), or from the case's sampler;
+* :func:`basin_starts` -- a start inside a region where second-order methods
+  are known to converge to the class (exact for quartic minima, see below;
+  otherwise a small ball, a heuristic).
+
+Hypothesis is imported here (it is a test dependency); each distinct case shape
+means a fresh JIT compilation of the solver, so keep ``max_examples`` small.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from hypothesis import assume
+from hypothesis import strategies as st
+
+__all__ = [
+    "basin_starts",
+    "critical_classes",
+    "degenerate_instances",
+    "dlae_instances",
+    "initial_points",
+    "local_radius",
+    "minimum_label",
+    "quartic_instances",
+    "xor_instances",
+]
+
+#: Largest condition number of a drawn DLAE gauge matrix ``A`` (REFERENCE.md:
+#: ill-conditioned gauges push true negative eigenvalues below -1e-5).
+GAUGE_MAX_COND = 4.0
+
+
+# --------------------------------------------------------------------------- cases
+@st.composite
+def dlae_instances(draw: Any, max_k: int = 5, max_p: int = 3, *, gram: bool = True,
+                   rotation: bool | None = None) -> Any:
+    """A :func:`cases.dlae.dlae` case with exact ground truth.
+
+    Draws ``k`` in ``2..max_k``, ``p`` in ``1..min(max_p, k)``, a spectrum of ``k``
+    distinct values ``scale * m_i`` (distinct integers ``m_i`` in ``1..4k``,
+    ``scale`` in ``[0.25, 4]``: eigenvalue gaps ``>= scale``), a data seed and
+    (unless fixed) whether to rotate the data by a Haar-random orthogonal matrix.
+    ``exact=True`` makes ``XX^T/n`` equal ``diag(spectrum)`` (rotated) exactly, so the
+    classes' losses and indices are closed forms.  ``gram=True`` evaluates the loss
+    through ``Σ`` (same value; cheaper).
+    """
+    from cases import get_case
+
+    k = draw(st.integers(2, max(2, max_k)))
+    p = draw(st.integers(1, max(1, min(max_p, k))))
+    ms = draw(st.lists(st.integers(1, 4 * k), min_size=k, max_size=k, unique=True))
+    scale = draw(st.sampled_from((0.25, 0.5, 1.0, 2.0, 4.0)))
+    seed = draw(st.integers(0, 2**16))
+    rot = draw(st.booleans()) if rotation is None else bool(rotation)
+    spectrum = tuple(float(scale * m) for m in ms)
+    return get_case("dlae", k=k, p=p, n=4 * k + 4, spectrum=spectrum, seed=seed, exact=True, rotation=rot,
+                    gram=gram, init="gaussian", init_scale=0.5)
+
+
+@st.composite
+def quartic_instances(draw: Any, dim: int = 2, *, rotate: bool = True) -> Any:
+    """A ``quartic-family`` case in ``dim`` (1..4) coordinates with exact ground truth.
+
+    Per coordinate ``a_i`` in ``[0.5, 4]``, ``b_i`` in ``±[1, 8]``, ``c_i`` in
+    ``[-10, 10]`` (rounded to 1/8 so examples are readable); near-degenerate cubics
+    (double roots) are rejected with ``assume``.  ``rotate``: a Haar-random ``Q``.
+    """
+    from cases import get_case
+
+    if not 1 <= dim <= 4:
+        raise ValueError(f"dim must be in 1..4, got {dim}")
+    q = lambda lo, hi: st.integers(int(lo * 8), int(hi * 8)).map(lambda v: v / 8)  # noqa: E731
+    a = tuple(draw(q(0.5, 4)) for _ in range(dim))
+    b = tuple(draw(q(1, 8)) * draw(st.sampled_from((-1.0, 1.0))) for _ in range(dim))
+    c = tuple(draw(q(-10, 10)) for _ in range(dim))
+    seed = draw(st.integers(0, 2**16)) if rotate else -1
+    # well-separated roots keep the certified index robust (|f''| >> 1e-5)
+    disc = [abs(4 * bi**3 + 27 * ai * ci**2) / (4 * abs(bi) ** 3 + 27 * ai * ci**2) for ai, bi, ci in zip(a, b, c)]
+    assume(min(disc) > 0.05)
+    try:
+        return get_case("quartic-family", a=a, b=b, c=c, rotation_seed=seed)
+    except ValueError:
+        assume(False)
+
+
+def xor_instances() -> Any:
+    """The XOR cases: ``tanh-mse`` (loss 1/4 manifold) or ``softmax-ce`` with ``l2`` 0 or in ``[1e-4, 1e-1]``."""
+    from cases import get_case
+
+    tanh = st.just(("tanh-mse", 0.0))
+    ce = st.tuples(st.just("softmax-ce"), st.one_of(st.just(0.0), st.floats(1e-4, 1e-1)))
+    return st.one_of(tanh, ce).map(lambda v: get_case("xor", variant=v[0], l2=v[1]))
+
+
+@st.composite
+def degenerate_instances(draw: Any, max_width: int = 4, max_depth: int = 4) -> Any:
+    """A ``degenerate-mlp`` case: >= 3 trailing zero weight matrices (Cooper's star locus).
+
+    Widths ``(d_in, hidden..., d_out)`` with ``max_depth`` weight matrices at most,
+    each width ``1..max_width``; ``n_zero`` in ``3..depth`` (certified: index 0,
+    one positive eigenvalue per output); tanh or swish; ``n`` in ``4..16`` points.
+    """
+    from cases import get_case
+
+    depth = draw(st.integers(3, max(3, max_depth)))
+    widths = tuple(draw(st.integers(1, max_width)) for _ in range(depth + 1))
+    n_zero = draw(st.integers(3, depth))
+    return get_case("degenerate-mlp", widths=widths, n_zero=n_zero, activation=draw(st.sampled_from(("tanh", "swish"))),
+                    n=draw(st.integers(4, 16)), seed=draw(st.integers(0, 2**16)))
+
+
+# --------------------------------------------------------------------------- classes and starts
+def _classes(case: Any) -> tuple:
+    gt = case.ground_truth
+    if gt is None or not gt.classes:
+        raise ValueError(f"case {case.name!r} has no certified critical classes")
+    return tuple(gt.classes)
+
+
+def critical_classes(case: Any, *, labels: Sequence[str] | None = None, max_index: int | None = None) -> Any:
+    """A certified :class:`cases.CriticalClass` of ``case`` (optionally restricted)."""
+    pool = [c for c in _classes(case) if c.point is not None
+            and (labels is None or c.label in labels) and (max_index is None or c.index_count <= max_index)]
+    if not pool:
+        raise ValueError(f"case {case.name!r}: no class matches labels={labels} max_index={max_index}")
+    return st.sampled_from(pool)
+
+
+def minimum_label(case: Any) -> str:
+    """The label of the lowest-loss certified class with index 0."""
+    mins = [c for c in _classes(case) if c.index_count == 0]
+    if not mins:
+        raise ValueError(f"case {case.name!r} has no certified minimum")
+    return min(mins, key=lambda c: c.loss).label
+
+
+def _class(case: Any, near: Any) -> Any:
+    if isinstance(near, str):
+        return case.ground_truth.class_by_label(near)
+    return near
+
+
+def local_radius(case: Any, klass: Any) -> float:
+    """``0.1 x`` the distance from the class point to the nearest other known critical or flat point (<= 0.1)."""
+    others = [c.point for c in _classes(case) if c.label != klass.label and c.point is not None]
+    others += [f.point for f in case.ground_truth.flat_points]
+    if not others:
+        return 0.1
+    d = min(float(np.linalg.norm(np.asarray(o) - klass.point)) for o in others)
+    return min(0.1, 0.1 * d)
+
+
+def _gauge(case: Any, theta: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """DLAE only: ``W1 -> A W1, W2 -> W2 A^-1`` with ``cond(A) <= GAUGE_MAX_COND``."""
+    k, p = int(case.params["k"]), int(case.params["p"])
+    q1, _ = np.linalg.qr(rng.standard_normal((p, p)))
+    q2, _ = np.linalg.qr(rng.standard_normal((p, p)))
+    half = 0.5 * math.log(GAUGE_MAX_COND)
+    s = np.exp(rng.uniform(-half, half, size=p))  # singular values: cond(A) <= GAUGE_MAX_COND
+    a = q1 @ np.diag(s) @ q2
+    w1, w2 = theta[: p * k].reshape(p, k), theta[p * k:].reshape(k, p)
+    return np.concatenate([(a @ w1).ravel(), (w2 @ np.linalg.inv(a)).ravel()])
+
+
+@st.composite
+def initial_points(draw: Any, case: Any, near: Any = None, scale: float | None = None, *,
+                   gauge: bool = True) -> np.ndarray:
+    """A start ``(dim,)``: from ``case.sample_init`` (``near=None``), or within ``scale`` of a class.
+
+    With ``near`` (a label or :class:`cases.CriticalClass`) the point is the class
+    representative (for a DLAE moved along its gauge orbit by a random ``A`` with
+    ``cond(A) <= GAUGE_MAX_COND`` when ``gauge``) plus a vector drawn uniformly from
+    the ball of radius ``scale`` (default :func:`local_radius`).
+    """
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if near is None:
+        return np.asarray(case.sample_init(rng, 1), dtype=np.float64)[0]
+    klass = _class(case, near)
+    point = np.asarray(klass.point, dtype=np.float64)
+    if gauge and case.name == "dlae":
+        point = _gauge(case, point, rng)
+    r = local_radius(case, klass) if scale is None else float(scale)
+    u = rng.standard_normal(case.dim)
+    u *= r * rng.uniform() ** (1.0 / case.dim) / max(np.linalg.norm(u), 1e-300)
+    return point + u
+
+
+def _quartic_region(case: Any, u_star: np.ndarray) -> list[tuple[float, float]] | None:
+    """Per coordinate of ``u``, an interval around the root where ``f_i'' > 0`` and ``f_i'''``
+    keeps its sign (so damped Newton steps stay inside and converge monotonically);
+    ``None`` unless every coordinate is such a minimum root."""
+    a, b = np.asarray(case.data["a"]), np.asarray(case.data["b"])
+    out = []
+    for ai, bi, r in zip(a, b, u_star):
+        w = 2.0 * max(1.0, abs(r))
+        s = math.sqrt(-bi / (3 * ai)) if bi < 0 else 0.0
+        if bi < 0 and abs(r) <= s:
+            return None  # middle root: a maximum in this coordinate
+        if r == 0.0:
+            return None
+        edge = s if r > 0 else -s
+        margin = 0.1 * abs(r - edge)
+        out.append((edge + margin, r + w) if r > 0 else (r - w, edge - margin))
+    return out
+
+
+@st.composite
+def basin_starts(draw: Any, case: Any, near: Any, radius: float | None = None) -> np.ndarray:
+    """A start from which second-order methods are expected to reach class ``near``.
+
+    Quartic cases (``quartic``, ``quartic-family``) and an index-0 class: exact --
+    ``u = Q^T x`` is drawn per coordinate from the interval containing the root on
+    which ``f_i'' > 0`` and ``f_i'''`` has one sign (for Eq. 3.35: ``x < -√2``, the
+    thesis's basin boundary), where a (damped) Newton step cannot leave the interval.
+    Otherwise: :func:`initial_points` within ``radius`` (default :func:`local_radius`),
+    a heuristic neighbourhood, not a certified basin.
+    """
+    klass = _class(case, near)
+    if case.name in ("quartic", "quartic-family") and radius is None and klass.index_count == 0:
+        u_star = np.asarray(klass.info["u"], dtype=np.float64)
+        region = _quartic_region(case, u_star)
+        if region is not None:
+            u = np.array([draw(st.floats(lo, hi, allow_nan=False)) for lo, hi in region])
+            return np.asarray(case.data["Q"]) @ u
+    return draw(initial_points(case, klass, radius))

@@ -1,0 +1,86 @@
+"""The runner: keys, reproducible initial points, batching, resume, timing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cases import get_case
+from harness.runner import RunSpec, initial_points, run_spec, solver_key
+from harness.store import load_arrays, load_records
+
+GD = "tests.scoring._helpers:GD"
+WRONG = "tests.scoring._helpers:ReturnsStart"
+
+
+def _spec(runs, **kw):
+    kw.setdefault("batch_size", 3)
+    return RunSpec("quartic", {}, GD, {"lr": "0.02"}, runs, 7, max_iter=kw.pop("max_iter", 300), **kw)
+
+
+def test_runspec_validation():
+    for bad in ({"runs": 0}, {"seed": -1}, {"max_iter": -2}, {"tol": float("nan")}, {"batch_size": 0}):
+        args = dict(case="quartic", case_params={}, solver="gnm", solver_options={}, runs=1, seed=0)
+        args.update(bad)
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            RunSpec(**args)
+
+
+def test_initial_points_do_not_depend_on_run_count():
+    case = get_case("quartic")
+    all10 = initial_points(case, 3, range(10))
+    assert np.array_equal(initial_points(case, 3, [5, 70]),
+                          np.stack([all10[5], initial_points(case, 3, range(71))[70]]))
+    assert np.array_equal(all10, case.initial_points(3, 64)[:10])
+    assert not np.array_equal(all10, initial_points(case, 4, range(10)))
+
+
+def test_keys_change_with_budget():
+    assert solver_key("gnm", {}, 100, 1e-10) != solver_key("gnm", {}, 200, 1e-10)
+    assert solver_key("gnm", {"a": 1}, 100, 1e-10) == solver_key("gnm", {"a": 1}, 100, 1e-10)
+
+
+def test_run_records_and_arrays(tmp_path):
+    recs = run_spec(_spec(5), tmp_path)
+    assert [r["run_index"] for r in recs] == list(range(5))
+    assert len({r["run_id"] for r in recs}) == 5
+    r0 = recs[0]
+    assert r0["run_id"] == f"{r0['case_key']}/{r0['solver_key']}/7/0"
+    assert {r["outcome"] for r in recs} <= {"critical", "gradient-flat", "other", "diverged"}
+    # compile time only on the first batch; per-run seconds positive
+    first = [r for r in recs if r["batch_id"] == r0["batch_id"]]
+    assert all(r["compile_seconds"] > 0 for r in first)
+    assert all(r["compile_seconds"] == 0 for r in recs if r["batch_id"] != r0["batch_id"])
+    assert all(r["seconds"] > 0 for r in recs)
+    for r in recs:
+        arr = load_arrays(tmp_path, r["batch_id"])
+        assert arr["run_index"][r["batch_row"]] == r["run_index"]
+        assert np.array_equal(arr["theta0"][r["batch_row"]], initial_points(get_case("quartic"), 7, [r["run_index"]])[0])
+        assert arr["grad_norm_sq"].shape[1] == 301  # trace fields under their own names, (n, T + 1)
+        assert arr["theta"].shape[0] == len([x for x in recs if x["batch_id"] == r["batch_id"]])
+        assert arr["n_iter"][r["batch_row"]] == r["n_iter"]
+    for key in ("provenance", "final_r", "max_r", "index_count", "correct", "matched_class"):
+        assert key in r0
+
+
+def test_resume_no_duplicates_identical_results(tmp_path):
+    full = run_spec(_spec(10), tmp_path / "full")
+    part = run_spec(_spec(4), tmp_path / "resumed")
+    assert len(part) == 4
+    resumed = run_spec(_spec(10), tmp_path / "resumed")
+    stored = load_records(tmp_path / "resumed")
+    assert len(stored) == 10 and len({r["run_id"] for r in stored}) == 10
+    for a, b in zip(full, resumed):
+        assert a["run_id"] == b["run_id"] and a["outcome"] == b["outcome"]
+        assert a["n_iter"] == b["n_iter"]
+        assert a["final_loss"] == pytest.approx(b["final_loss"], rel=1e-9, abs=1e-12)
+    # a third invocation does nothing new
+    again = run_spec(_spec(10), tmp_path / "resumed")
+    assert [r["batch_id"] for r in again] == [r["batch_id"] for r in resumed]
+
+
+def test_wrong_solver_scored_as_failing(tmp_path):
+    spec = RunSpec("quartic", {}, WRONG, {}, 4, 0, max_iter=10)
+    recs = run_spec(spec, tmp_path)
+    assert all(r["status"] == "converged" for r in recs)  # what the solver claims
+    assert all(r["outcome"] != "critical" and r["correct"] is False for r in recs)
