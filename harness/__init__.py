@@ -1,47 +1,75 @@
 """critbench harness: solvers, scoring, runner, store, reports, CLI.
 
-Importing this package enables float64 in JAX before any array is created.
+The public API is re-exported here and imported lazily (PEP 562), so
+``import harness.store`` or ``import harness.report`` does not pull in JAX.
+Every module that creates JAX arrays enables float64 at import
+(``jax.config.update("jax_enable_x64", True)``) before any array exists.
 """
 
-import jax
+from __future__ import annotations
 
-jax.config.update("jax_enable_x64", True)
-
-from .solvers import (  # noqa: E402
-    CONVERGED,
-    DIVERGED,
-    MAX_ITER,
-    STALLED,
-    IterativeSolver,
-    Problem,
-    SolveResult,
-    Solver,
-    SolverError,
-    StepInfo,
-    get_solver,
-    hvp,
-    iterate,
-    register_solver,
-    solver_names,
-)
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "CONVERGED",
-    "DIVERGED",
-    "MAX_ITER",
-    "STALLED",
-    "IterativeSolver",
-    "Problem",
-    "SolveResult",
-    "Solver",
-    "SolverError",
-    "StepInfo",
-    "__version__",
-    "get_solver",
-    "hvp",
-    "iterate",
-    "register_solver",
-    "solver_names",
-]
+# public name -> defining module
+_EXPORTS = {
+    # solver protocol and loop
+    "CONVERGED": "harness.solvers._base",
+    "DIVERGED": "harness.solvers._base",
+    "MAX_ITER": "harness.solvers._base",
+    "STALLED": "harness.solvers._base",
+    "TRACE_FIELDS": "harness.solvers._base",
+    "IterativeSolver": "harness.solvers._base",
+    "Problem": "harness.solvers._base",
+    "SolveResult": "harness.solvers._base",
+    "Solver": "harness.solvers._base",
+    "SolverOptionError": "harness.solvers._base",
+    "StepInfo": "harness.solvers._base",
+    "hvp": "harness.solvers._base",
+    "iterate": "harness.solvers._base",
+    # registry
+    "SolverError": "harness.solvers.registry",
+    "get_solver": "harness.solvers.registry",
+    "register_solver": "harness.solvers.registry",
+    "solver_names": "harness.solvers.registry",
+    # built-in solvers
+    "minres_qlp": "harness.solvers.minres_qlp",
+    "NewtonMR": "harness.solvers.newton_mr",
+    "DampedNewton": "harness.solvers.damped_newton",
+    "GNM": "harness.solvers.gnm",
+    "BTLSGNM": "harness.solvers.gnm",
+    "ExactNewton": "harness.solvers.exact_newton",
+    "PseudoInverseNewton": "harness.solvers.exact_newton",
+    "NumpySolver": "harness.solvers.numpy_adapter",
+    "numpy_solver": "harness.solvers.numpy_adapter",
+    # scoring, running, storing, reporting
+    "score_run": "harness.score",
+    "summarize": "harness.score",
+    "wilson_interval": "harness.score",
+    "cutoff_analysis": "harness.score",
+    "RunSpec": "harness.runner",
+    "run_spec": "harness.runner",
+    "run_suite": "harness.runner",
+    "ResultStore": "harness.store",
+    "StoreError": "harness.store",
+    "load_records": "harness.store",
+    "render_report": "harness.report",
+    "assert_finds_ground_truth": "harness.testing",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    mod = _EXPORTS.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'harness' has no attribute {name!r}")
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
