@@ -77,7 +77,6 @@ class NewtonMR(IterativeSolver):
     """
 
     name: ClassVar[str] = "newton-mr"
-    hfro_method: ClassVar[str] = "lanczos"
 
     maxit: int = 0
     rtol: float = 5e-4
@@ -91,6 +90,11 @@ class NewtonMR(IterativeSolver):
     eps_min: float = 0.0
     exact_flatness: bool = True
     hfro_estimate: str = "lanczos"
+
+    @property
+    def hfro_method(self) -> str:  # type: ignore[override]
+        """How ``||H||_F`` in ``r``/``r_H`` is obtained: the ``hfro_estimate`` option."""
+        return self.hfro_estimate
 
     def __post_init__(self) -> None:
         check_positive("maxit", self.maxit, integer=True, allow_zero=True)
