@@ -56,41 +56,16 @@ def gate_specs(runs: int = RUNS, seed: int = SEED) -> list:
     return [RunSpec(case, dict(params), solver, {}, runs, seed, max_iter=mi) for case, params, solver, mi in CELLS]
 
 
-def _run_one(args: tuple) -> int:
-    """Worker: run one spec into ``out`` (the store's file lock serialises appends)."""
-    spec, out = args
-    from harness.runner import run_spec
-
-    return len(run_spec(spec, out))
-
-
 def run_gate_suite(out: Path, *, jobs: int = 2, runs: int = RUNS, seed: int = SEED) -> list[dict]:
     """Run the quick suite into a fresh ``out`` and return its records."""
-    from harness import provenance
-    from harness.runner import resolve
-    from harness.store import ResultStore, load_records
+    from harness.runner import run_suite
 
     specs = gate_specs(runs, seed)
-    for s in specs:
-        resolve(s)  # fail fast on a bad name
     if out.exists():
         shutil.rmtree(out)
-    store = ResultStore(out)
-    store.write_meta(command=["ci/gate.py", *sys.argv[1:]], provenance=provenance.collect(),
-                     specs=[{"case": s.case, "case_params": s.case_params, "solver": s.solver, "runs": s.runs,
-                             "seed": s.seed, "max_iter": s.max_iter, "tol": s.tol} for s in specs])
-    if jobs > 1:
-        import multiprocessing as mp
-
-        # longest cells first so the two workers finish together
-        order = sorted(specs, key=lambda s: (s.solver != "damped-newton", s.case != "dlae"))
-        with mp.get_context("spawn").Pool(jobs) as pool:
-            for _ in pool.imap_unordered(_run_one, [(s, str(out)) for s in order]):
-                pass
-    else:
-        for s in specs:
-            _run_one((s, str(out)))
-    return load_records(out)
+    # longest cells first so the workers finish together
+    order = sorted(specs, key=lambda s: (s.solver != "damped-newton", s.case != "dlae"))
+    return run_suite(order, out, command=["ci/gate.py", *sys.argv[1:]], jobs=jobs)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
@@ -91,13 +92,6 @@ def _render_html(results_dir: Path, out: Path | None) -> Path | None:
 
 
 # --------------------------------------------------------------------------- commands
-def enable_compile_cache(directory: Path) -> None:
-    """Turn on JAX's persistent compilation cache (compilation dominates the scorecard)."""
-    import jax
-
-    directory.mkdir(parents=True, exist_ok=True)
-    jax.config.update("jax_compilation_cache_dir", str(directory))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
 def cmd_default(args: argparse.Namespace) -> int:
@@ -107,9 +101,9 @@ def cmd_default(args: argparse.Namespace) -> int:
     from harness.suite import default_specs
 
     out = Path(args.out)
-    enable_compile_cache(out / ".jax-cache")
     with make_progress(args.quiet) as progress:
-        records = run_suite(default_specs(), out, progress=progress, command=["critbench"])
+        records = run_suite(default_specs(), out, progress=progress, command=["critbench", *args.argv],
+                            jobs=args.jobs, compile_cache=out / ".jax-cache")
     print_summary(summarize(records))
     html = _render_html(out, None)
     print(f"results: {out}" + (f"; HTML report: {html}" if html else " (HTML report module not installed)"))
@@ -246,11 +240,24 @@ def _one_line_warning(message: Any, category: Any, filename: str, lineno: int, f
 
 
 # --------------------------------------------------------------------------- parser
+def _add_arguments_from(parser: argparse.ArgumentParser, module: str, func: str) -> None:
+    """Let an optional module declare its subcommand's options (none if it is absent)."""
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return
+    getattr(mod, func)(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used for ``--help``)."""
     p = argparse.ArgumentParser(prog="critbench", description="Benchmark critical-point finders of NN losses.")
     p.add_argument("--out", default=str(DEFAULT_RESULTS), help="results directory of the default scorecard")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                   help="worker processes for the scorecard's cells (default: min(2, cores))")
     p.set_defaults(func=cmd_default)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -292,11 +299,11 @@ def build_parser() -> argparse.ArgumentParser:
     cp = sub.add_parser("compare", help="compare two result directories (harness.compare)")
     cp.add_argument("base")
     cp.add_argument("new")
-    cp.add_argument("rest", nargs=argparse.REMAINDER)
+    _add_arguments_from(cp, "harness.compare", "add_compare_arguments")
     cp.set_defaults(func=cmd_compare)
 
-    hp = sub.add_parser("history", help="history of results (harness.history)")
-    hp.add_argument("rest", nargs=argparse.REMAINDER)
+    hp = sub.add_parser("history", help="asv performance history across commits (harness.history)")
+    _add_arguments_from(hp, "harness.history", "add_arguments")
     hp.set_defaults(func=cmd_history)
     return p
 

@@ -79,8 +79,11 @@ def test_exact_newton_solves_nondegenerate_quadratic_in_one_step(seed):
 @given(seed=st.integers(0, 2**31 - 1), n_zero=st.integers(1, 3))
 def test_pinv_newton_takes_min_norm_step_on_incompatible_singular_quadratic(seed, n_zero):
     A, q, rng = _sym(seed, n_zero)
-    # b with a component in ker A, so g = A x + b is never in range(A): incompatible.
-    b = rng.normal(size=N) + 3.0 * q[:, 0]
+    # b with a kernel component of norm exactly 3, so g = A x + b is never in
+    # range(A): the system is incompatible with residual ||P_ker g|| = 3.
+    K = q[:, :n_zero]
+    z = rng.normal(size=N)
+    b = z - K @ (K.T @ z) + 3.0 * q[:, 0]
     x0 = rng.normal(size=N)
     g = A @ x0 + b
     Apinv = np.linalg.pinv(A, rcond=1e-10)
