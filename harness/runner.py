@@ -108,6 +108,30 @@ class RunSpec:
         return int(self.batch_size or min(self.runs, DEFAULT_BATCH))
 
 
+#: Data elements above which, on a CPU, runs are solved one at a time by default.
+LARGE_CASE_ELEMENTS = 50_000
+
+
+def default_batch_size(spec: RunSpec, case: Case) -> int:
+    """Runs per vmapped solve when ``spec.batch_size`` is not given.
+
+    A ``vmap``-ed ``while_loop`` runs in lockstep: every run of a batch is
+    computed until the slowest one stops, so a batch costs ``batch x`` its
+    slowest run.  On a CPU, large cases (data with more than
+    :data:`LARGE_CASE_ELEMENTS` elements, e.g. the thesis DLAE) are compute
+    bound and gain nothing from batching, so they run one at a time; small cases
+    (and any case on an accelerator) batch to amortise per-call overhead.
+    """
+    if spec.batch_size:
+        return int(spec.batch_size)
+    import jax
+
+    elements = sum(int(np.size(leaf)) for leaf in jax.tree_util.tree_leaves(case.data))
+    if jax.default_backend() == "cpu" and elements > LARGE_CASE_ELEMENTS:
+        return 1
+    return spec.effective_batch
+
+
 # --------------------------------------------------------------------------- keys
 def stable_hash(obj: Any, n: int = 10) -> str:
     """First ``n`` hex digits of SHA-256 of ``obj`` as canonical JSON."""
@@ -287,7 +311,7 @@ def run_spec(
     progress.start(f"{spec.case} × {spec.solver}", spec.runs, spec.runs - len(todo), prev_success)
     prov = dict(prov or _prov.collect())
     problem = Problem(case.loss_fn, case.data, case.dim)
-    B = spec.effective_batch
+    B = default_batch_size(spec, case)
     compiled = False
     for block in _blocks(todo, B):
         n = len(block)
