@@ -124,8 +124,8 @@ def grid_inputs() -> np.ndarray:
 
 
 def sigmoid_np(z: np.ndarray) -> np.ndarray:
-    """Logistic sigmoid in NumPy (float64)."""
-    return 1.0 / (1.0 + np.exp(-z))
+    """Logistic sigmoid in NumPy (float64), overflow-free: ``(1 + tanh(z/2)) / 2``."""
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=np.float64)))
 
 
 def network_np(W: np.ndarray, a: np.ndarray, X: np.ndarray) -> np.ndarray:

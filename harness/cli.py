@@ -28,6 +28,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.store import json_default as _json_default
+
 DEFAULT_RESULTS = Path("results") / "scorecard"
 EXIT_USAGE = 2
 
@@ -141,21 +143,6 @@ def cmd_cases(args: argparse.Namespace) -> int:
             print(f"  ground truth: {gt.kind}, {len(gt.classes)} critical classes, "
                   f"{len(gt.flat_points)} gradient-flat points")
     return 0
-
-
-def _json_default(v: Any) -> Any:
-    try:
-        import numpy as np
-
-        if isinstance(v, np.generic):
-            return v.item()
-        if isinstance(v, np.ndarray):
-            return v.tolist()
-    except ImportError:  # pragma: no cover
-        pass
-    if isinstance(v, (tuple, set)):
-        return list(v)
-    return str(v)
 
 
 def cmd_solvers(args: argparse.Namespace) -> int:

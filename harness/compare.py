@@ -42,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from harness.store import json_default as _json_default
+
 __all__ = [
     "BASELINE_FORMAT",
     "CellComparison",
@@ -117,14 +119,6 @@ class CellStats:
         if not (0 <= cell.successes <= cell.runs) or (cell.correct is not None and not 0 <= cell.correct <= cell.runs):
             raise CompareError(f"bad baseline cell {cell.label}: counts outside [0, runs]")
         return cell
-
-
-def _json_default(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, (tuple, set, np.ndarray)):
-        return list(v)
-    return repr(v)
 
 
 def _solver_of(rec: Mapping[str, Any]) -> str:

@@ -263,7 +263,7 @@ def vendor_assets(html_dir: str | os.PathLike[str]) -> dict[str, str]:
             done[name] = "stub"
 
     def fix(m: re.Match) -> str:
-        tag, url = m.group(1), m.group(2)
+        url = m.group(2)
         name = url.rsplit("/", 1)[-1]
         if name not in done:
             return m.group(0)

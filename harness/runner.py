@@ -51,6 +51,7 @@ from harness.progress import NullProgress, ProgressSink
 from harness.score import DENSE_MAX_DIM, score_run, status_name
 from harness.solvers import Problem, SolveResult, Solver, get_solver
 from harness.store import ResultStore
+from harness.store import json_default as _json_default
 
 #: Initial points are drawn in pools of this many runs (see module docstring).
 POOL = 64
@@ -137,14 +138,6 @@ def stable_hash(obj: Any, n: int = 10) -> str:
     """First ``n`` hex digits of SHA-256 of ``obj`` as canonical JSON."""
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_json_default)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
-
-
-def _json_default(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, (tuple, set, np.ndarray)):
-        return list(v)
-    return repr(v)
 
 
 def _slug(name: str) -> str:

@@ -78,6 +78,16 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def json_default(v: Any) -> Any:
+    """``json.dumps(default=...)`` hook: NumPy scalars/arrays, tuples and sets as
+    plain JSON values; anything else by its ``repr``."""
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, (tuple, set, np.ndarray)):
+        return list(v) if not isinstance(v, np.ndarray) else v.tolist()
+    return repr(v)
+
+
 def _fsync_dir(path: Path) -> None:
     """Best-effort fsync of a directory entry (makes a rename durable)."""
     try:

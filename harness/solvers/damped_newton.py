@@ -55,8 +55,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._base import IterativeSolver, SolverOptionError, StepInfo, check_open_unit, check_positive, hvp
-from .minres_qlp import MinresQLPResult, minres_qlp
+from ._base import IterativeSolver, SolverOptionError, StepInfo, check_positive, hvp
+from .minres_qlp import MinresQLPResult, check_minres_options, minres_qlp
 
 jax.config.update("jax_enable_x64", True)
 
@@ -114,14 +114,7 @@ class DampedNewton(IterativeSolver):
                 raise SolverOptionError(f"option 'gammas' must hold finite numbers >= 0, got {x!r}")
         object.__setattr__(self, "gammas", tuple(float(x) for x in gs))
         check_positive("krylov_iters", self.krylov_iters, integer=True)
-        check_open_unit("rtol", self.rtol)
-        check_positive("maxxnorm", self.maxxnorm)
-        check_positive("acondlim", self.acondlim)
-        check_positive("trancond", self.trancond)
-        if self.acondlim < 1:
-            raise SolverOptionError(f"option 'acondlim' must be >= 1, got {self.acondlim!r}")
-        if self.trancond < 1:
-            raise SolverOptionError(f"option 'trancond' must be >= 1, got {self.trancond!r}")
+        check_minres_options(self.rtol, self.maxxnorm, self.acondlim, self.trancond)
 
     def candidates(self, fn: Callable, theta: jax.Array, g: jax.Array, args: Any) -> DampedCandidates:
         """Algorithm 11 lines 5-12: one MINRES-QLP solve and one gradient per ``gamma``."""

@@ -480,3 +480,22 @@ def minres_qlp(
         relAres=s["relAresl"],
         Tfro=s["tfro"],
     )
+
+
+def check_minres_options(rtol: float, maxxnorm: float, acondlim: float, trancond: float) -> None:
+    """Validate the MINRES-QLP options a Newton-type solver passes through.
+
+    Raises:
+        SolverOptionError: naming the first invalid option (``0 < rtol < 1``;
+            ``maxxnorm > 0``; ``acondlim >= 1``; ``trancond >= 1``).
+    """
+    from ._base import SolverOptionError, check_open_unit, check_positive
+
+    check_open_unit("rtol", rtol)
+    check_positive("maxxnorm", maxxnorm)
+    check_positive("acondlim", acondlim)
+    check_positive("trancond", trancond)
+    if acondlim < 1:
+        raise SolverOptionError(f"option 'acondlim' must be >= 1, got {acondlim!r}")
+    if trancond < 1:
+        raise SolverOptionError(f"option 'trancond' must be >= 1, got {trancond!r}")

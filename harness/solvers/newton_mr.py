@@ -53,7 +53,7 @@ import jax.numpy as jnp
 
 from ._base import IterativeSolver, SolverOptionError, StepInfo, check_open_unit, check_positive, hvp
 from .linesearch import BacktrackingLineSearch
-from .minres_qlp import minres_qlp
+from .minres_qlp import check_minres_options, minres_qlp
 
 jax.config.update("jax_enable_x64", True)
 
@@ -98,14 +98,7 @@ class NewtonMR(IterativeSolver):
 
     def __post_init__(self) -> None:
         check_positive("maxit", self.maxit, integer=True, allow_zero=True)
-        check_open_unit("rtol", self.rtol)
-        check_positive("maxxnorm", self.maxxnorm)
-        check_positive("acondlim", self.acondlim)
-        check_positive("trancond", self.trancond)
-        if self.acondlim < 1:
-            raise SolverOptionError(f"option 'acondlim' must be >= 1, got {self.acondlim!r}")
-        if self.trancond < 1:
-            raise SolverOptionError(f"option 'trancond' must be >= 1, got {self.trancond!r}")
+        check_minres_options(self.rtol, self.maxxnorm, self.acondlim, self.trancond)
         check_open_unit("alpha", self.alpha, closed_right=True)
         if self.hfro_estimate not in ("lanczos", "exact"):
             raise SolverOptionError(f"option 'hfro_estimate' must be 'lanczos' or 'exact', got {self.hfro_estimate!r}")

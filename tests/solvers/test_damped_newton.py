@@ -11,28 +11,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from harness.solvers import CONVERGED, Problem, SolverError, SolverOptionError, get_solver
+from harness.solvers import CONVERGED, SolverError, SolverOptionError, get_solver
 from harness.solvers.damped_newton import DampedNewton
+from tests.solvers._quartic import QUARTIC, quartic, quartic_grad, quartic_hess  # noqa: F401
 
 jax.config.update("jax_enable_x64", True)
 
 
-def quartic(theta, data):
-    x, y = theta[0], theta[1]
-    return x**4 / 4 - 3 * x**2 + 9 * x + 0.9 * y**4 + 5 * y**2 + 40
-
-
-def quartic_grad(t):
-    x, y = t
-    return np.array([x**3 - 6 * x + 9, 3.6 * y**3 + 10 * y])
-
-
-def quartic_hess(t):
-    x, y = t
-    return np.diag([3 * x**2 - 6, 10.8 * y**2 + 10])
-
-
-QUARTIC = Problem(quartic, (), 2)
 GAMMAS = (1e-6, 1.0, 10.0, 100.0)
 THETA = np.array([-1.3, 1.0])  # H_xx = -0.93: the undamped step overshoots badly
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from harness.solvers import CONVERGED, DIVERGED, STALLED, Problem, SolverOptionError, get_solver
 from harness.solvers.exact_newton import ExactNewton, PseudoInverseNewton
+from tests.solvers._quartic import QUARTIC, quartic, quartic_grad, quartic_hess  # noqa: F401
 
 jax.config.update("jax_enable_x64", True)
 
@@ -23,21 +24,6 @@ N = 5
 def quadratic(theta, data):
     A, b = data
     return 0.5 * theta @ A @ theta + b @ theta
-
-
-def quartic(theta, data):
-    x, y = theta[0], theta[1]
-    return x**4 / 4 - 3 * x**2 + 9 * x + 0.9 * y**4 + 5 * y**2 + 40
-
-
-def quartic_grad(t):
-    x, y = t
-    return np.array([x**3 - 6 * x + 9, 3.6 * y**3 + 10 * y])
-
-
-def quartic_hess(t):
-    x, y = t
-    return np.diag([3 * x**2 - 6, 10.8 * y**2 + 10])
 
 
 def first_coordinate_squared(theta, data):

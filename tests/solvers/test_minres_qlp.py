@@ -10,7 +10,6 @@ rtol = 1e-10 (observed errors ~1e-12 or smaller); residual recurrences within
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
