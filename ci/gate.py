@@ -46,6 +46,9 @@ CELLS = (
     ("dlae", DLAE_SMALL, "newton-mr", 200),
     ("dlae", DLAE_SMALL, "damped-newton", 200),
     ("dlae", DLAE_SMALL, "btls-gnm", 500),
+    # damped Newton on the depth-3 linear net: over-damping (one large gamma
+    # for every candidate) shows here as ~3.7x HVPs per success.
+    ("deep-linear", {}, "damped-newton", 200),
 )
 
 
