@@ -397,6 +397,7 @@ def load_cells(path: str | Path) -> list[CellStats]:
 def write_baseline(records_or_cells: Sequence[Any], path: str | Path, **extra: Any) -> Path:
     """Write the compact baseline JSON (cell statistics only; a few KB)."""
     cells = _as_cells(records_or_cells)
+    cells = sorted(cells, key=lambda c: (str(c.case), str(c.solver), str(c.case_key)))
     doc = {"format": BASELINE_FORMAT, **extra, "cells": [c.to_json() for c in cells]}
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)

@@ -337,7 +337,7 @@ def summarize(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for rec in records:
         groups.setdefault(tuple(rec.get(k) for k in GROUP_KEYS), []).append(rec)
     out = []
-    for key, recs in groups.items():
+    for key, recs in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
         n = len(recs)
         crit = [r for r in recs if r.get("outcome") == "critical"]
         k = len(crit)
