@@ -33,7 +33,8 @@ small cases only).  Conventions (``shared/REFERENCE.md``, thesis Sec. 3.1, 3.4):
 * **correct**: critical, ``|L - L_class| <= LOSS_RTOL * max(1, |L_class|)`` with
   ``LOSS_RTOL = 1e-6``, and the measured index count equals the class's.
   ``None`` (unverifiable) without ground truth, and for a critical point that a
-  ``partial`` ground truth cannot match to any known class.
+  ``partial`` or ``numeric`` ground truth (which list only some classes) cannot
+  match to any known class.
 """
 
 from __future__ import annotations
@@ -269,8 +270,10 @@ def score_run(
     gt = case.ground_truth
     klass = gt.match(theta) if (gt is not None and finite) else None
     rec.update(class_errors(klass, m["loss"], m["index_count"], case.dim))
-    if gt is None or not gt.classes or (outcome == "critical" and klass is None and gt.kind == "partial"):
-        rec["correct"] = None  # no ground truth, or a critical point outside a partial ground truth
+    if gt is None or not gt.classes or (outcome == "critical" and klass is None and gt.kind != "exact"):
+        # No ground truth, or a critical point outside a ground truth that lists only
+        # some classes ("partial", or "numeric" such as the si-line lines): unverified.
+        rec["correct"] = None
     else:
         rec["correct"] = bool(
             outcome == "critical"
@@ -316,12 +319,12 @@ GROUP_KEYS = ("case", "case_key", "solver", "solver_key")
 
 
 def summarize(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One summary row per ``(case, case_key, solver, solver_key)``, in first-seen order.
+    """One summary row per ``(case, case_key, solver, solver_key)``, sorted by that key.
 
     Fields: ``runs``; ``successes`` (critical outcomes), ``success_fraction`` and
     its Wilson 95% ``success_ci``; ``correct`` / ``correct_fraction`` /
     ``correct_ci`` (``None`` without ground truth; the fraction is of all runs);
-    ``unverified``: critical runs a partial ground truth could not judge; ``gradient_flat`` (final
+    ``unverified``: critical runs a partial or numeric ground truth could not judge; ``gradient_flat`` (final
     outcome) and ``gradient_flat_ever``; ``diverged``; ``mean_abs_loss_error``,
     ``mean_abs_index_error`` (count) and ``mean_abs_index_error_fraction`` over
     critical runs; ``seconds_per_success``, ``hvps_per_success``,

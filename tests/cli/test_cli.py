@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -83,7 +82,6 @@ def test_solvers_lists_options(capsys):
     assert "newton-mr" in out and "options:" in out
 
 
-@pytest.mark.skipif(importlib.util.find_spec("cases.dlae") is None, reason="cases/dlae.py not written yet")
 def test_cases_dlae_json_has_2517_classes(capsys):
     assert main(["cases", "dlae", "--json"]) == 0
     gt = json.loads(capsys.readouterr().out)["ground_truth"]
@@ -92,7 +90,6 @@ def test_cases_dlae_json_has_2517_classes(capsys):
     assert json.loads(capsys.readouterr().out)["ground_truth"]["n_classes"] == 1 + 6 + 15
 
 
-@pytest.mark.skipif(importlib.util.find_spec("harness.solvers.newton_mr") is None, reason="no newton-mr yet")
 def test_newton_mr_on_quartic_end_to_end(capsys, tmp_path):
     out = tmp_path / "q"
     assert main(["run", "--case", "quartic", "--solver", "newton-mr", "--runs", "12", "--seed", "0",
@@ -115,8 +112,6 @@ def test_newton_mr_on_quartic_end_to_end(capsys, tmp_path):
     assert "newton-mr" in capsys.readouterr().out
 
 
-@pytest.mark.skipif(importlib.util.find_spec("cases.dlae") is None
-                    or importlib.util.find_spec("harness.solvers.newton_mr") is None, reason="needs dlae, newton-mr")
 def test_newton_mr_on_small_dlae_end_to_end(capsys, tmp_path):
     out = tmp_path / "d"
     assert main(["run", "--case", "dlae", "--param", "k=4", "--param", "p=2", "--param", "n=200",

@@ -188,3 +188,25 @@ def test_partial_ground_truth_unmatched_critical_is_unverified():
     assert on_hyperbola["outcome"] == "critical" and on_hyperbola["correct"] is None
     assert score_run(case, np.zeros(2), "converged", {})["correct"] is True
     assert score_run(case, np.array([2.0, 0.6]), "max_iter", {})["correct"] is False
+
+
+def test_unmatched_critical_point_is_wrong_only_for_a_complete_exact_ground_truth():
+    """An exact ground truth lists every class, so an unmatched critical point is an error;
+    a numeric one (e.g. si-line's known lines) lists only some, so it is unverified."""
+    from cases import Case, CriticalClass, GroundTruth
+
+    from ._helpers import example11_loss
+
+    def only_origin(kind):
+        class G(GroundTruth):
+            def match(self, theta):
+                return self.classes[0] if np.linalg.norm(theta) < 1e-3 else None
+
+        return G([CriticalClass("origin", 1.0, 1, 0, 2, point=np.zeros(2))], kind=kind)
+
+    sampler = lambda rng, n: rng.standard_normal((n, 2))  # noqa: E731
+    on_hyperbola = np.array([2.0, 0.5])
+    exact = Case("e", {}, 2, example11_loss, {}, sampler, only_origin("exact"))
+    numeric = Case("n", {}, 2, example11_loss, {}, sampler, only_origin("numeric"))
+    assert score_run(exact, on_hyperbola, "converged", {})["correct"] is False
+    assert score_run(numeric, on_hyperbola, "converged", {})["correct"] is None
