@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
+import os
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -108,6 +110,10 @@ def resolve_factory(name: str) -> Callable[..., Any]:
         return _REGISTRY[name].factory
     if ":" in name:
         mod, _, attr = name.partition(":")
+        # Like other `module:attr` loaders (uvicorn, gunicorn), look in the
+        # working directory too: the console script's sys.path lacks it.
+        if os.getcwd() not in sys.path and "" not in sys.path:
+            sys.path.append(os.getcwd())
         try:
             obj: Any = importlib.import_module(mod)
         except ImportError as exc:

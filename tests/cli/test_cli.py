@@ -154,3 +154,20 @@ def test_sigkill_mid_run_then_rerun_loses_nothing(tmp_path):
     assert sorted(r["run_index"] for r in recs) == list(range(150))
     for r in recs[:: 25]:
         assert load_arrays(out, r["batch_id"])["run_index"][r["batch_row"]] == r["run_index"]
+
+
+def test_console_script_resolves_module_attr_from_the_working_directory(tmp_path):
+    """`critbench run --solver examples.jax_solver:NewtonCG` from the repository root:
+    the console script's sys.path lacks the working directory, the resolver adds it."""
+    script = Path(sys.executable).with_name("critbench")
+    if not script.exists():
+        pytest.skip(f"console script not installed next to {sys.executable}")
+    out = tmp_path / "plug"
+    proc = subprocess.run(
+        [str(script), "run", "--case", "quartic", "--solver", "examples.jax_solver:NewtonCG", "--runs", "2",
+         "--max-iter", "30", "--out", str(out), "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    recs = load_records(out)
+    assert len(recs) == 2 and all(r["solver"] == "examples.jax_solver:NewtonCG" for r in recs)
