@@ -169,7 +169,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.solvers import parse_options
 
     spec = RunSpec(args.case, parse_params(args.param), args.solver, parse_options(args.option), args.runs,
-                   args.seed, max_iter=args.max_iter, tol=args.tol, batch_size=args.batch_size)
+                   args.seed, max_iter=args.max_iter, tol=args.tol, batch_size=args.batch_size,
+                   threads=args.threads)
     with make_progress(args.quiet) as progress:
         records = run_suite([spec], args.out, progress=progress, command=["critbench", *args.argv])
     print_summary(summarize(records), title=f"{args.case} × {args.solver}")
@@ -267,7 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--max-iter", type=int, default=500)
     r.add_argument("--tol", type=float, default=1e-10)
-    r.add_argument("--batch-size", type=int, default=None)
+    r.add_argument("--batch-size", type=int, default=None,
+                   help="runs per vmapped solve (default: one at a time for large cases on a CPU, else up to 64)")
+    r.add_argument("--threads", type=int, default=None,
+                   help="blocks of runs solved concurrently (default: one per core for one-at-a-time blocks on a CPU)")
     r.add_argument("--out", required=True)
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=cmd_run)

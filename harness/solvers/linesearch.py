@@ -16,6 +16,11 @@ Procedure (Alg. 12):
 1. check ``alpha = 1`` with ``rho'`` (lines 10-13); accept it if it passes;
 2. otherwise start from ``alpha_start`` and test with ``rho``; on failure
    ``alpha <- beta alpha`` (lines 15-18);
+   A trial must also *strictly* decrease ``||grad L||^2``: for a descent
+   direction this follows from the test in exact arithmetic, but once
+   ``2 rho alpha p^T H g`` falls below the rounding of ``||grad L||^2`` the test
+   alone passes on equality, and the search would "accept" steps that change
+   nothing measurable (seen at gradient-flat points, where ``p^T H g -> 0``);
 3. once ``alpha < eps_min``, or the trial point ``theta + alpha p`` equals
    ``theta`` in floating point (our reading of the thesis's ``eps``, "the
    largest value for which alpha = beta alpha": smaller steps cannot move
@@ -92,7 +97,9 @@ class BacktrackingLineSearch:
             return jnp.vdot(gn, gn), jnp.any(trial != theta)
 
         def ok(s_new: jax.Array, alpha: jax.Array, rho: float) -> jax.Array:
-            return s_new <= s + rho * alpha * slope
+            # Strict decrease as well: once rho alpha slope is below the rounding
+            # of s, the Armijo test alone passes on s_new == s (no progress).
+            return (s_new <= s + rho * alpha * slope) & (s_new < s)
 
         # Lines 10-13: alpha = 1 first, with rho'.
         s1, moved1 = merit(jnp.float64(1.0))

@@ -28,7 +28,16 @@ Stopping tests (``Anorm`` and ``Acond`` are Choi's running estimates of
 
 * ``relres  = ||r_k|| / (Anorm ||x_k|| + ||b||) <= rtol``   -> :data:`FLAG_RTOL` (compatible system),
 * ``relAres = ||A r_{k-1}|| / (Anorm ||r_{k-1}||) <= rtol`` -> :data:`FLAG_LS_RTOL` (incompatible: the
-  residual is numerically in ``ker A``, i.e. the co-kernel residual vanished).
+  residual is numerically in ``ker A``, i.e. the co-kernel residual vanished);
+* optionally ``||A r_{k-1}|| <= forcing ||A b||`` -> :data:`FLAG_RTOL` with ``x_{k-1}``:
+  the inexactness condition of Newton-MR (Roosta, Liu, Xu & Mahoney,
+  arXiv:1810.00303), not in Choi's code.  The backward-error test above is scaled
+  by ``Anorm ||x_k||``, which is huge when ``b`` has weight on small eigenvalues,
+  so it can pass while the residual is still most of ``||b||``, or never pass
+  within ``n`` iterations; the forcing test bounds the residual's range part
+  itself.  (Measuring ``||A r||`` rather than ``||r||`` matters at gradient-flat
+  points: there ``b`` has an unsolvable kernel part and ``||r|| <= eta ||b||`` would
+  let the solver ignore the solvable part.)
 
 ``||A r_{k-1}||`` is only known one iteration late, so on the least-squares
 exits (and on the x-norm / condition limits) the iterate is rolled back to
@@ -80,6 +89,7 @@ FLAG_SINGULAR = 8
 FLAG_EIGENVECTOR = 9
 FLAG_B_EIGENVECTOR = 10
 _RUNNING = -2
+_FORCED = -3  # internal: the forcing test passed (reported as FLAG_RTOL)
 
 FLAG_NAMES = {
     FLAG_ZERO_RHS: "b = 0: x = 0 is the solution",
@@ -190,6 +200,7 @@ def minres_qlp(
     maxxnorm: float | jax.Array = 1e4,
     acondlim: float | jax.Array = 1e7,
     trancond: float | jax.Array = 1e4,
+    forcing: float | jax.Array = 0.0,
 ) -> MinresQLPResult:
     """Minimum-length solution of ``(A - shift I) x = b`` (Choi, Paige & Saunders 2011).
 
@@ -203,6 +214,9 @@ def minres_qlp(
         acondlim: bound on the condition estimate (flag :data:`FLAG_ACOND`).
         trancond: MINRES updates while ``Acond < trancond``, QLP updates after
             (``1`` = QLP from the start; ``>= acondlim`` = plain MINRES).
+        forcing: also stop (flag :data:`FLAG_RTOL`, returning ``x_{k-1}``) once
+            ``||A r_{k-1}|| <= forcing ||A b||`` (the inexactness condition of
+            Newton-MR, Roosta et al.; ``0`` turns the test off, Choi's code).
 
     Returns:
         :class:`MinresQLPResult`.
@@ -210,7 +224,7 @@ def minres_qlp(
     b = jnp.asarray(b, dtype=jnp.float64)
     n = b.shape[0]
     f64 = lambda v: jnp.asarray(v, dtype=jnp.float64)  # noqa: E731
-    shift, rtol, maxxnorm, acondlim, trancond = map(f64, (shift, rtol, maxxnorm, acondlim, trancond))
+    shift, rtol, maxxnorm, acondlim, trancond, forcing = map(f64, (shift, rtol, maxxnorm, acondlim, trancond, forcing))
     maxit = jnp.asarray(n if maxit is None else maxit, dtype=jnp.int64)
 
     def op(v: jax.Array) -> jax.Array:
@@ -231,7 +245,7 @@ def minres_qlp(
         relres=beta1 / (beta1 + 1e-50), relresl=zero, relAresl=zero, Arnorml=zero,
         gmin=zero, gminl=zero,
         gama_QLP=zero, gamal_QLP=zero, vepln_QLP=zero, u_QLP=zero, ul_QLP=zero,
-        tsum=zero, tfro=zero,
+        tsum=zero, tfro=zero, Abnorm=zero,
         x=zv, xl2=zv, w=zv, wl=zv, wl2=zv, r1=zv, r2=b, r3=b,
     )
 
@@ -312,6 +326,7 @@ def minres_qlp(
         u_c = num / jnp.where(ok, gama, 1.0)
         too_big = likeLS & (_norm(xnorm_tmp, u_c) > maxxnorm)
         u = jnp.where(ok & ~too_big, u_c, 0.0)
+        u_zeroed = ~(ok & ~too_big)
         flag = jnp.where(ok, jnp.where(too_big, FLAG_XNORM, s["flag"]), FLAG_SINGULAR).astype(jnp.int64)
         xl2norm = _norm(s["xl2norm"], ul2)
         xnorm = _norm(xl2norm, ul, u)
@@ -371,10 +386,33 @@ def minres_qlp(
         Acond = Anorm / gmin
         rnorml = s["rnorm"]
         relresl = s["relres"]
-        rnorm = jnp.where(flag != FLAG_SINGULAR, phi, rnorml)
+        # ---- u_k not taken: gamma_k numerically zero (``singular``), u_k refused by
+        # the x-norm limit (QLP: ``too_big``; MINRES: ``~fits``), or (below) the
+        # least-squares exit.  Candidate: the QLP iterate with u_k = 0, which leaves
+        # out the near-null direction the last pivot found (Choi et al. 2011, Sec. 3;
+        # pinv-like truncation).  The k-th equation of L_k u = t is then unmet, so
+        # its residual is ||(phi_k, num)||, and at a loose rtol (gamma_k an ordinary
+        # pivot) that can exceed ||b||: such an x is worse than x = 0 and, in
+        # Newton-MR, not a descent direction for ||b - A x||^2 (a residual <= ||b||
+        # gives 2 b^T A x >= ||A x||^2 >= 0).  Then end on x_{k-1} instead, the
+        # MINRES(-QLP) iterate (||r_{k-1}|| <= ||b||).  Each of these cases ends
+        # the loop, so the choice is final.
+        x_drop = xl2_q + wl_q * ul
+        rn_drop = _norm(phi, num)
+        xn_drop = _norm(xl2norm, ul)
+        drop_ok = (rn_drop <= beta1) & (xn_drop < maxxnorm)
+        x_pick = jnp.where(drop_ok, x_drop, s["x"])
+        xn_pick = jnp.where(drop_ok, xn_drop, s["xnorm"])
+        rn_pick = jnp.where(drop_ok, rn_drop, rnorml)
+        dropped = (u_zeroed & ~use_minres) | (use_minres & ~fits)
+        x_new = jnp.where(dropped, x_pick, x_new)
+        xnorm = jnp.where(dropped, xn_pick, xnorm)
+        rnorm = jnp.where(dropped, rn_pick, phi)
         relres = rnorm / (Anorm * xnorm + beta1)
         rootl = _norm(gbar, dltan)
         Arnorml = rnorml * rootl
+        # ||A b|| = beta_1 ||A v_1|| = beta_1 ||(alpha_1, beta_2)|| (Lanczos, step 1).
+        Abnorm = jnp.where(k == 1, beta1 * pnorm, s["Abnorm"])
         relAresl = rootl / Anorm
 
         # ---- stopping tests (later tests take precedence, as in Choi's code).  The
@@ -388,28 +426,35 @@ def minres_qlp(
             (Acond >= acondlim, FLAG_ACOND),
             (xnorm >= maxxnorm, FLAG_XNORM),
             (epsx >= beta1, FLAG_EIGENVECTOR),
+            ((k > 1) & (Arnorml <= forcing * Abnorm), _FORCED),
             (1.0 + relAresl <= 1.0, FLAG_LS_EPS),
             (1.0 + relres <= 1.0, FLAG_EPS),
             (relAresl <= rtol, FLAG_LS_RTOL),
             (relres <= rtol, FLAG_RTOL),
         ):
             chk = jnp.where(test, code, chk)
-        converged = (chk == FLAG_RTOL) | (chk == FLAG_LS_RTOL) | (chk == FLAG_EPS) | (chk == FLAG_LS_EPS)
+        converged = (chk == FLAG_RTOL) | (chk == FLAG_LS_RTOL) | (chk == FLAG_EPS) | (chk == FLAG_LS_EPS) | (chk == _FORCED)
         flag = jnp.where(
             (flag == _RUNNING) | (flag == FLAG_SINGULAR) | ((flag == FLAG_XNORM) & converged), chk, flag
         ).astype(jnp.int64)
 
         # ---- least-squares exit: the test certified that the residual of x_{k-1} lies
-        # (numerically) in ker A, so the last diagonal of L_k is a zero singular value
-        # and the minimum-length solution takes u_k = 0 (Choi et al. 2011, Sec. 3):
-        # use the QLP iterate with u_k = 0 (also when still in MINRES mode; the QLP
-        # branch above already rebuilt the QLP quantities for the switch).
+        # (numerically) in ker A.  When the last diagonal gamma_k of L_k is also a
+        # numerical zero singular value, the minimum-length solution takes u_k = 0
+        # (Choi et al. 2011, Sec. 3): the QLP iterate with u_k = 0 (also when still in
+        # MINRES mode; the QLP branch above already rebuilt the QLP quantities).
         ls_exit = (flag == FLAG_LS_RTOL) | (flag == FLAG_LS_EPS)
-        x_ls = xl2_q + wl_q * ul
-        x_new = jnp.where(ls_exit, x_ls, x_new)
-        xnorm = jnp.where(ls_exit, _norm(xl2norm, ul), xnorm)
+        # The test certifies x_{k-1}'s residual; pick as for a dropped u_k above.
+        x_new = jnp.where(ls_exit, x_pick, x_new)
+        xnorm = jnp.where(ls_exit, xn_pick, xnorm)
+        # The forcing test also certified x_{k-1} (||A r|| is known one step late):
+        # return that iterate.
+        forced = flag == _FORCED
+        x_new = jnp.where(forced, s["x"], x_new)
+        xnorm = jnp.where(forced, s["xnorm"], xnorm)
+        flag = jnp.where(forced, FLAG_RTOL, flag).astype(jnp.int64)
         # Choi's "possibly singular" exits report the counters of iteration k-1.
-        rollback = ls_exit | (flag == FLAG_ACOND) | ((flag == FLAG_XNORM) & likeLS)
+        rollback = forced | ls_exit | (flag == FLAG_ACOND) | ((flag == FLAG_XNORM) & likeLS)
         out = dict(
             iters=jnp.where(rollback, k - 1, k), qlpiter=qlpiter, matvecs=s["matvecs"] + 1, flag=flag,
             beta=beta, betan=betan, tau=tau, taul=taul, phi=phi,
@@ -417,14 +462,14 @@ def minres_qlp(
             dltan=dltan, eplnn=eplnn, gama=gama, gamal=gamal, gamal2=gamal2,
             eta=eta, etal=etal, etal2=etal2, vepln=vepln, veplnl=veplnl, veplnl2=veplnl2,
             ul3=ul3, ul2=ul2, ul=ul, u=u,
-            rnorm=jnp.where(rollback, rnorml, rnorm),
+            rnorm=jnp.where(ls_exit, rn_pick, jnp.where(forced, rnorml, rnorm)),
             xnorm=xnorm,
             xl2norm=xl2norm, Axnorm=Axnorm, Anorm=Anorm,
             Acond=jnp.where(rollback, Acondl, Acond),
             relres=jnp.where(rollback, relresl, relres), relresl=relresl, relAresl=relAresl, Arnorml=Arnorml,
             gmin=gmin, gminl=gminl,
             gama_QLP=gama, gamal_QLP=gamal_tmp, vepln_QLP=vepln, u_QLP=u, ul_QLP=ul,
-            tsum=tsum, tfro=tfro,
+            tsum=tsum, tfro=tfro, Abnorm=Abnorm,
             x=x_new, xl2=xl2, w=w, wl=wl, wl2=wl2,
             r1=r1, r2=r2, r3=r3,
         )
@@ -434,8 +479,7 @@ def minres_qlp(
         # relation, ||A r|| <= beta_{k+1} ||r||, so relAres <= beta_{k+1} / Anorm: small
         # exactly when the Krylov space is exhausted (an incompatible system).
         # ``iters`` counts this step: it is the one that made x_k minimum-length.
-        rn_s = _norm(phi, num)
-        xn_s = _norm(xl2norm, ul)
+        rn_s, xn_s = rn_pick, xn_pick  # x_k(u_k = 0), or x_{k-1} if that is worse than 0
         relres_s = rn_s / (Anorm * xn_s + beta1)
         # The lagged test on x_{k-1} (same least-squares residual) is the sharper one
         # once the LS solution was reached a step earlier.
@@ -448,7 +492,7 @@ def minres_qlp(
         )
         sg = dict(out)
         sg.update(
-            iters=k, flag=flag_s.astype(jnp.int64), x=x_q, xnorm=xn_s, rnorm=rn_s, relres=relres_s,
+            iters=k, flag=flag_s.astype(jnp.int64), x=x_pick, xnorm=xn_s, rnorm=rn_s, relres=relres_s,
             Arnorml=Arnorm_s, relAresl=relAres_s,
         )
         sing_exit = singular & ~use_minres & (s["flag"] == _RUNNING) & (xnorm_tmp < maxxnorm)

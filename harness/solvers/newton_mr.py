@@ -36,7 +36,17 @@ search's gradient evaluations; plus the loop's one gradient at the new iterate.
 
 Defaults: ``maxxnorm = 1e4``, ``acondlim = 1e7``, ``trancond = 1e4`` and
 ``rtol = 5e-4`` are the thesis's (Sec. 2.6.2.1, Sec. 3.4.3); ``maxit = 0`` means
-``dim`` (thesis: never more than ``N``).  The thesis gives no values for
+``dim`` (thesis: never more than ``N``).  ``forcing = 0.5`` is ours:
+MINRES-QLP also stops once ``||H r|| <= 0.5 ||H g||`` (``r = H p + g``; the
+inexactness condition of Newton-MR, Roosta et al., arXiv:1810.00303).  Choi's
+``relres`` test alone is scaled by ``||H|| ||p||``; near the DLAE's degenerate
+critical manifolds ``p`` is long (small gauge eigenvalues), so that test is
+either met while the residual is most of ``||g||`` (slow, linear Newton
+convergence) or not met within ``dim`` iterations (full-length solves every
+step).  Measured on the thesis DLAE (20 runs, 500 iterations): ``forcing = 0``
+17/20 successes with ~120k HVPs in all (seed 0); ``forcing = 0.5`` 20/20 on
+seeds 0, 1, 2, 3 with 12k, 10k, 15k, 8k HVPs; ``0.1``: 20/20, 24k (seed 0).
+``forcing = 0`` restores the thesis's solver exactly.  The thesis gives no values for
 ``beta``, ``rho``, ``rho'``; ``beta = 0.5``, ``rho = rho' = 1e-4`` are those of
 its public reference implementation.  ``eps_min = 0`` is the thesis's
 "largest value for which alpha = beta alpha" (back off until underflow).
@@ -65,6 +75,8 @@ class NewtonMR(IterativeSolver):
     Options:
         maxit: MINRES-QLP iteration limit (``0``: the problem dimension).
         rtol: MINRES-QLP relative (co-kernel) residual tolerance.
+        forcing: inexactness ``eta``: MINRES-QLP also stops once
+            ``||H (H p + g)|| <= eta ||H g||`` (``0``: off, the thesis's settings).
         maxxnorm: bound on ``||p||``.
         acondlim: bound on MINRES-QLP's condition estimate (and its numerical-rank cutoff).
         trancond: MINRES -> MINRES-QLP switch point.
@@ -80,6 +92,7 @@ class NewtonMR(IterativeSolver):
 
     maxit: int = 0
     rtol: float = 5e-4
+    forcing: float = 0.5
     maxxnorm: float = 1e4
     acondlim: float = 1e7
     trancond: float = 1e4
@@ -99,6 +112,9 @@ class NewtonMR(IterativeSolver):
     def __post_init__(self) -> None:
         check_positive("maxit", self.maxit, integer=True, allow_zero=True)
         check_minres_options(self.rtol, self.maxxnorm, self.acondlim, self.trancond)
+        check_positive("forcing", self.forcing, allow_zero=True)
+        if self.forcing >= 1:
+            raise SolverOptionError(f"option 'forcing' must be in [0, 1), got {self.forcing!r}")
         check_open_unit("alpha", self.alpha, closed_right=True)
         if self.hfro_estimate not in ("lanczos", "exact"):
             raise SolverOptionError(f"option 'hfro_estimate' must be 'lanczos' or 'exact', got {self.hfro_estimate!r}")
@@ -131,6 +147,7 @@ class NewtonMR(IterativeSolver):
             maxxnorm=self.maxxnorm,
             acondlim=self.acondlim,
             trancond=self.trancond,
+            forcing=self.forcing,
         )
         p = res.x
         Hp = mv(p)

@@ -19,7 +19,8 @@ def _spec(runs, **kw):
 
 
 def test_runspec_validation():
-    for bad in ({"runs": 0}, {"seed": -1}, {"max_iter": -2}, {"tol": float("nan")}, {"batch_size": 0}):
+    for bad in ({"runs": 0}, {"seed": -1}, {"max_iter": -2}, {"tol": float("nan")}, {"batch_size": 0},
+                {"threads": 0}):
         args = dict(case="quartic", case_params={}, solver="gnm", solver_options={}, runs=1, seed=0)
         args.update(bad)
         with pytest.raises(ValueError, match=next(iter(bad))):
@@ -84,3 +85,17 @@ def test_wrong_solver_scored_as_failing(tmp_path):
     recs = run_spec(spec, tmp_path)
     assert all(r["status"] == "converged" for r in recs)  # what the solver claims
     assert all(r["outcome"] != "critical" and r["correct"] is False for r in recs)
+
+
+def test_threaded_blocks_store_the_same_results_as_sequential(tmp_path):
+    """threads=3 over one-run blocks: every run stored once, results equal to threads=1."""
+    seq = run_spec(_spec(7, batch_size=1, threads=1), tmp_path / "seq")
+    par = run_spec(_spec(7, batch_size=1, threads=3), tmp_path / "par")
+    assert [r["run_index"] for r in par] == list(range(7))
+    assert len(load_records(tmp_path / "par")) == 7
+    for a, b in zip(seq, par):
+        for key in ("run_id", "batch_id", "status", "n_iter", "hvps", "final_loss", "final_grad_norm_sq", "outcome"):
+            assert a[key] == b[key], key
+        xa = load_arrays(tmp_path / "seq", a["batch_id"])["theta"]
+        xb = load_arrays(tmp_path / "par", b["batch_id"])["theta"]
+        np.testing.assert_array_equal(xa, xb)
