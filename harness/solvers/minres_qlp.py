@@ -325,8 +325,8 @@ def minres_qlp(
         ok = ~singular & (xnorm_tmp < maxxnorm)
         u_c = num / jnp.where(ok, gama, 1.0)
         too_big = likeLS & (_norm(xnorm_tmp, u_c) > maxxnorm)
-        u = jnp.where(ok & ~too_big, u_c, 0.0)
-        u_zeroed = ~(ok & ~too_big)
+        u_taken = ok & ~too_big
+        u = jnp.where(u_taken, u_c, 0.0)
         flag = jnp.where(ok, jnp.where(too_big, FLAG_XNORM, s["flag"]), FLAG_SINGULAR).astype(jnp.int64)
         xl2norm = _norm(s["xl2norm"], ul2)
         xnorm = _norm(xl2norm, ul, u)
@@ -404,7 +404,7 @@ def minres_qlp(
         x_pick = jnp.where(drop_ok, x_drop, s["x"])
         xn_pick = jnp.where(drop_ok, xn_drop, s["xnorm"])
         rn_pick = jnp.where(drop_ok, rn_drop, rnorml)
-        dropped = (u_zeroed & ~use_minres) | (use_minres & ~fits)
+        dropped = (~u_taken & ~use_minres) | (use_minres & ~fits)
         x_new = jnp.where(dropped, x_pick, x_new)
         xnorm = jnp.where(dropped, xn_pick, xnorm)
         rnorm = jnp.where(dropped, rn_pick, phi)
@@ -444,14 +444,13 @@ def minres_qlp(
         # (Choi et al. 2011, Sec. 3): the QLP iterate with u_k = 0 (also when still in
         # MINRES mode; the QLP branch above already rebuilt the QLP quantities).
         ls_exit = (flag == FLAG_LS_RTOL) | (flag == FLAG_LS_EPS)
-        # The test certifies x_{k-1}'s residual; pick as for a dropped u_k above.
-        x_new = jnp.where(ls_exit, x_pick, x_new)
-        xnorm = jnp.where(ls_exit, xn_pick, xnorm)
-        # The forcing test also certified x_{k-1} (||A r|| is known one step late):
+        # The LS test certifies x_{k-1}'s residual: pick as for a dropped u_k above.
+        # The forcing test certified x_{k-1} too (||A r|| is known one step late):
         # return that iterate.
         forced = flag == _FORCED
-        x_new = jnp.where(forced, s["x"], x_new)
-        xnorm = jnp.where(forced, s["xnorm"], xnorm)
+        x_new = jnp.where(ls_exit, x_pick, jnp.where(forced, s["x"], x_new))
+        xnorm = jnp.where(ls_exit, xn_pick, jnp.where(forced, s["xnorm"], xnorm))
+        rnorm = jnp.where(ls_exit, rn_pick, jnp.where(forced, rnorml, rnorm))
         flag = jnp.where(forced, FLAG_RTOL, flag).astype(jnp.int64)
         # Choi's "possibly singular" exits report the counters of iteration k-1.
         rollback = forced | ls_exit | (flag == FLAG_ACOND) | ((flag == FLAG_XNORM) & likeLS)
@@ -462,7 +461,7 @@ def minres_qlp(
             dltan=dltan, eplnn=eplnn, gama=gama, gamal=gamal, gamal2=gamal2,
             eta=eta, etal=etal, etal2=etal2, vepln=vepln, veplnl=veplnl, veplnl2=veplnl2,
             ul3=ul3, ul2=ul2, ul=ul, u=u,
-            rnorm=jnp.where(ls_exit, rn_pick, jnp.where(forced, rnorml, rnorm)),
+            rnorm=rnorm,
             xnorm=xnorm,
             xl2norm=xl2norm, Axnorm=Axnorm, Anorm=Anorm,
             Acond=jnp.where(rollback, Acondl, Acond),

@@ -203,10 +203,9 @@ def test_forcing_stops_at_the_first_iterate_meeting_the_inexactness_condition():
     a = (a + a.T) / 2
     b = rng.normal(size=30)
     ab = np.linalg.norm(a @ b)
+    assert int(_solve_jit(jnp.asarray(a), jnp.asarray(b), 0.0, 1e-14, 30).iters) > 3  # no forcing: runs on
+    f = jax.jit(lambda a, b, m, eta: minres_qlp(lambda v: a @ v, b, rtol=1e-14, maxit=m, forcing=eta))
     for eta in (0.5, 0.1, 1e-3):
-        res = _solve_jit(jnp.asarray(a), jnp.asarray(b), 0.0, 1e-14, 30)  # no forcing: runs on
-        assert int(res.iters) > 3
-        f = jax.jit(lambda a, b, m, eta: minres_qlp(lambda v: a @ v, b, rtol=1e-14, maxit=m, forcing=eta))
         res = f(jnp.asarray(a), jnp.asarray(b), 30, eta)
         j = int(res.iters)
         assert int(res.flag) == FLAG_RTOL and j < 30
