@@ -33,16 +33,12 @@ first batch (0 on later ones).  Each batch's solve is then timed on its own
 from __future__ import annotations
 
 import dataclasses
-import functools
-import hashlib
-import json
 import math
 import os
-import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,20 +46,24 @@ import numpy as np
 
 from cases import Case, get_case
 from harness import provenance as _prov
+from harness.initial_points import POOL, initial_points, pool_seed
+from harness.keys import case_key, run_id, solver_key, solver_options_of, stable_hash
+from harness.oracles import point_oracles
 from harness.progress import NullProgress, ProgressSink
-from harness.score import DENSE_MAX_DIM, score_run, status_name
-from harness.solvers import Problem, SolveResult, Solver, get_solver
+from harness.shard import Resolved, pad_rows, solve_shard
+from harness.solvers import Problem, get_solver
 from harness.store import ResultStore
-from harness.store import json_default as _json_default
 
-#: Initial points are drawn in pools of this many runs (see module docstring).
-POOL = 64
+__all__ = [
+    "DEFAULT_BATCH", "POOL", "RunSpec", "case_key", "default_batch_size", "default_threads",
+    "enable_compile_cache", "initial_points", "point_oracles", "pool_seed", "resolve", "run_id",
+    "run_spec", "run_suite", "solver_key", "solver_options_of", "stable_hash",
+]
+
 #: Default batch size (runs per vmapped solve) when ``RunSpec.batch_size`` is None.
 DEFAULT_BATCH = 32
 #: ``tol`` of the compile warm-up call: every run converges at iteration 0.
 WARMUP_TOL = 1e300
-#: Upper bound on bytes of Hessians formed at once by the batched scorer.
-_HESS_BYTES = 256 * 2**20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,129 +140,14 @@ def default_batch_size(spec: RunSpec, case: Case) -> int:
     return spec.effective_batch
 
 
-# --------------------------------------------------------------------------- keys
-def stable_hash(obj: Any, n: int = 10) -> str:
-    """First ``n`` hex digits of SHA-256 of ``obj`` as canonical JSON."""
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_json_default)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", ".", name).strip(".") or "x"
-
-
-def solver_options_of(solver: Solver, given: Mapping[str, Any]) -> dict[str, Any]:
-    """The solver's complete options (``solver.options()`` if it has one) else ``given``."""
-    opts = getattr(solver, "options", None)
-    if callable(opts):
-        try:
-            return dict(opts())
-        except Exception:  # noqa: BLE001 - a plugin's options() must not break a run
-            pass
-    return dict(given)
-
-
-def case_key(case: Case) -> str:
-    """``<name>-<hash of the complete case parameters>``."""
-    return f"{_slug(case.name)}-{stable_hash(dict(case.params))}"
-
-
-def solver_key(solver_name: str, options: Mapping[str, Any], max_iter: int, tol: float) -> str:
-    """``<solver>-<hash of options, max_iter, tol>``."""
-    return f"{_slug(solver_name)}-{stable_hash({'options': dict(options), 'max_iter': max_iter, 'tol': tol})}"
-
-
-def run_id(ckey: str, skey: str, seed: int, index: int) -> str:
-    """The resume key ``case_key/solver_key/seed/run_index``."""
-    return f"{ckey}/{skey}/{seed}/{index}"
-
-
-# --------------------------------------------------------------------------- points
-def pool_seed(seed: int, pool: int) -> int:
-    """Seed of initial-point pool ``pool`` (``seed`` itself for pool 0)."""
-    if pool == 0:
-        return int(seed)
-    return int(np.random.SeedSequence([int(seed), int(pool)]).generate_state(1, np.uint32)[0])
-
-
-def initial_points(case: Case, seed: int, indices: Sequence[int]) -> np.ndarray:
-    """Initial points of runs ``indices`` (each independent of how many runs there are)."""
-    out = np.empty((len(indices), case.dim))
-    cache: dict[int, np.ndarray] = {}
-    for row, i in enumerate(indices):
-        j = int(i) // POOL
-        if j not in cache:
-            cache[j] = case.initial_points(pool_seed(seed, j), POOL)
-        out[row] = cache[j][int(i) % POOL]
-    return out
-
-
-# --------------------------------------------------------------------------- dense oracles
-@functools.lru_cache(maxsize=32)
-def _batched_oracles(loss_fn: Callable, with_hessian: bool) -> Callable:
-    """jit(vmap) of ``theta -> (loss, grad[, hessian])`` for one loss function (memoised)."""
-    import jax
-    import jax.numpy as jnp
-
-    vg = jax.value_and_grad(loss_fn)
-    if with_hessian:
-
-        def hess(t: Any, d: Any) -> Any:
-            # Column by column, H e_i = jvp of grad (lax.map: one HVP at a time).
-            # Same numbers as jax.hessian (forward-over-reverse) up to rounding, but
-            # 5x faster on the thesis DLAE on a CPU, where the all-columns-at-once
-            # (vmapped) HVP is memory bound: 0.07 s instead of 0.34 s per point.
-            grad = jax.grad(loss_fn)
-            col = lambda v: jax.jvp(lambda u: grad(u, d), (t,), (v,))[1]  # noqa: E731
-            return jax.lax.map(col, jnp.eye(t.shape[0], dtype=t.dtype))
-
-        f = lambda t, d: (*vg(t, d), hess(t, d))  # noqa: E731
-    else:
-        f = lambda t, d: vg(t, d)  # noqa: E731
-    return jax.jit(jax.vmap(f, in_axes=(0, None)))
-
-
-def point_oracles(case: Case, thetas: np.ndarray) -> list[dict[str, Any]]:
-    """Loss, gradient and (for ``dim <= DENSE_MAX_DIM``) Hessian at each row of ``thetas``.
-
-    Rows with non-finite entries get ``{}`` (the scorer then reports them as diverged).
-    """
-    import jax.numpy as jnp
-
-    with_h = case.dim <= DENSE_MAX_DIM
-    fn = _batched_oracles(case.loss_fn, with_h)
-    ok = np.all(np.isfinite(thetas), axis=1)
-    out: list[dict[str, Any]] = [{} for _ in range(len(thetas))]
-    rows = np.nonzero(ok)[0]
-    chunk = max(1, _HESS_BYTES // (8 * case.dim * case.dim)) if with_h else 256
-    for s in range(0, len(rows), chunk):
-        idx = rows[s : s + chunk]
-        res = [np.asarray(a) for a in fn(jnp.asarray(thetas[idx]), case.data)]
-        for j, i in enumerate(idx):
-            d = {"loss": float(res[0][j]), "grad": res[1][j]}
-            if with_h:
-                h = res[2][j]
-                d["hessian"] = 0.5 * (h + h.T)
-            out[int(i)] = d
-    return out
-
-
 # --------------------------------------------------------------------------- running
-@dataclasses.dataclass(frozen=True)
-class _Resolved:
-    case: Case
-    solver: Solver
-    case_key: str
-    solver_key: str
-    solver_options: dict[str, Any]
-
-
-def resolve(spec: RunSpec) -> _Resolved:
+def resolve(spec: RunSpec) -> Resolved:
     """Build the case and solver of ``spec`` (``CaseError`` / ``SolverError`` on bad input)."""
     case = get_case(spec.case, **spec.case_params)
     solver = get_solver(spec.solver, **spec.solver_options)
     opts = solver_options_of(solver, spec.solver_options)
-    return _Resolved(case, solver, case_key(case), solver_key(spec.solver, opts, spec.max_iter, spec.tol), opts)
+    return Resolved(case, solver, case_key(case), solver_key(spec.solver, opts, spec.max_iter, spec.tol), opts,
+                    spec.case, spec.solver)
 
 
 def _blocks(todo: Iterable[int], batch: int) -> list[list[int]]:
@@ -270,26 +155,6 @@ def _blocks(todo: Iterable[int], batch: int) -> list[list[int]]:
     for i in todo:
         blocks.setdefault(i // batch, []).append(i)
     return [blocks[b] for b in sorted(blocks)]
-
-
-def _batch_arrays(res: SolveResult, theta0: np.ndarray, n: int, indices: Sequence[int]) -> dict[str, np.ndarray]:
-    """The batch's array file: ``run_index, theta0, theta, status, n_iter, snapshots,
-    snapshot_iter`` and every trace field under its own name (``(n, T + 1)``)."""
-    arrs: dict[str, np.ndarray] = {
-        "run_index": np.asarray(indices, dtype=np.int64),
-        "theta0": theta0[:n],
-        "theta": np.asarray(res.theta)[:n],
-        "status": np.asarray(res.status)[:n],
-        "n_iter": np.asarray(res.n_iter)[:n],
-    }
-    if res.snapshots is not None:
-        arrs["snapshots"] = np.asarray(res.snapshots)[:n]
-    if res.snapshot_iter is not None:
-        arrs["snapshot_iter"] = np.asarray(res.snapshot_iter)[:n]
-    for k, v in (res.trace or {}).items():
-        if k not in arrs:
-            arrs[k] = np.asarray(v)[:n]
-    return arrs
 
 
 def default_threads(spec: RunSpec, case: Case, batch: int, n_blocks: int) -> int:
@@ -346,7 +211,7 @@ def run_spec(
     problem = Problem(case.loss_fn, case.data, case.dim)
     B = default_batch_size(spec, case)
     blocks = _blocks(todo, B)
-    starts = [_padded(initial_points(case, spec.seed, block), B) for block in blocks]
+    starts = [pad_rows(initial_points(case, spec.seed, block), B) for block in blocks]
     lock = threading.Lock()
     compile_s = 0.0
     if blocks:
@@ -356,18 +221,14 @@ def run_spec(
         compile_s = time.perf_counter() - t
 
     def do_block(k: int, block: list[int]) -> None:
-        n = len(block)
-        padded = starts[k]
-        t = time.perf_counter()
-        res = solver.solve(problem, padded, max_iter=spec.max_iter, tol=spec.tol)
-        wall = time.perf_counter() - t
-        records = _score_batch(spec, rs, res, block, n, wall / n, compile_s if k == 0 else 0.0, prov)
+        shard = solve_shard(rs, spec.seed, block, starts[k], max_iter=spec.max_iter, tol=spec.tol,
+                            compile_seconds=compile_s if k == 0 else 0.0, prov=prov)
         with lock:
             batch_id = _fresh_batch_id(store, f"{rs.case_key}_{rs.solver_key}_s{spec.seed}_r{block[0]}-{block[-1]}")
-            for r in records:
+            for r in shard.records:
                 r["batch_id"] = batch_id
-            store.append_batch(records, _batch_arrays(res, padded, n, block), batch_id)
-            progress.advance(n, sum(1 for r in records if r["outcome"] == "critical"))
+            store.append_batch(shard.records, shard.arrays, batch_id)
+            progress.advance(len(block), sum(1 for r in shard.records if r["outcome"] == "critical"))
 
     threads = default_threads(spec, case, B, len(blocks))
     if threads <= 1:
@@ -388,12 +249,6 @@ def run_spec(
     return sorted((r for r in store.records() if r["run_id"] in wanted), key=lambda r: r["run_index"])
 
 
-def _padded(theta0: np.ndarray, batch: int) -> np.ndarray:
-    """Pad a short last block to the batch size (repeating its last row): one compilation."""
-    n = len(theta0)
-    return np.concatenate([theta0, np.repeat(theta0[-1:], batch - n, axis=0)]) if n < batch else theta0
-
-
 def _fresh_batch_id(store: ResultStore, base: str) -> str:
     """``base``, or ``base.N`` if stored records already use ``base`` (possible only
     after a batch-size change); orphan arrays of a killed batch are overwritten."""
@@ -402,49 +257,6 @@ def _fresh_batch_id(store: ResultStore, base: str) -> str:
     while cand in used:
         cand, k = f"{base}.{k}", k + 1
     return cand
-
-
-def _score_batch(
-    spec: RunSpec, rs: _Resolved, res: SolveResult, block: Sequence[int], n: int,
-    seconds: float, compile_s: float, prov: Mapping[str, Any],
-) -> list[dict[str, Any]]:
-    """Score the first ``n`` rows of ``res`` and build their records."""
-    case = rs.case
-    thetas = np.asarray(res.theta)[:n]
-    oracles = point_oracles(case, thetas)
-    out = []
-    for row, i in enumerate(block):
-        trace_row = {k: np.asarray(v)[row] for k, v in (res.trace or {}).items()}
-        status = status_name(int(np.asarray(res.status)[row]))
-        scored = score_run(case, thetas[row], status, trace_row, **oracles[row])
-        rec: dict[str, Any] = {
-            "run_id": run_id(rs.case_key, rs.solver_key, spec.seed, i),
-            "batch_id": None,
-            "batch_row": row,
-            "case": spec.case,
-            "case_params": dict(case.params),
-            "case_key": rs.case_key,
-            "dim": case.dim,
-            "solver": spec.solver,
-            "solver_name": getattr(rs.solver, "name", spec.solver),
-            "solver_options": rs.solver_options,
-            "solver_key": rs.solver_key,
-            "seed": spec.seed,
-            "run_index": int(i),
-            "max_iter": spec.max_iter,
-            "tol": spec.tol,
-            "status": status,
-            "n_iter": int(np.asarray(res.n_iter)[row]),
-            "hvps": int(np.asarray(res.hvps)[row]),
-            "grads": int(np.asarray(res.grads)[row]),
-            "seconds": float(seconds),
-            "compile_seconds": float(compile_s),
-            "hfro_method": res.hfro_method,
-        }
-        rec.update(scored)
-        rec["provenance"] = dict(prov)
-        out.append(rec)
-    return out
 
 
 def enable_compile_cache(directory: str | Path | None) -> None:

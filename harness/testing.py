@@ -112,8 +112,9 @@ def run_records(
     ``(runs, dim)``) overrides the runner's initial points.
     """
     from cases._core import CRITICAL_GRAD_SQ
-    from harness.runner import case_key, initial_points, point_oracles
-    from harness.score import score_run, status_name
+    from harness.initial_points import initial_points
+    from harness.keys import case_key, solver_key, solver_options_of
+    from harness.shard import Resolved, build_records
     from harness.solvers import Problem
 
     c = resolve_case(case, case_params)
@@ -124,22 +125,13 @@ def run_records(
         theta0 = initial_points(c, seed, range(runs))
     theta0 = np.atleast_2d(np.asarray(theta0, dtype=np.float64))
     res = s.solve(Problem(c.loss_fn, c.data, c.dim), theta0, max_iter=max_iter, tol=tol)
-    thetas = np.asarray(res.theta)
-    ckey = case_key(c)
-    oracles = point_oracles(c, thetas)
-    out = []
-    for i in range(theta0.shape[0]):
-        trace_row = {k: np.asarray(v)[i] for k, v in (res.trace or {}).items()}
-        rec = score_run(c, thetas[i], int(np.asarray(res.status)[i]), trace_row,
-                        critical_tol=CRITICAL_GRAD_SQ if critical_tol is None else critical_tol, **oracles[i])
-        rec.update(
-            case=c.name, case_params=dict(c.params), case_key=ckey, solver=_solver_label(solver, s),
-            solver_name=str(getattr(s, "name", type(s).__name__)), seed=int(seed), run_index=i,
-            status=status_name(int(np.asarray(res.status)[i])), n_iter=int(np.asarray(res.n_iter)[i]),
-            hvps=int(np.asarray(res.hvps)[i]), grads=int(np.asarray(res.grads)[i]),
-            theta0=theta0[i].tolist(),
-        )
-        out.append(rec)
+    label = _solver_label(solver, s)
+    opts = solver_options_of(s, solver_options or {})
+    rs = Resolved(c, s, case_key(c), solver_key(label, opts, max_iter, tol), opts, c.name, label)
+    out = build_records(rs, res, seed, range(theta0.shape[0]), max_iter=max_iter, tol=tol,
+                        score_options={"critical_tol": CRITICAL_GRAD_SQ if critical_tol is None else critical_tol})
+    for i, rec in enumerate(out):
+        rec["theta0"] = theta0[i].tolist()
     return out
 
 

@@ -1,0 +1,71 @@
+"""Dense scoring oracles: loss, gradient and Hessian at the points a solver returned.
+
+The harness evaluates these itself (never trusting a solver's own numbers):
+``jit(vmap)`` of ``theta -> (loss, grad[, hessian])`` per loss function,
+memoised, with the Hessian formed column by column as HVPs (``jvp`` of
+``grad``) for ``dim <= DENSE_MAX_DIM``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from harness.score import DENSE_MAX_DIM
+
+__all__ = ["point_oracles"]
+
+#: Upper bound on bytes of Hessians formed at once by the batched scorer.
+_HESS_BYTES = 256 * 2**20
+
+
+@functools.lru_cache(maxsize=32)
+def _batched_oracles(loss_fn: Callable, with_hessian: bool) -> Callable:
+    """jit(vmap) of ``theta -> (loss, grad[, hessian])`` for one loss function (memoised)."""
+    import jax
+    import jax.numpy as jnp
+
+    vg = jax.value_and_grad(loss_fn)
+    if with_hessian:
+
+        def hess(t: Any, d: Any) -> Any:
+            # Column by column, H e_i = jvp of grad (lax.map: one HVP at a time).
+            # Same numbers as jax.hessian (forward-over-reverse) up to rounding, but
+            # 5x faster on the thesis DLAE on a CPU, where the all-columns-at-once
+            # (vmapped) HVP is memory bound: 0.07 s instead of 0.34 s per point.
+            grad = jax.grad(loss_fn)
+            col = lambda v: jax.jvp(lambda u: grad(u, d), (t,), (v,))[1]  # noqa: E731
+            return jax.lax.map(col, jnp.eye(t.shape[0], dtype=t.dtype))
+
+        f = lambda t, d: (*vg(t, d), hess(t, d))  # noqa: E731
+    else:
+        f = lambda t, d: vg(t, d)  # noqa: E731
+    return jax.jit(jax.vmap(f, in_axes=(0, None)))
+
+
+def point_oracles(case: Any, thetas: np.ndarray) -> list[dict[str, Any]]:
+    """Loss, gradient and (for ``dim <= DENSE_MAX_DIM``) Hessian at each row of ``thetas``.
+
+    Rows with non-finite entries get ``{}`` (the scorer then reports them as diverged).
+    """
+    import jax.numpy as jnp
+
+    with_h = case.dim <= DENSE_MAX_DIM
+    fn = _batched_oracles(case.loss_fn, with_h)
+    ok = np.all(np.isfinite(thetas), axis=1)
+    out: list[dict[str, Any]] = [{} for _ in range(len(thetas))]
+    rows = np.nonzero(ok)[0]
+    chunk = max(1, _HESS_BYTES // (8 * case.dim * case.dim)) if with_h else 256
+    for s in range(0, len(rows), chunk):
+        idx = rows[s : s + chunk]
+        res = [np.asarray(a) for a in fn(jnp.asarray(thetas[idx]), case.data)]
+        for j, i in enumerate(idx):
+            d = {"loss": float(res[0][j]), "grad": res[1][j]}
+            if with_h:
+                h = res[2][j]
+                d["hessian"] = 0.5 * (h + h.T)
+            out[int(i)] = d
+    return out
