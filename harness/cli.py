@@ -12,8 +12,16 @@ Commands (each a few lines calling the runner, the scorer or the report):
 * ``critbench compare BASE NEW`` / ``critbench history ...`` -- delegated to
   :mod:`harness.compare` / :mod:`harness.history` when installed.
 
-Errors in user input (unknown names, bad parameters/options, malformed result
-files) print one line to stderr and exit with status 2, never a traceback.
+Exit status (``docs/design.md``, "Exit codes"):
+
+* ``0`` -- done;
+* ``1`` -- the solver failed: ``critbench`` / ``critbench run`` finished every
+  run and printed the summary, but some run's outcome is ``error`` (the solver
+  raised) or ``invalid`` (it returned a malformed result); one line on stderr
+  names the first such run, its seed and the reason;
+* ``2`` -- bad user input (unknown names, bad parameters/options, malformed or
+  missing result files): one line on stderr, never a traceback;
+* ``130`` -- interrupted (finished batches are stored; rerun to resume).
 """
 
 from __future__ import annotations
@@ -31,7 +39,11 @@ from typing import Any
 from harness.store import json_default as _json_default
 
 DEFAULT_RESULTS = Path("results") / "scorecard"
+EXIT_OK = 0
+EXIT_SOLVER_FAILED = 1
 EXIT_USAGE = 2
+#: Outcomes that mean "the solver failed" (exit status 1).
+FAILED_OUTCOMES = ("error", "invalid")
 
 
 class CLIError(ValueError):
@@ -93,6 +105,19 @@ def _render_html(results_dir: Path, out: Path | None) -> Path | None:
     return Path(render(results_dir, out))
 
 
+def _solver_failures(records: Sequence[Mapping[str, Any]]) -> int:
+    """``EXIT_SOLVER_FAILED`` (one line on stderr) if a run failed, else ``EXIT_OK``."""
+    bad = [r for r in records if r.get("outcome") in FAILED_OUTCOMES]
+    if not bad:
+        return EXIT_OK
+    first = bad[0]
+    why = first.get("error") or first.get("invalid_reason") or first.get("outcome")
+    print(f"critbench: solver failed: {len(bad)} of {len(records)} runs {'/'.join(FAILED_OUTCOMES)}; first: "
+          f"{first.get('case')} × {first.get('solver')} run {first.get('run_index')} (seed {first.get('seed')}, "
+          f"{first.get('outcome')}): {why}", file=sys.stderr)
+    return EXIT_SOLVER_FAILED
+
+
 # --------------------------------------------------------------------------- commands
 
 
@@ -109,7 +134,7 @@ def cmd_default(args: argparse.Namespace) -> int:
     print_summary(summarize(records))
     html = _render_html(out, None)
     print(f"results: {out}" + (f"; HTML report: {html}" if html else " (HTML report module not installed)"))
-    return 0
+    return _solver_failures(records)
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
@@ -175,7 +200,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         records = run_suite([spec], args.out, progress=progress, command=["critbench", *args.argv])
     print_summary(summarize(records), title=f"{args.case} × {args.solver}")
     print(f"results: {args.out}")
-    return 0
+    return _solver_failures(records)
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -194,9 +219,10 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness.store import ResultStore
+    from harness.store import check_result_dir, load_records
 
-    ResultStore(args.dir, create=False)  # one-line error for a missing directory
+    check_result_dir(args.dir)  # one-line error: missing directory, runs.jsonl or arrays/
+    load_records(args.dir)  # and every record valid (file and line named otherwise)
     html = _render_html(Path(args.dir), Path(args.out) if args.out else None)
     if html is None:
         raise CLIError("the HTML report module (harness.report) is not installed")

@@ -32,6 +32,7 @@ first batch (0 on later ones).  Each batch's solve is then timed on its own
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import os
@@ -50,7 +51,7 @@ from harness.initial_points import POOL, initial_points, pool_seed
 from harness.keys import case_key, run_id, solver_key, solver_options_of, stable_hash
 from harness.oracles import point_oracles
 from harness.progress import NullProgress, ProgressSink
-from harness.shard import Resolved, pad_rows, solve_shard
+from harness.shard import Resolved, isolated_data, pad_rows, solve_shard
 from harness.solvers import Problem, get_solver
 from harness.store import ResultStore
 
@@ -144,10 +145,12 @@ def default_batch_size(spec: RunSpec, case: Case) -> int:
 def resolve(spec: RunSpec) -> Resolved:
     """Build the case and solver of ``spec`` (``CaseError`` / ``SolverError`` on bad input)."""
     case = get_case(spec.case, **spec.case_params)
-    solver = get_solver(spec.solver, **spec.solver_options)
-    opts = solver_options_of(solver, spec.solver_options)
+    solver = get_solver(spec.solver, **copy.deepcopy(spec.solver_options))
+    opts = copy.deepcopy(solver_options_of(solver, spec.solver_options))
+    # Points are scored against a case rebuilt from (name, params): never an object a solver held.
+    scoring_case = get_case(spec.case, **spec.case_params)
     return Resolved(case, solver, case_key(case), solver_key(spec.solver, opts, spec.max_iter, spec.tol), opts,
-                    spec.case, spec.solver)
+                    spec.case, spec.solver, scoring_case)
 
 
 def _blocks(todo: Iterable[int], batch: int) -> list[list[int]]:
@@ -190,6 +193,10 @@ def run_spec(
     by a few threads at once; each block is scored and stored as soon as it is
     done (under a lock), so an interruption loses at most the blocks in flight.
 
+    A solver that raises or returns a malformed result does not stop the
+    spec: its runs are stored with outcome ``error`` / ``invalid``
+    (:mod:`harness.shard`) and the other blocks still run.
+
     Returns:
         The spec's records (stored earlier or now), ordered by ``run_index``.
 
@@ -208,7 +215,6 @@ def run_spec(
         if len(todo) < spec.runs else 0
     progress.start(f"{spec.case} × {spec.solver}", spec.runs, spec.runs - len(todo), prev_success)
     prov = dict(prov or _prov.collect())
-    problem = Problem(case.loss_fn, case.data, case.dim)
     B = default_batch_size(spec, case)
     blocks = _blocks(todo, B)
     starts = [pad_rows(initial_points(case, spec.seed, block), B) for block in blocks]
@@ -217,7 +223,11 @@ def run_spec(
     if blocks:
         # Compile once (the first block's shapes are every block's), untimed by the runs.
         t = time.perf_counter()
-        solver.solve(problem, starts[0], max_iter=spec.max_iter, tol=WARMUP_TOL)
+        try:
+            solver.solve(Problem(case.loss_fn, isolated_data(case.data), case.dim), starts[0].copy(),
+                         max_iter=spec.max_iter, tol=WARMUP_TOL)
+        except Exception:  # noqa: BLE001 - a failing solver fails in its shards, where it becomes `error` records
+            pass
         compile_s = time.perf_counter() - t
 
     def do_block(k: int, block: list[int]) -> None:

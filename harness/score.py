@@ -48,7 +48,7 @@ import numpy as np
 from cases._core import CRITICAL_GRAD_SQ, INDEX_EIG_TOL, Case, CriticalClass
 
 #: Outcome classes, in order of precedence.
-OUTCOMES = ("diverged", "critical", "gradient-flat", "other")
+OUTCOMES = ("diverged", "critical", "gradient-flat", "other", "invalid", "error")
 #: Eigenvalue cutoff of the final-point pseudo-inverse, relative to ``||H||_F``.
 PINV_RCOND = 5e-4
 #: Relative loss tolerance of ``correct``: ``|L - L_class| <= LOSS_RTOL * max(1, |L_class|)``.

@@ -7,13 +7,29 @@ This is the one place where run records are assembled: the runner
 its inputs (case, solver, seed, run indices, initial points, budget): the same
 inputs give the same records on any worker.
 
-Scoring never trusts the solver: every outcome field comes from
-:func:`harness.score.score_run` with the loss, gradient and Hessian that the
-harness evaluates itself at the returned points (:mod:`harness.oracles`).
+Scoring never trusts the solver (``docs/design.md``, "Trust"):
+
+* the solver gets a :class:`~harness.solvers.Problem` holding a *copy* of the
+  case data (:func:`isolated_data`; NumPy leaves read-only, a fresh container),
+  and a copy of its options is what the record stores;
+* its result is checked before anything is scored (:func:`check_result`):
+  ``theta`` must be a float64 array of shape ``(batch, dim)``, ``status``,
+  ``n_iter``, ``hvps``, ``grads`` integer arrays of shape ``(batch,)``, the
+  trace ``(batch, T + 1)`` arrays.  Anything else makes every run of the shard
+  ``invalid`` with a one-line ``invalid_reason``; NaN/inf in ``theta`` is not
+  malformed, it is scored ``diverged``;
+* an exception in the solver makes the shard's runs ``error`` (the exception's
+  first line, the global run index and the seed); the NumPy adapter reports
+  failures per run, so its other runs are scored normally;
+* every outcome field comes from :func:`harness.score.score_run` with the
+  loss, gradient and Hessian that the harness evaluates itself at the returned
+  points (:mod:`harness.oracles`) of ``Resolved.scoring_case`` -- a case the
+  runner rebuilds from its (name, params) and never hands to the solver.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 from collections.abc import Mapping, Sequence
@@ -25,7 +41,18 @@ from harness.keys import run_id
 from harness.oracles import point_oracles
 from harness.score import score_run, status_name
 
-__all__ = ["Resolved", "ShardResult", "batch_arrays", "build_records", "pad_rows", "solve_shard"]
+__all__ = ["Resolved", "ShardResult", "batch_arrays", "build_records", "check_result", "isolated_data", "pad_rows",
+           "solve_shard"]
+
+#: Status codes a solver may report (``harness.solvers`` ``CONVERGED .. DIVERGED``).
+_KNOWN_STATUS = frozenset({0, 1, 2, 3})
+#: The record fields :func:`harness.score.score_run` fills; null on ``invalid``/``error`` runs.
+_SCORED_FIELDS = (
+    "final_loss", "final_grad_norm_sq", "final_r", "final_r_H", "flatness_source", "max_r", "min_r_H",
+    "ever_gradient_flat", "index_count", "index_fraction", "nullity", "matched_class", "class_loss",
+    "class_index_count", "class_index_fraction", "loss_error", "index_error_count", "index_error_fraction",
+    "correct", "matched_flat_point",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +66,9 @@ class Resolved:
         solver_options: the solver's complete options (recorded).
         case_label: the case name as given (recorded as ``case``).
         solver_label: the solver name as given (``solver``; e.g. ``module:attr``).
+        scoring_case: the case the returned points are scored against; the
+            runner rebuilds it from (name, params) so that it is never an
+            object the solver held (None: score against ``case``).
     """
 
     case: Any
@@ -48,6 +78,7 @@ class Resolved:
     solver_options: dict[str, Any]
     case_label: str
     solver_label: str
+    scoring_case: Any = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +98,13 @@ def pad_rows(theta0: np.ndarray, batch: int) -> np.ndarray:
 
 def batch_arrays(res: Any, theta0: np.ndarray, n: int, indices: Sequence[int]) -> dict[str, np.ndarray]:
     """The batch's array file: ``run_index, theta0, theta, status, n_iter, snapshots,
-    snapshot_iter`` and every trace field under its own name (``(n, T + 1)``)."""
+    snapshot_iter`` and every trace field under its own name (``(n, T + 1)``).
+
+    ``res = None`` (the solver raised, or its result was rejected): only
+    ``run_index`` and ``theta0``.
+    """
+    if res is None:
+        return {"run_index": np.asarray(indices, dtype=np.int64), "theta0": np.asarray(theta0)[:n]}
     arrs: dict[str, np.ndarray] = {
         "run_index": np.asarray(indices, dtype=np.int64),
         "theta0": theta0[:n],
@@ -85,6 +122,109 @@ def batch_arrays(res: Any, theta0: np.ndarray, n: int, indices: Sequence[int]) -
     return arrs
 
 
+def isolated_data(data: Any) -> Any:
+    """A copy of the case data for a solver: a fresh pytree container whose
+    NumPy leaves are read-only copies and whose JAX leaves are fresh (immutable)
+    buffers, so nothing the solver does to it reaches the case that is scored."""
+    import jax
+    import jax.numpy as jnp
+
+    def leaf(x: Any) -> Any:
+        if isinstance(x, jax.Array):
+            return jnp.array(x, copy=True)
+        if isinstance(x, np.ndarray):
+            y = np.array(x, copy=True)
+            y.flags.writeable = False
+            return y
+        return x
+
+    return jax.tree_util.tree_map(leaf, data)
+
+
+def _shape(x: Any) -> str:
+    return str(tuple(np.shape(x)))
+
+
+def _int_vector(res: Any, name: str, batch: int) -> str | None:
+    if not hasattr(res, name):
+        return f"result has no {name!r}"
+    try:
+        v = np.asarray(getattr(res, name))
+    except (TypeError, ValueError) as exc:
+        return f"{name} is not an array ({type(exc).__name__})"
+    if v.shape != (batch,):
+        return f"{name} has shape {_shape(v)}; expected ({batch},)"
+    if v.dtype.kind not in "iu":
+        return f"{name} has dtype {v.dtype}; expected integers"
+    if name in ("n_iter", "hvps", "grads") and np.any(v < 0):
+        return f"{name} has negative entries"
+    return None
+
+
+def check_result(res: Any, batch: int, dim: int) -> tuple[str | None, dict[int, str]]:
+    """Check a solver's result before anything is scored.
+
+    Args:
+        res: what ``solver.solve`` returned.
+        batch: rows the solver was given (``theta0.shape[0]``, padding included).
+        dim: the case's dimension.
+
+    Returns:
+        ``(reason, rows)``: ``reason`` rejects the whole result (``None`` if it
+        is well formed); ``rows`` maps a row to the reason it alone is rejected
+        (an unknown status code).  float32 (and every non-float64) ``theta`` is
+        rejected: the project computes in float64, and a float32 point is
+        neither what the solver iterated in float64 nor scoreable at the
+        thesis's ``||grad L||^2 < 1e-10``.  NaN/inf entries are *not* rejected
+        (they are the run's fact, scored ``diverged``).
+    """
+    if res is None:
+        return "solve returned None", {}
+    if not hasattr(res, "theta"):
+        return f"result {type(res).__name__} has no 'theta'", {}
+    try:
+        theta = np.asarray(res.theta)
+    except (TypeError, ValueError) as exc:
+        return f"theta is not an array ({type(exc).__name__})", {}
+    if theta.dtype != np.float64:
+        return f"theta has dtype {theta.dtype}; expected float64 (shape ({batch}, {dim}))", {}
+    if theta.shape != (batch, dim):
+        return f"theta has shape {_shape(theta)}; expected ({batch}, {dim})", {}
+    for name in ("status", "n_iter", "hvps", "grads"):
+        why = _int_vector(res, name, batch)
+        if why is not None:
+            return why, {}
+    trace = getattr(res, "trace", None)
+    if trace is not None and not isinstance(trace, Mapping):
+        return f"trace is a {type(trace).__name__}; expected a dict of arrays", {}
+    for key, val in (trace or {}).items():
+        try:
+            v = np.asarray(val)
+        except (TypeError, ValueError) as exc:
+            return f"trace[{key!r}] is not an array ({type(exc).__name__})", {}
+        if v.ndim != 2 or v.shape[0] != batch or v.dtype.kind not in "iuf":
+            return f"trace[{key!r}] has shape {_shape(v)} dtype {v.dtype}; expected numbers of shape ({batch}, T + 1)", {}
+    for name, tail in (("snapshots", (dim,)), ("snapshot_iter", ())):
+        val = getattr(res, name, None)
+        if val is None:
+            continue
+        v = np.asarray(val)
+        if v.ndim != 2 + len(tail) or v.shape[0] != batch or v.shape[2:] != tail or v.dtype.kind not in "iuf":
+            return f"{name} has shape {_shape(v)} dtype {v.dtype}; expected ({batch}, cutoffs{', ' + str(dim) if tail else ''})", {}
+    status = np.asarray(res.status)
+    rows = {row: f"unknown status code {int(c)}" for row, c in enumerate(status) if int(c) not in _KNOWN_STATUS}
+    return None, rows
+
+
+def _cost_source(solver: Any) -> str:
+    """``harness`` when the harness's own code counted HVPs/gradients (the shared
+    loop of built-ins, the counting oracles of the NumPy adapter), else ``solver``."""
+    from harness.solvers import IterativeSolver
+    from harness.solvers.numpy_adapter import NumpySolver
+
+    return "harness" if isinstance(solver, (IterativeSolver, NumpySolver)) else "solver"
+
+
 def build_records(
     rs: Resolved,
     res: Any,
@@ -97,22 +237,43 @@ def build_records(
     compile_seconds: float = 0.0,
     prov: Mapping[str, Any] | None = None,
     score_options: Mapping[str, Any] | None = None,
+    batch: int | None = None,
+    rejected: Mapping[int, tuple[str, str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Score rows ``0 .. len(indices) - 1`` of the solve result ``res`` and build their records.
+    """Check and score rows ``0 .. len(indices) - 1`` of the solve result ``res`` and build their records.
 
-    Row ``row`` is run ``indices[row]`` of ``seed``.  The outcome fields come
-    from :func:`harness.score.score_run` at harness-evaluated oracles; the rest
-    describe the run (keys, options, budget, costs as counted by the solve).
+    Row ``row`` is run ``indices[row]`` of ``seed``.  ``res`` is first checked
+    with :func:`check_result` (``batch`` rows expected; default: as many as
+    it has, at least ``len(indices)``); a malformed result makes every row
+    ``invalid``.  ``rejected`` maps rows to ``(outcome, reason)`` decided by
+    the caller (``error`` for a solver that raised; ``res`` may then be None).
+    The outcome fields of the other rows come from :func:`harness.score.score_run`
+    at harness-evaluated oracles of ``rs.scoring_case`` (or ``rs.case``); the
+    rest describe the run (keys, a copy of the options, budget, costs as
+    counted by the solve, labelled by ``cost_source``).
     """
-    case = rs.case
+    case = rs.scoring_case if rs.scoring_case is not None else rs.case
     n = len(indices)
-    thetas = np.asarray(res.theta)[:n]
-    oracles = point_oracles(case, thetas)
+    rejected = dict(rejected or {})
+    if len(rejected) < n:
+        if batch is None:
+            rows_given = np.shape(getattr(res, "theta", ()))
+            batch = max(n, int(rows_given[0])) if len(rows_given) == 2 else n
+        why, bad_rows = check_result(res, batch, case.dim)
+        if why is not None:
+            rejected = {row: rejected.get(row, ("invalid", why)) for row in range(n)}
+        else:
+            for row, reason in bad_rows.items():
+                if row < n:
+                    rejected.setdefault(row, ("invalid", reason))
+    scored_rows = [row for row in range(n) if row not in rejected]
+    thetas = np.asarray(res.theta)[:n] if scored_rows else np.zeros((n, case.dim))
+    oracles = point_oracles(case, thetas[scored_rows]) if scored_rows else []
+    oracle_of = dict(zip(scored_rows, oracles))
+    options = copy.deepcopy(rs.solver_options)
+    cost_source = _cost_source(rs.solver)
     out = []
     for row, i in enumerate(indices):
-        trace_row = {k: np.asarray(v)[row] for k, v in (res.trace or {}).items()}
-        status = status_name(int(np.asarray(res.status)[row]))
-        scored = score_run(case, thetas[row], status, trace_row, **dict(score_options or {}), **oracles[row])
         rec: dict[str, Any] = {
             "run_id": run_id(rs.case_key, rs.solver_key, seed, i),
             "batch_id": None,
@@ -123,25 +284,62 @@ def build_records(
             "dim": case.dim,
             "solver": rs.solver_label,
             "solver_name": str(getattr(rs.solver, "name", rs.solver_label)),
-            "solver_options": rs.solver_options,
+            "solver_options": copy.deepcopy(options),
             "solver_key": rs.solver_key,
             "seed": int(seed),
             "run_index": int(i),
             "max_iter": max_iter,
             "tol": tol,
-            "status": status,
-            "n_iter": int(np.asarray(res.n_iter)[row]),
-            "hvps": int(np.asarray(res.hvps)[row]),
-            "grads": int(np.asarray(res.grads)[row]),
-            "seconds": float(seconds),
-            "compile_seconds": float(compile_seconds),
-            "hfro_method": getattr(res, "hfro_method", "none"),
         }
-        rec.update(scored)
+        if row in rejected:
+            outcome, reason = rejected[row]
+            rec.update(status=outcome, outcome=outcome, n_iter=None, hvps=None, grads=None)
+            rec["invalid_reason" if outcome == "invalid" else "error"] = reason
+            rec.update(cost_source=cost_source, seconds=float(seconds), compile_seconds=float(compile_seconds),
+                       hfro_method="none")
+            rec.update({k: None for k in _SCORED_FIELDS})
+        else:
+            trace_row = {k: np.asarray(v)[row] for k, v in (res.trace or {}).items()}
+            status = status_name(int(np.asarray(res.status)[row]))
+            scored = score_run(case, thetas[row], status, trace_row, **dict(score_options or {}), **oracle_of[row])
+            rec.update(
+                status=status,
+                n_iter=int(np.asarray(res.n_iter)[row]),
+                hvps=int(np.asarray(res.hvps)[row]),
+                grads=int(np.asarray(res.grads)[row]),
+                cost_source=cost_source,
+                seconds=float(seconds),
+                compile_seconds=float(compile_seconds),
+                hfro_method=str(getattr(res, "hfro_method", "none")),
+            )
+            rec.update(scored)
         if prov is not None:
             rec["provenance"] = dict(prov)
         out.append(rec)
     return out
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+def solver_failure(exc: Exception, seed: int, indices: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """The rows of a shard whose solver raised ``exc``, as ``{row: (outcome, reason)}``.
+
+    A :class:`~harness.solvers.numpy_adapter.NumpySolverError` carries the
+    adapter's per-row verdicts (``row_rejections``; its other rows are then
+    scored normally); any other exception fails the whole shard.  Every reason
+    names the global run index and the seed (``critbench run --seed S --runs
+    i+1`` reproduces run ``i``).
+    """
+    n = len(indices)
+    per_row = getattr(exc, "row_rejections", None)
+    if isinstance(per_row, Mapping) and getattr(exc, "partial", None) is not None:
+        return {int(row): (outcome, f"run {indices[row]} (seed {seed}): {reason}")
+                for row, (outcome, reason) in per_row.items() if 0 <= int(row) < n}
+    where = f"run {indices[0]}" if n == 1 else f"runs {indices[0]}-{indices[-1]} (one batch)"
+    return {row: ("error", f"solver raised on {where} (seed {seed}): {_first_line(exc)}") for row in range(n)}
 
 
 def solve_shard(
@@ -156,21 +354,35 @@ def solve_shard(
     prov: Mapping[str, Any] | None = None,
     score_options: Mapping[str, Any] | None = None,
 ) -> ShardResult:
-    """Solve runs ``indices`` of ``seed`` from ``theta0``, score them, build records and arrays.
+    """Solve runs ``indices`` of ``seed`` from ``theta0``, check and score them, build records and arrays.
 
     ``theta0`` may have more rows than ``indices`` (padding to a fixed batch
     shape, so every shard of a cell reuses one compiled executable); only the
     first ``len(indices)`` rows are scored and stored.  ``seconds`` on each
-    record is the solve's wall time divided by the real (unpadded) runs.
+    record is the solve's wall time divided by the real (unpadded) runs.  The
+    solver gets copies (:func:`isolated_data`, a read-only copy of
+    ``theta0``); an exception in it becomes ``error`` records
+    (:func:`solver_failure`), never an exception here.
     """
     from harness.solvers import Problem
 
     case = rs.case
     n = len(indices)
-    problem = Problem(case.loss_fn, case.data, case.dim)
+    theta0 = np.asarray(theta0, dtype=np.float64)
+    given = theta0.copy()
+    given.flags.writeable = False
+    problem = Problem(case.loss_fn, isolated_data(case.data), case.dim)
+    rejected: dict[int, tuple[str, str]] = {}
     t = time.perf_counter()
-    res = rs.solver.solve(problem, theta0, max_iter=max_iter, tol=tol)
+    try:
+        res = rs.solver.solve(problem, given, max_iter=max_iter, tol=tol)
+    except Exception as exc:  # the solver's failure is a result, not a crash of the harness
+        rejected = solver_failure(exc, seed, indices)
+        res = getattr(exc, "partial", None) if len(rejected) < n else None
     wall = time.perf_counter() - t
     records = build_records(rs, res, seed, indices, max_iter=max_iter, tol=tol, seconds=wall / max(n, 1),
-                            compile_seconds=compile_seconds, prov=prov, score_options=score_options)
-    return ShardResult(records, batch_arrays(res, np.asarray(theta0), n, indices), wall)
+                            compile_seconds=compile_seconds, prov=prov, score_options=score_options,
+                            batch=len(theta0), rejected=rejected)
+    ok = all(r["outcome"] not in ("invalid", "error") for r in records) or (
+        res is not None and check_result(res, len(theta0), case.dim)[0] is None)
+    return ShardResult(records, batch_arrays(res if ok else None, theta0, n, indices), wall)

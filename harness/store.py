@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from harness.records import check_record
+
 RUNS_FILE = "runs.jsonl"
 ARRAYS_DIR = "arrays"
 META_FILE = "meta.json"
@@ -143,15 +145,20 @@ class ResultStore:
         then all JSONL lines in one ``write`` + ``flush`` + ``fsync``.
 
         Raises:
-            StoreError: a bad ``batch_id``, a record without ``run_id``, or a
-                ``run_id`` already in the store.
+            StoreError: a bad ``batch_id``, a record without ``run_id`` or not
+                valid (:func:`harness.records.check_record`), or a ``run_id``
+                already in the store.
         """
         _check_batch_id(batch_id)
         lines = []
         for rec in records:
             if "run_id" not in rec:
                 raise StoreError("every record needs a 'run_id'")
-            lines.append(json.dumps(_jsonable(dict(rec, batch_id=batch_id)), allow_nan=False, sort_keys=False))
+            obj = _jsonable(dict(rec, batch_id=batch_id))
+            why = check_record(obj)
+            if why is not None:
+                raise StoreError(f"record {rec['run_id']!r} is not a valid run record: {why}")
+            lines.append(json.dumps(obj, allow_nan=False, sort_keys=False))
         arr_dir = self.dir / ARRAYS_DIR
         arr_dir.mkdir(parents=True, exist_ok=True)
         final = arr_dir / f"{batch_id}.npz"
@@ -214,17 +221,21 @@ def _cut_torn_tail(fh: Any) -> None:
     warnings.warn(f"cut a torn trailing line ({size - keep} bytes) from {RUNS_FILE}", StoreWarning, stacklevel=3)
 
 
-def load_records(directory: str | os.PathLike[str], *, warn: bool = True) -> list[dict[str, Any]]:
+def load_records(
+    directory: str | os.PathLike[str], *, warn: bool = True, validate: bool = True
+) -> list[dict[str, Any]]:
     """Read every complete record of ``DIR/runs.jsonl`` in file order.
 
     A torn trailing line (no final newline, e.g. after a kill mid-write) is
     skipped with a :class:`StoreWarning`; a duplicated ``run_id`` keeps the first
     record (warned).  Strings ``"inf"``/``"-inf"`` written for non-finite floats
     are returned as strings only in free-form fields; numeric fields are as stored.
+    With ``validate`` (the default) every line is checked against the run-record
+    schema (:func:`harness.records.check_record`).
 
     Raises:
         StoreError: ``DIR`` or its ``runs.jsonl`` is missing, or a complete line
-            is not a JSON object (names the line number).
+            is not a JSON object or not a valid run record (names the file and line).
     """
     root = Path(directory)
     if not root.is_dir():
@@ -248,6 +259,8 @@ def load_records(directory: str | os.PathLike[str], *, warn: bool = True) -> lis
             raise StoreError(f"{path}: line {no} is not valid JSON (malformed result file)") from None
         if not isinstance(obj, dict) or "run_id" not in obj:
             raise StoreError(f"{path}: line {no} is not a run record (needs a JSON object with 'run_id')")
+        if validate and (why := check_record(obj)) is not None:
+            raise StoreError(f"{path}: line {no} is not a valid run record: {why}")
         rid = str(obj["run_id"])
         if rid in seen:
             if warn:
@@ -256,6 +269,21 @@ def load_records(directory: str | os.PathLike[str], *, warn: bool = True) -> lis
         seen.add(rid)
         out.append(obj)
     return out
+
+
+def check_result_dir(directory: str | os.PathLike[str]) -> Path:
+    """``directory`` if it is a readable result directory (``runs.jsonl`` and ``arrays/``).
+
+    Raises:
+        StoreError: it does not exist, or lacks ``runs.jsonl`` or ``arrays/``.
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        raise StoreError(f"result directory {str(root)!r} does not exist")
+    for name, ok in ((RUNS_FILE, (root / RUNS_FILE).is_file()), (ARRAYS_DIR + "/", (root / ARRAYS_DIR).is_dir())):
+        if not ok:
+            raise StoreError(f"no {name} in {str(root)!r}: not a critbench result directory")
+    return root
 
 
 def load_arrays(directory: str | os.PathLike[str], batch_id: str) -> dict[str, np.ndarray]:

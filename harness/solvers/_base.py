@@ -33,6 +33,7 @@ Third-party solvers need not use this loop: anything with a ``name`` and a
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 
@@ -120,7 +121,10 @@ class Problem:
     """What a solver sees: a loss ``loss_fn(theta, data)`` and its size.
 
     ``loss_fn`` must be a pure JAX function of a flat float64 vector; ``data``
-    is a pytree of arrays.  No ground truth is visible to solvers.
+    is a pytree of arrays.  No ground truth is visible to solvers.  The runner
+    hands solvers a *copy* of the case data (``harness.shard.isolated_data``:
+    read-only NumPy leaves, fresh JAX buffers) and scores against a case it
+    rebuilt itself, so a solver that writes to ``data`` only fools itself.
     """
 
     loss_fn: Callable[[Any, Any], Any]
@@ -142,9 +146,10 @@ class NumpyOracles:
 
     def __init__(self, problem: Problem) -> None:
         fn, data = problem.loss_fn, problem.data
-        self._loss = jax.jit(lambda t: fn(t, data))
-        self._grad = jax.jit(lambda t: jax.grad(fn)(t, data))
-        self._hvp = jax.jit(lambda t, v: hvp(fn, t, v, data))
+        loss, grad, hvp_ = _numpy_oracle_fns(fn)  # compiled once per loss function, data traced
+        self._loss = lambda t: loss(t, data)
+        self._grad = lambda t: grad(t, data)
+        self._hvp = lambda t, v: hvp_(t, v, data)
         self.n_loss = 0
         self.n_grad = 0
         self.n_hvp = 0
@@ -160,6 +165,13 @@ class NumpyOracles:
     def hvp(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
         self.n_hvp += 1
         return np.asarray(self._hvp(jnp.asarray(theta, dtype=jnp.float64), jnp.asarray(v, dtype=jnp.float64)))
+
+
+@functools.lru_cache(maxsize=64)
+def _numpy_oracle_fns(fn: Callable[[Any, Any], Any]) -> tuple[Callable, Callable, Callable]:
+    """jit-compiled ``loss(t, data)``, ``grad(t, data)``, ``hvp(t, v, data)`` of one loss
+    function (the data is an argument, so a fresh copy per shard does not recompile)."""
+    return (jax.jit(fn), jax.jit(jax.grad(fn)), jax.jit(lambda t, v, d: hvp(fn, t, v, d)))
 
 
 def hvp(fn: Callable[[Any, Any], Any], theta: jax.Array, v: jax.Array, args: Any) -> jax.Array:

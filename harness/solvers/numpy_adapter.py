@@ -19,8 +19,16 @@ portable cost measure).  The adapter, not the plug-in, decides the outcome:
 * otherwise                                            -> ``MAX_ITER``
 * ``FloatingPointError`` raised, or a NaN/inf final
   point, loss or gradient                              -> ``DIVERGED`` (never raises)
-* any other exception                                  -> :class:`NumpySolverError`
-  naming the solver and the run.
+* any other exception, or a malformed ``theta_final``
+  (wrong size, not float64) or trace                   -> the other runs of the batch
+  still run; then :class:`NumpySolverError` names the solver and the first bad
+  row, and carries ``row_rejections`` (``{row: ("error" | "invalid", reason)}``)
+  and ``partial`` (the batch's :class:`SolveResult`, bad rows at their initial
+  point), from which the runner scores the good runs and records the bad ones
+  with the global run index (:func:`harness.shard.solver_failure`).
+
+``solve_one`` gets its own copy of the initial point and of the options on
+every run, so mutating them changes nothing the harness records.
 
 The optional ``trace`` dict may hold, per iterate ``k = 0..n`` (entry 0 the
 initial point, ``n <= max_iter``), any of the :data:`TRACE_FIELDS`
@@ -38,6 +46,7 @@ meets.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import inspect
@@ -64,7 +73,20 @@ SolveOne = Callable[..., Any]
 
 
 class NumpySolverError(RuntimeError):
-    """A NumPy plug-in solver failed (the message names the solver and the run)."""
+    """A NumPy plug-in solver failed (the message names the solver and the batch row).
+
+    Attributes:
+        row_rejections: ``{row: (outcome, reason)}`` with outcome ``"error"``
+            (``solve_one`` raised) or ``"invalid"`` (malformed output).
+        partial: the batch's result with the bad rows at their initial point
+            (None when raised outside :meth:`NumpySolver.solve`).
+    """
+
+    def __init__(self, message: str, row_rejections: Mapping[int, tuple[str, str]] | None = None,
+                 partial: SolveResult | None = None) -> None:
+        super().__init__(message)
+        self.row_rejections = dict(row_rejections or {})
+        self.partial = partial
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,7 +132,12 @@ class NumpySolver:
             raise ValueError(f"max_iter must be >= 0 and tol finite >= 0; got {max_iter!r}, {tol!r}")
         oracles = _oracles_for(problem)  # compiled once per problem, counters reset per run
         runs = [self._run_one(oracles, theta0[i], int(max_iter), float(tol), i) for i in range(theta0.shape[0])]
-        return _stack(runs, self.hfro_method)
+        result = _stack(runs, self.hfro_method)
+        bad = {i: r["rejected"] for i, r in enumerate(runs) if r["rejected"] is not None}
+        if bad:
+            row = min(bad)
+            raise NumpySolverError(f"solver {self.name!r} failed on batch row {row}: {bad[row][1]}", bad, result)
+        return result
 
     # -- one initial point -------------------------------------------------
     def _run_one(self, oracles: NumpyOracles, x0: np.ndarray, max_iter: int, tol: float, index: int) -> dict:
@@ -120,16 +147,19 @@ class NumpySolver:
         theta = x0
         try:
             with np.errstate(all="ignore"):
-                out = self.solve_one(oracles, x0.copy(), max_iter, tol, **self.options())
+                out = self.solve_one(oracles, x0.copy(), max_iter, tol, **copy.deepcopy(self.options()))
             theta, trace = _split_output(out)
         except FloatingPointError:
             diverged = True
-        except Exception as exc:  # user code: turn into one clear line naming the solver
-            raise NumpySolverError(f"solver {self.name!r} failed on run {index}: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # user code: one clear line, this run only
+            return self._rejected(oracles, x0, max_iter, ("error", _first_line(exc)))
         hvps, grads = oracles.n_hvp, oracles.n_grad
         if not diverged:
-            theta = _check_theta(theta, x0.shape, self.name)
-            _check_trace(trace, max_iter, self.name)
+            try:
+                theta = _check_theta(theta, x0.shape, self.name)
+                _check_trace(trace, max_iter, self.name)
+            except NumpySolverError as exc:
+                return self._rejected(oracles, x0, max_iter, ("invalid", str(exc)))
         thetas = None if diverged else trace.get("thetas")
         if thetas is not None:
             thetas = np.asarray(thetas, dtype=np.float64).reshape(-1, x0.size)
@@ -148,7 +178,22 @@ class NumpySolver:
         tr = _build_trace(trace, n_iter, max_iter, f0, g2_0, f_end, g2_end, hvps, grads)
         snaps, snap_it = _snapshots(thetas, tr["grad_norm_sq"], theta, g2_end, n_iter, x0.size, diverged)
         return {"theta": theta, "status": status, "n_iter": n_iter, "hvps": hvps, "grads": grads,
-                "trace": tr, "snapshots": snaps, "snapshot_iter": snap_it}
+                "trace": tr, "snapshots": snaps, "snapshot_iter": snap_it, "rejected": None}
+
+    def _rejected(self, oracles: NumpyOracles, x0: np.ndarray, max_iter: int, why: tuple[str, str]) -> dict:
+        """A placeholder row (at ``x0``) for a run that raised or returned garbage."""
+        hvps, grads = oracles.n_hvp, oracles.n_grad
+        oracles.n_loss = oracles.n_grad = oracles.n_hvp = 0
+        tr = _build_trace({}, 0, max_iter, np.nan, np.nan, np.nan, np.nan, hvps, grads)
+        C = len(SNAPSHOT_CUTOFFS)
+        return {"theta": x0.copy(), "status": MAX_ITER, "n_iter": 0, "hvps": hvps, "grads": grads, "trace": tr,
+                "snapshots": np.full((C, x0.size), np.nan), "snapshot_iter": np.full(C, -1, np.int64),
+                "rejected": why}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
 _LAST_ORACLES: dict[str, tuple[Problem, NumpyOracles]] = {}
@@ -174,8 +219,16 @@ def _split_output(out: Any) -> tuple[Any, Mapping[str, Any]]:
 
 
 def _check_theta(theta: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
-    arr = np.asarray(theta, dtype=np.float64)
-    if arr.size != int(np.prod(shape)):
+    """``theta`` as a float64 vector of ``shape``; float32, integer, complex or
+    object values and wrong sizes are rejected (float64 everywhere; a Python
+    list of floats is fine)."""
+    try:
+        arr = np.asarray(theta)
+    except (TypeError, ValueError) as exc:
+        raise NumpySolverError(f"solver {name!r} returned theta that is not an array ({exc})") from None
+    if arr.dtype != np.float64:
+        raise NumpySolverError(f"solver {name!r} returned theta of dtype {arr.dtype}; expected float64")
+    if arr.size != int(np.prod(shape)) or arr.ndim != 1:
         raise NumpySolverError(f"solver {name!r} returned theta of shape {arr.shape}; expected {shape}")
     return arr.reshape(shape)
 

@@ -121,8 +121,12 @@ def test_user_exception_names_the_solver() -> None:
     def broken(oracles, theta0, max_iter, tol):
         raise KeyError("oops")
 
-    with pytest.raises(NumpySolverError, match=r"solver 'broken-one' failed on run 0: KeyError"):
+    with pytest.raises(NumpySolverError, match=r"solver 'broken-one' failed on batch row 0: KeyError") as exc:
         NumpySolver(broken, name="broken-one").solve(PROBLEM, X0, max_iter=5, tol=1e-10)
+    # Every row ran and is reported; the harness maps rows to global run indices.
+    assert set(exc.value.row_rejections) == set(range(len(X0)))
+    assert exc.value.row_rejections[0] == ("error", "KeyError: 'oops'")
+    assert exc.value.partial is not None and exc.value.partial.theta.shape == X0.shape
 
 
 def test_bad_trace_and_options_are_rejected() -> None:

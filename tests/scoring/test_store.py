@@ -16,8 +16,20 @@ from harness.store import ResultStore, StoreError, StoreWarning, load_arrays, lo
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _rec(run_id, **fields):
+    """A minimal valid run record (every required field of harness.records)."""
+    rec = {"run_id": run_id, "batch_id": "b0", "batch_row": 0, "case": "quartic", "case_key": "quartic-k",
+           "solver": "s", "solver_key": "s-k", "seed": 0, "run_index": 0, "status": "converged",
+           "outcome": "critical"}
+    return {**rec, **fields}
+
+
+def _line(run_id):
+    return json.dumps(_rec(run_id))
+
+
 def _batch(ids, bid="b0"):
-    recs = [{"run_id": f"r{i}", "outcome": "critical", "final_r": float("nan")} for i in ids]
+    recs = [_rec(f"r{i}", final_r=float("nan")) for i in ids]
     return recs, {"theta": np.arange(2.0 * len(ids)).reshape(len(ids), 2)}, bid
 
 
@@ -59,14 +71,14 @@ def test_torn_trailing_line_skipped_then_cut(tmp_path):
 
 
 def test_unterminated_but_parseable_last_line_is_torn(tmp_path):
-    (tmp_path / "runs.jsonl").write_text('{"run_id": "a"}\n{"run_id": "b"}')
+    (tmp_path / "runs.jsonl").write_text(_line("a") + "\n" + _line("b"))
     with pytest.warns(StoreWarning):
         assert [r["run_id"] for r in load_records(tmp_path)] == ["a"]
 
 
 @pytest.mark.parametrize("bad", ['{"run_id": "b"', '[1, 2]', '{"no_id": 1}'])
 def test_malformed_middle_line_raises(tmp_path, bad):
-    (tmp_path / "runs.jsonl").write_text('{"run_id": "a"}\n' + bad + '\n{"run_id": "c"}\n')
+    (tmp_path / "runs.jsonl").write_text(_line("a") + "\n" + bad + "\n" + _line("c") + "\n")
     with pytest.raises(StoreError, match="line 2") as exc:
         load_records(tmp_path)
     assert "\n" not in str(exc.value)
