@@ -53,7 +53,7 @@ from harness.oracles import point_oracles
 from harness.progress import NullProgress, ProgressSink
 from harness.shard import Resolved, isolated_data, pad_rows, solve_shard
 from harness.solvers import Problem, get_solver
-from harness.store import ResultStore
+from harness.store import ResultStore, as_stored
 
 __all__ = [
     "DEFAULT_BATCH", "POOL", "RunSpec", "case_key", "default_batch_size", "default_threads",
@@ -209,10 +209,13 @@ def run_spec(
     rs = resolve(spec)
     case, solver = rs.case, rs.solver
     ids = [run_id(rs.case_key, rs.solver_key, spec.seed, i) for i in range(spec.runs)]
-    done = store.finished_run_ids()
-    todo = [i for i in range(spec.runs) if ids[i] not in done]
-    prev_success = sum(1 for r in store.records() if r["run_id"] in set(ids) and r.get("outcome") == "critical") \
-        if len(todo) < spec.runs else 0
+    wanted = set(ids)
+    # Stored records are read once, before any solver runs: what a solver might
+    # write into the result directory never decides what is run or returned.
+    stored = {r["run_id"]: r for r in store.records() if r["run_id"] in wanted}
+    todo = [i for i in range(spec.runs) if ids[i] not in stored]
+    prev_success = sum(1 for r in stored.values() if r.get("outcome") == "critical")
+    produced: list[dict[str, Any]] = []
     progress.start(f"{spec.case} × {spec.solver}", spec.runs, spec.runs - len(todo), prev_success)
     prov = dict(prov or _prov.collect())
     B = default_batch_size(spec, case)
@@ -238,6 +241,7 @@ def run_spec(
             for r in shard.records:
                 r["batch_id"] = batch_id
             store.append_batch(shard.records, shard.arrays, batch_id)
+            produced.extend(as_stored(r) for r in shard.records)
             progress.advance(len(block), sum(1 for r in shard.records if r["outcome"] == "critical"))
 
     threads = default_threads(spec, case, B, len(blocks))
@@ -255,14 +259,13 @@ def run_spec(
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown()
-    wanted = set(ids)
-    return sorted((r for r in store.records() if r["run_id"] in wanted), key=lambda r: r["run_index"])
+    return sorted([*stored.values(), *produced], key=lambda r: r["run_index"])
 
 
 def _fresh_batch_id(store: ResultStore, base: str) -> str:
     """``base``, or ``base.N`` if stored records already use ``base`` (possible only
     after a batch-size change); orphan arrays of a killed batch are overwritten."""
-    used = {str(r.get("batch_id")) for r in store.records()}
+    used = store.used_batch_ids()
     cand, k = base, 1
     while cand in used:
         cand, k = f"{base}.{k}", k + 1

@@ -80,6 +80,12 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def as_stored(record: Mapping[str, Any]) -> dict[str, Any]:
+    """``record`` exactly as :func:`load_records` will return it after a store
+    (NaN -> None, infinities -> ``"inf"``/``"-inf"``, NumPy -> plain JSON)."""
+    return json.loads(json.dumps(_jsonable(record), allow_nan=False))
+
+
 def json_default(v: Any) -> Any:
     """``json.dumps(default=...)`` hook: NumPy scalars/arrays, tuples and sets as
     plain JSON values; anything else by its ``repr``."""
@@ -173,7 +179,7 @@ class ResultStore:
             return
         payload = ("\n".join(lines) + "\n").encode("utf-8")
         with self._locked() as fh:
-            existing = {r["run_id"] for r in load_records(self.dir, warn=False)}
+            existing = _stored_run_ids(fh)
             dup = [r["run_id"] for r in records if r["run_id"] in existing]
             if dup:
                 raise StoreError(f"run_id {dup[0]!r} is already stored in {str(self.dir)!r}")
@@ -189,6 +195,12 @@ class ResultStore:
             return set()
         return {str(r["run_id"]) for r in load_records(self.dir, warn=False) if "run_id" in r}
 
+    def used_batch_ids(self) -> set[str]:
+        """Every ``batch_id`` named by a stored line (leniently parsed, see :func:`_stored_values`)."""
+        if not self.runs_path.exists():
+            return set()
+        return _stored_values(self.runs_path.read_bytes(), "batch_id")
+
     def records(self) -> list[dict[str, Any]]:
         """All stored records (see :func:`load_records`)."""
         if not self.runs_path.exists():
@@ -203,6 +215,29 @@ class ResultStore:
         tmp.write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
         os.replace(tmp, self.dir / META_FILE)
         return self.dir / META_FILE
+
+
+def _stored_values(data: bytes, key: str) -> set[str]:
+    """The string ``key`` of every complete line that parses as an object with one.
+
+    Lenient on purpose: a line that is not a valid record (e.g. written into
+    the directory by something other than the store) must not stop the
+    harness from storing its own results; :func:`load_records` reports it.
+    """
+    out: set[str] = set()
+    for raw in data.split(b"\n")[:-1]:
+        try:
+            obj = json.loads(raw.decode("utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        if isinstance(obj, dict) and isinstance(obj.get(key), str):
+            out.add(obj[key])
+    return out
+
+
+def _stored_run_ids(fh: Any) -> set[str]:
+    fh.seek(0)
+    return _stored_values(fh.read(), "run_id")
 
 
 def _cut_torn_tail(fh: Any) -> None:
