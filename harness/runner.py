@@ -226,8 +226,10 @@ def run_spec(
     if blocks:
         # Compile once (the first block's shapes are every block's), untimed by the runs.
         t = time.perf_counter()
+        warm = starts[0].copy()
+        warm.flags.writeable = False
         try:
-            solver.solve(Problem(case.loss_fn, isolated_data(case.data), case.dim), starts[0].copy(),
+            solver.solve(Problem(case.loss_fn, isolated_data(case.data), case.dim), warm,
                          max_iter=spec.max_iter, tol=WARMUP_TOL)
         except Exception:  # noqa: BLE001 - a failing solver fails in its shards, where it becomes `error` records
             pass

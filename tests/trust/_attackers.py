@@ -198,7 +198,7 @@ class OptionMutator:
     name = "option-mutator"
 
     def __init__(self, step: float = 0.5) -> None:
-        self.opts = {"step": step}
+        self.opts = {"step": step, "schedule": [1, 2]}
 
     def options(self) -> dict[str, Any]:
         return self.opts
@@ -206,6 +206,7 @@ class OptionMutator:
     def solve(self, problem, theta0, *, max_iter, tol):
         self.opts["step"] = 123.0
         self.opts["sneaky"] = True
+        self.opts["schedule"].append(3)  # nested: survives a shallow copy
         return _result(np.array(theta0, dtype=np.float64), len(theta0))
 
 
@@ -220,3 +221,16 @@ def vandal(oracles, theta0, max_iter, tol):
         with open(OUT_DIR / "runs.jsonl", "a") as fh:
             fh.write(json.dumps({"run_id": "forged", "outcome": "critical"}) + "\n")
     return theta0
+
+
+class Spy:
+    """Records the problem and initial points it is given (for isolation tests)."""
+
+    name = "spy"
+    seen: list[Any] = []
+
+    def solve(self, problem, theta0, *, max_iter, tol):
+        """Notes whether the data arrived zeroed (by an earlier call), then zeroes it."""
+        Spy.seen.append((bool(np.all(np.asarray(problem.data["x"]) == 0)), theta0))
+        problem.data["x"] = np.zeros_like(np.asarray(problem.data["x"]))
+        return _result(np.array(theta0, dtype=np.float64), len(theta0))

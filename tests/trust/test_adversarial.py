@@ -102,10 +102,26 @@ def test_isolated_data_is_a_read_only_copy():
     assert data["x"][0] == 0.0 and data["x"].flags.writeable
 
 
+def test_solver_gets_copies_and_points_are_scored_on_a_rebuilt_case(tmp_path):
+    """Each layer on its own: the solver's data is not the case's, and the scoring case is another object."""
+    from harness.runner import resolve
+
+    spec = RunSpec("dlae", DLAE[1], A + "Spy", {}, 3, 0, max_iter=5, batch_size=1)
+    rs = resolve(spec)
+    assert rs.scoring_case is not rs.case and rs.scoring_case.data["x"] is not rs.case.data["x"]
+    np.testing.assert_array_equal(np.asarray(rs.scoring_case.data["x"]), np.asarray(rs.case.data["x"]))
+    _attackers.Spy.seen.clear()
+    run_spec(spec, tmp_path / "out")
+    assert len(_attackers.Spy.seen) == 4  # warm-up + 3 one-run shards
+    for arrived_zeroed, theta0 in _attackers.Spy.seen:
+        assert not arrived_zeroed, "a solver saw data zeroed by an earlier call: not a fresh copy"
+        assert not theta0.flags.writeable
+
+
 def test_mutated_options_are_not_what_is_recorded(tmp_path):
     recs = _run(tmp_path, QUARTIC, "OptionMutator", runs=4, batch=2)
     _no_success(recs)
-    assert [r["solver_options"] for r in recs] == [{"step": 0.5}] * 4
+    assert [r["solver_options"] for r in recs] == [{"step": 0.5, "schedule": [1, 2]}] * 4
     assert len({r["solver_key"] for r in recs}) == 1
 
 
