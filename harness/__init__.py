@@ -55,6 +55,10 @@ _EXPORTS = {
     "ResultStore": "harness.store",
     "StoreError": "harness.store",
     "load_records": "harness.store",
+    "OUTCOMES": "harness.records",
+    "RECORD_FIELDS": "harness.records",
+    "check_record": "harness.records",
+    "NumpySolverError": "harness.solvers.numpy_adapter",
     "render_report": "harness.report",
     "assert_finds_ground_truth": "harness.testing",
 }

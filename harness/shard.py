@@ -298,6 +298,8 @@ def build_records(
             rec.update(cost_source=cost_source, seconds=float(seconds), compile_seconds=float(compile_seconds),
                        hfro_method="none")
             rec.update({k: None for k in _SCORED_FIELDS})
+            gt = case.ground_truth
+            rec["correct"] = False if (gt is not None and gt.classes) else None  # judged: not a correct point
         else:
             trace_row = {k: np.asarray(v)[row] for k, v in (res.trace or {}).items()}
             status = status_name(int(np.asarray(res.status)[row]))

@@ -46,6 +46,7 @@ def _rejected(recs, outcome, *needles):
         for needle in needles:
             assert needle in reason, reason
         assert r["final_loss"] is None and r["matched_class"] is None
+        assert r["correct"] is False  # both test cases have exact ground truth: judged, not correct
 
 
 # --------------------------------------------------------------------------- malformed theta
