@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from . import _x64  # noqa: F401  (float64 before any JAX array)
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -61,6 +61,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from . import _x64  # noqa: F401  (float64 before any JAX array)
 import jax.numpy as jnp
 import numpy as np
 

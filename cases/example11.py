@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+from . import _x64  # noqa: F401  (float64 before any JAX array)
 import jax.numpy as jnp
 import numpy as np
 

@@ -64,6 +64,7 @@ import itertools
 import math
 from typing import Any
 
+from . import _x64  # noqa: F401  (float64 before any JAX array)
 import jax
 import jax.numpy as jnp
 import numpy as np

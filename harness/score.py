@@ -46,6 +46,10 @@ from typing import Any
 import numpy as np
 
 from cases._core import CRITICAL_GRAD_SQ, INDEX_EIG_TOL, Case, CriticalClass
+from harness.outcomes import SNAPSHOT_CUTOFFS, status_name
+
+__all__ = ["CUTOFFS", "OUTCOMES", "SNAPSHOT_CUTOFFS", "class_errors", "cutoff_analysis", "flatness_statistics",
+           "is_flat", "loss_matches", "measure_point", "score_run", "status_name", "summarize", "wilson_interval"]
 
 #: Outcome classes, in order of precedence.
 OUTCOMES = ("diverged", "critical", "gradient-flat", "other", "invalid", "error")
@@ -63,14 +67,6 @@ CUTOFFS = (1e-10, 1e-6, 1e-4, math.inf)
 #: Two-sided 95% normal quantile used by :func:`wilson_interval`.
 Z95 = 1.959963984540054
 
-_STATUS_BY_CODE = {0: "converged", 1: "max_iter", 2: "stalled", 3: "diverged", -1: "running"}
-
-
-def status_name(status: int | str) -> str:
-    """The status name of a code (``0 -> "converged"``) or a name (returned as is)."""
-    if isinstance(status, str):
-        return status
-    return _STATUS_BY_CODE.get(int(status), f"status{int(status)}")
 
 
 # --------------------------------------------------------------------------- flatness
@@ -401,7 +397,7 @@ def cutoff_analysis(
     arrays: Mapping[str, Mapping[str, np.ndarray]],
     *,
     cutoffs: Sequence[float] = CUTOFFS,
-    snapshot_cutoffs: Sequence[float] = (1e-4, 1e-6, 1e-10),
+    snapshot_cutoffs: Sequence[float] = SNAPSHOT_CUTOFFS,
     oracle: HessianFn | None = None,
 ) -> list[dict[str, Any]]:
     """Thesis Fig. 3.3: what truncating runs at ``||grad L||^2 < eps`` does to loss and index.
