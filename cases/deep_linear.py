@@ -95,6 +95,8 @@ class OriginGroundTruth(GroundTruth):
     only when ``||θ|| <= radius``; otherwise ``match`` returns ``None``.
     """
 
+    match_rule = "||θ|| <= ORIGIN_RADIUS (0.05) (other critical points lie arbitrarily close to the origin)"
+
     kind = "partial"
 
     def __init__(self, classes: Any, radius: float = ORIGIN_RADIUS) -> None:

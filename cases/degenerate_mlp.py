@@ -139,6 +139,9 @@ class DegenerateGroundTruth(GroundTruth):
     that manifold, so the distance is to the certified point itself.
     """
 
+    match_rule = ("distance to the critical manifold (n_zero >= 3) or to the certified point (n_zero = 2) "
+                  "<= MATCH_RADIUS (0.05)")
+
     def __init__(self, cls: CriticalClass, mask: np.ndarray | None) -> None:
         super().__init__((cls,), kind="partial")
         self._mask = mask  # coordinates pinned on the manifold (None: whole point)

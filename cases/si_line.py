@@ -228,11 +228,14 @@ class SILineGroundTruth(GroundTruth):
     """
 
     kind = "numeric"
+    match_rule = ("permutation invariant: every incoming weight within match_tol (0.1) of a base neuron "
+                  "(or outgoing weight below it), outgoing weights of each group summing to the base's within match_tol")
 
     def __init__(self, classes: Any, width: int, tol: float) -> None:
         super().__init__(classes, kind="numeric")
         self.width = width
         self.tol = tol
+        self.match_tol = tol
 
     def _match_base(self, W: np.ndarray, a: np.ndarray, base: str) -> str | None:
         Wb, ab = _base(base)

@@ -82,6 +82,8 @@ class XorGroundTruth(GroundTruth):
     when ``l2 > 0``) and returns the class within :data:`MATCH_RADIUS`, else ``None``.
     """
 
+    match_rule = "distance of the pinned coordinates to the class's manifold <= MATCH_RADIUS (0.05)"
+
     def __init__(self, cls: CriticalClass, variant: str, l2: float) -> None:
         super().__init__((cls,), kind="partial")
         self.variant, self.l2 = variant, l2

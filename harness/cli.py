@@ -79,18 +79,29 @@ def print_summary(rows: Sequence[Mapping[str, Any]], title: str = "critbench sco
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title)
-    for col in ("case", "solver", "runs", "success (95% CI)", "correct (95% CI)", "flat final/ever", "diverged",
-                "|loss err|", "HVPs/success", "s/success", "compile s"):
+    table = Table(title=title, caption=(
+        "correct/verified: runs the ground truth certifies correct / runs it could judge; unverified: critical "
+        "runs outside a partial ground truth's classes.  flat final/ever: r, r_H recomputed by the harness at the "
+        "final point and the cutoff snapshots; reported: from the solver's own trace (unverified)."))
+    for col in ("case", "solver", "runs", "success (95% CI)", "correct/verified (95% CI)", "unverified",
+                "flat final/ever", "flat ever (solver-reported)", "diverged", "|loss err|", "HVPs/success",
+                "s/success", "compile s"):
         table.add_column(col, no_wrap=col in ("case", "solver"))
     for r in rows:
         table.add_row(
             str(r["case"]), str(r["solver"]), str(r["runs"]), _ci(r, "success_fraction", "success_ci"),
-            _ci(r, "correct_fraction", "correct_ci"), f"{r['gradient_flat']}/{r['gradient_flat_ever']}",
-            str(r["diverged"]), _fmt(r["mean_abs_loss_error"]), _fmt(r["hvps_per_success"], 4),
-            _fmt(r["seconds_per_success"]), _fmt(r["compile_seconds"], 2),
+            _verified(r), str(r.get("unverified", 0)), f"{r['gradient_flat']}/{r['gradient_flat_ever']}",
+            str(r.get("gradient_flat_ever_reported", "-")), str(r["diverged"]), _fmt(r["mean_abs_loss_error"]),
+            _fmt(r["hvps_per_success"], 4), _fmt(r["seconds_per_success"]), _fmt(r["compile_seconds"], 2),
         )
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    Console(width=None if sys.stdout.isatty() else 240).print(table)
+
+
+def _verified(row: Mapping[str, Any]) -> str:
+    """``"correct/verified pct% [lo, hi]"`` or ``"-"`` when nothing could be verified."""
+    if row.get("verified") is None:
+        return "-"
+    return f"{row['correct']}/{row['verified']} {_ci(row, 'correct_fraction', 'correct_ci')}"
 
 
 def _render_html(results_dir: Path, out: Path | None) -> Path | None:
