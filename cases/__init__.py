@@ -19,7 +19,6 @@ from .registry import (  # noqa: E402
     case_names,
     case_spec,
     get_case,
-    parse_params,
     register_case,
 )
 
@@ -35,6 +34,5 @@ __all__ = [
     "case_names",
     "case_spec",
     "get_case",
-    "parse_params",
     "register_case",
 ]

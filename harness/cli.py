@@ -52,10 +52,11 @@ class CLIError(ValueError):
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     from cases import CaseError
+    from harness.params import ParamError
     from harness.solvers import SolverError
     from harness.store import StoreError
 
-    return (CaseError, SolverError, StoreError, CLIError, ValueError, FileNotFoundError)
+    return (CaseError, SolverError, StoreError, ParamError, CLIError, ValueError, FileNotFoundError)
 
 
 # --------------------------------------------------------------------------- printing
@@ -149,7 +150,7 @@ def cmd_default(args: argparse.Namespace) -> int:
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
-    from cases import case_names, case_spec, get_case, parse_params
+    from cases import case_names, case_spec, get_case
 
     if args.name is None:
         if args.param:
@@ -166,7 +167,7 @@ def cmd_cases(args: argparse.Namespace) -> int:
                 print(f"{r['name']:<18} dim={r['dim']:<6} small_dim={r['small_dim']:<5} "
                       f"ground_truth={r['ground_truth']:<8} {r['description']}")
         return 0
-    case = get_case(args.name, **parse_params(args.param))
+    case = get_case(args.name, **_case_params(args.name, args.param))
     if args.json:
         payload = {"name": case.name, "params": dict(case.params), "dim": case.dim,
                    "ground_truth": None if case.ground_truth is None else case.ground_truth.to_json()}
@@ -197,14 +198,32 @@ def cmd_solvers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _case_params(name: str, items: Sequence[str]) -> dict[str, Any]:
+    """The case's complete typed parameters from ``--param K=V`` strings (parsed once, here)."""
+    from cases import case_spec
+    from harness.params import parse_assignments
+
+    return parse_assignments(items, case_spec(name).defaults(), owner=f"case {name!r}")
+
+
+def _solver_options(name: str, items: Sequence[str]) -> dict[str, Any]:
+    """The solver's complete typed options from ``--option K=V`` strings (parsed once, here)."""
+    from harness.params import parse_assignments, split_assignments
+    from harness.solvers import option_defaults
+
+    defaults = option_defaults(name)
+    if not defaults:  # a solver instance or a factory without options: the registry rejects any given
+        return split_assignments(items, what="option")
+    return parse_assignments(items, defaults, owner=f"solver {name!r}", what="option")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from cases import parse_params
     from harness.progress import make_progress
     from harness.runner import RunSpec, run_suite
     from harness.score import summarize
-    from harness.solvers import parse_options
 
-    spec = RunSpec(args.case, parse_params(args.param), args.solver, parse_options(args.option), args.runs,
+    spec = RunSpec(args.case, _case_params(args.case, args.param), args.solver,
+                   _solver_options(args.solver, args.option), args.runs,
                    args.seed, max_iter=args.max_iter, tol=args.tol, batch_size=args.batch_size,
                    threads=args.threads)
     with make_progress(args.quiet) as progress:
