@@ -192,8 +192,8 @@ def run_spec(
     """Run (or resume) ``spec`` into the result directory ``out_dir``.
 
     ``resolved`` is ``resolve(spec)`` when the caller already built it (so a
-    cell's case is built once: :func:`run_suite` validates and builds each cell
-    up front and hands it on).
+    cell's cases are built once: :func:`run_suite` validates and builds each
+    cell up front and hands it on).
 
     Blocks of runs are solved one after another or, see :func:`default_threads`,
     by a few threads at once; each block is scored and stored as soon as it is
@@ -329,7 +329,7 @@ def run_suite(
     """
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
-    built = [resolve(spec) for spec in specs]  # bad input fails before anything runs; each case built once
+    built = [resolve(spec) for spec in specs]  # bad input fails before anything runs; built once per cell
     store = ResultStore(out_dir)
     prov = _prov.collect()
     store.write_meta(command=list(command) if command is not None else None, provenance=prov,

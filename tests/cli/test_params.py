@@ -75,4 +75,6 @@ def test_each_case_is_built_once_per_cell(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "get_case", lambda name, **p: calls.append(name) or real(name, **p))
     specs = [runner.RunSpec("quartic", {}, s, {}, 2, 0, max_iter=5) for s in ("newton-mr", "damped-newton")]
     runner.run_suite(specs, tmp_path / "out")
-    assert calls == ["quartic", "quartic"]
+    # per cell: the case the solver sees, and the scoring case rebuilt from (name, params)
+    # that no solver ever held (isolation) -- not again for validation and again for running
+    assert calls == ["quartic"] * 4
