@@ -1,11 +1,9 @@
 """critbench case library: losses with certified critical points.
 
-Importing this package enables float64 in JAX before any array is created.
+Importing this package does not load JAX (the scorer, store and report use
+:mod:`cases._core` only); every family module and :mod:`cases._numeric` enables
+float64 in JAX (:mod:`cases._x64`) before it creates an array.
 """
-
-import jax
-
-jax.config.update("jax_enable_x64", True)
 
 from ._core import (  # noqa: E402
     CRITICAL_GRAD_SQ,
@@ -21,7 +19,6 @@ from .registry import (  # noqa: E402
     case_names,
     case_spec,
     get_case,
-    parse_params,
     register_case,
 )
 
@@ -37,6 +34,5 @@ __all__ = [
     "case_names",
     "case_spec",
     "get_case",
-    "parse_params",
     "register_case",
 ]

@@ -29,6 +29,14 @@ import numpy as np
 INDEX_EIG_TOL = 1e-5
 #: Thesis convention: a point is critical when ``||grad L||^2 < CRITICAL_GRAD_SQ``.
 CRITICAL_GRAD_SQ = 1e-10
+#: Default matching tolerance of :class:`GroundTruth`: Euclidean distance in
+#: parameter space to a class's representative point (isolated critical points)
+#: or to a certified gradient-flat point.  Near a non-degenerate critical point
+#: ``||theta - theta*|| ~ ||grad L|| / |lambda_min| <= 1e-5 / |lambda_min|``, so
+#: ``1e-2`` admits every critical point (``||grad L||^2 < 1e-10``) of a class whose
+#: smallest ``|lambda|`` exceeds ``1e-3``, while distinct classes of the built-in
+#: isolated-point families lie at least ``0.5`` apart.
+MATCH_DISTANCE = 1e-2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,9 +119,20 @@ class GroundTruth:
 
     Subclasses (one per family) hold the classes and implement :meth:`match`.
     The default :meth:`match` returns the class whose representative point is
-    nearest in Euclidean distance; families whose classes are manifolds or
-    gauge orbits override it with an invariant test.
+    nearest in Euclidean distance *if* that distance is at most
+    :attr:`match_tol` (else ``None``: no loss or index error is ever computed
+    against a far class); families whose classes are manifolds or gauge orbits
+    override it with an invariant test and their own documented tolerance.
+    :meth:`match_flat` does the same for the certified gradient-flat points
+    with :attr:`flat_match_tol`.
     """
+
+    #: Largest Euclidean distance to a representative point that :meth:`match` accepts.
+    match_tol: float = MATCH_DISTANCE
+    #: Largest Euclidean distance to a certified gradient-flat point that :meth:`match_flat` accepts.
+    flat_match_tol: float = MATCH_DISTANCE
+    #: One line stating how :meth:`match` decides (listed in ``docs/design.md``).
+    match_rule: str = "nearest representative point within Euclidean distance match_tol"
 
     #: ``"exact"`` (closed form certified in SymPy), ``"numeric"`` (certified by
     #: a dense ``numpy.linalg`` check), or ``"partial"`` (only some critical
@@ -126,11 +145,17 @@ class GroundTruth:
         flat_points: Sequence[GradientFlatPoint] = (),
         *,
         kind: str | None = None,
+        match_tol: float | None = None,
+        flat_match_tol: float | None = None,
     ) -> None:
         self.classes: tuple[CriticalClass, ...] = tuple(classes)
         self.flat_points: tuple[GradientFlatPoint, ...] = tuple(flat_points)
         if kind is not None:
             self.kind = kind
+        if match_tol is not None:
+            self.match_tol = float(match_tol)
+        if flat_match_tol is not None:
+            self.flat_match_tol = float(flat_match_tol)
         labels = [c.label for c in self.classes]
         if len(set(labels)) != len(labels):
             raise ValueError("critical-class labels must be unique")
@@ -143,25 +168,17 @@ class GroundTruth:
         raise KeyError(label)
 
     def match(self, theta: np.ndarray) -> CriticalClass | None:
-        """The critical class ``theta`` belongs to (or is nearest to).
+        """The critical class ``theta`` belongs to: the nearest representative
+        point if ``||theta - point|| <= match_tol``, else ``None``.
 
-        Returns ``None`` when no class can be assigned (e.g. a ``partial``
-        ground truth and a point far from every known class).
+        Returns ``None`` when no class can be assigned (a point far from every
+        known class, or a ``theta`` of the wrong shape or with non-finite entries).
         """
-        with_points = [c for c in self.classes if c.point is not None]
-        if not with_points:
-            return None
-        theta = np.asarray(theta, dtype=float)
-        dists = [np.linalg.norm(theta - c.point) for c in with_points]
-        return with_points[int(np.argmin(dists))]
+        return _nearest_within([c for c in self.classes if c.point is not None], theta, self.match_tol)
 
     def match_flat(self, theta: np.ndarray) -> GradientFlatPoint | None:
-        """The nearest known strict gradient-flat point, or ``None``."""
-        if not self.flat_points:
-            return None
-        theta = np.asarray(theta, dtype=float)
-        dists = [np.linalg.norm(theta - f.point) for f in self.flat_points]
-        return self.flat_points[int(np.argmin(dists))]
+        """The nearest certified strict gradient-flat point within ``flat_match_tol``, or ``None``."""
+        return _nearest_within(list(self.flat_points), theta, self.flat_match_tol)
 
     def to_json(self, with_points: bool = False) -> dict[str, Any]:
         return {
@@ -170,6 +187,17 @@ class GroundTruth:
             "classes": [c.to_json(with_point=with_points) for c in self.classes],
             "gradient_flat_points": [f.to_json() for f in self.flat_points],
         }
+
+
+def _nearest_within(items: Sequence[Any], theta: np.ndarray, tol: float) -> Any:
+    """The item whose ``.point`` is nearest to ``theta`` if within Euclidean ``tol``, else ``None``."""
+    theta = np.asarray(theta, dtype=float)
+    items = [c for c in items if np.shape(c.point) == theta.shape]
+    if not items or not np.all(np.isfinite(theta)):
+        return None
+    dists = [float(np.linalg.norm(theta - c.point)) for c in items]
+    best = int(np.argmin(dists))
+    return items[best] if dists[best] <= tol else None
 
 
 LossFn = Callable[[Any, Any], Any]

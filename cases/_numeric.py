@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _x64  # noqa: F401  (float64 before any JAX array)
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from . import _x64  # noqa: F401  (float64 before any JAX array)
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -93,6 +94,8 @@ class OriginGroundTruth(GroundTruth):
     3, ``W_1 = W_2 = 0`` with any ``W_3``), so a point is assigned the origin class
     only when ``||θ|| <= radius``; otherwise ``match`` returns ``None``.
     """
+
+    match_rule = "||θ|| <= ORIGIN_RADIUS (0.05) (other critical points lie arbitrarily close to the origin)"
 
     kind = "partial"
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from . import _x64  # noqa: F401  (float64 before any JAX array)
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -137,6 +138,9 @@ class DegenerateGroundTruth(GroundTruth):
     loss, index and nullity are constant.  ``n_zero = 2``: the index varies along
     that manifold, so the distance is to the certified point itself.
     """
+
+    match_rule = ("distance to the critical manifold (n_zero >= 3) or to the certified point (n_zero = 2) "
+                  "<= MATCH_RADIUS (0.05)")
 
     def __init__(self, cls: CriticalClass, mask: np.ndarray | None) -> None:
         super().__init__((cls,), kind="partial")

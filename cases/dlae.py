@@ -61,6 +61,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from . import _x64  # noqa: F401  (float64 before any JAX array)
 import jax.numpy as jnp
 import numpy as np
 
@@ -199,6 +200,8 @@ class DLAEGroundTruth(GroundTruth):
     """
 
     kind = "exact"
+    match_rule = ("gauge invariant: M = W2 W1 has r singular values > 1/2 and ||M - U_S U_S^T||_2 <= match_tol "
+                  "(1e-2) for the r eigenvectors S nearest its range; GL(p) makes parameter distance meaningless")
 
     def __init__(self, lam: Sequence[float], u: np.ndarray, p: int, *, match_tol: float = 1e-2) -> None:
         self.lam = np.asarray(lam, dtype=float)

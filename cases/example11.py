@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+from . import _x64  # noqa: F401  (float64 before any JAX array)
 import jax.numpy as jnp
 import numpy as np
 
@@ -42,13 +43,22 @@ class Example11GroundTruth(GroundTruth):
 
     :meth:`match` compares the distance to the origin, ``||θ||``, with the
     first-order distance to the hyperbola, ``|θ1θ2 - 1| / ||θ||`` (the level-set
-    distance ``|h(θ)| / ||∇h(θ)||`` for ``h = θ1θ2 - 1``), and returns the closer class.
+    distance ``|h(θ)| / ||∇h(θ)||`` for ``h = θ1θ2 - 1``), and returns the closer
+    class if that distance is at most ``match_tol`` (default ``MATCH_DISTANCE``),
+    else ``None``.  Gradient-flat points: nearest of ``±(1/√3, 1/√3)`` within
+    ``flat_match_tol``.
     """
+
+    match_rule = "distance to the origin or first-order distance |θ1θ2-1|/||θ|| to the hyperbola <= match_tol"
 
     def match(self, theta: np.ndarray) -> CriticalClass | None:
         theta = np.asarray(theta, dtype=float)
+        if theta.shape != (2,) or not np.all(np.isfinite(theta)):
+            return None
         r = float(np.linalg.norm(theta))
         d_hyp = abs(theta[0] * theta[1] - 1.0) / r if r > 0 else math.inf
+        if min(r, d_hyp) > self.match_tol:
+            return None
         return self.class_by_label("origin" if r < d_hyp else "hyperbola")
 
 

@@ -41,6 +41,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from . import _x64  # noqa: F401  (float64 before any JAX array)
 import jax.numpy as jnp
 import numpy as np
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._core import Case
@@ -74,35 +74,10 @@ def case_spec(name: str) -> CaseSpec:
         raise CaseError(f"unknown case {name!r}; valid cases: {', '.join(sorted(_REGISTRY))}") from None
 
 
-def _coerce(value: Any, default: Any, key: str, case: str) -> Any:
-    """Coerce a command-line string to the type of the parameter's default."""
-    if not isinstance(value, str) or isinstance(default, str) or default is None:
-        return value
-    try:
-        if isinstance(default, bool):
-            low = value.lower()
-            if low in {"1", "true", "yes", "on"}:
-                return True
-            if low in {"0", "false", "no", "off"}:
-                return False
-            raise ValueError(value)
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-        if isinstance(default, tuple):
-            items = [v for v in value.split(",") if v.strip()]
-            proto = default[0] if default else 0.0
-            return tuple(_coerce(v.strip(), proto, key, case) for v in items)
-    except ValueError:
-        raise CaseError(
-            f"case {case!r}: parameter {key}={value!r} is not a valid {type(default).__name__}"
-        ) from None
-    return value
-
-
 def get_case(name: str, **params: Any) -> Case:
-    """Build case ``name`` with ``params`` (strings are coerced to the default's type).
+    """Build case ``name`` with typed ``params`` (no string coercion: command-line
+    strings are parsed once, by :func:`harness.params.parse_assignments`, with
+    :meth:`CaseSpec.defaults` as the type source).
 
     Raises:
         CaseError: unknown name, unknown parameter, or a value the family rejects.
@@ -115,24 +90,12 @@ def get_case(name: str, **params: Any) -> Case:
             f"case {name!r}: unknown parameter(s) {', '.join(unknown)}; "
             f"valid parameters: {', '.join(sorted(defaults)) or '(none)'}"
         )
-    coerced = {k: _coerce(v, defaults[k], k, name) for k, v in params.items()}
     try:
-        return spec.factory(**coerced)
+        return spec.factory(**params)
     except CaseError:
         raise
     except (ValueError, TypeError) as exc:
         raise CaseError(f"case {name!r}: {exc}") from None
-
-
-def parse_params(items: Iterable[str]) -> dict[str, str]:
-    """Parse ``["k=4", "p=2"]`` into ``{"k": "4", "p": "2"}``."""
-    out: dict[str, str] = {}
-    for item in items:
-        if "=" not in item:
-            raise CaseError(f"bad parameter {item!r}; expected KEY=VALUE")
-        k, v = item.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
 
 
 _BUILTIN_MODULES = (

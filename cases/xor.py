@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from . import _x64  # noqa: F401  (float64 before any JAX array)
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -80,6 +81,8 @@ class XorGroundTruth(GroundTruth):
     ``W_1``, ``W_2``, ``(b_2[0] - b_2[1])/√2`` for softmax-ce at ``l2 = 0``; all of ``θ``
     when ``l2 > 0``) and returns the class within :data:`MATCH_RADIUS`, else ``None``.
     """
+
+    match_rule = "distance of the pinned coordinates to the class's manifold <= MATCH_RADIUS (0.05)"
 
     def __init__(self, cls: CriticalClass, variant: str, l2: float) -> None:
         super().__init__((cls,), kind="partial")

@@ -32,11 +32,20 @@ def ensure_venv(extras: str = "test") -> Path:
     stamp = VENV / ".critbench-installed"
     if not stamp.exists() or stamp.read_text().strip() != digest:
         print("[critbench] installing critbench and its dependencies (first run takes a minute or two)", flush=True)
-        subprocess.check_call([str(py), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+        _quiet([str(py), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
         target = f".[{extras}]" if extras else "."
-        subprocess.check_call([str(py), "-m", "pip", "install", "--quiet", "-e", target], cwd=ROOT)
+        _quiet([str(py), "-m", "pip", "install", "--quiet", "-e", target], cwd=ROOT)
         stamp.write_text(digest)
     return py
+
+
+def _quiet(cmd: list[str], cwd: Path | None = None) -> None:
+    """Run ``cmd`` with its output captured; print that output only if it fails (then exit)."""
+    proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        sys.stdout.write(proc.stdout)
+        print(f"[critbench] command failed (exit {proc.returncode}): {' '.join(cmd)}", file=sys.stderr, flush=True)
+        sys.exit(proc.returncode)
 
 
 def run(py: Path, *args: str, env: dict[str, str] | None = None) -> int:

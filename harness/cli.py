@@ -52,10 +52,11 @@ class CLIError(ValueError):
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     from cases import CaseError
+    from harness.params import ParamError
     from harness.solvers import SolverError
     from harness.store import StoreError
 
-    return (CaseError, SolverError, StoreError, CLIError, ValueError, FileNotFoundError)
+    return (CaseError, SolverError, StoreError, ParamError, CLIError, ValueError, FileNotFoundError)
 
 
 # --------------------------------------------------------------------------- printing
@@ -79,18 +80,29 @@ def print_summary(rows: Sequence[Mapping[str, Any]], title: str = "critbench sco
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title)
-    for col in ("case", "solver", "runs", "success (95% CI)", "correct (95% CI)", "flat final/ever", "diverged",
-                "|loss err|", "HVPs/success", "s/success", "compile s"):
+    table = Table(title=title, caption=(
+        "correct/verified: runs the ground truth certifies correct / runs it could judge; unverified: critical "
+        "runs outside a partial ground truth's classes.  flat final/ever: r, r_H recomputed by the harness at the "
+        "final point and the cutoff snapshots; reported: from the solver's own trace (unverified)."))
+    for col in ("case", "solver", "runs", "success (95% CI)", "correct/verified (95% CI)", "unverified",
+                "flat final/ever", "flat ever (solver-reported)", "diverged", "|loss err|", "HVPs/success",
+                "s/success", "compile s"):
         table.add_column(col, no_wrap=col in ("case", "solver"))
     for r in rows:
         table.add_row(
             str(r["case"]), str(r["solver"]), str(r["runs"]), _ci(r, "success_fraction", "success_ci"),
-            _ci(r, "correct_fraction", "correct_ci"), f"{r['gradient_flat']}/{r['gradient_flat_ever']}",
-            str(r["diverged"]), _fmt(r["mean_abs_loss_error"]), _fmt(r["hvps_per_success"], 4),
-            _fmt(r["seconds_per_success"]), _fmt(r["compile_seconds"], 2),
+            _verified(r), str(r.get("unverified", 0)), f"{r['gradient_flat']}/{r['gradient_flat_ever']}",
+            str(r.get("gradient_flat_ever_reported", "-")), str(r["diverged"]), _fmt(r["mean_abs_loss_error"]),
+            _fmt(r["hvps_per_success"], 4), _fmt(r["seconds_per_success"]), _fmt(r["compile_seconds"], 2),
         )
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    Console(width=None if sys.stdout.isatty() else 240).print(table)
+
+
+def _verified(row: Mapping[str, Any]) -> str:
+    """``"correct/verified pct% [lo, hi]"`` or ``"-"`` when nothing could be verified."""
+    if row.get("verified") is None:
+        return "-"
+    return f"{row['correct']}/{row['verified']} {_ci(row, 'correct_fraction', 'correct_ci')}"
 
 
 def _render_html(results_dir: Path, out: Path | None) -> Path | None:
@@ -138,7 +150,7 @@ def cmd_default(args: argparse.Namespace) -> int:
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
-    from cases import case_names, case_spec, get_case, parse_params
+    from cases import case_names, case_spec, get_case
 
     if args.name is None:
         if args.param:
@@ -155,7 +167,7 @@ def cmd_cases(args: argparse.Namespace) -> int:
                 print(f"{r['name']:<18} dim={r['dim']:<6} small_dim={r['small_dim']:<5} "
                       f"ground_truth={r['ground_truth']:<8} {r['description']}")
         return 0
-    case = get_case(args.name, **parse_params(args.param))
+    case = get_case(args.name, **_case_params(args.name, args.param))
     if args.json:
         payload = {"name": case.name, "params": dict(case.params), "dim": case.dim,
                    "ground_truth": None if case.ground_truth is None else case.ground_truth.to_json()}
@@ -186,14 +198,32 @@ def cmd_solvers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _case_params(name: str, items: Sequence[str]) -> dict[str, Any]:
+    """The case's complete typed parameters from ``--param K=V`` strings (parsed once, here)."""
+    from cases import case_spec
+    from harness.params import parse_assignments
+
+    return parse_assignments(items, case_spec(name).defaults(), owner=f"case {name!r}")
+
+
+def _solver_options(name: str, items: Sequence[str]) -> dict[str, Any]:
+    """The solver's complete typed options from ``--option K=V`` strings (parsed once, here)."""
+    from harness.params import parse_assignments, split_assignments
+    from harness.solvers import option_defaults
+
+    defaults = option_defaults(name)
+    if not defaults:  # a solver instance or a factory without options: the registry rejects any given
+        return split_assignments(items, what="option")
+    return parse_assignments(items, defaults, owner=f"solver {name!r}", what="option")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from cases import parse_params
     from harness.progress import make_progress
     from harness.runner import RunSpec, run_suite
     from harness.score import summarize
-    from harness.solvers import parse_options
 
-    spec = RunSpec(args.case, parse_params(args.param), args.solver, parse_options(args.option), args.runs,
+    spec = RunSpec(args.case, _case_params(args.case, args.param), args.solver,
+                   _solver_options(args.solver, args.option), args.runs,
                    args.seed, max_iter=args.max_iter, tol=args.tol, batch_size=args.batch_size,
                    threads=args.threads)
     with make_progress(args.quiet) as progress:

@@ -96,9 +96,13 @@ RECORD_FIELDS: tuple[RecordField, ...] = (
     _f("final_r", _NUM, False, "flatness `r` at the final point"),
     _f("final_r_H", _NUM, False, "flatness `r_H` at the final point"),
     _f("flatness_source", "str|null", False, "`dense` (harness Hessian) or `trace` (solver-reported)"),
-    _f("max_r", _NUM, False, "largest `r` along the trace"),
-    _f("min_r_H", _NUM, False, "smallest `r_H` along the trace"),
-    _f("ever_gradient_flat", "bool|null", False, "flat at some iterate (thesis Sec. 3.4)"),
+    _f("max_r", _NUM, False, "largest `r` along the solver's trace (solver-reported, unverified)"),
+    _f("min_r_H", _NUM, False, "smallest `r_H` along the solver's trace (solver-reported, unverified)"),
+    _f("ever_gradient_flat", "bool|null", False, "verified: `r > 0.9`, `r_H < 5e-4` recomputed densely by the harness "
+       "at the final point or a cutoff snapshot (thesis Sec. 3.4)"),
+    _f("reported_ever_gradient_flat", "bool|null", False, "flat at some iterate of the solver's own `r`/`r_H` trace "
+       "(solver-reported, unverified)"),
+    _f("flat_checked_points", "int|null", False, "points (final + snapshots) at which the harness verified flatness"),
     _f("index_count", "int|null", False, "Hessian eigenvalues < -1e-5 at the final point (dense, dim <= 2000)"),
     _f("index_fraction", _NUM, False, "`index_count / dim`"),
     _f("nullity", "int|null", False, "Hessian eigenvalues with |lambda| <= 1e-5"),

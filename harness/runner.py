@@ -73,9 +73,10 @@ class RunSpec:
 
     Attributes:
         case: registered case name.
-        case_params: case parameters (strings are coerced by the case registry).
+        case_params: typed case parameters (the CLI passes the complete set,
+            parsed once by :mod:`harness.params`; registries do not coerce strings).
         solver: registered solver name or ``module:attr``.
-        solver_options: solver options (strings coerced by the solver registry).
+        solver_options: typed solver options (likewise complete from the CLI).
         runs: number of runs (initial points) ``>= 1``.
         seed: seed of the initial points ``>= 0``.
         max_iter: iteration budget per run.
@@ -186,8 +187,13 @@ def run_spec(
     progress: ProgressSink | None = None,
     store: ResultStore | None = None,
     prov: Mapping[str, Any] | None = None,
+    resolved: Resolved | None = None,
 ) -> list[dict[str, Any]]:
     """Run (or resume) ``spec`` into the result directory ``out_dir``.
+
+    ``resolved`` is ``resolve(spec)`` when the caller already built it (so a
+    cell's cases are built once: :func:`run_suite` validates and builds each
+    cell up front and hands it on).
 
     Blocks of runs are solved one after another or, see :func:`default_threads`,
     by a few threads at once; each block is scored and stored as soon as it is
@@ -206,7 +212,7 @@ def run_spec(
     """
     progress = progress or NullProgress()
     store = store or ResultStore(out_dir)
-    rs = resolve(spec)
+    rs = resolved if resolved is not None else resolve(spec)
     case, solver = rs.case, rs.solver
     ids = [run_id(rs.case_key, rs.solver_key, spec.seed, i) for i in range(spec.runs)]
     wanted = set(ids)
@@ -323,8 +329,7 @@ def run_suite(
     """
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
-    for spec in specs:
-        resolve(spec)
+    built = [resolve(spec) for spec in specs]  # bad input fails before anything runs; built once per cell
     store = ResultStore(out_dir)
     prov = _prov.collect()
     store.write_meta(command=list(command) if command is not None else None, provenance=prov,
@@ -341,10 +346,10 @@ def run_suite(
             for runs, successes in pool.imap_unordered(_suite_worker, work):
                 progress.advance(runs, successes)
         by_spec = []
-        for spec in specs:  # stored records, spec by spec
-            by_spec.extend(run_spec(spec, out_dir, store=store, prov=prov))
+        for spec, rs in zip(specs, built):  # stored records, spec by spec
+            by_spec.extend(run_spec(spec, out_dir, store=store, prov=prov, resolved=rs))
         return by_spec
     out: list[dict[str, Any]] = []
-    for spec in specs:
-        out.extend(run_spec(spec, out_dir, progress=progress, store=store, prov=prov))
+    for spec, rs in zip(specs, built):
+        out.extend(run_spec(spec, out_dir, progress=progress, store=store, prov=prov, resolved=rs))
     return out

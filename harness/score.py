@@ -28,8 +28,14 @@ small cases only).  Conventions (``shared/REFERENCE.md``, thesis Sec. 3.1, 3.4):
   fall back to the solver's last finite trace values of ``r`` and ``r_H``.
   ``r``/``r_H`` are NaN (``None`` in records) where their denominator is zero.
 * **gradient-flat** outcome: ``r > 0.9`` and ``r_H < 5e-4`` at the final point;
-  ``ever_gradient_flat``: both held at one iterate of the trace (the thesis
-  notes final-iterate flatness misses runs that bounce in and out).
+  ``ever_gradient_flat`` (*verified*): both held, with ``r`` and ``r_H``
+  recomputed here by dense linear algebra, at the final point or at one of the
+  cutoff snapshots (``snapshots``, the first iterates below each
+  ``SNAPSHOT_CUTOFFS``), the iterates the harness evaluates itself (the thesis
+  notes final-iterate flatness misses runs that bounce in and out);
+  ``reported_ever_gradient_flat``, ``max_r``, ``min_r_H`` (*solver-reported,
+  unverified*): read from the solver's own ``r``/``r_H`` trace, which a solver
+  can fabricate; shown only in columns labelled as such.
 * **correct**: critical, ``|L - L_class| <= LOSS_RTOL * max(1, |L_class|)`` with
   ``LOSS_RTOL = 1e-6``, and the measured index count equals the class's.
   ``None`` (unverifiable) without ground truth, and for a critical point that a
@@ -46,6 +52,10 @@ from typing import Any
 import numpy as np
 
 from cases._core import CRITICAL_GRAD_SQ, INDEX_EIG_TOL, Case, CriticalClass
+from harness.outcomes import SNAPSHOT_CUTOFFS, status_name
+
+__all__ = ["CUTOFFS", "OUTCOMES", "SNAPSHOT_CUTOFFS", "class_errors", "cutoff_analysis", "flatness_statistics",
+           "is_flat", "loss_matches", "measure_point", "score_run", "status_name", "summarize", "wilson_interval"]
 
 #: Outcome classes, in order of precedence.
 OUTCOMES = ("diverged", "critical", "gradient-flat", "other", "invalid", "error")
@@ -63,14 +73,6 @@ CUTOFFS = (1e-10, 1e-6, 1e-4, math.inf)
 #: Two-sided 95% normal quantile used by :func:`wilson_interval`.
 Z95 = 1.959963984540054
 
-_STATUS_BY_CODE = {0: "converged", 1: "max_iter", 2: "stalled", 3: "diverged", -1: "running"}
-
-
-def status_name(status: int | str) -> str:
-    """The status name of a code (``0 -> "converged"``) or a name (returned as is)."""
-    if isinstance(status, str):
-        return status
-    return _STATUS_BY_CODE.get(int(status), f"status{int(status)}")
 
 
 # --------------------------------------------------------------------------- flatness
@@ -211,6 +213,8 @@ def score_run(
     grad: np.ndarray | None = None,
     hessian: np.ndarray | None = None,
     dense_max_dim: int = DENSE_MAX_DIM,
+    snapshots: np.ndarray | None = None,
+    snapshot_oracles: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The outcome fields of one run's record (``docs/design.md``, "Run records").
 
@@ -222,11 +226,17 @@ def score_run(
             ``grad_norm_sq`` are read; missing fields are treated as absent).
         critical_tol, flat_r, flat_rH, loss_rtol: the thresholds (module docstring).
         loss, grad, hessian: precomputed derivatives at ``theta`` (optional).
+        snapshots: this run's cutoff snapshots ``(C, D)`` (rows of NaN where the
+            run never got below a cutoff); flatness is recomputed at each.
+        snapshot_oracles: precomputed ``{loss, grad, hessian}`` per snapshot row
+            (``{}`` for a skipped row); default dense per point.
 
     Returns:
         ``outcome``, ``final_loss``, ``final_grad_norm_sq``, ``final_r``,
         ``final_r_H``, ``flatness_source`` (``"dense"`` or ``"trace"``),
-        ``max_r``, ``min_r_H``, ``ever_gradient_flat``, ``index_count``,
+        ``max_r``, ``min_r_H`` (solver-reported), ``ever_gradient_flat``
+        (verified), ``reported_ever_gradient_flat`` (solver-reported),
+        ``flat_checked_points`` (points whose flatness the harness verified), ``index_count``,
         ``index_fraction``, ``nullity``, the class fields of
         :func:`class_errors`, ``correct`` and ``matched_flat_point``.
     """
@@ -251,8 +261,22 @@ def score_run(
     else:
         outcome = "other"
     both = np.isfinite(r_tr) & np.isfinite(rh_tr) if r_tr.size == rh_tr.size else np.zeros(0, bool)
-    ever = bool(np.any((r_tr[both] > flat_r) & (rh_tr[both] < flat_rH))) if both.size else False
-    ever = ever or outcome == "gradient-flat"
+    reported = bool(np.any((r_tr[both] > flat_r) & (rh_tr[both] < flat_rH))) if both.size else False
+    checked = 1 if source == "dense" else 0
+    ever = outcome == "gradient-flat" and source == "dense"
+    if snapshots is not None and case.dim <= dense_max_dim:
+        snaps = np.asarray(snapshots, dtype=np.float64).reshape(-1, case.dim)
+        for c, point in enumerate(snaps):
+            if not np.all(np.isfinite(point)):
+                continue
+            kw = dict(snapshot_oracles[c]) if snapshot_oracles is not None else {}
+            if snapshot_oracles is not None and "hessian" not in kw:
+                continue
+            ms = measure_point(case, point, dense_max_dim=dense_max_dim, **kw)
+            if ms["r"] is None and ms["r_H"] is None:
+                continue
+            checked += 1
+            ever = ever or is_flat(ms["r"], ms["r_H"], flat_r=flat_r, flat_rH=flat_rH)
     rec: dict[str, Any] = {
         "outcome": outcome,
         "final_loss": _f(m["loss"]),
@@ -262,7 +286,9 @@ def score_run(
         "flatness_source": source,
         "max_r": _f(np.max(r_tr[np.isfinite(r_tr)])) if np.any(np.isfinite(r_tr)) else None,
         "min_r_H": _f(np.min(rh_tr[np.isfinite(rh_tr)])) if np.any(np.isfinite(rh_tr)) else None,
-        "ever_gradient_flat": ever,
+        "ever_gradient_flat": bool(ever),
+        "reported_ever_gradient_flat": reported,
+        "flat_checked_points": checked,
         "index_count": m["index_count"],
         "index_fraction": m["index_fraction"],
         "nullity": m["nullity"],
@@ -322,10 +348,17 @@ def summarize(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """One summary row per ``(case, case_key, solver, solver_key)``, sorted by that key.
 
     Fields: ``runs``; ``successes`` (critical outcomes), ``success_fraction`` and
-    its Wilson 95% ``success_ci``; ``correct`` / ``correct_fraction`` /
-    ``correct_ci`` (``None`` without ground truth; the fraction is of all runs);
-    ``unverified``: critical runs a partial or numeric ground truth could not judge; ``gradient_flat`` (final
-    outcome) and ``gradient_flat_ever``; ``diverged``; ``mean_abs_loss_error``,
+    its Wilson 95% ``success_ci``; ``verified``: runs the ground truth could
+    judge (``correct`` is not ``None``); ``correct``: verified runs that are
+    correct; ``correct_fraction`` = ``correct / verified`` and its Wilson
+    ``correct_ci`` (all three ``None`` when no run could be judged, e.g. without
+    ground truth); ``unverified``: critical runs the ground truth could not judge
+    (a critical point outside a partial or numeric ground truth's classes; every
+    critical run without ground truth) -- their dense loss and index are still
+    in the records; ``gradient_flat`` (final outcome) and ``gradient_flat_ever``
+    (verified by the harness at the final point and the cutoff snapshots);
+    ``gradient_flat_ever_reported`` (from the solver's own ``r``/``r_H`` trace:
+    solver-reported, unverified); ``diverged``; ``mean_abs_loss_error``,
     ``mean_abs_index_error`` (count) and ``mean_abs_index_error_fraction`` over
     critical runs; ``seconds_per_success``, ``hvps_per_success``,
     ``grads_per_success`` (total over *all* runs divided by successes; ``None``
@@ -344,7 +377,8 @@ def summarize(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         n = len(recs)
         crit = [r for r in recs if r.get("outcome") == "critical"]
         k = len(crit)
-        has_gt = any(r.get("correct") is not None for r in recs)
+        n_verified = sum(1 for r in recs if r.get("correct") is not None)
+        has_gt = n_verified > 0
         n_correct = sum(1 for r in recs if r.get("correct") is True)
         tot = {f: float(sum(_num(r.get(f)) for r in recs)) for f in ("seconds", "hvps", "grads")}
         batches: dict[str, float] = {}
@@ -356,12 +390,14 @@ def summarize(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             successes=k,
             success_fraction=k / n,
             success_ci=wilson_interval(k, n),
+            verified=n_verified if has_gt else None,
             correct=n_correct if has_gt else None,
-            correct_fraction=(n_correct / n) if has_gt else None,
-            correct_ci=wilson_interval(n_correct, n) if has_gt else None,
-            unverified=sum(1 for r in crit if r.get("correct") is None) if has_gt else None,
+            correct_fraction=(n_correct / n_verified) if has_gt else None,
+            correct_ci=wilson_interval(n_correct, n_verified) if has_gt else None,
+            unverified=sum(1 for r in crit if r.get("correct") is None),
             gradient_flat=sum(1 for r in recs if r.get("outcome") == "gradient-flat"),
-            gradient_flat_ever=sum(1 for r in recs if r.get("ever_gradient_flat")),
+            gradient_flat_ever=sum(1 for r in recs if r.get("ever_gradient_flat") is True),
+            gradient_flat_ever_reported=sum(1 for r in recs if r.get("reported_ever_gradient_flat") is True),
             diverged=sum(1 for r in recs if r.get("outcome") == "diverged"),
             mean_abs_loss_error=_mean_abs(r.get("loss_error") for r in crit),
             mean_abs_index_error=_mean_abs(r.get("index_error_count") for r in crit),
@@ -401,7 +437,7 @@ def cutoff_analysis(
     arrays: Mapping[str, Mapping[str, np.ndarray]],
     *,
     cutoffs: Sequence[float] = CUTOFFS,
-    snapshot_cutoffs: Sequence[float] = (1e-4, 1e-6, 1e-10),
+    snapshot_cutoffs: Sequence[float] = SNAPSHOT_CUTOFFS,
     oracle: HessianFn | None = None,
 ) -> list[dict[str, Any]]:
     """Thesis Fig. 3.3: what truncating runs at ``||grad L||^2 < eps`` does to loss and index.

@@ -49,7 +49,7 @@ _KNOWN_STATUS = frozenset({0, 1, 2, 3})
 #: The record fields :func:`harness.score.score_run` fills; null on ``invalid``/``error`` runs.
 _SCORED_FIELDS = (
     "final_loss", "final_grad_norm_sq", "final_r", "final_r_H", "flatness_source", "max_r", "min_r_H",
-    "ever_gradient_flat", "index_count", "index_fraction", "nullity", "matched_class", "class_loss",
+    "ever_gradient_flat", "reported_ever_gradient_flat", "flat_checked_points", "index_count", "index_fraction", "nullity", "matched_class", "class_loss",
     "class_index_count", "class_index_fraction", "loss_error", "index_error_count", "index_error_fraction",
     "correct", "matched_flat_point",
 )
@@ -270,6 +270,7 @@ def build_records(
     thetas = np.asarray(res.theta)[:n] if scored_rows else np.zeros((n, case.dim))
     oracles = point_oracles(case, thetas[scored_rows]) if scored_rows else []
     oracle_of = dict(zip(scored_rows, oracles))
+    snaps, snap_oracles = _snapshot_oracles(case, getattr(res, "snapshots", None), n, scored_rows)
     options = copy.deepcopy(rs.solver_options)
     cost_source = _cost_source(rs.solver)
     out = []
@@ -303,7 +304,9 @@ def build_records(
         else:
             trace_row = {k: np.asarray(v)[row] for k, v in (res.trace or {}).items()}
             status = status_name(int(np.asarray(res.status)[row]))
-            scored = score_run(case, thetas[row], status, trace_row, **dict(score_options or {}), **oracle_of[row])
+            snap_kw = {} if row not in snap_oracles else {"snapshots": snaps[row], "snapshot_oracles": snap_oracles[row]}
+            scored = score_run(case, thetas[row], status, trace_row, **dict(score_options or {}), **oracle_of[row],
+                               **snap_kw)
             rec.update(
                 status=status,
                 n_iter=int(np.asarray(res.n_iter)[row]),
@@ -342,6 +345,29 @@ def solver_failure(exc: Exception, seed: int, indices: Sequence[int]) -> dict[in
                 for row, (outcome, reason) in per_row.items() if 0 <= int(row) < n}
     where = f"run {indices[0]}" if n == 1 else f"runs {indices[0]}-{indices[-1]} (one batch)"
     return {row: ("error", f"solver raised on {where} (seed {seed}): {_first_line(exc)}") for row in range(n)}
+
+
+def _snapshot_oracles(
+    case: Any, snapshots: Any, n: int, rows: Sequence[int]
+) -> tuple[np.ndarray | None, dict[int, list[dict[str, Any]]]]:
+    """The first ``n`` runs' cutoff snapshots ``(n, C, D)`` and, for each scored row in ``rows``,
+    the harness's dense oracles at its snapshots (for the verified ``ever_gradient_flat``);
+    ``(None, {})`` when there are none, they are malformed, or ``dim`` is too large for a
+    dense Hessian (then only the final point is checked)."""
+    from harness.score import DENSE_MAX_DIM
+
+    if snapshots is None or case.dim > DENSE_MAX_DIM or not rows:
+        return None, {}
+    try:
+        snaps = np.array(snapshots, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None, {}
+    if snaps.ndim != 3 or snaps.shape[0] < n or snaps.shape[2] != case.dim:
+        return None, {}
+    snaps = snaps[:n]
+    c = snaps.shape[1]
+    flat = point_oracles(case, snaps[list(rows)].reshape(-1, case.dim))
+    return snaps, {row: flat[j * c : (j + 1) * c] for j, row in enumerate(rows)}
 
 
 def solve_shard(

@@ -101,6 +101,10 @@ def loss_index_figure(records: Sequence[Mapping[str, Any]], case: str) -> Figure
     return fig
 
 
+#: Largest ``||grad L||^2`` drawn in the trace panels (larger values are drawn at it).
+TRACE_YMAX = 1e100
+
+
 def grad_trace_figure(data: ResultsData, records: Sequence[Mapping[str, Any]], case: str) -> Figure | None:
     """``||grad L||^2`` per iteration (log scale), one panel per solver, coloured by outcome."""
     solvers = _solvers(records)
@@ -123,7 +127,9 @@ def grad_trace_figure(data: ResultsData, records: Sequence[Mapping[str, Any]], c
             if not ok.any():
                 continue
             it = np.nonzero(ok)[0]
-            ax.plot(it, tr[ok], color=OUTCOME_COLORS[outcome], lw=0.8, alpha=0.6,
+            # Runs heading to divergence reach ||grad||^2 ~ 1e300; matplotlib's log-scale
+            # autoscale margin then overflows in exp.  Such values are drawn at TRACE_YMAX.
+            ax.plot(it, np.minimum(tr[ok], TRACE_YMAX), color=OUTCOME_COLORS[outcome], lw=0.8, alpha=0.6,
                     label=outcome if outcome not in shown else None)
             shown[outcome] = shown.get(outcome, 0) + 1
         ax.axhline(CRITICAL_GRAD_SQ, color="black", ls=":", lw=0.8)

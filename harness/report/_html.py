@@ -14,14 +14,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.outcomes import SNAPSHOT_CUTOFFS
 from harness.score import summarize
 
 from . import _figures as figs
 from ._load import ReportError, ResultsData, load_results
 
-#: Default snapshot cutoffs (``harness.solvers.SNAPSHOT_CUTOFFS``; repeated here
-#: because the report must not import the solvers).  ``meta.json`` may override.
-DEFAULT_CUTOFFS = (1e-4, 1e-6, 1e-10)
+#: Default snapshot cutoffs (``harness.outcomes.SNAPSHOT_CUTOFFS``, JAX-free).  ``meta.json`` may override.
+DEFAULT_CUTOFFS = SNAPSHOT_CUTOFFS
 #: Optional file of precomputed cutoff analyses: ``{case: harness.score.cutoff_analysis(...)}``.
 CUTOFF_FILE = "cutoff_analysis.json"
 
@@ -31,9 +31,13 @@ COLUMNS = (
     ("solver", "solver", None),
     ("runs", "runs", None),
     ("success_fraction", "success [95% Wilson]", "success_ci"),
-    ("correct_fraction", "correct [95% Wilson]", "correct_ci"),
+    ("verified", "verified runs", None),
+    ("correct", "verified correct", None),
+    ("correct_fraction", "correct / verified [95% Wilson]", "correct_ci"),
+    ("unverified", "unverified critical", None),
     ("gradient_flat", "gradient-flat (final)", None),
-    ("gradient_flat_ever", "gradient-flat (ever)", None),
+    ("gradient_flat_ever", "gradient-flat (ever, verified)", None),
+    ("gradient_flat_ever_reported", "gradient-flat ever (solver-reported, unverified)", None),
     ("diverged", "diverged", None),
     ("mean_abs_loss_error", "mean |loss error|", None),
     ("mean_abs_index_error", "mean |index error|", None),

@@ -43,13 +43,17 @@ import numpy as np
 
 jax.config.update("jax_enable_x64", True)
 
-# Run status codes (shared by every solver, stored in results).
-RUNNING = -1
-CONVERGED = 0
-MAX_ITER = 1
-STALLED = 2
-DIVERGED = 3
-STATUS_NAMES = {RUNNING: "running", CONVERGED: "converged", MAX_ITER: "max_iter", STALLED: "stalled", DIVERGED: "diverged"}
+# Run status codes and snapshot cutoffs (shared by every solver, stored in results)
+# live in the one JAX-free module harness.outcomes.
+from harness.outcomes import (  # noqa: E402
+    CONVERGED,
+    DIVERGED,
+    MAX_ITER,
+    RUNNING,
+    SNAPSHOT_CUTOFFS,
+    STALLED,
+    STATUS_NAMES,
+)
 
 #: Per-iteration trace fields, each an array of shape ``(batch, max_iter + 1)``.
 #: Entry ``k`` describes iterate ``k`` (entry 0 the initial point); the step
@@ -70,10 +74,6 @@ TRACE_FIELDS = (
 )
 _INT_FIELDS = {"krylov_iters", "krylov_flag", "hvps", "grads"}
 
-#: Cutoffs of the thesis's Fig. 3.3 analysis: the loop keeps a snapshot of the
-#: first iterate with ``||grad L||^2 < eps`` for each ``eps`` (the infinite
-#: cutoff is the final iterate).
-SNAPSHOT_CUTOFFS = (1e-4, 1e-6, 1e-10)
 
 
 class StepInfo(NamedTuple):

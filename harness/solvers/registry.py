@@ -127,30 +127,19 @@ def resolve_factory(name: str) -> Callable[..., Any]:
     raise SolverError(f"unknown solver {name!r}; valid solvers: {', '.join(solver_names())} (or module:attr)")
 
 
-def _coerce(value: Any, default: Any, key: str) -> Any:
-    if not isinstance(value, str) or isinstance(default, str) or default is None:
-        return value
-    try:
-        if isinstance(default, bool):
-            if value.lower() in {"1", "true", "yes", "on"}:
-                return True
-            if value.lower() in {"0", "false", "no", "off"}:
-                return False
-            raise ValueError(value)
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-        if isinstance(default, tuple):
-            proto = default[0] if default else 0.0
-            return tuple(_coerce(v.strip(), proto, key) for v in value.split(",") if v.strip())
-    except ValueError:
-        raise SolverError(f"option {key}={value!r} is not a valid {type(default).__name__}") from None
-    return value
+def option_defaults(name: str) -> dict[str, Any]:
+    """Every option of solver ``name`` (registered or ``module:attr``) with its default:
+    the type source of the CLI's parser (:mod:`harness.params`); ``{}`` for an instance."""
+    obj = resolve_factory(name)
+    if isinstance(obj, Solver) and not isinstance(obj, type):
+        return {}
+    return SolverSpec(name, obj, "").option_defaults()
 
 
 def get_solver(name: str, **options: Any) -> Solver:
-    """Build the solver ``name`` with ``options`` (strings coerced to the defaults' types).
+    """Build the solver ``name`` with typed ``options`` (no string coercion: command-line
+    strings are parsed once, by :func:`harness.params.parse_assignments`, with
+    :func:`option_defaults` as the type source).
 
     Raises:
         SolverError: unknown name, unknown option, or a value the solver rejects.
@@ -167,24 +156,13 @@ def get_solver(name: str, **options: Any) -> Solver:
         raise SolverError(
             f"solver {name!r}: unknown option(s) {', '.join(unknown)}; valid options: {', '.join(sorted(defaults)) or '(none)'}"
         )
-    opts = {k: _coerce(v, defaults[k], k) for k, v in options.items()}
     try:
-        solver = obj(**opts)
+        solver = obj(**options)
     except (SolverOptionError, ValueError, TypeError) as exc:
         raise SolverError(f"solver {name!r}: {exc}") from None
     if not isinstance(solver, Solver):
         raise SolverError(f"{name!r} did not produce a solver (needs a 'name' and a 'solve' method)")
     return solver
-
-
-def parse_options(items: list[str] | tuple[str, ...]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items:
-        if "=" not in item:
-            raise SolverError(f"bad option {item!r}; expected KEY=VALUE")
-        k, v = item.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
 
 
 def describe(spec: SolverSpec) -> Mapping[str, Any]:

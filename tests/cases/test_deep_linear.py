@@ -66,7 +66,7 @@ def test_match_only_near_origin():
 
 
 def test_registry_and_bad_params():
-    case = cases.get_case("deep-linear", depth="2", hidden="3")
+    case = cases.get_case("deep-linear", depth=2, hidden=3)
     assert case.dim == 3 * 3 + 2 * 3 and set(case.unflatten(np.arange(case.dim))) == {"W1", "W2"}
     assert case.initial_points(0, 5).shape == (5, case.dim)
     for bad, word in (({"depth": 1}, "depth"), ({"hidden": 0}, "hidden"), ({"seed": -1}, "seed"), ({"n": 1000}, "n must")):

@@ -238,7 +238,7 @@ def test_initial_points_trajectory_and_gaussian():
 def test_registry_access():
     case = cases.get_case("dlae", k=4, p=2)
     assert case.dim == 16 and case.ground_truth_kind == "exact" and len(case.ground_truth.classes) == 11
-    c2 = cases.get_case("dlae", k="4", p="2", n="50", spectrum="4,3,2,1", exact="true")
+    c2 = cases.get_case("dlae", k=4, p=2, n=50, spectrum=(4.0, 3.0, 2.0, 1.0), exact=True)
     assert c2.ground_truth.class_by_label("S={}").loss == pytest.approx(2.5, abs=1e-14)
     spec = cases.case_spec("dlae")
     assert spec.ground_truth_kind == "exact" and spec.small_params["exact"] is True

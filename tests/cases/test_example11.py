@@ -74,7 +74,7 @@ def test_match_uses_invariant_not_nearest_representative():
 
 
 def test_registry_and_sampler():
-    case = cases.get_case("example-1.1", init_scale="0.5")
+    case = cases.get_case("example-1.1", init_scale=0.5)
     assert case.params == {"init_scale": 0.5} and case.dim == 2
     pts = case.initial_points(0, 500)
     assert pts.shape == (500, 2) and 0.4 < pts.std() < 0.6

@@ -109,6 +109,6 @@ def test_bad_params(name: str, params: dict) -> None:
         cases.get_case(name, **params)
 
 
-def test_string_params_coerced() -> None:
-    case = cases.get_case("swish-autoencoder", n="16", hidden="4,8")
+def test_typed_params() -> None:
+    case = cases.get_case("swish-autoencoder", n=16, hidden=(4, 8))
     assert case.params["hidden"] == (4, 8) and case.params["n"] == 16

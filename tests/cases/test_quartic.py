@@ -180,7 +180,7 @@ def test_bad_parameters_raise_case_error(params, word):
 
 
 def test_registry_string_params_and_sampler():
-    case = cases.get_case("quartic-family", a="1,2,0.5", b="-6,-3,1", c="1,0.5,-1", rotation_seed="0")
+    case = cases.get_case("quartic-family", a=(1.0, 2.0, 0.5), b=(-6.0, -3.0, 1.0), c=(1.0, 0.5, -1.0), rotation_seed=0)
     assert case.dim == 3 and len(case.ground_truth.classes) == 9
     pts = case.initial_points(1, 64)
     assert pts.shape == (64, 3) and np.all(np.isfinite(pts))

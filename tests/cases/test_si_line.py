@@ -126,7 +126,7 @@ def test_sampler_and_data(case5) -> None:
 
 @pytest.mark.parametrize(
     "params", [{"width": 6}, {"width": 3}, {"mu": 1.0}, {"mu": 0.0}, {"mu": float("inf")}, {"match_tol": 0.5},
-               {"width": "x"}, {"nope": 1}]
+               {"width": "x"}, {"nope": 1}, {"init": "random"}, {"init_noise": 0.0}, {"init_noise": 0.2}]
 )
 def test_bad_params(params) -> None:
     with pytest.raises(cases.CaseError):
@@ -137,3 +137,26 @@ def test_registered() -> None:
     spec = cases.case_spec("si-line")
     assert spec.ground_truth_kind == "numeric"
     cases.get_case("si-line", **spec.small_params)
+
+
+def test_near_lines_protocol_gives_the_scorecard_cell_signal() -> None:
+    """Issue 12 item 8: near the certified lines a correct Newton method (pseudo-inverse
+    Newton) returns to a certified class, while returning the initial point scores nothing.
+    Ground truth: the certified classes (dense inertia in the certificate), not a solver."""
+    from harness.score import score_run
+    from harness.testing import run_records
+
+    params = cases.case_spec("si-line").small_params
+    assert params["init"] == "near-lines"
+    case = cases.get_case("si-line", **params)
+    starts = case.initial_points(seed=0, n=3)
+    # a broken solver that hands back its initial point: never critical, never correct
+    for t in starts:
+        rec = score_run(case, t, "converged", {})
+        assert rec["outcome"] != "critical" and not rec["correct"]
+        assert rec["final_grad_norm_sq"] > 1.0
+    recs = run_records("pinv-newton", case, theta0=starts, max_iter=12)
+    assert sum(r["correct"] is True for r in recs) >= 2, [(r["outcome"], r["matched_class"]) for r in recs]
+    for r in recs:
+        if r["correct"]:
+            assert r["matched_class"].startswith("local-A-dup-")

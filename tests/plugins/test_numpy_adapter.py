@@ -65,14 +65,14 @@ def test_examples_converge_to_the_critical_point(solver) -> None:
 
 
 def test_numpy_example_resolves_through_registry_with_options() -> None:
-    solver = get_solver("examples.numpy_solver:trust_krylov_gnm", initial_trust_radius="0.5")
+    solver = get_solver("examples.numpy_solver:trust_krylov_gnm", initial_trust_radius=0.5)
     assert isinstance(solver, NumpySolver) and solver.name == "example-trust-krylov-gnm"
-    assert solver.options() == {"initial_trust_radius": 0.5, "method": "trust-krylov"}  # "0.5" coerced to float
+    assert solver.options() == {"initial_trust_radius": 0.5, "method": "trust-krylov"}
     _check_result(solver.solve(PROBLEM, X0, max_iter=60, tol=1e-16), 60, 1e-16)
 
 
 def test_jax_example_resolves_through_registry() -> None:
-    solver = get_solver("examples.jax_solver:NewtonCG", cg_iters="3")
+    solver = get_solver("examples.jax_solver:NewtonCG", cg_iters=3)
     assert isinstance(solver, NewtonCG) and solver.cg_iters == 3
 
 

@@ -151,3 +151,23 @@ def test_report_package_imports_neither_jax_nor_solvers() -> None:
                 names = [node.module or ""]
             for name in names:
                 assert not name.startswith(("jax", "harness.solvers", "harness.runner", "cases")), (path, name)
+
+
+def test_huge_finite_gradient_trace_draws_without_numpy_warning(tmp_path: Path) -> None:
+    """Issue 12 item 9: a run heading to divergence (||grad||^2 ~ 1e300 but finite) made the
+    log-scale trace panel emit 'overflow encountered in exp' at the end of the scorecard."""
+    import warnings
+
+    from harness.report import _figures
+
+    root = make_results(tmp_path / "r")
+    data = load_results(root)
+    rec = data.records[0]
+    arrs = data.arrays[str(rec["batch_id"])]
+    row = data.batch_rows[str(rec["run_id"])]
+    arrs["grad_norm_sq"][row, :3] = [1.0, 1e200, 1.7e307]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = _figures.grad_trace_figure(data, data.records, "quartic")
+        fig.savefig(tmp_path / "t.png")
+    assert max(max(line.get_ydata()) for ax in fig.axes for line in ax.get_lines()) <= _figures.TRACE_YMAX

@@ -15,7 +15,7 @@ WRONG = "tests.scoring._helpers:ReturnsStart"
 
 def _spec(runs, **kw):
     kw.setdefault("batch_size", 3)
-    return RunSpec("quartic", {}, GD, {"lr": "0.02"}, runs, 7, max_iter=kw.pop("max_iter", 300), **kw)
+    return RunSpec("quartic", {}, GD, {"lr": 0.02}, runs, 7, max_iter=kw.pop("max_iter", 300), **kw)
 
 
 def test_runspec_validation():

@@ -87,13 +87,36 @@ def test_example11_origin_index_half():
     assert rec["index_count"] == 1 and rec["index_fraction"] == 0.5 and rec["correct"] is True
 
 
-def test_ever_flat_from_trace_while_final_is_other(quartic):
+def test_trace_flatness_is_only_solver_reported(quartic):
+    """A trace claiming r > 0.9, r_H < 5e-4 at some iterate is reported, never verified:
+    no point the harness evaluated (the final one, no snapshots) is flat."""
     trace = {"r": np.array([np.nan, 0.95, 0.2]), "r_H": np.array([np.nan, 1e-5, 0.3])}
     rec = score_run(quartic, np.array([0.0, 1.0]), "max_iter", trace)
-    assert rec["outcome"] == "other" and rec["ever_gradient_flat"] is True
+    assert rec["outcome"] == "other" and rec["ever_gradient_flat"] is False
+    assert rec["reported_ever_gradient_flat"] is True and rec["flat_checked_points"] == 1
     assert rec["max_r"] == 0.95 and rec["min_r_H"] == 1e-5
     trace2 = {"r": np.array([np.nan, 0.95, 0.2]), "r_H": np.array([np.nan, 0.3, 1e-5])}
-    assert score_run(quartic, np.array([0.0, 1.0]), "max_iter", trace2)["ever_gradient_flat"] is False
+    assert score_run(quartic, np.array([0.0, 1.0]), "max_iter", trace2)["reported_ever_gradient_flat"] is False
+
+
+def test_ever_flat_verified_at_a_snapshot_while_final_is_other(quartic):
+    """The harness recomputes r, r_H densely at the cutoff snapshots: (sqrt 2, 0) is a
+    strict gradient-flat point of the quartic (hand-derived, REFERENCE.md), (0, 1) is not."""
+    nan = [np.nan, np.nan]
+    snaps = np.array([nan, [SQ2, 0.0], nan])
+    rec = score_run(quartic, np.array([0.0, 1.0]), "max_iter", {}, snapshots=snaps)
+    assert rec["outcome"] == "other" and rec["ever_gradient_flat"] is True
+    assert rec["reported_ever_gradient_flat"] is False and rec["flat_checked_points"] == 2
+    not_flat = score_run(quartic, np.array([0.0, 1.0]), "max_iter", {}, snapshots=np.array([nan, [0.0, 2.0], nan]))
+    assert not_flat["ever_gradient_flat"] is False and not_flat["flat_checked_points"] == 2
+
+
+def test_large_case_trace_flatness_is_not_verified(quartic):
+    trace = {"r": np.array([np.nan, 0.5, 0.97]), "r_H": np.array([np.nan, 0.1, 1e-4])}
+    rec = score_run(quartic, np.array([0.0, 1.0]), "max_iter", trace, dense_max_dim=1,
+                    snapshots=np.array([[SQ2, 0.0]] * 3))
+    assert rec["flatness_source"] == "trace" and rec["ever_gradient_flat"] is False
+    assert rec["flat_checked_points"] == 0 and rec["reported_ever_gradient_flat"] is True
 
 
 def test_large_case_falls_back_to_trace(quartic):
@@ -149,8 +172,59 @@ def test_summarize_counts_costs_and_ert():
     assert a["hvps_to_success"] == [10, 30]
     assert a["mean_abs_loss_error"] == pytest.approx(2e-9)
     assert a["compile_seconds"] == pytest.approx(2.0)
+    assert a["verified"] == 4 and a["correct_fraction"] == pytest.approx(1 / 4) and a["unverified"] == 0
     z = rows[1]
-    assert z["successes"] == 0 and z["ert_hvps"] is None and z["correct"] is None
+    assert z["successes"] == 0 and z["ert_hvps"] is None and z["correct"] is None and z["verified"] is None
+
+
+def test_summarize_partial_ground_truth_counts_verified_and_unverified():
+    """Critical runs a partial ground truth cannot judge (correct None) are counted as
+    unverified and left out of correct/verified; verified runs give the fraction."""
+    recs = [_rec(0, "critical", 10, correct=True), _rec(1, "critical", 10, correct=None),
+            _rec(2, "critical", 10, correct=None), _rec(3, "other", 10, correct=False),
+            _rec(4, "critical", 10, correct=None, solver="n")]
+    a, n = summarize(recs)
+    assert (a["runs"], a["successes"], a["verified"], a["correct"], a["unverified"]) == (4, 3, 2, 1, 2)
+    assert a["correct_fraction"] == pytest.approx(0.5) and a["correct_ci"] == pytest.approx(wilson_interval(1, 2))
+    assert n["verified"] is None and n["correct_fraction"] is None and n["unverified"] == 1
+    flags = [dict(_rec(i, "other", 1), ever_gradient_flat=False, reported_ever_gradient_flat=True) for i in range(3)]
+    row = summarize(flags)[0]
+    assert row["gradient_flat_ever"] == 0 and row["gradient_flat_ever_reported"] == 3
+
+
+def test_match_has_a_tolerance(quartic):
+    """Beyond the documented distance no class (or flat point) is assigned, however near the nearest is."""
+    from cases._core import MATCH_DISTANCE
+
+    gt = quartic.ground_truth
+    assert gt.match(np.array([-3.0 + 0.5 * MATCH_DISTANCE, 0.0])).label == gt.match(np.array([-3.0, 0.0])).label
+    assert gt.match(np.array([-3.0 + 2 * MATCH_DISTANCE, 0.0])) is None
+    assert gt.match(np.array([SQ2, 0.0])) is None  # a gradient-flat point is no critical class
+    assert gt.match_flat(np.array([SQ2, 0.0])) is not None
+    assert gt.match_flat(np.array([SQ2 + 2 * MATCH_DISTANCE, 0.0])) is None
+    assert gt.match(np.array([np.nan, 0.0])) is None and gt.match(np.zeros(3)) is None
+    ex = get_case("example-1.1").ground_truth
+    assert ex.match(np.array([2.0, 0.5 + 0.5 * MATCH_DISTANCE])).label == "hyperbola"
+    assert ex.match(np.array([0.3, 0.3])) is None  # 0.42 from the origin, 0.98 from the hyperbola
+    rec = score_run(quartic, np.array([SQ2, 0.0]), "stalled", {})
+    assert rec["matched_class"] is None and rec["loss_error"] is None and rec["index_error_count"] is None
+
+
+def test_quartic_newton_mr_flat_runs_are_matched_to_the_flat_point_not_a_far_class():
+    """Issue 12 item 5: Newton-MR runs on the quartic that stop at (sqrt 2, 0) used to be
+    stored with matched_class = the minimum (-3, 0) and loss_error ~ 41.5."""
+    from harness.testing import run_records
+
+    recs = run_records("newton-mr", "quartic", runs=16, seed=0)
+    flat = [r for r in recs if r["outcome"] == "gradient-flat"]
+    assert len(flat) >= 2  # seed 0: 5 of 16
+    for r in flat:
+        assert r["matched_class"] is None and r["loss_error"] is None and r["class_loss"] is None
+        assert r["matched_flat_point"] is not None and r["ever_gradient_flat"] is True
+    labels = {r["matched_flat_point"] for r in flat}
+    q = get_case("quartic").ground_truth
+    assert all(np.allclose([f.point for f in q.flat_points if f.label == lab][0], [SQ2, 0.0]) for lab in labels)
+    assert all(r["matched_class"] is not None for r in recs if r["outcome"] == "critical")
 
 
 def test_cutoff_analysis_loose_cutoff_has_larger_error(quartic):
@@ -186,6 +260,8 @@ def test_partial_ground_truth_unmatched_critical_is_unverified():
     case = Case("p", {}, 2, example11_loss, {}, lambda rng, n: rng.standard_normal((n, 2)), gt)
     on_hyperbola = score_run(case, np.array([2.0, 0.5]), "converged", {})
     assert on_hyperbola["outcome"] == "critical" and on_hyperbola["correct"] is None
+    # unverified, but its dense loss and index are still recorded: L = 0, index 0 on the hyperbola
+    assert on_hyperbola["final_loss"] == pytest.approx(0.0, abs=1e-12) and on_hyperbola["index_count"] == 0
     assert score_run(case, np.zeros(2), "converged", {})["correct"] is True
     assert score_run(case, np.array([2.0, 0.6]), "max_iter", {})["correct"] is False
 
@@ -210,3 +286,31 @@ def test_unmatched_critical_point_is_wrong_only_for_a_complete_exact_ground_trut
     numeric = Case("n", {}, 2, example11_loss, {}, sampler, only_origin("numeric"))
     assert score_run(exact, on_hyperbola, "converged", {})["correct"] is False
     assert score_run(numeric, on_hyperbola, "converged", {})["correct"] is None
+
+
+def test_solver_fabricating_its_flatness_trace_gets_no_verified_flat():
+    """Issue 12 item 4: a solver whose trace claims r = 0.99, r_H = 1e-6 at every iterate
+    scores 0 verified 'ever gradient-flat'; the claim shows only as solver-reported."""
+    import dataclasses
+
+    from harness.solvers import get_solver
+    from harness.testing import run_records
+
+    class Liar:
+        name = "liar"
+
+        def __init__(self):
+            self.inner = get_solver("newton-mr")
+
+        def solve(self, problem, theta0, *, max_iter, tol):
+            res = self.inner.solve(problem, theta0, max_iter=max_iter, tol=tol)
+            trace = dict(res.trace)
+            trace["r"] = np.full(np.shape(trace["r"]), 0.99)
+            trace["r_H"] = np.full(np.shape(trace["r_H"]), 1e-6)
+            return dataclasses.replace(res, trace=trace)
+
+    theta0 = np.array([[-2.7, 0.2], [-3.2, -0.1], [-2.9, 0.3], [-3.3, 0.05]])  # basin of the minimum (-3, 0)
+    recs = run_records(Liar(), "quartic", theta0=theta0)
+    row = summarize(recs)[0]
+    assert row["successes"] == 4 and row["gradient_flat_ever"] == 0 and row["gradient_flat"] == 0
+    assert row["gradient_flat_ever_reported"] == 4

@@ -111,9 +111,9 @@ def test_bad_options_raise(opts, name):
 
 
 def test_registry_coerces_and_rejects():
-    s = get_solver("damped-newton", gammas="0.1, 1e-3", krylov_iters="7")
+    s = get_solver("damped-newton", gammas=(0.1, 1e-3), krylov_iters=7)
     assert s.gammas == (0.1, 1e-3) and s.krylov_iters == 7
     hash(s)  # static jit argument
     assert DampedNewton(gammas=[1, 0.5]).gammas == (1.0, 0.5)
     with pytest.raises(SolverError, match="gammas"):
-        get_solver("damped-newton", gammas="-1")
+        get_solver("damped-newton", gammas=(-1.0,))

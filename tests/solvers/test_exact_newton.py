@@ -141,4 +141,4 @@ def test_bad_options_raise(opts, name):
 
 def test_registry():
     assert isinstance(get_solver("exact-newton"), ExactNewton)
-    assert get_solver("pinv-newton", rcond="1e-9").rcond == 1e-9
+    assert get_solver("pinv-newton", rcond=1e-9).rcond == 1e-9

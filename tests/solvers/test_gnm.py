@@ -179,6 +179,6 @@ def test_bad_options_raise(cls, opts, name):
 
 
 def test_registry_builds_both():
-    assert isinstance(get_solver("gnm", lr="0.01"), GNM)
-    s = get_solver("btls-gnm", c2="0.5", strong="true")
+    assert isinstance(get_solver("gnm", lr=0.01), GNM)
+    s = get_solver("btls-gnm", c2=0.5, strong=True)
     assert isinstance(s, BTLSGNM) and s.c2 == 0.5 and s.strong is True

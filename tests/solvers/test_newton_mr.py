@@ -154,6 +154,6 @@ def test_bad_options(opt, val):
 
 
 def test_registry_builds_it():
-    s = get_solver("newton-mr", rtol="1e-8", maxit="5")
+    s = get_solver("newton-mr", rtol=1e-8, maxit=5)
     assert isinstance(s, NewtonMR) and s.rtol == 1e-8 and s.maxit == 5
     assert hash(s) == hash(NewtonMR(rtol=1e-8, maxit=5))

@@ -184,8 +184,6 @@ def test_certified_critical_point_of_another_instance_is_not_a_success(tmp_path)
     _no_success(recs)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 part B makes flatness harness-computed; until it is merged the "
-                   "scorer reads 'ever gradient-flat' from the solver's own r / r_H trace")
 def test_fabricated_flatness_trace_does_not_fool_ever_gradient_flat(tmp_path):
     recs = _run(tmp_path, QUARTIC, "fake_flatness")
     _no_success(recs)

@@ -1,0 +1,40 @@
+"""Run status codes and snapshot cutoffs: the one JAX-free place that defines them.
+
+The solver loop (:mod:`harness.solvers._base`), the NumPy adapter, the scorer
+(:mod:`harness.score`) and the report all import these, so a stored status code
+or snapshot axis means the same thing everywhere.
+
+Status codes (thesis Alg. 13 stopping rules, ``docs/design.md``):
+
+* ``CONVERGED = 0``: ``||grad L||^2 <= tol``;
+* ``MAX_ITER = 1``: the iteration budget is spent;
+* ``STALLED = 2``: a step left ``theta`` exactly unchanged (Alg. 13, line 11);
+* ``DIVERGED = 3``: a loss, gradient or iterate became NaN/inf;
+* ``RUNNING = -1``: internal to the loop (never stored for a finished run).
+"""
+
+from __future__ import annotations
+
+__all__ = ["CONVERGED", "DIVERGED", "MAX_ITER", "RUNNING", "SNAPSHOT_CUTOFFS", "STALLED", "STATUS_NAMES",
+           "status_name"]
+
+RUNNING = -1
+CONVERGED = 0
+MAX_ITER = 1
+STALLED = 2
+DIVERGED = 3
+#: Code -> stored name.
+STATUS_NAMES = {RUNNING: "running", CONVERGED: "converged", MAX_ITER: "max_iter", STALLED: "stalled",
+                DIVERGED: "diverged"}
+
+#: Cutoffs of the thesis's Fig. 3.3 analysis: the loop keeps a snapshot of the
+#: first iterate with ``||grad L||^2 < eps`` for each ``eps`` (the infinite
+#: cutoff is the final iterate); ``snapshots[:, c]`` belongs to ``SNAPSHOT_CUTOFFS[c]``.
+SNAPSHOT_CUTOFFS = (1e-4, 1e-6, 1e-10)
+
+
+def status_name(status: int | str) -> str:
+    """The status name of a code (``0 -> "converged"``) or a name (returned as is)."""
+    if isinstance(status, str):
+        return status
+    return STATUS_NAMES.get(int(status), f"status{int(status)}")

@@ -1,0 +1,80 @@
+"""Command-line strings are parsed once (harness.params) into complete typed values,
+and meta.json, RunSpec and run records then hold the same values."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.cli import main
+from harness.params import ParamError, parse_assignments, parse_value
+
+DEFAULTS = {"k": 6, "rate": 0.5, "exact": True, "spectrum": (4.0, 3.0), "variant": "tanh", "opt": None}
+
+
+def test_values_are_typed_by_the_default():
+    got = parse_assignments(["k=4", "rate=1e-3", "exact=no", "spectrum=1, 2.5,", "variant=swish", "opt=x"],
+                            DEFAULTS, owner="case 't'")
+    assert got == {"k": 4, "rate": 1e-3, "exact": False, "spectrum": (1.0, 2.5), "variant": "swish", "opt": "x"}
+    assert type(got["k"]) is int and type(got["rate"]) is float and type(got["spectrum"][0]) is float
+
+
+def test_result_is_complete_defaults_plus_given():
+    assert parse_assignments([], DEFAULTS, owner="o") == DEFAULTS
+    assert parse_assignments(["k=7"], DEFAULTS, owner="o") == {**DEFAULTS, "k": 7}
+
+
+@pytest.mark.parametrize(
+    "items, words",
+    [(["k=4.5"], ("k=", "int")), (["exact=maybe"], ("exact", "bool")), (["nope=1"], ("unknown", "nope", "valid")),
+     (["k"], ("KEY=VALUE",)), (["spectrum=1,x"], ("spectrum", "tuple"))],
+)
+def test_bad_input_is_a_one_line_param_error(items, words):
+    with pytest.raises(ParamError) as exc:
+        parse_assignments(items, DEFAULTS, owner="case 't'")
+    assert len(str(exc.value).splitlines()) == 1 and all(w in str(exc.value) for w in words)
+
+
+def test_bool_spellings():
+    assert [parse_value(v, False, key="b", owner="o") for v in ("1", "TRUE", "yes", "on")] == [True] * 4
+    assert [parse_value(v, True, key="b", owner="o") for v in ("0", "False", "no", "off")] == [False] * 4
+
+
+def test_registries_do_not_coerce_strings():
+    """One parser: the two registries' twin string-coercion code is gone."""
+    import cases.registry
+    import harness.solvers.registry
+    from harness.solvers import SolverError, get_solver
+
+    assert not hasattr(cases.registry, "_coerce") and not hasattr(harness.solvers.registry, "_coerce")
+    with pytest.raises(SolverError):
+        get_solver("newton-mr", forcing="0.5")
+
+
+def test_meta_and_records_hold_the_same_typed_options(tmp_path, capsys):
+    """Issue 12: meta.json stored "forcing": "0.5" while the records stored 0.5."""
+    out = tmp_path / "out"
+    assert main(["run", "--case", "quartic", "--param", "angle=0.25", "--solver", "newton-mr", "--option",
+                 "forcing=0.5", "--runs", "2", "--max-iter", "20", "--out", str(out), "--quiet"]) == 0
+    meta = json.loads((out / "meta.json").read_text())
+    (spec,) = meta["specs"]
+    recs = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
+    assert spec["solver_options"]["forcing"] == 0.5 and isinstance(spec["solver_options"]["forcing"], float)
+    assert spec["case_params"] == {"angle": 0.25}
+    for r in recs:
+        assert r["solver_options"] == spec["solver_options"]
+        assert r["case_params"] == spec["case_params"]
+
+
+def test_each_case_is_built_once_per_cell(tmp_path, monkeypatch):
+    import harness.runner as runner
+
+    calls = []
+    real = runner.get_case
+    monkeypatch.setattr(runner, "get_case", lambda name, **p: calls.append(name) or real(name, **p))
+    specs = [runner.RunSpec("quartic", {}, s, {}, 2, 0, max_iter=5) for s in ("newton-mr", "damped-newton")]
+    runner.run_suite(specs, tmp_path / "out")
+    # per cell: the case the solver sees, and the scoring case rebuilt from (name, params)
+    # that no solver ever held (isolation) -- not again for validation and again for running
+    assert calls == ["quartic"] * 4

@@ -1,0 +1,32 @@
+"""The scorer, the store, the report and the status/cutoff constants load without JAX."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from harness import outcomes
+
+
+@pytest.mark.parametrize(
+    "module", ["harness.outcomes", "harness.score", "harness.store", "harness.report", "cases", "cases._core"]
+)
+def test_module_does_not_import_jax(module):
+    code = f"import sys, {module}\nassert 'jax' not in sys.modules, sorted(m for m in sys.modules if 'jax' in m)[:5]\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_status_codes_and_cutoffs_have_one_home():
+    import harness.score as score
+    from harness.report import _html
+    from harness.solvers import _base
+
+    assert _base.SNAPSHOT_CUTOFFS is outcomes.SNAPSHOT_CUTOFFS
+    assert _base.STATUS_NAMES is outcomes.STATUS_NAMES
+    assert score.SNAPSHOT_CUTOFFS is outcomes.SNAPSHOT_CUTOFFS
+    assert _html.DEFAULT_CUTOFFS is outcomes.SNAPSHOT_CUTOFFS
+    assert (_base.CONVERGED, _base.MAX_ITER, _base.STALLED, _base.DIVERGED) == (0, 1, 2, 3)
+    assert [score.status_name(c) for c in range(4)] == ["converged", "max_iter", "stalled", "diverged"]
