@@ -79,7 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--alpha", type=float, default=0.01)
     p.add_argument("--min-effect", type=float, default=1.5)
+    p.add_argument("--runs", type=int, default=RUNS, help=f"runs per cell (default {RUNS})")
+    p.add_argument("--seed", type=int, default=SEED, help=f"seed of every cell (default {SEED})")
     a = p.parse_args(argv)
+    if a.runs < 1 or a.seed < 0:
+        print("gate: error: --runs must be >= 1 and --seed >= 0", file=sys.stderr)
+        return 2
 
     from harness.compare import CompareError, compare, load_cells, write_baseline
 
@@ -89,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    records = run_gate_suite(Path(a.out), jobs=max(1, a.jobs))
+    records = run_gate_suite(Path(a.out), jobs=max(1, a.jobs), runs=a.runs, seed=a.seed)
     wall = time.perf_counter() - t0
     print(f"gate: {len(records)} runs in {wall:.0f} s -> {a.out}")
     if a.update_baseline:
@@ -97,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 
         prov = provenance.collect()
         write_baseline(records, baseline, created=prov.get("time"), critbench=prov.get("critbench"),
-                       git_commit=prov.get("git_commit"), runs=RUNS, seed=SEED,
+                       git_commit=prov.get("git_commit"), runs=a.runs, seed=a.seed,
                        note="quick suite of ci/gate.py; regenerate with `python ci/gate.py --update-baseline`")
         print(f"gate: baseline written to {baseline}")
         return 0

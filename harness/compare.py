@@ -3,30 +3,51 @@
 Cells are ``(case, case_key, solver)`` (``solver`` = the solver's own ``name``
 when recorded, so a patched subclass of ``newton-mr`` is compared with
 ``newton-mr``).  Per cell three one-sided tests look for the *regression*
-direction only:
+direction only.
 
-* **success fraction** (critical outcomes) -- higher is better: Fisher's exact
-  test on the 2x2 table ``[[s_base, f_base], [s_new, f_new]]`` with
-  ``alternative="greater"`` (H1: the base's odds of success are higher);
-* **correct fraction** (critical *and* certified loss and index) -- higher is
-  better: the same test on the correct counts (skipped without ground truth);
-* **cost per success** (HVPs of each successful run) -- lower is better: a
-  one-sided Mann-Whitney U test (H1: new costs are stochastically larger),
-  flagged only when also ``median(new) / median(base) >= min_effect`` (default
-  1.5), so a tiny but significant slowdown does not fail; needs at least
-  ``MIN_COST_SAMPLES`` successes on both sides.
+Paired tests (the default).  Run ``i`` of a ``(case, seed)`` starts from the
+same initial point whatever the solver or code version
+(:mod:`harness.initial_points`), so runs pair on ``(seed, run_index)``.  When
+both sides carry per-run data (run records, or a baseline in format ``/2``)
+and share at least one ``(seed, run_index)``, the tests use the common pairs:
+
+* **success** (critical outcomes): exact McNemar test -- of the ``d`` discordant
+  pairs, ``b`` succeeded only in the base; under H0 ``b ~ Binomial(d, 1/2)``,
+  p-value ``P(B >= b)`` (``scipy.stats.binomtest``, ``alternative="greater"``);
+* **correct** (critical *and* certified loss and index): the same on ``correct``
+  (skipped without ground truth);
+* **cost** (HVPs of runs that succeed in *both*): one-sided Wilcoxon signed-rank
+  test on ``log(1 + hvps_new) - log(1 + hvps_base)`` (zero differences dropped;
+  exact null distribution when there are no ties, ``scipy.stats.wilcoxon``),
+  flagged only when also the median per-pair ratio ``hvps_new / hvps_base >=
+  min_effect`` (default 1.5); needs ``MIN_COST_SAMPLES`` such pairs.
+
+Unpaired fallback, for sets that do not pair (different seeds, or an old
+compact baseline without per-run data):
+
+* **success / correct**: Fisher's exact test on ``[[k_base, n_base - k_base],
+  [k_new, n_new - k_new]]``, ``alternative="greater"``;
+* **cost per success**: one-sided Mann-Whitney U test (H1: new HVPs per success
+  stochastically larger), flagged only when ``median(new) / median(base) >=
+  min_effect``; needs ``MIN_COST_SAMPLES`` successes per side.
+
+Each test records which test it used (``MetricTest.test``), shown in the table.
 
 False-alarm rate.  ``alpha`` is the *family-wise* error rate over every test
 actually performed (all cells, all metrics): by default Holm's step-down
 Bonferroni correction (uniformly more powerful than plain Bonferroni, same
 guarantee); ``correction="bonferroni"`` or ``"none"`` (each test at ``alpha``)
-are available.  Fisher's exact test is conservative, so the real false-alarm
-rate is at most ``alpha`` (measured in ``tests/gate/test_compare.py``).
+are available.  The exact tests are conservative, so the real false-alarm rate
+is at most ``alpha`` (measured in ``tests/gate/test_compare.py`` and
+``tests/gate/test_paired.py``; power in ``docs/gate-power.md``).
 
-Inputs are run records (``harness.store.load_records``) or the compact cell
-statistics of a baseline file (:func:`write_baseline`), which keeps only
-what the tests need: run and success/correct counts and the HVPs of the
-successful runs.
+Changed runs.  :func:`changed_runs` lists the paired runs whose verdict
+(outcome, correct, matched class) changed, and :func:`cost_changes` those whose
+HVPs changed most; ``critbench compare`` prints both.
+
+Inputs are run records (``harness.store.load_records``) or the cells of a
+baseline file (:func:`write_baseline`): counts, HVPs of the successful runs and
+one compact row per run (:class:`RunRow`).
 """
 
 from __future__ import annotations
@@ -46,21 +67,32 @@ from harness.store import json_default as _json_default
 
 __all__ = [
     "BASELINE_FORMAT",
+    "BASELINE_FORMATS",
+    "RunChange",
+    "RunRow",
     "CellComparison",
     "CellStats",
     "CompareError",
     "CompareReport",
     "add_compare_arguments",
     "cell_stats",
+    "changed_runs",
     "compare",
+    "cost_changes",
+    "format_changes",
     "load_cells",
     "significant",
     "main_compare",
+    "mcnemar_greater",
+    "pairs",
+    "wilcoxon_greater",
     "write_baseline",
 ]
 
-#: ``format`` field of a baseline JSON file.
-BASELINE_FORMAT = "critbench-compare-baseline/1"
+#: ``format`` field of a baseline JSON file written now (cells carry per-run rows).
+BASELINE_FORMAT = "critbench-compare-baseline/2"
+#: Formats :func:`load_cells` reads (``/1``: counts only, compared unpaired).
+BASELINE_FORMATS = ("critbench-compare-baseline/1", BASELINE_FORMAT)
 #: Fewest successful runs per side for the cost test.
 MIN_COST_SAMPLES = 3
 CORRECTIONS = ("holm", "bonferroni", "none")
@@ -71,6 +103,52 @@ class CompareError(ValueError):
 
 
 # --------------------------------------------------------------------------- cell statistics
+#: Outcome counted as a success; any other outcome (including ones this module
+#: does not know, e.g. ``invalid`` or ``error``) is a failure.
+SUCCESS = "critical"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRow:
+    """One run, as much as pairing and the changed-runs listing need.
+
+    ``(seed, run_index)`` identifies the initial point (run ``run_index`` of
+    ``seed`` starts from the same point for any solver, code version or number
+    of runs); ``matched_class`` is the certified class the final point matched.
+    """
+
+    seed: int
+    run_index: int
+    outcome: str
+    correct: bool | None
+    hvps: int
+    matched_class: str | None = None
+    run_id: str | None = None
+
+    @property
+    def pair_key(self) -> tuple[int, int]:
+        return (self.seed, self.run_index)
+
+    @property
+    def success(self) -> bool:
+        return self.outcome == SUCCESS
+
+    @property
+    def verdict(self) -> str:
+        """``outcome`` plus the matched class when there is one, e.g. ``critical S={0,1}``."""
+        return self.outcome + (f" {self.matched_class}" if self.matched_class else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_record(cls, r: Mapping[str, Any]) -> RunRow:
+        return cls(seed=int(r["seed"]), run_index=int(r["run_index"]), outcome=str(r.get("outcome")),
+                   correct=None if r.get("correct") is None else bool(r["correct"]), hvps=int(r.get("hvps") or 0),
+                   matched_class=None if r.get("matched_class") is None else str(r["matched_class"]),
+                   run_id=None if r.get("run_id") is None else str(r["run_id"]))
+
+
 @dataclasses.dataclass(frozen=True)
 class CellStats:
     """What the tests need from one (case, solver) cell.
@@ -81,6 +159,8 @@ class CellStats:
         runs: number of runs; successes: critical outcomes; correct: critical with
             certified loss and index (``None`` without ground truth).
         hvps_success: HVP counts of the successful runs, sorted.
+        per_run: one :class:`RunRow` per run, by ``(seed, run_index)``; empty when
+            unknown (old compact baseline), which makes the cell unpaired.
     """
 
     case: str
@@ -91,6 +171,7 @@ class CellStats:
     correct: int | None
     hvps_success: tuple[int, ...]
     case_params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    per_run: tuple[RunRow, ...] = ()
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -101,24 +182,33 @@ class CellStats:
         return f"{self.case} x {self.solver}"
 
     def to_json(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "per_run"}
         d["hvps_success"] = list(self.hvps_success)
         d["case_params"] = json.loads(json.dumps(dict(self.case_params), default=_json_default))
+        d["per_run"] = [r.to_json() for r in self.per_run]
         return d
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> CellStats:
         try:
+            per_run = tuple(sorted((RunRow(**{k: v for k, v in r.items() if k in _ROW_FIELDS})
+                                    for r in d.get("per_run") or ()), key=lambda r: r.pair_key))
             cell = cls(case=str(d["case"]), case_key=str(d["case_key"]), solver=str(d["solver"]),
                        runs=int(d["runs"]), successes=int(d["successes"]),
                        correct=None if d.get("correct") is None else int(d["correct"]),
                        hvps_success=tuple(sorted(int(v) for v in d.get("hvps_success", ()))),
-                       case_params=dict(d.get("case_params") or {}))
+                       case_params=dict(d.get("case_params") or {}), per_run=per_run)
         except (KeyError, TypeError, ValueError) as exc:
             raise CompareError(f"bad baseline cell {dict(d).get('case')!r}: missing or invalid field {exc}") from None
         if not (0 <= cell.successes <= cell.runs) or (cell.correct is not None and not 0 <= cell.correct <= cell.runs):
             raise CompareError(f"bad baseline cell {cell.label}: counts outside [0, runs]")
+        if per_run and (len(per_run) != cell.runs or sum(r.success for r in per_run) != cell.successes
+                        or len({r.pair_key for r in per_run}) != len(per_run)):
+            raise CompareError(f"bad baseline cell {cell.label}: per-run rows disagree with its counts")
         return cell
+
+
+_ROW_FIELDS = frozenset(f.name for f in dataclasses.fields(RunRow))
 
 
 def _solver_of(rec: Mapping[str, Any]) -> str:
@@ -126,7 +216,11 @@ def _solver_of(rec: Mapping[str, Any]) -> str:
 
 
 def cell_stats(records: Iterable[Mapping[str, Any]]) -> list[CellStats]:
-    """Reduce run records to one :class:`CellStats` per (case, case_key, solver), first-seen order."""
+    """Reduce run records to one :class:`CellStats` per (case, case_key, solver), first-seen order.
+
+    Records with ``seed`` and ``run_index`` also give the cell its per-run rows
+    (pairing); a record without them makes its cell unpaired.
+    """
     groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
     for r in records:
         if "outcome" not in r or "case" not in r:
@@ -136,13 +230,19 @@ def cell_stats(records: Iterable[Mapping[str, Any]]) -> list[CellStats]:
         groups.setdefault(key, []).append(r)
     out = []
     for (case, ckey, solver), recs in groups.items():
-        crit = [r for r in recs if r.get("outcome") == "critical"]
+        crit = [r for r in recs if r.get("outcome") == SUCCESS]
         has_gt = any(r.get("correct") is not None for r in recs)
+        rows: tuple[RunRow, ...] = ()
+        if all(r.get("seed") is not None and r.get("run_index") is not None for r in recs):
+            rows = tuple(sorted((RunRow.from_record(r) for r in recs), key=lambda x: x.pair_key))
+            if len({x.pair_key for x in rows}) != len(rows):
+                raise CompareError(f"{case} x {solver}: two records share a (seed, run_index); "
+                                   "one result set must hold each run once")
         out.append(CellStats(
             case=case, case_key=ckey, solver=solver, runs=len(recs), successes=len(crit),
             correct=sum(1 for r in recs if r.get("correct") is True) if has_gt else None,
             hvps_success=tuple(sorted(int(r.get("hvps") or 0) for r in crit)),
-            case_params=dict(recs[0].get("case_params") or {}),
+            case_params=dict(recs[0].get("case_params") or {}), per_run=rows,
         ))
     return out
 
@@ -156,6 +256,14 @@ def _as_cells(data: Sequence[Any]) -> list[CellStats]:
     if all(isinstance(d, Mapping) and "run_id" not in d and "successes" in d for d in data):
         return [CellStats.from_json(d) for d in data]
     return cell_stats(data)
+
+
+def pairs(base: CellStats, new: CellStats) -> list[tuple[RunRow, RunRow]]:
+    """The runs of ``base`` and ``new`` that start from the same initial point, by ``(seed, run_index)``."""
+    if not base.per_run or not new.per_run:
+        return []
+    nmap = {r.pair_key: r for r in new.per_run}
+    return [(b, nmap[b.pair_key]) for b in base.per_run if b.pair_key in nmap]
 
 
 # --------------------------------------------------------------------------- the tests
@@ -180,9 +288,48 @@ def mannwhitney_greater(base: Sequence[float], new: Sequence[float]) -> float:
     return float(mannwhitneyu(new, base, alternative="greater").pvalue)
 
 
+def mcnemar_greater(base_ok: Sequence[bool], new_ok: Sequence[bool]) -> float:
+    """Exact one-sided McNemar p-value for "pairs lose the property more often than they gain it".
+
+    ``b`` = pairs true in base only, ``c`` = true in new only; under H0 (the two
+    discordant kinds equally likely) ``b ~ Binomial(b + c, 1/2)``; returns
+    ``P(B >= b)`` (1 when there are no discordant pairs).
+    """
+    from scipy.stats import binomtest
+
+    b = sum(1 for x, y in zip(base_ok, new_ok) if x and not y)
+    c = sum(1 for x, y in zip(base_ok, new_ok) if y and not x)
+    if b + c == 0:
+        return 1.0
+    return float(binomtest(b, b + c, 0.5, alternative="greater").pvalue)
+
+
+def wilcoxon_greater(base: Sequence[float], new: Sequence[float]) -> float:
+    """One-sided Wilcoxon signed-rank p-value for "new costs exceed base costs", paired.
+
+    Differences ``log(1 + new) - log(1 + base)``; zero differences are dropped
+    (``zero_method="wilcox"``); 1 when every pair is tied.
+    """
+    from scipy.stats import wilcoxon
+
+    d = np.log1p(np.asarray(new, dtype=np.float64)) - np.log1p(np.asarray(base, dtype=np.float64))
+    d = d[d != 0]
+    if d.size == 0:
+        return 1.0
+    return float(wilcoxon(d, alternative="greater", zero_method="wilcox").pvalue)
+
+
+#: Names of the tests, as recorded in :attr:`MetricTest.test`.
+MCNEMAR, FISHER, WILCOXON, MANN_WHITNEY = "McNemar", "Fisher", "Wilcoxon", "Mann-Whitney"
+
+
 @dataclasses.dataclass
 class MetricTest:
-    """One one-sided test: ``metric``, base/new values, raw p-value, and the verdict."""
+    """One one-sided test: ``metric``, base/new values, raw p-value, the test used, and the verdict.
+
+    ``test`` is ``"McNemar"``/``"Wilcoxon"`` (paired on ``n`` pairs) or
+    ``"Fisher"``/``"Mann-Whitney"`` (unpaired); ``""`` when not performed.
+    """
 
     metric: str
     base: float | None
@@ -192,6 +339,8 @@ class MetricTest:
     threshold: float | None = None
     regression: bool = False
     note: str = ""
+    test: str = ""
+    n: int | None = None
 
 
 @dataclasses.dataclass
@@ -201,10 +350,15 @@ class CellComparison:
     base: CellStats
     new: CellStats
     tests: list[MetricTest]
+    paired: list[tuple[RunRow, RunRow]] = dataclasses.field(default_factory=list)
 
     @property
     def label(self) -> str:
         return self.base.label
+
+    @property
+    def is_paired(self) -> bool:
+        return bool(self.paired)
 
     @property
     def regressions(self) -> list[MetricTest]:
@@ -239,21 +393,23 @@ class CompareReport:
 
     def format(self) -> str:
         """A plain-text table plus a verdict line naming each regressed cell."""
-        head = f"{'cell':<34} {'metric':<9} {'base':>9} {'new':>9} {'p':>9} {'thr':>9}  verdict"
+        head = f"{'cell':<34} {'metric':<9} {'test':<15} {'base':>9} {'new':>9} {'p':>9} {'thr':>9}  verdict"
         lines = [head, "-" * len(head)]
         for c in self.cells:
             for i, t in enumerate(c.tests):
                 name = c.label if i == 0 else ""
                 verdict = "REGRESSION" if t.regression else (t.note or "ok")
-                lines.append(f"{name[:34]:<34} {t.metric:<9} {_fmt(t.base):>9} {_fmt(t.new):>9} {_fmt(t.p):>9} "
-                             f"{_fmt(t.threshold):>9}  {verdict}")
+                test = f"{t.test} n={t.n}" if t.test and t.n is not None else (t.test or "-")
+                lines.append(f"{name[:34]:<34} {t.metric:<9} {test:<15} {_fmt(t.base):>9} {_fmt(t.new):>9} "
+                             f"{_fmt(t.p):>9} {_fmt(t.threshold):>9}  {verdict}")
         for side, cells in (("base", self.only_base), ("new", self.only_new)):
             for cell in cells:
                 lines.append(f"{cell.label[:34]:<34} only in {side} (not compared)")
         lines.append(
             f"{self.n_tests} one-sided tests, family-wise alpha={self.alpha:g} "
             f"({'Holm-Bonferroni' if self.correction == 'holm' else self.correction + ' correction'}), "
-            f"cost regressions need median ratio >= {self.min_effect:g}"
+            f"cost regressions need median ratio >= {self.min_effect:g}; "
+            f"{sum(c.is_paired for c in self.cells)}/{len(self.cells)} cells paired on (seed, run_index)"
         )
         if self.ok:
             lines.append("no significant regression")
@@ -267,7 +423,9 @@ class CompareReport:
             "ok": self.ok, "alpha": self.alpha, "correction": self.correction, "min_effect": self.min_effect,
             "n_tests": self.n_tests,
             "cells": [{"case": c.base.case, "case_key": c.base.case_key, "solver": c.base.solver,
-                       "tests": [dataclasses.asdict(t) for t in c.tests]} for c in self.cells],
+                       "paired": len(c.paired), "tests": [dataclasses.asdict(t) for t in c.tests],
+                       "changed_runs": [ch.to_json() for ch in changed_runs(c)],
+                       "cost_changes": [ch.to_json() for ch in cost_changes(c)]} for c in self.cells],
             "only_base": [c.label for c in self.only_base], "only_new": [c.label for c in self.only_new],
         }
 
@@ -313,6 +471,7 @@ def compare(
     min_effect: float = 1.5,
     correction: str = "holm",
     min_cost_samples: int = MIN_COST_SAMPLES,
+    paired: bool = True,
 ) -> CompareReport:
     """Compare two result sets cell by cell (module docstring).
 
@@ -321,7 +480,10 @@ def compare(
         alpha: family-wise false-alarm rate over all tests performed, in ``(0, 1)``.
         min_effect: smallest median cost ratio (new / base) that counts as a cost regression, ``>= 1``.
         correction: ``"holm"`` (default), ``"bonferroni"`` or ``"none"``.
-        min_cost_samples: fewest successes per side for the cost test.
+        min_cost_samples: fewest successes per side (unpaired) or pairs succeeding in both (paired)
+            for the cost test.
+        paired: pair runs on ``(seed, run_index)`` where both cells allow it (default); ``False``
+            forces the unpaired tests everywhere (for measuring what pairing gains).
 
     Raises:
         CompareError: bad settings or records.
@@ -339,20 +501,10 @@ def compare(
         if key not in new:
             continue
         n = new[key]
-        tests = [MetricTest("success", b.successes / b.runs, n.successes / n.runs,
-                            fisher_greater(b.successes, b.runs, n.successes, n.runs))]
-        if b.correct is not None and n.correct is not None:
-            tests.append(MetricTest("correct", b.correct / b.runs, n.correct / n.runs,
-                                    fisher_greater(b.correct, b.runs, n.correct, n.runs)))
-        if len(b.hvps_success) >= min_cost_samples and len(n.hvps_success) >= min_cost_samples:
-            mb, mn = float(np.median(b.hvps_success)), float(np.median(n.hvps_success))
-            ratio = mn / mb if mb > 0 else (math.inf if mn > 0 else 1.0)
-            tests.append(MetricTest("hvps/succ", mb, mn, mannwhitney_greater(b.hvps_success, n.hvps_success),
-                                    effect_ok=ratio >= min_effect, note=f"ratio {ratio:.2f}"))
-        else:
-            tests.append(MetricTest("hvps/succ", _median(b.hvps_success), _median(n.hvps_success), None,
-                                    note=f"not tested (< {min_cost_samples} successes)"))
-        cells.append(CellComparison(b, n, tests))
+        pr = pairs(b, n) if paired else []
+        tests = _paired_tests(pr, min_effect, min_cost_samples) if pr else \
+            _unpaired_tests(b, n, min_effect, min_cost_samples)
+        cells.append(CellComparison(b, n, tests, pr))
     performed = [t for c in cells for t in c.tests if t.p is not None]
     rej, thr = significant([float(t.p) for t in performed], float(alpha), correction)  # type: ignore[arg-type]
     for t, sig, th in zip(performed, rej, thr):
@@ -372,6 +524,120 @@ def _median(v: Sequence[int]) -> float | None:
     return float(np.median(v)) if len(v) else None
 
 
+def _ratio(new: float, base: float) -> float:
+    return new / base if base > 0 else (math.inf if new > 0 else 1.0)
+
+
+def _unpaired_tests(b: CellStats, n: CellStats, min_effect: float, min_cost_samples: int) -> list[MetricTest]:
+    """Fisher (success, correct) and Mann-Whitney (HVPs per success) on two unpaired cells."""
+    tests = [MetricTest("success", b.successes / b.runs, n.successes / n.runs,
+                        fisher_greater(b.successes, b.runs, n.successes, n.runs), test=FISHER)]
+    if b.correct is not None and n.correct is not None:
+        tests.append(MetricTest("correct", b.correct / b.runs, n.correct / n.runs,
+                                fisher_greater(b.correct, b.runs, n.correct, n.runs), test=FISHER))
+    if len(b.hvps_success) >= min_cost_samples and len(n.hvps_success) >= min_cost_samples:
+        mb, mn = float(np.median(b.hvps_success)), float(np.median(n.hvps_success))
+        ratio = _ratio(mn, mb)
+        tests.append(MetricTest("hvps/succ", mb, mn, mannwhitney_greater(b.hvps_success, n.hvps_success),
+                                effect_ok=ratio >= min_effect, note=f"ratio {ratio:.2f}", test=MANN_WHITNEY))
+    else:
+        tests.append(MetricTest("hvps/succ", _median(b.hvps_success), _median(n.hvps_success), None,
+                                note=f"not tested (< {min_cost_samples} successes)"))
+    return tests
+
+
+def _paired_tests(pr: Sequence[tuple[RunRow, RunRow]], min_effect: float, min_cost_samples: int) -> list[MetricTest]:
+    """McNemar (success, correct) and Wilcoxon signed-rank (HVPs, runs succeeding in both) on pairs."""
+    m = len(pr)
+    bs, ns = [x.success for x, _ in pr], [y.success for _, y in pr]
+    tests = [MetricTest("success", sum(bs) / m, sum(ns) / m, mcnemar_greater(bs, ns), test=MCNEMAR, n=m)]
+    if all(x.correct is not None for x, _ in pr) and all(y.correct is not None for _, y in pr):
+        bc, nc = [bool(x.correct) for x, _ in pr], [bool(y.correct) for _, y in pr]
+        tests.append(MetricTest("correct", sum(bc) / m, sum(nc) / m, mcnemar_greater(bc, nc), test=MCNEMAR, n=m))
+    both = [(x.hvps, y.hvps) for x, y in pr if x.success and y.success]
+    if len(both) >= min_cost_samples:
+        hb, hn = [x for x, _ in both], [y for _, y in both]
+        ratio = float(np.median([_ratio(y, x) for x, y in both]))
+        tests.append(MetricTest("hvps/succ", float(np.median(hb)), float(np.median(hn)), wilcoxon_greater(hb, hn),
+                                effect_ok=ratio >= min_effect, note=f"median pair ratio {ratio:.2f}",
+                                test=WILCOXON, n=len(both)))
+    else:
+        tests.append(MetricTest("hvps/succ", _median([x for x, _ in both]), _median([y for _, y in both]), None,
+                                note=f"not tested (< {min_cost_samples} runs succeed in both)"))
+    return tests
+
+
+# --------------------------------------------------------------------------- per-run differences
+@dataclasses.dataclass(frozen=True)
+class RunChange:
+    """One paired run that changed: ``before``/``after`` rows of the same initial point."""
+
+    cell: str
+    before: RunRow
+    after: RunRow
+
+    @property
+    def ratio(self) -> float:
+        """HVP ratio after / before (``inf`` from zero HVPs)."""
+        return _ratio(float(self.after.hvps), float(self.before.hvps))
+
+    def describe(self) -> str:
+        """``"dlae x newton-mr run 17 (seed 0): critical S={0,1} -> gradient-flat"``."""
+        return (f"{self.cell} run {self.before.run_index} (seed {self.before.seed}): "
+                f"{self.before.verdict}{_mark(self.before.correct)} -> {self.after.verdict}{_mark(self.after.correct)}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cell": self.cell, "seed": self.before.seed, "run_index": self.before.run_index,
+                "run_id_before": self.before.run_id, "run_id_after": self.after.run_id,
+                "before": self.before.to_json(), "after": self.after.to_json(), "description": self.describe()}
+
+
+def _mark(correct: bool | None) -> str:
+    return "" if correct is None else (" (correct)" if correct else " (wrong)")
+
+
+def changed_runs(cell: CellComparison) -> list[RunChange]:
+    """Paired runs whose verdict changed (outcome, matched class or correctness), regressions first.
+
+    The initial-point index of run ``run_index`` is ``run_index`` itself (pool
+    ``run_index // POOL``, row ``run_index % POOL``; :mod:`harness.initial_points`).
+    """
+    out = [RunChange(cell.label, x, y) for x, y in cell.paired
+           if (x.outcome, x.matched_class, x.correct) != (y.outcome, y.matched_class, y.correct)]
+    return sorted(out, key=lambda ch: (not (ch.before.success and not ch.after.success),
+                                       not (ch.before.correct and not ch.after.correct), ch.before.pair_key))
+
+
+def cost_changes(cell: CellComparison, top: int = 5) -> list[RunChange]:
+    """The ``top`` paired runs, succeeding in both, whose HVPs changed most (largest ``|log ratio|``)."""
+    both = [RunChange(cell.label, x, y) for x, y in cell.paired if x.success and y.success and x.hvps != y.hvps]
+    both.sort(key=lambda ch: -abs(math.log1p(ch.after.hvps) - math.log1p(ch.before.hvps)))
+    return both[:top]
+
+
+def format_changes(report: CompareReport, *, limit: int = 20, top: int = 5) -> str:
+    """Plain-text listing of the changed runs and of the largest cost changes, per paired cell."""
+    lines: list[str] = []
+    for c in report.cells:
+        ch = changed_runs(c)
+        cost = cost_changes(c, top)
+        if not ch and not cost:
+            continue
+        if ch:
+            lines.append(f"{c.label}: {len(ch)} of {len(c.paired)} paired runs changed verdict")
+            lines += ["  " + x.describe() for x in ch[:limit]]
+            if len(ch) > limit:
+                lines.append(f"  ... and {len(ch) - limit} more")
+        if cost:
+            lines.append(f"{c.label}: largest HVP changes (runs succeeding in both)")
+            lines += [f"  run {x.before.run_index} (seed {x.before.seed}): {x.before.hvps} -> {x.after.hvps} HVPs "
+                      f"(x{x.ratio:.2f})" for x in cost]
+    unpaired = [c.label for c in report.cells if not c.is_paired]
+    if unpaired:
+        lines.append("not paired (no per-run data or no common (seed, run_index)): " + ", ".join(unpaired))
+    return "\n".join(lines) if lines else "no paired run changed"
+
+
 # --------------------------------------------------------------------------- files
 def load_cells(path: str | Path) -> list[CellStats]:
     """Cells from a result directory (``runs.jsonl``) or a baseline JSON file."""
@@ -388,14 +654,14 @@ def load_cells(path: str | Path) -> list[CellStats]:
             doc = json.loads(p.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise CompareError(f"{str(p)!r} is not a readable JSON baseline: {exc}") from None
-        if not isinstance(doc, dict) or doc.get("format") != BASELINE_FORMAT or not isinstance(doc.get("cells"), list):
+        if not isinstance(doc, dict) or doc.get("format") not in BASELINE_FORMATS or not isinstance(doc.get("cells"), list):
             raise CompareError(f"{str(p)!r} is not a critbench baseline (format {BASELINE_FORMAT!r})")
         return [CellStats.from_json(c) for c in doc["cells"]]
     raise CompareError(f"{str(p)!r} does not exist (expected a result directory or a baseline JSON file)")
 
 
 def write_baseline(records_or_cells: Sequence[Any], path: str | Path, **extra: Any) -> Path:
-    """Write the compact baseline JSON (cell statistics only; a few KB)."""
+    """Write the baseline JSON: per cell its counts, HVPs per success and one row per run (pairing)."""
     cells = _as_cells(records_or_cells)
     cells = sorted(cells, key=lambda c: (str(c.case), str(c.solver), str(c.case_key)))
     doc = {"format": BASELINE_FORMAT, **extra, "cells": [c.to_json() for c in cells]}
@@ -418,6 +684,10 @@ def add_compare_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentP
     parser.add_argument("--correction", choices=CORRECTIONS, default="holm",
                         help="multiple-testing correction across cells and metrics (default holm)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--unpaired", action="store_true",
+                        help="use the unpaired tests (Fisher, Mann-Whitney) even where runs pair")
+    parser.add_argument("--changes", type=int, default=20, metavar="N",
+                        help="list at most N changed runs per cell (default 20; 0: none)")
     return parser
 
 
@@ -428,25 +698,33 @@ def _options(args: Any) -> argparse.Namespace:
         opts = parser.parse_args(rest)
     except SystemExit:
         raise CompareError(f"bad compare options {' '.join(rest)!r}") from None
-    for name in ("alpha", "min_effect", "correction", "json"):
+    for name in ("alpha", "min_effect", "correction", "json", "unpaired", "changes"):
         if getattr(args, name, None) is not None and not rest:
             setattr(opts, name, getattr(args, name))
     return opts
 
 
 def main_compare(base: str | Path, new: str | Path, args: Any = None) -> int:
-    """``critbench compare BASE NEW``: print the table; 1 on a regression, 0 if none, 2 on bad input.
+    """``critbench compare BASE NEW``: print the table and the changed runs; 1 on a regression, 0 if none, 2 on bad input.
 
     ``BASE``/``NEW`` are result directories or baseline JSON files.
     """
     try:
         opts = _options(args)
+        if opts.changes < 0:
+            raise CompareError(f"--changes must be >= 0, got {opts.changes}")
         report = compare(load_cells(base), load_cells(new), alpha=opts.alpha, min_effect=opts.min_effect,
-                         correction=opts.correction)
+                         correction=opts.correction, paired=not opts.unpaired)
         if not report.cells:
             raise CompareError("no (case, solver) cell is present in both result sets")
     except (CompareError, ValueError) as exc:  # StoreError is a ValueError
         print(f"critbench compare: error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(report.to_json(), indent=1) if opts.json else report.format())
+    if opts.json:
+        print(json.dumps(report.to_json(), indent=1, default=_json_default))
+    else:
+        print(report.format())
+        if opts.changes:
+            print("\nChanged runs (same initial point before and after):")
+            print(format_changes(report, limit=opts.changes))
     return 0 if report.ok else 1
