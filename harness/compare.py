@@ -16,11 +16,13 @@ and share at least one ``(seed, run_index)``, the tests use the common pairs:
   p-value ``P(B >= b)`` (``scipy.stats.binomtest``, ``alternative="greater"``);
 * **correct** (critical *and* certified loss and index): the same on ``correct``
   (skipped without ground truth);
-* **cost** (HVPs of runs that succeed in *both*): one-sided Wilcoxon signed-rank
-  test on ``log(1 + hvps_new) - log(1 + hvps_base)`` (zero differences dropped;
-  exact null distribution when there are no ties, ``scipy.stats.wilcoxon``),
-  flagged only when also the median per-pair ratio ``hvps_new / hvps_base >=
-  min_effect`` (default 1.5); needs ``MIN_COST_SAMPLES`` such pairs.
+* **cost** (HVPs of runs that succeed in *both*): exact one-sided sign test --
+  of the ``m`` pairs whose HVPs differ, ``k`` got dearer; under H0 ``k ~
+  Binomial(m, 1/2)``, p-value ``P(K >= k)``.  (Exact whatever the ties, which
+  integer HVP counts have many of; a Wilcoxon signed-rank test would need a
+  permutation null there.)  Flagged only when also the median per-pair ratio
+  ``hvps_new / hvps_base >= min_effect`` (default 1.5); needs
+  ``MIN_COST_SAMPLES`` such pairs.
 
 Unpaired fallback, for sets that do not pair (different seeds, or an old
 compact baseline without per-run data):
@@ -54,6 +56,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import math
 import sys
@@ -85,7 +88,7 @@ __all__ = [
     "main_compare",
     "mcnemar_greater",
     "pairs",
-    "wilcoxon_greater",
+    "sign_greater",
     "write_baseline",
 ]
 
@@ -267,6 +270,7 @@ def pairs(base: CellStats, new: CellStats) -> list[tuple[RunRow, RunRow]]:
 
 
 # --------------------------------------------------------------------------- the tests
+@functools.lru_cache(maxsize=65536)
 def fisher_greater(base_k: int, base_n: int, new_k: int, new_n: int) -> float:
     """One-sided Fisher exact p-value for "base proportion > new proportion"."""
     from scipy.stats import fisher_exact
@@ -288,6 +292,14 @@ def mannwhitney_greater(base: Sequence[float], new: Sequence[float]) -> float:
     return float(mannwhitneyu(new, base, alternative="greater").pvalue)
 
 
+@functools.lru_cache(maxsize=65536)
+def _binom_upper(k: int, m: int) -> float:
+    """``P(B >= k)`` for ``B ~ Binomial(m, 1/2)`` (exact; 1 when ``m = 0``)."""
+    from scipy.stats import binomtest
+
+    return 1.0 if m == 0 else float(binomtest(k, m, 0.5, alternative="greater").pvalue)
+
+
 def mcnemar_greater(base_ok: Sequence[bool], new_ok: Sequence[bool]) -> float:
     """Exact one-sided McNemar p-value for "pairs lose the property more often than they gain it".
 
@@ -295,39 +307,32 @@ def mcnemar_greater(base_ok: Sequence[bool], new_ok: Sequence[bool]) -> float:
     discordant kinds equally likely) ``b ~ Binomial(b + c, 1/2)``; returns
     ``P(B >= b)`` (1 when there are no discordant pairs).
     """
-    from scipy.stats import binomtest
-
     b = sum(1 for x, y in zip(base_ok, new_ok) if x and not y)
     c = sum(1 for x, y in zip(base_ok, new_ok) if y and not x)
-    if b + c == 0:
-        return 1.0
-    return float(binomtest(b, b + c, 0.5, alternative="greater").pvalue)
+    return _binom_upper(b, b + c)
 
 
-def wilcoxon_greater(base: Sequence[float], new: Sequence[float]) -> float:
-    """One-sided Wilcoxon signed-rank p-value for "new costs exceed base costs", paired.
+def sign_greater(base: Sequence[float], new: Sequence[float]) -> float:
+    """Exact one-sided sign test p-value for "new costs exceed base costs", paired.
 
-    Differences ``log(1 + new) - log(1 + base)``; zero differences are dropped
-    (``zero_method="wilcox"``); 1 when every pair is tied.
+    Of the ``m`` untied pairs, ``k`` have ``new > base``; under H0 (each pair's
+    difference as likely up as down) ``k ~ Binomial(m, 1/2)``; returns ``P(K >= k)``
+    (1 when every pair is tied).
     """
-    from scipy.stats import wilcoxon
-
-    d = np.log1p(np.asarray(new, dtype=np.float64)) - np.log1p(np.asarray(base, dtype=np.float64))
-    d = d[d != 0]
-    if d.size == 0:
-        return 1.0
-    return float(wilcoxon(d, alternative="greater", zero_method="wilcox").pvalue)
+    up = sum(1 for x, y in zip(base, new) if y > x)
+    down = sum(1 for x, y in zip(base, new) if y < x)
+    return _binom_upper(up, up + down)
 
 
 #: Names of the tests, as recorded in :attr:`MetricTest.test`.
-MCNEMAR, FISHER, WILCOXON, MANN_WHITNEY = "McNemar", "Fisher", "Wilcoxon", "Mann-Whitney"
+MCNEMAR, FISHER, SIGN, MANN_WHITNEY = "McNemar", "Fisher", "sign", "Mann-Whitney"
 
 
 @dataclasses.dataclass
 class MetricTest:
     """One one-sided test: ``metric``, base/new values, raw p-value, the test used, and the verdict.
 
-    ``test`` is ``"McNemar"``/``"Wilcoxon"`` (paired on ``n`` pairs) or
+    ``test`` is ``"McNemar"``/``"sign"`` (paired on ``n`` pairs) or
     ``"Fisher"``/``"Mann-Whitney"`` (unpaired); ``""`` when not performed.
     """
 
@@ -547,7 +552,7 @@ def _unpaired_tests(b: CellStats, n: CellStats, min_effect: float, min_cost_samp
 
 
 def _paired_tests(pr: Sequence[tuple[RunRow, RunRow]], min_effect: float, min_cost_samples: int) -> list[MetricTest]:
-    """McNemar (success, correct) and Wilcoxon signed-rank (HVPs, runs succeeding in both) on pairs."""
+    """McNemar (success, correct) and the sign test (HVPs, runs succeeding in both) on pairs."""
     m = len(pr)
     bs, ns = [x.success for x, _ in pr], [y.success for _, y in pr]
     tests = [MetricTest("success", sum(bs) / m, sum(ns) / m, mcnemar_greater(bs, ns), test=MCNEMAR, n=m)]
@@ -558,9 +563,9 @@ def _paired_tests(pr: Sequence[tuple[RunRow, RunRow]], min_effect: float, min_co
     if len(both) >= min_cost_samples:
         hb, hn = [x for x, _ in both], [y for _, y in both]
         ratio = float(np.median([_ratio(y, x) for x, y in both]))
-        tests.append(MetricTest("hvps/succ", float(np.median(hb)), float(np.median(hn)), wilcoxon_greater(hb, hn),
+        tests.append(MetricTest("hvps/succ", float(np.median(hb)), float(np.median(hn)), sign_greater(hb, hn),
                                 effect_ok=ratio >= min_effect, note=f"median pair ratio {ratio:.2f}",
-                                test=WILCOXON, n=len(both)))
+                                test=SIGN, n=len(both)))
     else:
         tests.append(MetricTest("hvps/succ", _median([x for x, _ in both]), _median([y for _, y in both]), None,
                                 note=f"not tested (< {min_cost_samples} runs succeed in both)"))
