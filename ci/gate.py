@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "ci" / "baseline" / "gate.json"
 OUT = ROOT / "results" / "gate"
-RUNS = 16
+RUNS = 64
 SEED = 0
 DLAE_SMALL = {"k": 4, "p": 2, "n": 50, "exact": True}
 #: (case, case_params, solver, max_iter) cells of the quick suite.
@@ -81,12 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--min-effect", type=float, default=1.5)
     p.add_argument("--runs", type=int, default=RUNS, help=f"runs per cell (default {RUNS})")
     p.add_argument("--seed", type=int, default=SEED, help=f"seed of every cell (default {SEED})")
+    p.add_argument("--changes", type=int, default=20, help="changed runs listed per cell on failure (default 20)")
     a = p.parse_args(argv)
     if a.runs < 1 or a.seed < 0:
         print("gate: error: --runs must be >= 1 and --seed >= 0", file=sys.stderr)
         return 2
 
-    from harness.compare import CompareError, compare, load_cells, write_baseline
+    from harness.compare import CompareError, compare, format_changes, load_cells, write_baseline
 
     baseline = Path(a.baseline)
     if not a.update_baseline and not baseline.is_file():
@@ -116,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         print("gate: FAIL: baseline cells missing from this run: " + ", ".join(c.label for c in report.only_base))
         return 1
     if not report.ok:
+        print("\ngate: runs that changed (same initial point in the baseline and now):")
+        print(format_changes(report, limit=a.changes))
         print("gate: FAIL: significant regression (see above)")
         return 1
     print("gate: PASS")

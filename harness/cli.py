@@ -8,7 +8,8 @@ Commands (each a few lines calling the runner, the scorer or the report):
 * ``critbench solvers`` -- list solvers and their options;
 * ``critbench run --case NAME --solver NAME ...`` -- run one cell;
 * ``critbench score DIR`` (alias ``summary``) -- the table of stored results;
-* ``critbench report DIR [--out FILE]`` -- the HTML report;
+* ``critbench report DIR [--out FILE] [--baseline BASE]`` -- the HTML report
+  (with a section of changed runs against ``BASE``);
 * ``critbench compare BASE NEW`` / ``critbench history ...`` -- delegated to
   :mod:`harness.compare` / :mod:`harness.history` when installed.
 
@@ -105,8 +106,8 @@ def _verified(row: Mapping[str, Any]) -> str:
     return f"{row['correct']}/{row['verified']} {_ci(row, 'correct_fraction', 'correct_ci')}"
 
 
-def _render_html(results_dir: Path, out: Path | None) -> Path | None:
-    """Call ``harness.report.render_report`` if the report module exists."""
+def _render_html(results_dir: Path, out: Path | None, baseline: str | None = None) -> Path | None:
+    """Call ``harness.report.render_report`` if the report module exists (``baseline``: compare section)."""
     try:
         report = importlib.import_module("harness.report")
     except ModuleNotFoundError:
@@ -114,7 +115,7 @@ def _render_html(results_dir: Path, out: Path | None) -> Path | None:
     render = getattr(report, "render_report", None)
     if render is None:
         return None
-    return Path(render(results_dir, out))
+    return Path(render(results_dir, out) if baseline is None else render(results_dir, out, baseline=baseline))
 
 
 def _solver_failures(records: Sequence[Mapping[str, Any]]) -> int:
@@ -253,7 +254,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     check_result_dir(args.dir)  # one-line error: missing directory, runs.jsonl or arrays/
     load_records(args.dir)  # and every record valid (file and line named otherwise)
-    html = _render_html(Path(args.dir), Path(args.out) if args.out else None)
+    html = _render_html(Path(args.dir), Path(args.out) if args.out else None, getattr(args, "baseline", None))
     if html is None:
         raise CLIError("the HTML report module (harness.report) is not installed")
     print(f"HTML report: {html}")
@@ -341,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="write the HTML report of stored results")
     rp.add_argument("dir")
     rp.add_argument("--out", default=None)
+    rp.add_argument("--baseline", default=None, metavar="BASE",
+                    help="add a section comparing with BASE (results directory or baseline JSON): tests, changed runs")
     rp.set_defaults(func=cmd_report)
 
     cp = sub.add_parser("compare", help="compare two result directories (harness.compare)")

@@ -20,6 +20,18 @@ from harness.score import summarize
 from . import _figures as figs
 from ._load import ReportError, ResultsData, load_results
 
+
+def _baseline_section(records: Sequence[Mapping[str, Any]], baseline: str | Path) -> str:
+    from harness.compare import CompareError
+
+    from ._changes import baseline_section
+
+    try:
+        return baseline_section(records, baseline)
+    except CompareError as exc:
+        raise ReportError(f"baseline: {exc}") from None
+
+
 #: Default snapshot cutoffs (``harness.outcomes.SNAPSHOT_CUTOFFS``, JAX-free).  ``meta.json`` may override.
 DEFAULT_CUTOFFS = SNAPSHOT_CUTOFFS
 #: Optional file of precomputed cutoff analyses: ``{case: harness.score.cutoff_analysis(...)}``.
@@ -190,8 +202,9 @@ def _load_cutoffs(data: ResultsData) -> dict[str, Any]:
     return obj
 
 
-def render_html(data: ResultsData, cutoff_analyses: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> str:
-    """The full report page for loaded results (``cutoff_analyses``: see :func:`render_report`)."""
+def render_html(data: ResultsData, cutoff_analyses: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+                baseline: str | Path | None = None) -> str:
+    """The full report page for loaded results (``cutoff_analyses``, ``baseline``: see :func:`render_report`)."""
     analyses = dict(cutoff_analyses) if cutoff_analyses is not None else _load_cutoffs(data)
     rows = summarize(data.records)
     cases = list(dict.fromkeys(str(r.get("case")) for r in data.records))
@@ -204,6 +217,8 @@ def render_html(data: ResultsData, cutoff_analyses: Mapping[str, Sequence[Mappin
                "<p class='note'>Computed by <code>harness.score.summarize</code>. Success: outcome “critical” "
                "(||∇L||² below 1e-10 at the final point, recomputed by the scorer). Costs per success are totals "
                "over all runs divided by the number of successes (expected running time, ERT).</p>")
+    if baseline is not None:
+        summary += _baseline_section(data.records, baseline)
     sections = "\n".join(
         _case_section(data, c, [r for r in data.records if str(r.get("case")) == c], analyses.get(c))
         for c in cases
@@ -213,7 +228,8 @@ def render_html(data: ResultsData, cutoff_analyses: Mapping[str, Sequence[Mappin
 
 
 def render_report(results_dir: str | Path, out_html: str | Path | None = None, *,
-                  cutoff_analyses: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> Path:
+                  cutoff_analyses: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+                  baseline: str | Path | None = None) -> Path:
     """Render one self-contained HTML page from a results directory.
 
     Args:
@@ -222,15 +238,18 @@ def render_report(results_dir: str | Path, out_html: str | Path | None = None, *
         cutoff_analyses: optional ``{case name: harness.score.cutoff_analysis(...)}`` for the
             Fig. 3.3 panels (they need Hessians, which the report never computes); default: read
             ``<results_dir>/cutoff_analysis.json`` if present, else show cutoff reach fractions.
+        baseline: optional results directory or baseline JSON: adds the section "Changes
+            against the baseline" (:mod:`harness.report._changes`).
 
     Returns:
         The path written.
 
     Raises:
-        ReportError: the directory is missing, malformed or holds no run records.
+        ReportError: the directory is missing, malformed or holds no run records, or the
+            baseline is unusable.
     """
     data = load_results(results_dir)
-    page = render_html(data, cutoff_analyses)
+    page = render_html(data, cutoff_analyses, baseline)
     out = Path(out_html) if out_html is not None else Path(results_dir) / "report.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
