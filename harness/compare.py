@@ -188,14 +188,13 @@ class CellStats:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "per_run"}
         d["hvps_success"] = list(self.hvps_success)
         d["case_params"] = json.loads(json.dumps(dict(self.case_params), default=_json_default))
-        d["per_run"] = [r.to_json() for r in self.per_run]
+        d["per_run"] = _rows_to_columns(self.per_run)
         return d
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> CellStats:
         try:
-            per_run = tuple(sorted((RunRow(**{k: v for k, v in r.items() if k in _ROW_FIELDS})
-                                    for r in d.get("per_run") or ()), key=lambda r: r.pair_key))
+            per_run = tuple(sorted(_rows_from_json(d.get("per_run")), key=lambda r: r.pair_key))
             cell = cls(case=str(d["case"]), case_key=str(d["case_key"]), solver=str(d["solver"]),
                        runs=int(d["runs"]), successes=int(d["successes"]),
                        correct=None if d.get("correct") is None else int(d["correct"]),
@@ -212,6 +211,35 @@ class CellStats:
 
 
 _ROW_FIELDS = frozenset(f.name for f in dataclasses.fields(RunRow))
+_COLUMNS = ("seed", "run_index", "outcome", "correct", "hvps", "matched_class")
+
+
+def _rows_to_columns(rows: Sequence[RunRow]) -> dict[str, Any]:
+    """Per-run rows as columns (compact JSON); ``run_id_prefix`` when every ``run_id`` is ``prefix + seed/index``."""
+    cols: dict[str, Any] = {c: [getattr(r, c) for r in rows] for c in _COLUMNS}
+    prefixes = {r.run_id[: -len(f"{r.seed}/{r.run_index}")] if r.run_id and r.run_id.endswith(f"/{r.seed}/{r.run_index}")
+                else None for r in rows}
+    if len(prefixes) == 1 and None not in prefixes:
+        cols["run_id_prefix"] = prefixes.pop()
+    return cols
+
+
+def _rows_from_json(obj: Any) -> list[RunRow]:
+    """Rows from the columnar form (:func:`_rows_to_columns`) or a list of row objects."""
+    if not obj:
+        return []
+    if isinstance(obj, Mapping):
+        n = len(obj["seed"])
+        if any(len(obj[c]) != n for c in _COLUMNS):
+            raise ValueError("per_run columns differ in length")
+        pre = obj.get("run_id_prefix")
+        return [RunRow(seed=int(obj["seed"][i]), run_index=int(obj["run_index"][i]), outcome=str(obj["outcome"][i]),
+                       correct=None if obj["correct"][i] is None else bool(obj["correct"][i]),
+                       hvps=int(obj["hvps"][i]),
+                       matched_class=None if obj["matched_class"][i] is None else str(obj["matched_class"][i]),
+                       run_id=None if pre is None else f"{pre}{obj['seed'][i]}/{obj['run_index'][i]}")
+                for i in range(n)]
+    return [RunRow(**{k: v for k, v in r.items() if k in _ROW_FIELDS}) for r in obj]
 
 
 def _solver_of(rec: Mapping[str, Any]) -> str:
