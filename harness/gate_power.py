@@ -135,6 +135,13 @@ class PowerRow:
     paired: float
     unpaired: float
     targets: int
+    per_cell: dict[str, tuple[int, int, int]] = dataclasses.field(default_factory=dict)
+
+    @property
+    def cells_at_90(self) -> tuple[int, int]:
+        """Target cells detected in >= 90% of their trials: (paired, unpaired)."""
+        return (sum(p >= 0.9 * n for n, p, _ in self.per_cell.values()),
+                sum(u >= 0.9 * n for n, _, u in self.per_cell.values()))
 
 
 def measure(cells: Sequence[CellStats], runs: Sequence[int], effects: Sequence[Effect] = EFFECTS, *,
@@ -152,6 +159,7 @@ def measure(cells: Sequence[CellStats], runs: Sequence[int], effects: Sequence[E
             continue
         for n in runs:
             hits = {True: 0, False: 0}
+            per_cell: dict[str, list[int]] = {}
             for t in range(trials):
                 target = targets[t % len(targets)] if effect.kind != "none" else None
                 base, new = resample_pair(cells, n, rng, churn=churn, target=target, effect=effect)
@@ -161,9 +169,13 @@ def measure(cells: Sequence[CellStats], runs: Sequence[int], effects: Sequence[E
                         hits[paired] += not rep.ok
                     else:
                         key = cells[target].key
-                        hits[paired] += any(c.base.key == key and t_.metric in effect.metrics
-                                            for c, t_ in rep.regressions)
-            row = PowerRow(effect.label, n, trials, hits[True] / trials, hits[False] / trials, len(targets))
+                        hit = any(c.base.key == key and t_.metric in effect.metrics for c, t_ in rep.regressions)
+                        hits[paired] += hit
+                        pc = per_cell.setdefault(cells[target].label, [0, 0, 0])
+                        pc[0] += paired
+                        pc[1 if paired else 2] += hit
+            row = PowerRow(effect.label, n, trials, hits[True] / trials, hits[False] / trials, len(targets),
+                           {k: (v[0], v[1], v[2]) for k, v in per_cell.items()})
             out.append(row)
             if progress:
                 progress(row)
@@ -171,16 +183,26 @@ def measure(cells: Sequence[CellStats], runs: Sequence[int], effects: Sequence[E
 
 
 def format_table(rows: Sequence[PowerRow], runs: Sequence[int]) -> str:
-    """Markdown table: one line per effect, paired / unpaired rate per runs-per-cell."""
+    """Markdown table: one line per effect, paired / unpaired rate per runs-per-cell.
+
+    For injected effects, the parenthesis counts the target cells caught in >= 90% of
+    their trials (paired, unpaired) out of the eligible cells.
+    """
     effects = list(dict.fromkeys(r.effect for r in rows))
     by = {(r.effect, r.runs): r for r in rows}
-    head = "| effect (one cell) | " + " | ".join(f"n={n} paired / unpaired" for n in runs) + " |"
+    head = "| effect (in one cell) | " + " | ".join(f"n={n}: paired / unpaired" for n in runs) + " |"
     lines = [head, "|" + "---|" * (len(runs) + 1)]
     for e in effects:
         cells = []
         for n in runs:
             r = by.get((e, n))
-            cells.append("-" if r is None else f"{100 * r.paired:.0f}% / {100 * r.unpaired:.0f}%")
+            if r is None:
+                cells.append("-")
+            elif r.per_cell:
+                a, b = r.cells_at_90
+                cells.append(f"{100 * r.paired:.0f}% / {100 * r.unpaired:.0f}% ({a}, {b} of {r.targets})")
+            else:
+                cells.append(f"{100 * r.paired:.0f}% / {100 * r.unpaired:.0f}%")
         lines.append(f"| {e} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
