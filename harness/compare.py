@@ -9,7 +9,8 @@ Paired tests (the default).  Run ``i`` of a ``(case, seed)`` starts from the
 same initial point whatever the solver or code version
 (:mod:`harness.initial_points`), so runs pair on ``(seed, run_index)``.  When
 both sides carry per-run data (run records, or a baseline in format ``/2``)
-and share at least one ``(seed, run_index)``, the tests use the common pairs:
+and hold the *same* runs (every ``(seed, run_index)`` on both sides; the CI
+gate's case), the tests are paired:
 
 * **success** (critical outcomes): exact McNemar test -- of the ``d`` discordant
   pairs, ``b`` succeeded only in the base; under H0 ``b ~ Binomial(d, 1/2)``,
@@ -24,8 +25,11 @@ and share at least one ``(seed, run_index)``, the tests use the common pairs:
   ``hvps_new / hvps_base >= min_effect`` (default 1.5); needs
   ``MIN_COST_SAMPLES`` such pairs.
 
-Unpaired fallback, for sets that do not pair (different seeds, or an old
-compact baseline without per-run data):
+Unpaired fallback, for sets that do not pair (different seeds, an old compact
+baseline without per-run data, or different run sets -- e.g. 16 new runs
+against a 64-run baseline: the unpaired tests then use all 80 runs, while
+McNemar could use only the 16 common pairs; the common runs are still listed
+as changed runs):
 
 * **success / correct**: Fisher's exact test on ``[[k_base, n_base - k_base],
   [k_new, n_new - k_new]]``, ``alternative="greater"``;
@@ -384,6 +388,7 @@ class CellComparison:
     new: CellStats
     tests: list[MetricTest]
     paired: list[tuple[RunRow, RunRow]] = dataclasses.field(default_factory=list)
+    tested_paired: bool = False
 
     @property
     def label(self) -> str:
@@ -391,7 +396,8 @@ class CellComparison:
 
     @property
     def is_paired(self) -> bool:
-        return bool(self.paired)
+        """Whether the tests were the paired ones (``paired`` lists the common runs either way)."""
+        return self.tested_paired
 
     @property
     def regressions(self) -> list[MetricTest]:
@@ -442,7 +448,7 @@ class CompareReport:
             f"{self.n_tests} one-sided tests, family-wise alpha={self.alpha:g} "
             f"({'Holm-Bonferroni' if self.correction == 'holm' else self.correction + ' correction'}), "
             f"cost regressions need median ratio >= {self.min_effect:g}; "
-            f"{sum(c.is_paired for c in self.cells)}/{len(self.cells)} cells paired on (seed, run_index)"
+            f"{sum(c.is_paired for c in self.cells)}/{len(self.cells)} cells tested paired on (seed, run_index)"
         )
         if self.ok:
             lines.append("no significant regression")
@@ -456,7 +462,7 @@ class CompareReport:
             "ok": self.ok, "alpha": self.alpha, "correction": self.correction, "min_effect": self.min_effect,
             "n_tests": self.n_tests,
             "cells": [{"case": c.base.case, "case_key": c.base.case_key, "solver": c.base.solver,
-                       "paired": len(c.paired), "tests": [dataclasses.asdict(t) for t in c.tests],
+                       "paired": c.is_paired, "common_runs": len(c.paired), "tests": [dataclasses.asdict(t) for t in c.tests],
                        "changed_runs": [ch.to_json() for ch in changed_runs(c)],
                        "cost_changes": [ch.to_json() for ch in cost_changes(c)]} for c in self.cells],
             "only_base": [c.label for c in self.only_base], "only_new": [c.label for c in self.only_new],
@@ -534,10 +540,13 @@ def compare(
         if key not in new:
             continue
         n = new[key]
-        pr = pairs(b, n) if paired else []
-        tests = _paired_tests(pr, min_effect, min_cost_samples) if pr else \
+        pr = pairs(b, n)
+        use_pairs = paired and bool(pr) and len(pr) == b.runs == n.runs
+        tests = _paired_tests(pr, min_effect, min_cost_samples) if use_pairs else \
             _unpaired_tests(b, n, min_effect, min_cost_samples)
-        cells.append(CellComparison(b, n, tests, pr))
+        if pr and not use_pairs and paired:
+            tests[0].note = f"unpaired: run sets differ ({len(pr)} common of {b.runs}/{n.runs})"
+        cells.append(CellComparison(b, n, tests, pr, use_pairs))
     performed = [t for c in cells for t in c.tests if t.p is not None]
     rej, thr = significant([float(t.p) for t in performed], float(alpha), correction)  # type: ignore[arg-type]
     for t, sig, th in zip(performed, rej, thr):
@@ -665,9 +674,9 @@ def format_changes(report: CompareReport, *, limit: int = 20, top: int = 5) -> s
             lines.append(f"{c.label}: largest HVP changes (runs succeeding in both)")
             lines += [f"  run {x.before.run_index} (seed {x.before.seed}): {x.before.hvps} -> {x.after.hvps} HVPs "
                       f"(x{x.ratio:.2f})" for x in cost]
-    unpaired = [c.label for c in report.cells if not c.is_paired]
+    unpaired = [c.label for c in report.cells if not c.paired]
     if unpaired:
-        lines.append("not paired (no per-run data or no common (seed, run_index)): " + ", ".join(unpaired))
+        lines.append("no runs to list (no per-run data or no common (seed, run_index)): " + ", ".join(unpaired))
     return "\n".join(lines) if lines else "no paired run changed"
 
 

@@ -2,7 +2,10 @@
 
 Ground truth is the certified case (Example 1.1: hyperbola of minima and a
 saddle at the origin), never the solver under test.  The baseline cells are the
-committed ``ci/baseline/gate.json`` (same seed, runs and budget as here).
+committed ``ci/baseline/gate.json`` (same seed and budget as here, 64 runs per
+cell).  Against all 64 baseline runs the comparison is unpaired (Fisher): 8 new
+runs (16 before issue 16) catch a solver that always fails.  Against the same
+runs of the baseline it is paired (McNemar), which names the runs that changed.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.compare import compare, load_cells
+from harness.compare import CellStats, changed_runs, compare, load_cells
 from harness.solvers.damped_newton import DampedNewton
 from harness.solvers.newton_mr import NewtonMR
 from harness.testing import GroundTruthFailure, assert_finds_ground_truth, run_records
@@ -21,13 +24,22 @@ from ._injected import EarlyStop, OneGammaDampedNewton, PlainMinresNewtonMR, Ret
 
 BASELINE = Path(__file__).resolve().parents[2] / "ci" / "baseline" / "gate.json"
 CASE = "example-1.1"
-RUNS, SEED, MAX_ITER = 16, 0, 200  # the gate's settings for this cell (ci/gate.py)
+RUNS, SEED, MAX_ITER = 16, 0, 200  # seed and budget of the gate's cell (ci/gate.py); fewer runs than the gate
 
 
-def baseline_cell(case: str, solver: str) -> list:
+def baseline_cell(case: str, solver: str) -> list[CellStats]:
     cells = [c for c in load_cells(BASELINE) if c.case == case and c.solver == solver]
     assert len(cells) == 1, f"baseline has no {case} x {solver} cell"
     return cells
+
+
+def first_runs(cell: CellStats, n: int) -> CellStats:
+    """The baseline cell restricted to its runs 0 .. n-1 (the same initial points as n new runs)."""
+    rows = tuple(r for r in cell.per_run if r.run_index < n)
+    crit = [r for r in rows if r.success]
+    return dataclasses.replace(cell, runs=len(rows), successes=len(crit), per_run=rows,
+                               correct=None if cell.correct is None else sum(bool(r.correct) for r in rows),
+                               hvps_success=tuple(sorted(r.hvps for r in crit)))
 
 
 def gate_records(solver: object) -> list[dict]:
@@ -39,25 +51,41 @@ def test_unmodified_newton_mr_passes_both_checks() -> None:
     assert all(r["correct"] for r in recs)
     rep = compare(baseline_cell(CASE, "newton-mr"), recs)
     assert rep.ok, rep.format()
+    (base,) = baseline_cell(CASE, "newton-mr")
+    paired = compare([first_runs(base, RUNS)], recs)
+    assert paired.ok and paired.cells[0].is_paired
+    assert changed_runs(paired.cells[0]) == []  # the unchanged solver reproduces every baseline run's verdict
 
 
 @pytest.mark.parametrize(
-    "broken",
+    ("broken", "runs"),
     [
-        pytest.param(lambda: ZeroStepNewtonMR(), id="zero-step-line-search"),
-        pytest.param(lambda: ReturnsInitialPoint(NewtonMR()), id="returns-initial-point"),
-        pytest.param(lambda: EarlyStop(NewtonMR(), 1e-6), id="stops-at-grad-1e-6"),
+        pytest.param(lambda: ZeroStepNewtonMR(), 8, id="zero-step-line-search"),
+        pytest.param(lambda: ReturnsInitialPoint(NewtonMR()), 8, id="returns-initial-point"),
+        pytest.param(lambda: EarlyStop(NewtonMR(), 1e-6), 16, id="stops-at-grad-1e-6"),
     ],
 )
-def test_injected_regression_fails_both_checks(broken) -> None:
+def test_injected_regression_fails_both_checks(broken, runs: int) -> None:
+    """Caught unpaired against the 64-run baseline and paired against its same runs; changed runs named.
+
+    Paired, k lost runs give p = 2^-k (McNemar), so the Holm threshold alpha/2 needs k >= 8:
+    8 runs for the solvers that always fail, 16 for the early stop (10 of 16 runs stop early).
+    """
     solver = broken()
     with pytest.raises(GroundTruthFailure) as info:
-        assert_finds_ground_truth(solver, CASE, runs=RUNS, seed=SEED, max_iter=MAX_ITER)
+        assert_finds_ground_truth(solver, CASE, runs=runs, seed=SEED, max_iter=MAX_ITER)
     msg = str(info.value)
     assert f"case {CASE!r}" in msg and "run " in msg and "seed 0" in msg and "reproduce" in msg
-    rep = compare(baseline_cell(CASE, "newton-mr"), info.value.records)
-    assert not rep.ok
+    recs = info.value.records
+    (base,) = baseline_cell(CASE, "newton-mr")
+    rep = compare([base], recs)
+    assert not rep.ok and rep.cells[0].tests[0].test == "Fisher"
     assert f"REGRESSION in: {CASE} x newton-mr" in rep.format()
+    paired = compare([first_runs(base, runs)], recs)
+    assert not paired.ok and paired.cells[0].tests[0].test == "McNemar", paired.format()
+    failed = {r["run_index"] for r in recs if r["outcome"] != "critical"}
+    assert {ch.before.run_index for ch in changed_runs(paired.cells[0])} == failed
+    assert all(ch.before.success and not ch.after.success for ch in changed_runs(paired.cells[0]))
 
 
 def test_early_stop_degrades_correctness_per_fig_3_3() -> None:

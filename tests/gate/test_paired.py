@@ -65,22 +65,26 @@ def test_paired_cells_use_paired_tests_and_say_so() -> None:
     rep = compare([base], [base])
     assert [t.test for t in rep.cells[0].tests] == ["McNemar", "McNemar", "sign"]
     assert all(t.n == 16 for t in rep.cells[0].tests)
-    assert "McNemar n=16" in rep.format() and "1/1 cells paired" in rep.format()
+    assert "McNemar n=16" in rep.format() and "1/1 cells tested paired" in rep.format()
     rep_old = compare([old], [base])
     assert [t.test for t in rep_old.cells[0].tests] == ["Fisher", "Fisher", "Mann-Whitney"]
     assert [t.test for t in compare([base], [base], paired=False).cells[0].tests] == ["Fisher", "Fisher",
                                                                                        "Mann-Whitney"]
 
 
-def test_pairs_only_on_common_seed_and_run_index() -> None:
+def test_pairs_only_identical_run_sets_but_lists_common_runs() -> None:
+    """16 new runs against 64 base runs: unpaired tests (all 80 runs count), the 16 common runs still listed."""
     base = make_cell([row(i, True) for i in range(64)])
     new = make_cell([row(i, i >= 12) for i in range(16)])  # 12 of the first 16 runs now fail
-    rep = compare([base], [new])
-    (c,) = rep.cells
-    assert len(c.paired) == 16 and c.tests[0].n == 16
-    assert c.tests[0].p == pytest.approx(2.0**-12)
+    (c,) = compare([base], [new]).cells
+    assert not c.is_paired and len(c.paired) == 16 and c.tests[0].test == "Fisher"
+    assert "run sets differ (16 common of 64/16)" in c.tests[0].note
+    assert len(changed_runs(c)) == 12
+    (c,) = compare([make_cell([row(i, True) for i in range(16)])], [new]).cells
+    assert c.is_paired and c.tests[0].p == pytest.approx(2.0**-12)
     other_seed = make_cell([row(i, True, seed=1) for i in range(16)])
-    assert not compare([base], [other_seed]).cells[0].is_paired  # no common (seed, run_index): unpaired
+    (c,) = compare([base], [other_seed]).cells
+    assert not c.is_paired and not c.paired
 
 
 def test_twenty_point_drop_at_half_success_caught_only_by_pairing() -> None:
