@@ -194,3 +194,18 @@ def test_injected_cost_effect_is_flagged_in_the_target_cell_only() -> None:
     k = next(i for i, c in enumerate(cells) if c.case == "example-1.1" and c.solver == "newton-mr")
     rep = compare(*resample_pair(cells, gate_runs(), rng, churn=0.0, target=k, effect=Effect("cost", 2.0)))
     assert [(c.label, t.metric) for c, t in rep.regressions] == [(cells[k].label, "hvps/succ")]
+
+
+def test_old_compact_baseline_still_loads_and_compares_unpaired(tmp_path: Path) -> None:
+    """Format /1 (counts only, as committed before issue 16) loads; its cells have no rows and pair with nothing."""
+    doc = {"format": "critbench-compare-baseline/1", "runs": 16, "cells": [
+        {"case": "quartic", "case_key": "quartic-key", "solver": "newton-mr", "runs": 16, "successes": 16,
+         "correct": 16, "hvps_success": [20] * 16, "case_params": {}}]}
+    path = tmp_path / "old.json"
+    path.write_text(__import__("json").dumps(doc))
+    (old,) = load_cells(path)
+    assert old.per_run == () and old.successes == 16
+    new = make_cell([row(i, i >= 8) for i in range(16)])
+    (c,) = compare([old], [new]).cells
+    assert not c.is_paired and c.tests[0].test == "Fisher" and not c.paired
+    assert c.tests[0].p == pytest.approx(math.comb(16, 8) / math.comb(32, 8))  # hypergeometric tail, closed form
