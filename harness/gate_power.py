@@ -217,11 +217,29 @@ def _ints(text: str) -> list[int]:
     return vals
 
 
+def _effects(text: str) -> list[Effect]:
+    """``none,drop:0.2,cost:1.5`` -> effects."""
+    out = []
+    for item in (x.strip() for x in text.split(",") if x.strip()):
+        kind, _, size = item.partition(":")
+        try:
+            eff = Effect(kind, float(size) if size else 0.0)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"bad effect {item!r}") from None
+        if kind not in ("none", "drop", "cost") or (kind == "drop" and not 0 < eff.size <= 1) \
+                or (kind == "cost" and eff.size <= 0):
+            raise argparse.ArgumentTypeError(f"bad effect {item!r} (none, drop:POINTS in (0, 1], cost:FACTOR > 0)")
+        out.append(eff)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: print the power table (Markdown) and write the rows as JSON; 2 on bad input."""
     p = argparse.ArgumentParser(prog="python -m harness.gate_power", description=__doc__.split("\n\n")[0])
     p.add_argument("results", help="results directory with the gate's cells at many runs (e.g. results/gate64)")
     p.add_argument("--runs", type=_ints, default=[8, 16, 32, 48, 64], help="runs per cell to try (default 8,16,32,48,64)")
+    p.add_argument("--effects", type=_effects, default=list(EFFECTS),
+                   help="effects to inject, e.g. none,drop:0.2,cost:1.5 (default: the published table's)")
     p.add_argument("--trials", type=int, default=200, help="resamples per (effect, runs) (default 200)")
     p.add_argument("--churn", type=float, default=0.25, help="fraction of runs replaced in 'new' (default 0.25)")
     p.add_argument("--alpha", type=float, default=0.01)
@@ -241,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise CompareError(f"{a.results!r} is not a results directory")
         cells = cell_stats(load_records(a.results))
         t0 = time.perf_counter()
-        rows = measure(cells, a.runs, trials=a.trials, churn=a.churn, alpha=a.alpha, min_effect=a.min_effect,
+        rows = measure(cells, a.runs, a.effects, trials=a.trials, churn=a.churn, alpha=a.alpha, min_effect=a.min_effect,
                        seed=a.seed, progress=lambda r: print(f"  {r.effect:<22} n={r.runs:<3} paired {r.paired:.3f}  "
                                                              f"unpaired {r.unpaired:.3f}", file=sys.stderr,
                                                              flush=True))
@@ -252,7 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\n{len(cells)} cells, {a.trials} trials per entry, churn {a.churn:g}, family-wise alpha {a.alpha:g} (Holm), "
           f"min cost effect {a.min_effect:g}; {time.perf_counter() - t0:.0f} s")
     if a.json:
-        doc: Mapping[str, Any] = {"settings": {k: v for k, v in vars(a).items() if k != "json"},
+        doc: Mapping[str, Any] = {"settings": {k: v for k, v in vars(a).items() if k not in ("json", "effects")}
+                                  | {"effects": [e.label for e in a.effects]},
                                   "rows": [dataclasses.asdict(r) for r in rows]}
         Path(a.json).write_text(json.dumps(doc, indent=1))
     return 0
