@@ -7,14 +7,20 @@ Usage::
     python ci/gate.py --update-baseline  # run and (re)write ci/baseline/gate.json
     python ci/gate.py --jobs 1           # cells one after another (default: 2 processes)
 
-The quick suite (:data:`GATE_SPECS`) is three solvers (Newton-MR, damped
+The quick suite (:data:`CELLS`) is three solvers (Newton-MR, damped
 Newton, BTLS-GNM) on three certified cases (thesis Eq. 3.35 quartic,
-Example 1.1, a small exact DLAE), 16 runs each from seed 0.  Results go to a
-fresh ``results/gate/`` (wiped first: the runner resumes by key, and a code
-change does not change the key).  The comparison is
-:func:`harness.compare.compare` at family-wise ``alpha = 0.01`` (Holm), cost
-regressions need a median HVP ratio >= 1.5; a baseline cell missing from the
-new results fails the gate too.
+Example 1.1, a small exact DLAE) plus damped Newton on the deep linear net,
+64 runs each from seed 0 (``--runs``/``--seed`` to change it for experiments).
+Results go to a fresh ``results/gate/`` (wiped first: the runner resumes by
+key, and a code change does not change the key).  The comparison is
+:func:`harness.compare.compare` at family-wise ``alpha = 0.01`` (Holm): paired
+on ``(seed, run_index)`` -- run ``i`` starts from the same initial point in
+the baseline and now -- with exact McNemar tests on success and correct and an
+exact sign test on HVPs (median pair ratio >= 1.5); on failure it lists the
+runs whose verdict changed and the largest HVP changes.  A baseline cell
+missing from the new results fails the gate too.  What this catches and how
+often it cries wolf is measured in ``docs/gate-power.md`` (64 runs per cell
+chosen there).
 
 Exit status: 0 pass, 1 regression (or missing cell), 2 bad input / no baseline.
 If run with the system Python it re-executes itself in ``.venv`` (``ci/_venv.py``).
@@ -87,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         print("gate: error: --runs must be >= 1 and --seed >= 0", file=sys.stderr)
         return 2
 
-    from harness.compare import CompareError, compare, format_changes, load_cells, write_baseline
+    from harness.compare import CompareError, load_cells, write_baseline
 
     baseline = Path(a.baseline)
     if not a.update_baseline and not baseline.is_file():
@@ -108,21 +114,31 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gate: baseline written to {baseline}")
         return 0
     try:
-        report = compare(load_cells(baseline), records, alpha=a.alpha, min_effect=a.min_effect)
+        status, text = judge(load_cells(baseline), records, alpha=a.alpha, min_effect=a.min_effect, changes=a.changes)
     except CompareError as exc:
         print(f"gate: error: {exc}", file=sys.stderr)
         return 2
-    print(report.format())
+    print(text)
+    return status
+
+
+def judge(baseline: list, records: list, *, alpha: float = 0.01, min_effect: float = 1.5,
+          changes: int = 20) -> tuple[int, str]:
+    """Compare ``records`` with the baseline cells: (exit status, text: table, changed runs on failure, verdict)."""
+    from harness.compare import compare, format_changes
+
+    report = compare(baseline, records, alpha=alpha, min_effect=min_effect)
+    lines = [report.format()]
     if report.only_base:
-        print("gate: FAIL: baseline cells missing from this run: " + ", ".join(c.label for c in report.only_base))
-        return 1
+        lines.append("gate: FAIL: baseline cells missing from this run: " + ", ".join(c.label for c in report.only_base))
+        return 1, "\n".join(lines)
     if not report.ok:
-        print("\ngate: runs that changed (same initial point in the baseline and now):")
-        print(format_changes(report, limit=a.changes))
-        print("gate: FAIL: significant regression (see above)")
-        return 1
-    print("gate: PASS")
-    return 0
+        lines.append("\ngate: runs that changed (same initial point in the baseline and now):")
+        lines.append(format_changes(report, limit=changes))
+        lines.append("gate: FAIL: significant regression (see above)")
+        return 1, "\n".join(lines)
+    lines.append("gate: PASS")
+    return 0, "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -154,13 +154,26 @@ def gate_cells() -> list[CellStats]:
     return cells
 
 
-def gate_runs() -> int:
+def gate_module():  # noqa: ANN201
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("ci_gate", ROOT / "ci" / "gate.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    return int(mod.RUNS)
+    return mod
+
+
+def gate_runs() -> int:
+    return int(gate_module().RUNS)
+
+
+def lose_runs(cell: CellStats, lost: set[int]) -> CellStats:
+    """``cell`` with runs ``lost`` turned from whatever they were into failures."""
+    rows = [dataclasses.replace(r, outcome="gradient-flat", correct=False if r.correct is not None else None,
+                                matched_class=None) if r.run_index in lost else r for r in cell.per_run]
+    crit = [r for r in rows if r.success]
+    return dataclasses.replace(cell, successes=len(crit), per_run=tuple(rows), hvps_success=tuple(sorted(r.hvps for r in crit)),
+                               correct=None if cell.correct is None else sum(bool(r.correct) for r in rows))
 
 
 def test_gate_false_alarm_rate_on_resampled_baseline_runs() -> None:
@@ -178,15 +191,25 @@ def test_twenty_point_drop_on_a_paired_gate_cell_is_caught_at_the_gate_run_count
     full = [k for k, c in enumerate(cells) if c.successes == c.runs]
     assert full
     for k in full:
-        c = cells[k]
-        lost = set(range(math.ceil(0.2 * n)))
-        rows = [dataclasses.replace(r, outcome="gradient-flat", correct=False if r.correct is not None else None,
-                                    matched_class=None) if i in lost else r for i, r in enumerate(c.per_run)]
         new = list(cells)
-        new[k] = dataclasses.replace(c, successes=c.runs - len(lost), per_run=tuple(rows),
-                                     correct=None if c.correct is None else c.correct - len(lost))
+        new[k] = lose_runs(cells[k], set(range(math.ceil(0.2 * n))))
         rep = compare(cells, new, alpha=ALPHA)
-        assert [(x.label, t.metric) for x, t in rep.regressions][:1] == [(c.label, "success")], rep.format()
+        assert [(x.label, t.metric) for x, t in rep.regressions][:1] == [(cells[k].label, "success")], rep.format()
+
+
+def test_gate_passes_unchanged_runs_and_names_changed_runs_when_it_fails() -> None:
+    gate, cells = gate_module(), gate_cells()
+    status, text = gate.judge(cells, cells)
+    assert status == 0 and text.endswith("gate: PASS") and "10/10 cells tested paired" in text
+    k = next(i for i, c in enumerate(cells) if c.case == "example-1.1" and c.solver == "newton-mr")
+    new = list(cells)
+    new[k] = lose_runs(cells[k], set(range(13)))
+    status, text = gate.judge(cells, new)
+    assert status == 1 and text.endswith("gate: FAIL: significant regression (see above)")
+    assert "example-1.1 x newton-mr: 13 of 64 paired runs changed verdict" in text
+    assert "example-1.1 x newton-mr run 0 (seed 0): critical" in text and "-> gradient-flat (wrong)" in text
+    status, text = gate.judge(cells, [c for i, c in enumerate(cells) if i != k])
+    assert status == 1 and "baseline cells missing from this run: example-1.1 x newton-mr" in text
 
 
 def test_injected_cost_effect_is_flagged_in_the_target_cell_only() -> None:
