@@ -15,7 +15,7 @@ gate's case), the tests are paired:
 * **success** (critical outcomes): exact McNemar test -- of the ``d`` discordant
   pairs, ``b`` succeeded only in the base; under H0 ``b ~ Binomial(d, 1/2)``,
   p-value ``P(B >= b)`` (``scipy.stats.binomtest``, ``alternative="greater"``);
-* **correct** (critical *and* certified loss and index): the same on ``correct``
+* **correct** (critical *and* certified loss and index; a run the ground truth could not judge counts as not correct): the same on ``correct``
   (skipped without ground truth);
 * **cost** (HVPs of runs that succeed in *both*): exact one-sided sign test --
   of the ``m`` pairs whose HVPs differ, ``k`` got dearer; under H0 ``k ~
@@ -593,8 +593,9 @@ def _paired_tests(pr: Sequence[tuple[RunRow, RunRow]], min_effect: float, min_co
     m = len(pr)
     bs, ns = [x.success for x, _ in pr], [y.success for _, y in pr]
     tests = [MetricTest("success", sum(bs) / m, sum(ns) / m, mcnemar_greater(bs, ns), test=MCNEMAR, n=m)]
-    if all(x.correct is not None for x, _ in pr) and all(y.correct is not None for _, y in pr):
-        bc, nc = [bool(x.correct) for x, _ in pr], [bool(y.correct) for _, y in pr]
+    if any(x.correct is not None for x, _ in pr) and any(y.correct is not None for _, y in pr):
+        # a run the ground truth could not judge (correct null) is not correct, as in the unpaired count
+        bc, nc = [x.correct is True for x, _ in pr], [y.correct is True for _, y in pr]
         tests.append(MetricTest("correct", sum(bc) / m, sum(nc) / m, mcnemar_greater(bc, nc), test=MCNEMAR, n=m))
     both = [(x.hvps, y.hvps) for x, y in pr if x.success and y.success]
     if len(both) >= min_cost_samples:
