@@ -15,8 +15,9 @@ gate's case), the tests are paired:
 * **success** (critical outcomes): exact McNemar test -- of the ``d`` discordant
   pairs, ``b`` succeeded only in the base; under H0 ``b ~ Binomial(d, 1/2)``,
   p-value ``P(B >= b)`` (``scipy.stats.binomtest``, ``alternative="greater"``);
-* **correct** (critical *and* certified loss and index; a run the ground truth could not judge counts as not correct): the same on ``correct``
-  (skipped without ground truth);
+* **correct** (critical *and* certified loss and index; a run the ground truth
+  could not judge counts as not correct): the same on ``correct`` (skipped
+  without ground truth);
 * **cost** (HVPs of runs that succeed in *both*): exact one-sided sign test --
   of the ``m`` pairs whose HVPs differ, ``k`` got dearer; under H0 ``k ~
   Binomial(m, 1/2)``, p-value ``P(K >= k)``.  (Exact whatever the ties, which
