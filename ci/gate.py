@@ -79,7 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--alpha", type=float, default=0.01)
     p.add_argument("--min-effect", type=float, default=1.5)
+    p.add_argument("--compile-cache", default=None, metavar="DIR|off",
+                   help="JAX persistent compilation cache (default: $CRITBENCH_COMPILE_CACHE, else the user cache dir)")
     a = p.parse_args(argv)
+
+    from harness.compile_cache import enable_compile_cache
+
+    enable_compile_cache(a.compile_cache)
 
     from harness.compare import CompareError, compare, load_cells, write_baseline
 

@@ -44,6 +44,10 @@ EXIT_SOLVER_FAILED = 1
 EXIT_USAGE = 2
 #: Outcomes that mean "the solver failed" (exit status 1).
 FAILED_OUTCOMES = ("error", "invalid")
+#: Commands that compile solvers: JAX's persistent compilation cache is enabled for them at start-up.
+COMPILING_COMMANDS = {"cmd_default", "cmd_run", "cmd_bench", "cmd_reproduce"}
+COMPILE_CACHE_HELP = ("JAX persistent compilation cache directory, or 'off' (default: $CRITBENCH_COMPILE_CACHE, "
+                      "else the user cache directory; see harness.compile_cache)")
 
 
 class CLIError(ValueError):
@@ -142,7 +146,7 @@ def cmd_default(args: argparse.Namespace) -> int:
     out = Path(args.out)
     with make_progress(args.quiet) as progress:
         records = run_suite(default_specs(), out, progress=progress, command=["critbench", *args.argv],
-                            jobs=args.jobs, compile_cache=out / ".jax-cache")
+                            jobs=args.jobs)
     print_summary(summarize(records))
     html = _render_html(out, None)
     print(f"results: {out}" + (f"; HTML report: {html}" if html else " (HTML report module not installed)"))
@@ -302,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                    help="worker processes for the scorecard's cells (default: min(2, cores))")
+    p.add_argument("--compile-cache", default=None, metavar="DIR|off", help=COMPILE_CACHE_HELP)
     p.set_defaults(func=cmd_default)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -330,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="blocks of runs solved concurrently (default: one per core for one-at-a-time blocks on a CPU)")
     r.add_argument("--out", required=True)
     r.add_argument("--quiet", action="store_true")
+    r.add_argument("--compile-cache", default=argparse.SUPPRESS, metavar="DIR|off", help=COMPILE_CACHE_HELP)
     r.set_defaults(func=cmd_run)
 
     for name in ("score", "summary"):
@@ -365,6 +371,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     args.argv = argv
     try:
+        if getattr(args.func, "__name__", "") in COMPILING_COMMANDS:  # persistent cache on by default
+            from harness.compile_cache import enable_compile_cache
+
+            enable_compile_cache(getattr(args, "compile_cache", None))
         with warnings.catch_warnings():
             warnings.simplefilter("default")
             warnings.showwarning = _one_line_warning

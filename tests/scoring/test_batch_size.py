@@ -1,12 +1,15 @@
-"""The runner's default batch size: large CPU cases run one at a time (vmap lockstep)."""
+"""The runner's default batch size: refilling solvers batch large CPU cases too; lockstep plugins
+run them one at a time (vmap lockstep)."""
 
 import cases
-from harness.runner import DEFAULT_BATCH, RunSpec, default_batch_size
+from harness.runner import CPU_LARGE_LANES, DEFAULT_BATCH, RunSpec, block_size, default_batch_size
 
 
-def test_thesis_dlae_runs_one_at_a_time_on_cpu():
+def test_thesis_dlae_refills_in_lanes_on_cpu_and_plugins_run_one_at_a_time():
     case = cases.get_case("dlae")  # X is 16 x 10000: compute bound on a CPU
-    assert default_batch_size(RunSpec("dlae", {}, "newton-mr", {}, 20, 0), case) == 1
+    spec = RunSpec("dlae", {}, "newton-mr", {}, 100, 0)
+    assert default_batch_size(spec, case) == CPU_LARGE_LANES
+    assert block_size(spec, CPU_LARGE_LANES, True) == 100  # one queue of 100 runs drained by the lanes
 
 
 def test_small_case_is_batched_and_explicit_batch_size_wins():
