@@ -7,6 +7,7 @@ Commands (each a few lines calling the runner, the scorer or the report):
 * ``critbench cases [NAME] [--param k=v] [--json]`` -- list cases / ground truth;
 * ``critbench solvers`` -- list solvers and their options;
 * ``critbench run --case NAME --solver NAME ...`` -- run one cell;
+* ``critbench bench [--quick] [--json FILE]`` -- throughput figures (:mod:`harness.bench`);
 * ``critbench score DIR`` (alias ``summary``) -- the table of stored results;
 * ``critbench report DIR [--out FILE]`` -- the HTML report;
 * ``critbench compare BASE NEW`` / ``critbench history ...`` -- delegated to
@@ -237,6 +238,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _solver_failures(records)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from harness.bench import main_bench
+
+    return main_bench(args)
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     from harness.score import summarize
     from harness.store import load_records
@@ -337,6 +344,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true")
     r.add_argument("--compile-cache", default=argparse.SUPPRESS, metavar="DIR|off", help=COMPILE_CACHE_HELP)
     r.set_defaults(func=cmd_run)
+
+    b = sub.add_parser("bench", help="throughput: time per gradient/HVP/iteration/success vs the f64 matmul peak")
+    b.add_argument("--case", action="append", default=None, help="case (repeatable; default: dlae, quartic)")
+    b.add_argument("--batch", action="append", type=int, default=None, help="batch size (repeatable; default 1, 20, 1000)")
+    b.add_argument("--runs", type=int, default=100, help="Newton-MR runs per batch size (at least the batch)")
+    b.add_argument("--max-iter", type=int, default=500)
+    b.add_argument("--quick", action="store_true", help="small sizes (for tests)")
+    b.add_argument("--json", default=None, metavar="FILE")
+    b.add_argument("--compile-cache", default=argparse.SUPPRESS, metavar="DIR|off", help=COMPILE_CACHE_HELP)
+    b.set_defaults(func=cmd_bench)
 
     for name in ("score", "summary"):
         sc = sub.add_parser(name, help="summary table of stored results")
