@@ -123,40 +123,42 @@ class RunSpec:
 LARGE_CASE_ELEMENTS = 50_000
 #: Runs queued per refilling block (a block is solved, scored and stored atomically).
 REFILL_QUEUE = 100
-#: Default lanes of a refilling batch on a CPU for large cases (measured, see README "Throughput").
-CPU_LARGE_LANES = 20
 
 
-def default_batch_size(spec: RunSpec, case: Case) -> int:
-    """Runs per vmapped solve (lanes, for a refilling solver) when ``spec.batch_size`` is not given.
-
-    Built-in solvers refill (a lane whose run finished takes the next queued
-    initial point, :func:`harness.solvers.iterate_refill`), so a batch no
-    longer runs every lane until its slowest run stops and batching pays on
-    large cases too: on a CPU large cases (data with more than
-    :data:`LARGE_CASE_ELEMENTS` elements) use :data:`CPU_LARGE_LANES` lanes,
-    other cases up to :data:`DEFAULT_BATCH`.  Lockstep plugin solvers keep the
-    old rule: large cases on a CPU one run at a time (a lockstep batch costs
-    ``batch x`` its slowest run).
-    """
-    if spec.batch_size:
-        return int(spec.batch_size)
+def _large_on_cpu(case: Case) -> bool:
     import jax
 
     elements = sum(int(np.size(leaf)) for leaf in jax.tree_util.tree_leaves(case.data))
-    large_cpu = jax.default_backend() == "cpu" and elements > LARGE_CASE_ELEMENTS
-    if _refills(spec):
-        return min(spec.runs, CPU_LARGE_LANES) if large_cpu else spec.effective_batch
-    return 1 if large_cpu else spec.effective_batch
+    return jax.default_backend() == "cpu" and elements > LARGE_CASE_ELEMENTS
 
 
-def _refills(spec: RunSpec, solver: Any = None) -> bool:
-    """Whether the spec's solver supports refilling batches (:func:`harness.solvers.supports_refill`)."""
+def use_refill(spec: RunSpec, case: Case, solver: Any = None) -> bool:
+    """Whether the runner solves ``spec`` in refilling batches (:func:`harness.solvers.iterate_refill`).
+
+    Yes for solvers that :func:`~harness.solvers.supports_refill` (all built-ins), except large
+    cases (data with more than :data:`LARGE_CASE_ELEMENTS` elements) on a CPU without an explicit
+    ``batch_size``: there one-run lockstep blocks on one thread per core measured faster (README,
+    "Throughput": a vmapped Newton-MR step also runs every lane's inner MINRES-QLP until the slowest
+    lane's stops, and the skinny matmuls gain little from batching on 2 CPU cores).
+    """
     from harness.solvers import supports_refill
 
     if solver is None:
         solver = get_solver(spec.solver, **spec.solver_options)
-    return supports_refill(solver)
+    if not supports_refill(solver):
+        return False
+    return bool(spec.batch_size) or not _large_on_cpu(case)
+
+
+def default_batch_size(spec: RunSpec, case: Case) -> int:
+    """Runs per vmapped solve (lanes, for refilling batches) when ``spec.batch_size`` is not given.
+
+    Large cases on a CPU (data with more than :data:`LARGE_CASE_ELEMENTS` elements, e.g. the thesis
+    DLAE) run one at a time (see :func:`use_refill`); others batch up to :data:`DEFAULT_BATCH`.
+    """
+    if spec.batch_size:
+        return int(spec.batch_size)
+    return 1 if _large_on_cpu(case) else spec.effective_batch
 
 
 def block_size(spec: RunSpec, lanes: int, refill: bool) -> int:
@@ -249,7 +251,7 @@ def run_spec(
     progress.start(f"{spec.case} × {spec.solver}", spec.runs, spec.runs - len(todo), prev_success)
     prov = dict(prov or _prov.collect())
     B = default_batch_size(spec, case)
-    refill = _refills(spec, solver)
+    refill = use_refill(spec, case, solver)
     lanes = B if refill else None
     Q = block_size(spec, B, refill)
     blocks = _blocks(todo, Q)
