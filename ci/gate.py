@@ -88,10 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=RUNS, help=f"runs per cell (default {RUNS})")
     p.add_argument("--seed", type=int, default=SEED, help=f"seed of every cell (default {SEED})")
     p.add_argument("--changes", type=int, default=20, help="changed runs listed per cell on failure (default 20)")
+    p.add_argument("--compile-cache", default=None, metavar="DIR|off",
+                   help="JAX persistent compilation cache (default: $CRITBENCH_COMPILE_CACHE, else the user cache dir)")
     a = p.parse_args(argv)
     if a.runs < 1 or a.seed < 0:
         print("gate: error: --runs must be >= 1 and --seed >= 0", file=sys.stderr)
         return 2
+
+    from harness.compile_cache import enable_compile_cache
+
+    enable_compile_cache(a.compile_cache)
 
     from harness.compare import CompareError, load_cells, write_baseline
 

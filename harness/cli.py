@@ -7,6 +7,7 @@ Commands (each a few lines calling the runner, the scorer or the report):
 * ``critbench cases [NAME] [--param k=v] [--json]`` -- list cases / ground truth;
 * ``critbench solvers`` -- list solvers and their options;
 * ``critbench run --case NAME --solver NAME ...`` -- run one cell;
+* ``critbench bench [--quick] [--json FILE]`` -- throughput figures (:mod:`harness.bench`);
 * ``critbench score DIR`` (alias ``summary``) -- the table of stored results;
 * ``critbench report DIR [--out FILE] [--baseline BASE]`` -- the HTML report
   (with a section of changed runs against ``BASE``);
@@ -45,6 +46,10 @@ EXIT_SOLVER_FAILED = 1
 EXIT_USAGE = 2
 #: Outcomes that mean "the solver failed" (exit status 1).
 FAILED_OUTCOMES = ("error", "invalid")
+#: Commands that compile solvers: JAX's persistent compilation cache is enabled for them at start-up.
+COMPILING_COMMANDS = {"cmd_default", "cmd_run", "cmd_bench", "cmd_reproduce"}
+COMPILE_CACHE_HELP = ("JAX persistent compilation cache directory, or 'off' (default: $CRITBENCH_COMPILE_CACHE, "
+                      "else the user cache directory; see harness.compile_cache)")
 
 
 class CLIError(ValueError):
@@ -143,7 +148,7 @@ def cmd_default(args: argparse.Namespace) -> int:
     out = Path(args.out)
     with make_progress(args.quiet) as progress:
         records = run_suite(default_specs(), out, progress=progress, command=["critbench", *args.argv],
-                            jobs=args.jobs, compile_cache=out / ".jax-cache")
+                            jobs=args.jobs)
     print_summary(summarize(records))
     html = _render_html(out, None)
     print(f"results: {out}" + (f"; HTML report: {html}" if html else " (HTML report module not installed)"))
@@ -234,6 +239,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _solver_failures(records)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from harness.bench import main_bench
+
+    return main_bench(args)
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     from harness.score import summarize
     from harness.store import load_records
@@ -303,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                    help="worker processes for the scorecard's cells (default: min(2, cores))")
+    p.add_argument("--compile-cache", default=None, metavar="DIR|off", help=COMPILE_CACHE_HELP)
     p.set_defaults(func=cmd_default)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -331,7 +343,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="blocks of runs solved concurrently (default: one per core for one-at-a-time blocks on a CPU)")
     r.add_argument("--out", required=True)
     r.add_argument("--quiet", action="store_true")
+    r.add_argument("--compile-cache", default=argparse.SUPPRESS, metavar="DIR|off", help=COMPILE_CACHE_HELP)
     r.set_defaults(func=cmd_run)
+
+    b = sub.add_parser("bench", help="throughput: time per gradient/HVP/iteration/success vs the f64 matmul peak")
+    b.add_argument("--case", action="append", default=None, help="case (repeatable; default: dlae, quartic)")
+    b.add_argument("--batch", action="append", type=int, default=None, help="batch size (repeatable; default 1, 20, 1000)")
+    b.add_argument("--runs", type=int, default=100, help="Newton-MR runs per batch size (at least the batch)")
+    b.add_argument("--max-iter", type=int, default=500)
+    b.add_argument("--quick", action="store_true", help="small sizes (for tests)")
+    b.add_argument("--json", default=None, metavar="FILE")
+    b.add_argument("--compile-cache", default=argparse.SUPPRESS, metavar="DIR|off", help=COMPILE_CACHE_HELP)
+    b.set_defaults(func=cmd_bench)
 
     for name in ("score", "summary"):
         sc = sub.add_parser(name, help="summary table of stored results")
@@ -368,6 +391,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     args.argv = argv
     try:
+        if getattr(args.func, "__name__", "") in COMPILING_COMMANDS:  # persistent cache on by default
+            from harness.compile_cache import enable_compile_cache
+
+            enable_compile_cache(getattr(args, "compile_cache", None))
         with warnings.catch_warnings():
             warnings.simplefilter("default")
             warnings.showwarning = _one_line_warning

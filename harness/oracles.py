@@ -50,6 +50,8 @@ def point_oracles(case: Any, thetas: np.ndarray) -> list[dict[str, Any]]:
     """Loss, gradient and (for ``dim <= DENSE_MAX_DIM``) Hessian at each row of ``thetas``.
 
     Rows with non-finite entries get ``{}`` (the scorer then reports them as diverged).
+    Points are evaluated in batches padded to a power of two, so the number of
+    finite rows (which varies from seed to seed) does not force a new compilation.
     """
     import jax.numpy as jnp
 
@@ -61,7 +63,10 @@ def point_oracles(case: Any, thetas: np.ndarray) -> list[dict[str, Any]]:
     chunk = max(1, _HESS_BYTES // (8 * case.dim * case.dim)) if with_h else 256
     for s in range(0, len(rows), chunk):
         idx = rows[s : s + chunk]
-        res = [np.asarray(a) for a in fn(jnp.asarray(thetas[idx]), case.data)]
+        # pad to a power of two (<= chunk) by repeating a row: a few shapes, not one compilation per row count
+        size = min(chunk, 1 << (len(idx) - 1).bit_length())
+        pts = thetas[np.concatenate([idx, np.repeat(idx[:1], size - len(idx))])]
+        res = [np.asarray(a) for a in fn(jnp.asarray(pts), case.data)]
         for j, i in enumerate(idx):
             d = {"loss": float(res[0][j]), "grad": res[1][j]}
             if with_h:

@@ -10,6 +10,10 @@ Options::
     --critbench-cases a,b     cases the ``critbench_cases`` fixture yields
                               (default: example-1.1,quartic)
     --critbench-seed S        seed of the initial points (default 0)
+    --critbench-compile-cache DIR|off
+                              JAX persistent compilation cache (default:
+                              $CRITBENCH_COMPILE_CACHE, else the user cache
+                              directory; see harness.compile_cache)
 
 Fixtures:
 
@@ -43,6 +47,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"comma-separated case names for the critbench_cases fixture (default {DEFAULT_CASES})")
     group.addoption("--critbench-seed", type=int, default=None, metavar="S",
                     help=f"seed of the initial points (default {DEFAULT_SEED})")
+    group.addoption("--critbench-compile-cache", default=None, metavar="DIR|off",
+                    help="JAX persistent compilation cache directory or 'off' "
+                         "(default: $CRITBENCH_COMPILE_CACHE, else the user cache directory)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Turn on JAX's persistent compilation cache for the session (cheap if JAX is not imported yet:
+    the setting is applied through JAX's environment variables, read when JAX is first imported)."""
+    import os
+    import sys
+
+    from harness.compile_cache import resolve_cache_dir
+
+    directory = resolve_cache_dir(config.getoption("critbench_compile_cache", default=None))
+    if "jax" in sys.modules:
+        from harness.compile_cache import enable_compile_cache
+
+        enable_compile_cache("off" if directory is None else directory)
+        return
+    if directory is None:
+        return
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # an unwritable cache never fails a test session
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(directory))
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 
 
 def _opt(config: pytest.Config, name: str, default: Any) -> Any:

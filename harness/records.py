@@ -115,6 +115,9 @@ RECORD_FIELDS: tuple[RecordField, ...] = (
     _f("index_error_fraction", _NUM, False, "`index_fraction - class_index_fraction`"),
     _f("correct", "bool|null", False, "critical and matches its class's loss and index (null: unverifiable)"),
     _f("matched_flat_point", "str|null", False, "label of the certified gradient-flat point matched"),
+    _f("lanes", "int|null", False, "vmapped lanes of the run's batch (null: a plug-in's own `solve`)"),
+    _f("lane_utilization", _NUM, False, "useful lane-iterations / (lanes x iterations executed) of the run's batch, "
+       "counted by the shared loop (null: unknown)"),
     _f("provenance", "object", False, "`critbench, jax, jaxlib, numpy, python, device, git_commit, hostname, time`"),
 )
 FIELDS_BY_NAME: dict[str, RecordField] = {f.name: f for f in RECORD_FIELDS}

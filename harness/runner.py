@@ -47,6 +47,7 @@ import numpy as np
 
 from cases import Case, get_case
 from harness import provenance as _prov
+from harness.compile_cache import enable_compile_cache
 from harness.initial_points import POOL, initial_points, pool_seed
 from harness.keys import case_key, run_id, solver_key, solver_options_of, stable_hash
 from harness.oracles import point_oracles
@@ -118,28 +119,52 @@ class RunSpec:
         return int(self.batch_size or min(self.runs, DEFAULT_BATCH))
 
 
-#: Data elements above which, on a CPU, runs are solved one at a time by default.
+#: Data elements above which a case counts as large (e.g. the thesis DLAE).
 LARGE_CASE_ELEMENTS = 50_000
+#: Runs queued per refilling block (a block is solved, scored and stored atomically).
+REFILL_QUEUE = 100
 
 
-def default_batch_size(spec: RunSpec, case: Case) -> int:
-    """Runs per vmapped solve when ``spec.batch_size`` is not given.
-
-    A ``vmap``-ed ``while_loop`` runs in lockstep: every run of a batch is
-    computed until the slowest one stops, so a batch costs ``batch x`` its
-    slowest run.  On a CPU, large cases (data with more than
-    :data:`LARGE_CASE_ELEMENTS` elements, e.g. the thesis DLAE) are compute
-    bound and gain nothing from batching, so they run one at a time; small cases
-    (and any case on an accelerator) batch to amortise per-call overhead.
-    """
-    if spec.batch_size:
-        return int(spec.batch_size)
+def _large_on_cpu(case: Case) -> bool:
     import jax
 
     elements = sum(int(np.size(leaf)) for leaf in jax.tree_util.tree_leaves(case.data))
-    if jax.default_backend() == "cpu" and elements > LARGE_CASE_ELEMENTS:
-        return 1
-    return spec.effective_batch
+    return jax.default_backend() == "cpu" and elements > LARGE_CASE_ELEMENTS
+
+
+def use_refill(spec: RunSpec, case: Case, solver: Any = None) -> bool:
+    """Whether the runner solves ``spec`` in refilling batches (:func:`harness.solvers.iterate_refill`).
+
+    Yes for solvers that :func:`~harness.solvers.supports_refill` (all built-ins), except large
+    cases (data with more than :data:`LARGE_CASE_ELEMENTS` elements) on a CPU without an explicit
+    ``batch_size``: there one-run lockstep blocks on one thread per core measured faster (README,
+    "Throughput": a vmapped Newton-MR step also runs every lane's inner MINRES-QLP until the slowest
+    lane's stops, and the skinny matmuls gain little from batching on 2 CPU cores).
+    """
+    from harness.solvers import supports_refill
+
+    if solver is None:
+        solver = get_solver(spec.solver, **spec.solver_options)
+    if not supports_refill(solver):
+        return False
+    return bool(spec.batch_size) or not _large_on_cpu(case)
+
+
+def default_batch_size(spec: RunSpec, case: Case) -> int:
+    """Runs per vmapped solve (lanes, for refilling batches) when ``spec.batch_size`` is not given.
+
+    Large cases on a CPU (data with more than :data:`LARGE_CASE_ELEMENTS` elements, e.g. the thesis
+    DLAE) run one at a time (see :func:`use_refill`); others batch up to :data:`DEFAULT_BATCH`.
+    """
+    if spec.batch_size:
+        return int(spec.batch_size)
+    return 1 if _large_on_cpu(case) else spec.effective_batch
+
+
+def block_size(spec: RunSpec, lanes: int, refill: bool) -> int:
+    """Runs per stored block: the lanes for lockstep solves; for refilling solves
+    ``min(runs, max(lanes, REFILL_QUEUE))`` (the queue a batch's lanes drain)."""
+    return min(spec.runs, max(lanes, REFILL_QUEUE)) if refill else lanes
 
 
 # --------------------------------------------------------------------------- running
@@ -164,7 +189,8 @@ def _blocks(todo: Iterable[int], batch: int) -> list[list[int]]:
 def default_threads(spec: RunSpec, case: Case, batch: int, n_blocks: int) -> int:
     """Runs solved concurrently (threads) when ``spec.threads`` is not given.
 
-    On a CPU, the one-run-at-a-time blocks of large cases (see
+    Refilling batches (``batch`` passed as 0) run in the calling thread.  On a
+    CPU, the one-run-at-a-time lockstep blocks of large cases (see
     :func:`default_batch_size`) use one thread per core: each solve is one XLA
     call that releases the GIL, and the skinny matrix products of such cases
     barely speed up with XLA's own intra-op threads, so runs in parallel give
@@ -225,8 +251,11 @@ def run_spec(
     progress.start(f"{spec.case} × {spec.solver}", spec.runs, spec.runs - len(todo), prev_success)
     prov = dict(prov or _prov.collect())
     B = default_batch_size(spec, case)
-    blocks = _blocks(todo, B)
-    starts = [pad_rows(initial_points(case, spec.seed, block), B) for block in blocks]
+    refill = use_refill(spec, case, solver)
+    lanes = B if refill else None
+    Q = block_size(spec, B, refill)
+    blocks = _blocks(todo, Q)
+    starts = [pad_rows(initial_points(case, spec.seed, block), Q) for block in blocks]
     lock = threading.Lock()
     compile_s = 0.0
     if blocks:
@@ -234,16 +263,19 @@ def run_spec(
         t = time.perf_counter()
         warm = starts[0].copy()
         warm.flags.writeable = False
+        warm_problem = Problem(case.loss_fn, isolated_data(case.data), case.dim)
         try:
-            solver.solve(Problem(case.loss_fn, isolated_data(case.data), case.dim), warm,
-                         max_iter=spec.max_iter, tol=WARMUP_TOL)
+            if refill:
+                solver.solve_refill(warm_problem, warm, max_iter=spec.max_iter, tol=WARMUP_TOL, lanes=B)
+            else:
+                solver.solve(warm_problem, warm, max_iter=spec.max_iter, tol=WARMUP_TOL)
         except Exception:  # noqa: BLE001 - a failing solver fails in its shards, where it becomes `error` records
             pass
         compile_s = time.perf_counter() - t
 
     def do_block(k: int, block: list[int]) -> None:
         shard = solve_shard(rs, spec.seed, block, starts[k], max_iter=spec.max_iter, tol=spec.tol,
-                            compile_seconds=compile_s if k == 0 else 0.0, prov=prov)
+                            compile_seconds=compile_s if k == 0 else 0.0, prov=prov, lanes=lanes)
         with lock:
             batch_id = _fresh_batch_id(store, f"{rs.case_key}_{rs.solver_key}_s{spec.seed}_r{block[0]}-{block[-1]}")
             for r in shard.records:
@@ -252,7 +284,7 @@ def run_spec(
             produced.extend(as_stored(r) for r in shard.records)
             progress.advance(len(block), sum(1 for r in shard.records if r["outcome"] == "critical"))
 
-    threads = default_threads(spec, case, B, len(blocks))
+    threads = default_threads(spec, case, 0 if refill else B, len(blocks))
     if threads <= 1:
         for k, block in enumerate(blocks):
             do_block(k, block)
@@ -280,21 +312,6 @@ def _fresh_batch_id(store: ResultStore, base: str) -> str:
     return cand
 
 
-def enable_compile_cache(directory: str | Path | None) -> None:
-    """Turn on JAX's persistent compilation cache in ``directory`` (None: leave it off).
-
-    XLA compilation dominates short suites (1-30 s per cell); a warm cache makes
-    re-runs and the parallel workers of :func:`run_suite` much cheaper.
-    """
-    if directory is None:
-        return
-    import jax
-
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    jax.config.update("jax_compilation_cache_dir", str(directory))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-
-
 def _suite_worker(args: tuple[RunSpec, str, Mapping[str, Any], str | None]) -> tuple[int, int]:
     """Worker process of :func:`run_suite`: one spec; returns (runs, successes).
 
@@ -303,7 +320,7 @@ def _suite_worker(args: tuple[RunSpec, str, Mapping[str, Any], str | None]) -> t
     spec, out_dir, prov, cache = args
     if spec.threads is None:  # the processes already share the cores
         spec = dataclasses.replace(spec, threads=1)
-    enable_compile_cache(cache)
+    enable_compile_cache(cache)  # the parent's setting (a directory or "off")
     recs = run_spec(spec, out_dir, prov=prov)
     return len(recs), sum(1 for r in recs if r.get("outcome") == "critical")
 
@@ -324,6 +341,11 @@ def run_suite(
     compiles each cell single-threaded, so two cores roughly halve a suite's
     wall time); progress then advances cell by cell.
 
+    ``compile_cache``: a directory or ``"off"`` to set JAX's persistent
+    compilation cache (:func:`harness.compile_cache.enable_compile_cache`);
+    None leaves this process's setting as it is (the CLI enables the cache at
+    start-up).  Worker processes inherit the setting in effect.
+
     Returns:
         All records of the specs, spec by spec.
     """
@@ -334,13 +356,16 @@ def run_suite(
     prov = _prov.collect()
     store.write_meta(command=list(command) if command is not None else None, provenance=prov,
                      critbench=prov["critbench"], specs=[dataclasses.asdict(s) for s in specs])
-    enable_compile_cache(compile_cache)
+    if compile_cache is not None:
+        enable_compile_cache(compile_cache)
     if jobs > 1 and len(specs) > 1:
         import multiprocessing as mp
 
         progress = progress or NullProgress()
         progress.start(f"{len(specs)} cells in {jobs} processes", sum(s.runs for s in specs))
-        cache = None if compile_cache is None else str(compile_cache)
+        import jax
+
+        cache = jax.config.jax_compilation_cache_dir or "off"
         work = [(s, str(out_dir), prov, cache) for s in specs]
         with mp.get_context("spawn").Pool(min(jobs, len(specs))) as pool:
             for runs, successes in pool.imap_unordered(_suite_worker, work):

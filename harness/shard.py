@@ -318,6 +318,9 @@ def build_records(
                 hfro_method=str(getattr(res, "hfro_method", "none")),
             )
             rec.update(scored)
+        lanes, util = getattr(res, "lanes", None), getattr(res, "lane_utilization", None)
+        rec["lanes"] = None if lanes is None else int(lanes)
+        rec["lane_utilization"] = None if util is None else float(util)
         if prov is not None:
             rec["provenance"] = dict(prov)
         out.append(rec)
@@ -381,6 +384,7 @@ def solve_shard(
     compile_seconds: float = 0.0,
     prov: Mapping[str, Any] | None = None,
     score_options: Mapping[str, Any] | None = None,
+    lanes: int | None = None,
 ) -> ShardResult:
     """Solve runs ``indices`` of ``seed`` from ``theta0``, check and score them, build records and arrays.
 
@@ -391,8 +395,15 @@ def solve_shard(
     solver gets copies (:func:`isolated_data`, a read-only copy of
     ``theta0``); an exception in it becomes ``error`` records
     (:func:`solver_failure`), never an exception here.
+
+    With ``lanes`` and a solver that can refill
+    (:func:`harness.solvers.supports_refill`: every built-in solver), the runs are solved in
+    ``lanes`` vmapped lanes that refill from the queue of initial points
+    (:func:`harness.solvers.iterate_refill`; pad rows are not solved but
+    copy the last real run, which they repeat); otherwise by the plugin
+    protocol's ``solve`` on all rows in lockstep.
     """
-    from harness.solvers import Problem
+    from harness.solvers import Problem, supports_refill
 
     case = rs.case
     n = len(indices)
@@ -403,7 +414,10 @@ def solve_shard(
     rejected: dict[int, tuple[str, str]] = {}
     t = time.perf_counter()
     try:
-        res = rs.solver.solve(problem, given, max_iter=max_iter, tol=tol)
+        if lanes is not None and supports_refill(rs.solver):
+            res = rs.solver.solve_refill(problem, given, max_iter=max_iter, tol=tol, lanes=int(lanes), runs=n)
+        else:
+            res = rs.solver.solve(problem, given, max_iter=max_iter, tol=tol)
     except Exception as exc:  # the solver's failure is a result, not a crash of the harness
         rejected = solver_failure(exc, seed, indices)
         res = getattr(exc, "partial", None) if len(rejected) < n else None

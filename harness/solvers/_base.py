@@ -196,6 +196,9 @@ class SolveResult:
         snapshots: ``(batch, len(SNAPSHOT_CUTOFFS), dim)``: the first iterate
             with ``||grad L||^2 < eps`` for each cutoff (NaN if never reached).
         snapshot_iter: ``(batch, len(SNAPSHOT_CUTOFFS))``: its iteration, -1 if never.
+        lane_utilization: useful lane-iterations / (lanes x iterations executed)
+            of the solve (None if unknown, e.g. a plugin's result).
+        lanes: vmapped lanes of the solve (None if unknown).
     """
 
     theta: np.ndarray
@@ -207,6 +210,8 @@ class SolveResult:
     hfro_method: str = "none"
     snapshots: np.ndarray | None = None
     snapshot_iter: np.ndarray | None = None
+    lane_utilization: float | None = None
+    lanes: int | None = None
 
     @property
     def batch(self) -> int:
@@ -260,6 +265,17 @@ class IterativeSolver:
     ) -> tuple[jax.Array, Any, StepInfo]:
         raise NotImplementedError
 
+    def terminate(
+        self, fn: Callable, theta: jax.Array, f: jax.Array, g: jax.Array, state: Any, info: StepInfo, args: Any
+    ) -> jax.Array:
+        """Optional stop hook, called after each step at the new iterate.
+
+        Return :data:`RUNNING` to continue or a status code (e.g. ``STALLED``)
+        to stop the run with that status; the loop's own tests (non-finite,
+        converged, unchanged iterate) take precedence, the budget comes after.
+        """
+        return jnp.int64(RUNNING)
+
     def options(self) -> dict[str, Any]:
         """The solver's options as a JSON-friendly dict."""
         if dataclasses.is_dataclass(self):
@@ -268,6 +284,22 @@ class IterativeSolver:
 
     def solve(self, problem: Problem, theta0: np.ndarray, *, max_iter: int, tol: float) -> SolveResult:
         return iterate(self, problem, theta0, max_iter=max_iter, tol=tol)
+
+    def solve_refill(
+        self, problem: Problem, theta0: np.ndarray, *, max_iter: int, tol: float, lanes: int,
+        runs: int | None = None,
+    ) -> SolveResult:
+        """Solve the first ``runs`` rows of ``theta0`` in ``lanes`` lanes that refill (:func:`iterate_refill`)."""
+        return iterate_refill(self, problem, theta0, max_iter=max_iter, tol=tol, lanes=lanes, runs=runs)
+
+
+def supports_refill(solver: Any) -> bool:
+    """Whether ``solver`` solves by the shared loop and so can refill lanes (:func:`iterate_refill`):
+    an :class:`IterativeSolver` that does not override ``solve``/``solve_refill`` inconsistently."""
+    if not isinstance(solver, IterativeSolver):
+        return False
+    cls = type(solver)
+    return cls.solve is IterativeSolver.solve or cls.solve_refill is not IterativeSolver.solve_refill
 
 
 def _jsonable(v: Any) -> Any:
@@ -278,8 +310,35 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def _run_one(solver: IterativeSolver, fn: Callable, theta0: jax.Array, args: Any, max_iter: int, tol: jax.Array):
-    """One run as a ``lax.while_loop`` (vmapped by :func:`_run_batch`)."""
+class LoopCarry(NamedTuple):
+    """The shared loop's state for one run (vmapped: every field gains a leading batch axis).
+
+    Attributes:
+        k: iterations taken.
+        theta, f, g: the current iterate, its loss and gradient.
+        state: the solver's own state pytree.
+        status: :data:`RUNNING` or the stop reason.
+        hvps, grads: cumulative costs (the initial gradient counts as one).
+        trace: per-iteration arrays keyed by :data:`TRACE_FIELDS`, each ``(max_iter + 1,)``.
+        snap, snap_it: snapshots at :data:`SNAPSHOT_CUTOFFS` and their iterations.
+    """
+
+    k: jax.Array
+    theta: jax.Array
+    f: jax.Array
+    g: jax.Array
+    state: Any
+    status: jax.Array
+    hvps: jax.Array
+    grads: jax.Array
+    trace: dict[str, jax.Array]
+    snap: jax.Array
+    snap_it: jax.Array
+
+
+def _init_carry(solver: IterativeSolver, fn: Callable, theta0: jax.Array, args: Any, max_iter: int,
+                tol: jax.Array) -> LoopCarry:
+    """Iterate 0 of one run: loss, gradient, status, trace entry 0, snapshots, solver state."""
     vg = jax.value_and_grad(fn)
     f0, g0 = vg(theta0, args)
     g2_0 = jnp.vdot(g0, g0)
@@ -300,60 +359,65 @@ def _run_one(solver: IterativeSolver, fn: Callable, theta0: jax.Array, args: Any
     hit0 = finite0 & (g2_0 < cut)
     snap0 = jnp.where(hit0[:, None], theta0[None, :], jnp.nan)
     snap_it0 = jnp.where(hit0, 0, -1).astype(jnp.int64)
-    carry0 = (jnp.int64(0), theta0, f0, g0, state0, status0, jnp.int64(0), jnp.int64(1), trace, snap0, snap_it0)
+    return LoopCarry(jnp.int64(0), theta0, f0, g0, state0, status0, jnp.int64(0), jnp.int64(1), trace, snap0,
+                     snap_it0)
 
-    def cond(c):
-        return c[5] == RUNNING
 
-    def body(c):
-        k, theta, f, g, state, _, hv, gr, tr, snap, snap_it = c
-        theta_new, state_new, info = solver.step(fn, theta, f, g, state, args)
-        f_new, g_new = vg(theta_new, args)
-        g2 = jnp.vdot(g_new, g_new)
-        hv = hv + info.hvps
-        gr = gr + info.grads + 1
-        k = k + 1
-        finite = jnp.isfinite(f_new) & jnp.isfinite(g2) & jnp.all(jnp.isfinite(theta_new))
-        stalled = jnp.all(theta_new == theta)
-        status = jnp.where(
-            ~finite,
-            DIVERGED,
-            jnp.where(g2 <= tol, CONVERGED, jnp.where(stalled, STALLED, jnp.where(k >= max_iter, MAX_ITER, RUNNING))),
-        ).astype(jnp.int64)
-        vals = {
-            "loss": f_new,
-            "grad_norm_sq": g2,
-            "step_size": info.step_size,
-            "r": info.r,
-            "r_H": info.r_H,
-            "hfro": info.hfro,
-            "krylov_iters": info.krylov_iters,
-            "krylov_flag": info.krylov_flag,
-            "hvps": hv,
-            "grads": gr,
-        }
-        tr = {key: tr[key].at[k].set(vals[key].astype(tr[key].dtype)) for key in TRACE_FIELDS}
-        hit = finite & (g2 < cut) & (snap_it < 0)
-        snap = jnp.where(hit[:, None], theta_new[None, :], snap)
-        snap_it = jnp.where(hit, k, snap_it)
-        # A diverged run keeps its last finite iterate.
-        keep = lambda new, old: jnp.where(finite, new, old)  # noqa: E731
-        return (
-            k,
-            keep(theta_new, theta),
-            keep(f_new, f),
-            keep(g_new, g),
-            jax.tree_util.tree_map(keep, state_new, state),
-            status,
-            hv,
-            gr,
-            tr,
-            snap,
-            snap_it,
-        )
+def _step_carry(solver: IterativeSolver, fn: Callable, c: LoopCarry, args: Any, max_iter: int,
+                tol: jax.Array) -> LoopCarry:
+    """One iteration of one run: the solver's step, the new gradient, stop tests, trace and snapshots.
 
-    k, theta, _, _, _, status, hv, gr, tr, snap, snap_it = jax.lax.while_loop(cond, body, carry0)
-    return theta, status, k, hv, gr, tr, snap, snap_it
+    Stop tests in order: non-finite -> DIVERGED, ``||g||^2 <= tol`` -> CONVERGED,
+    unchanged iterate -> STALLED, the solver's :meth:`IterativeSolver.terminate`
+    hook, budget spent -> MAX_ITER.
+    """
+    vg = jax.value_and_grad(fn)
+    theta_new, state_new, info = solver.step(fn, c.theta, c.f, c.g, c.state, args)
+    f_new, g_new = vg(theta_new, args)
+    g2 = jnp.vdot(g_new, g_new)
+    hv = c.hvps + info.hvps
+    gr = c.grads + info.grads + 1
+    k = c.k + 1
+    finite = jnp.isfinite(f_new) & jnp.isfinite(g2) & jnp.all(jnp.isfinite(theta_new))
+    stalled = jnp.all(theta_new == c.theta)
+    hook = jnp.asarray(solver.terminate(fn, theta_new, f_new, g_new, state_new, info, args), dtype=jnp.int64)
+    status = jnp.where(
+        ~finite,
+        DIVERGED,
+        jnp.where(g2 <= tol, CONVERGED, jnp.where(stalled, STALLED, jnp.where(
+            hook != RUNNING, hook, jnp.where(k >= max_iter, MAX_ITER, RUNNING)))),
+    ).astype(jnp.int64)
+    vals = {
+        "loss": f_new,
+        "grad_norm_sq": g2,
+        "step_size": info.step_size,
+        "r": info.r,
+        "r_H": info.r_H,
+        "hfro": info.hfro,
+        "krylov_iters": info.krylov_iters,
+        "krylov_flag": info.krylov_flag,
+        "hvps": hv,
+        "grads": gr,
+    }
+    tr = {key: c.trace[key].at[k].set(vals[key].astype(c.trace[key].dtype)) for key in TRACE_FIELDS}
+    cut = jnp.asarray(SNAPSHOT_CUTOFFS, dtype=jnp.float64)
+    hit = finite & (g2 < cut) & (c.snap_it < 0)
+    snap = jnp.where(hit[:, None], theta_new[None, :], c.snap)
+    snap_it = jnp.where(hit, k, c.snap_it)
+    # A diverged run keeps its last finite iterate.
+    keep = lambda new, old: jnp.where(finite, new, old)  # noqa: E731
+    return LoopCarry(k, keep(theta_new, c.theta), keep(f_new, c.f), keep(g_new, c.g),
+                     jax.tree_util.tree_map(keep, state_new, c.state), status, hv, gr, tr, snap, snap_it)
+
+
+def _run_one(solver: IterativeSolver, fn: Callable, theta0: jax.Array, args: Any, max_iter: int, tol: jax.Array):
+    """One run as a ``lax.while_loop`` (vmapped by :func:`_run_batch`)."""
+    c = jax.lax.while_loop(
+        lambda c: c.status == RUNNING,
+        lambda c: _step_carry(solver, fn, c, args, max_iter, tol),
+        _init_carry(solver, fn, theta0, args, max_iter, tol),
+    )
+    return c.theta, c.status, c.k, c.hvps, c.grads, c.trace, c.snap, c.snap_it
 
 
 def _run_batch_impl(solver, fn, theta0, args, max_iter, tol):
@@ -362,6 +426,154 @@ def _run_batch_impl(solver, fn, theta0, args, max_iter, tol):
 
 
 _run_batch = jax.jit(_run_batch_impl, static_argnums=(0, 1, 4))
+
+
+# --------------------------------------------------------------------------- refilling batches
+#: Per-run outputs of a refilling solve (the carry fields that make a :class:`SolveResult`).
+_OUT_FIELDS = ("theta", "status", "k", "hvps", "grads", "trace", "snap", "snap_it")
+
+
+def _where_lanes(mask: jax.Array, new: Any, old: Any) -> Any:
+    """Per-lane select over pytrees with a leading lane axis."""
+    return jax.tree_util.tree_map(lambda n, o: jnp.where(mask.reshape((-1,) + (1,) * (n.ndim - 1)), n, o), new, old)
+
+
+def _refill_init_impl(solver, fn, theta0, live, args, max_iter, tol):
+    """Start every lane; lanes that are not ``live`` (nothing queued for them) start stopped."""
+    c = jax.vmap(lambda t: _init_carry(solver, fn, t, args, max_iter, tol))(theta0)
+    return c._replace(status=jnp.where(live, c.status, CONVERGED))
+
+
+def _refill_advance_impl(solver, fn, carry, args, max_iter, tol, max_steps, stop_on_finish):
+    """Step every running lane until one finishes (if ``stop_on_finish``), none runs, or ``max_steps``.
+
+    Returns the new carry, the useful lane-iterations (running lanes stepped)
+    and the iterations executed (each costs every lane).
+    """
+    step = jax.vmap(lambda c: _step_carry(solver, fn, c, args, max_iter, tol))
+
+    def cond(s):
+        c, j, _, stop = s
+        return (~stop) & (j < max_steps) & jnp.any(c.status == RUNNING)
+
+    def body(s):
+        c, j, useful, _ = s
+        running = c.status == RUNNING
+        c2 = _where_lanes(running, step(c), c)
+        finished = jnp.any(running & (c2.status != RUNNING))
+        return c2, j + 1, useful + jnp.sum(running), stop_on_finish & finished
+
+    c, j, useful, _ = jax.lax.while_loop(cond, body, (carry, jnp.int64(0), jnp.int64(0), jnp.bool_(False)))
+    return c, useful, j
+
+
+def _refill_harvest_impl(solver, fn, carry, out, lane_run, done, refill, theta0_new, args, max_iter, tol):
+    """Copy finished lanes' runs into ``out`` (row ``lane_run``; row -1 is a sink), start new runs in ``refill`` lanes."""
+    sink = out["status"].shape[0] - 1
+    rows = jnp.where(done, lane_run, sink)
+    fields = {name: getattr(carry, name) for name in _OUT_FIELDS}
+    out = jax.tree_util.tree_map(lambda o, v: o.at[rows].set(v), out, fields)
+    fresh = jax.vmap(lambda t: _init_carry(solver, fn, t, args, max_iter, tol))(theta0_new)
+    return _where_lanes(refill, fresh, carry), out
+
+
+_refill_init = jax.jit(_refill_init_impl, static_argnums=(0, 1, 5))
+_refill_advance = jax.jit(_refill_advance_impl, static_argnums=(0, 1, 4))
+_refill_harvest = jax.jit(_refill_harvest_impl, static_argnums=(0, 1, 9), donate_argnums=(3,))
+
+
+def iterate_refill(
+    solver: IterativeSolver,
+    problem: Problem,
+    theta0: np.ndarray,
+    *,
+    max_iter: int,
+    tol: float,
+    lanes: int,
+    runs: int | None = None,
+    max_steps: int | None = None,
+) -> SolveResult:
+    """Solve the first ``runs`` rows of ``theta0`` with ``lanes`` vmapped lanes that refill.
+
+    The lanes step in lockstep (one ``vmap``-ed step per iteration) until a
+    run finishes; the host then copies the finished runs into the output
+    buffers and starts the next queued initial points in their lanes (all in
+    compiled code with fixed shapes: one compilation per (solver, loss,
+    ``lanes``, ``theta0`` rows, ``max_iter``)).  Each run executes exactly the
+    same per-run computation as in :func:`iterate`, so its results, traces,
+    snapshots and counts equal solving it alone (up to XLA's rounding of
+    batched kernels, see ``tests/solvers/test_refill.py``).
+
+    Rows ``runs ..`` of ``theta0`` (padding to a fixed shape, repeating the
+    last real point) are not solved; their result rows copy row ``runs - 1``.  ``lane_utilization`` is useful
+    lane-iterations / (lanes x iterations executed).
+    """
+    theta0 = _check_theta0(problem, theta0, max_iter, tol)
+    n_rows = theta0.shape[0]
+    n = n_rows if runs is None else int(runs)
+    if not 1 <= n <= n_rows:
+        raise ValueError(f"runs must be in [1, {n_rows}], got {runs!r}")
+    check_positive("lanes", lanes, integer=True)
+    L = min(int(lanes), n_rows)  # by rows, not runs: a short last block keeps the shapes
+    steps_cap = jnp.int64(max_steps if max_steps is not None else max_iter + 1)
+    fn, args, tol_j, mi = problem.loss_fn, problem.data, jnp.float64(tol), int(max_iter)
+    T, dim, S = mi + 1, problem.dim, len(SNAPSHOT_CUTOFFS)
+    sink = n_rows  # output row for lanes with nothing to write
+    out = {
+        "theta": jnp.full((n_rows + 1, dim), jnp.nan), "status": jnp.full((n_rows + 1,), -1, jnp.int64),
+        "k": jnp.zeros((n_rows + 1,), jnp.int64), "hvps": jnp.zeros((n_rows + 1,), jnp.int64),
+        "grads": jnp.zeros((n_rows + 1,), jnp.int64),
+        "trace": {k: (jnp.full((n_rows + 1, T), -1, jnp.int64) if k in _INT_FIELDS else jnp.full((n_rows + 1, T), jnp.nan))
+                  for k in TRACE_FIELDS},
+        "snap": jnp.full((n_rows + 1, S, dim), jnp.nan), "snap_it": jnp.full((n_rows + 1, S), -1, jnp.int64),
+    }
+    lane_run = np.where(np.arange(L) < n, np.arange(L), sink).astype(np.int64)
+    nxt = min(L, n)
+    carry = _refill_init(solver, fn, jnp.asarray(theta0[:L]), jnp.asarray(lane_run < sink), args, mi, tol_j)
+    useful_total = executed = 0
+    while True:
+        carry, useful, steps = _refill_advance(solver, fn, carry, args, mi, tol_j, steps_cap, jnp.bool_(nxt < n))
+        useful_total += int(useful)
+        executed += int(steps)
+        active = lane_run < sink
+        done = active & (np.asarray(carry.status) != RUNNING)
+        if done.any():
+            refill = np.zeros(L, dtype=bool)
+            new_rows = np.zeros((L, dim))
+            new_run = lane_run.copy()
+            for lane in np.flatnonzero(done):
+                if nxt < n:
+                    refill[lane], new_rows[lane], new_run[lane] = True, theta0[nxt], nxt
+                    nxt += 1
+                else:
+                    new_run[lane] = sink
+            carry, out = _refill_harvest(solver, fn, carry, out, jnp.asarray(lane_run), jnp.asarray(done),
+                                         jnp.asarray(refill), jnp.asarray(new_rows), args, mi, tol_j)
+            lane_run = new_run
+        if not (lane_run < sink).any():
+            break
+    # pad rows (they repeat the last real point, see harness.shard.pad_rows) copy the last real run
+    host = jax.tree_util.tree_map(lambda x: np.concatenate([np.asarray(x)[:n], np.repeat(np.asarray(x)[n - 1:n],
+                                                                                             n_rows - n, axis=0)]), out)
+    return SolveResult(
+        theta=host["theta"], status=host["status"], n_iter=host["k"], hvps=host["hvps"], grads=host["grads"],
+        trace=host["trace"], hfro_method=str(getattr(solver, "hfro_method", "none")), snapshots=host["snap"],
+        snapshot_iter=host["snap_it"],
+        lane_utilization=float(useful_total / (L * executed)) if executed else 1.0, lanes=L,
+    )
+
+
+def _check_theta0(problem: Problem, theta0: np.ndarray, max_iter: int, tol: float) -> np.ndarray:
+    theta0 = np.asarray(theta0, dtype=np.float64)
+    if theta0.ndim == 1:
+        theta0 = theta0[None, :]
+    if theta0.ndim != 2 or theta0.shape[1] != problem.dim:
+        raise ValueError(
+            f"initial points must have shape (batch, {problem.dim}); got {tuple(theta0.shape)}"
+        )
+    check_positive("max_iter", max_iter, integer=True, allow_zero=True)
+    check_positive("tol", tol, allow_zero=True)
+    return theta0
 
 
 def iterate(
@@ -378,15 +590,7 @@ def iterate(
     ``max_iter``); ``tol`` and the data are traced, so changing them does not
     recompile.
     """
-    theta0 = np.asarray(theta0, dtype=np.float64)
-    if theta0.ndim == 1:
-        theta0 = theta0[None, :]
-    if theta0.ndim != 2 or theta0.shape[1] != problem.dim:
-        raise ValueError(
-            f"initial points must have shape (batch, {problem.dim}); got {tuple(theta0.shape)}"
-        )
-    check_positive("max_iter", max_iter, integer=True, allow_zero=True)
-    check_positive("tol", tol, allow_zero=True)
+    theta0 = _check_theta0(problem, theta0, max_iter, tol)
     theta, status, k, hv, gr, tr, snap, snap_it = _run_batch(
         solver, problem.loss_fn, jnp.asarray(theta0), problem.data, int(max_iter), jnp.float64(tol)
     )
@@ -400,4 +604,13 @@ def iterate(
         hfro_method=str(getattr(solver, "hfro_method", "none")),
         snapshots=np.asarray(snap),
         snapshot_iter=np.asarray(snap_it),
+        lane_utilization=lockstep_utilization(np.asarray(k)),
+        lanes=int(theta0.shape[0]),
     )
+
+
+def lockstep_utilization(n_iter: np.ndarray) -> float:
+    """Useful lane-iterations / total of a lockstep batch: ``sum(n_iter) / (batch * max(n_iter))``."""
+    n_iter = np.asarray(n_iter)
+    top = int(n_iter.max()) if n_iter.size else 0
+    return float(n_iter.sum() / (n_iter.size * top)) if top > 0 else 1.0

@@ -1,12 +1,25 @@
-"""The runner's default batch size: large CPU cases run one at a time (vmap lockstep)."""
+"""The runner's defaults: large CPU cases run one at a time in lockstep blocks (measured faster than
+refilling lanes on a CPU), other cases and explicit batch sizes use refilling batches."""
 
 import cases
-from harness.runner import DEFAULT_BATCH, RunSpec, default_batch_size
+from harness.runner import DEFAULT_BATCH, REFILL_QUEUE, RunSpec, block_size, default_batch_size, use_refill
 
 
-def test_thesis_dlae_runs_one_at_a_time_on_cpu():
+def test_thesis_dlae_runs_one_at_a_time_on_cpu_unless_a_batch_size_is_given():
     case = cases.get_case("dlae")  # X is 16 x 10000: compute bound on a CPU
-    assert default_batch_size(RunSpec("dlae", {}, "newton-mr", {}, 20, 0), case) == 1
+    spec = RunSpec("dlae", {}, "newton-mr", {}, 100, 0)
+    assert default_batch_size(spec, case) == 1 and not use_refill(spec, case)
+    lanes = RunSpec("dlae", {}, "newton-mr", {}, 100, 0, batch_size=20)
+    assert use_refill(lanes, case) and block_size(lanes, 20, True) == REFILL_QUEUE
+
+
+def test_small_cases_refill_and_solvers_with_their_own_solve_do_not():
+    from tests.scoring._helpers import ReturnsStart
+
+    case = cases.get_case("quartic")
+    spec = RunSpec("quartic", {}, "newton-mr", {}, 20, 0)
+    assert use_refill(spec, case) and block_size(spec, 20, True) == 20
+    assert not use_refill(spec, case, ReturnsStart())
 
 
 def test_small_case_is_batched_and_explicit_batch_size_wins():
