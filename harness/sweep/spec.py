@@ -180,18 +180,30 @@ def parse_sweep(doc: Mapping[str, Any], name: str = "sweep", where: str = "sweep
                                      batch_size=batch))
             except ValueError as exc:
                 raise SweepError(f"{where}: {exc}") from None
-    swept = []
-    for label, values in (
-        *((f"case.{k}", [c.case_params.get(k) for c in cells]) for k in _keys(c.case_params for c in cells)),
-        *((f"solver.{k}", [c.solver_options.get(k) for c in cells]) for k in _keys(c.solver_options for c in cells)),
-        ("max_iter", [c.max_iter for c in cells]), ("tol", [c.tol for c in cells]), ("seed", [c.seed for c in cells]),
-    ):
-        if len({repr(v) for v in values}) > 1:
+    swept: list[str] = []
+
+    def note(label: str, groups: Mapping[Any, list[Any]]) -> None:
+        if label not in swept and any(len({repr(v) for v in vals}) > 1 for vals in groups.values()):
             swept.append(label)
+
+    # a case parameter / solver option is swept if it varies among cells of the same case / solver
+    for k in _keys(c.case_params for c in cells):
+        note(f"case.{k}", _by(cells, lambda c: c.case, lambda c: c.case_params.get(k)))
+    for k in _keys(c.solver_options for c in cells):
+        note(f"solver.{k}", _by(cells, lambda c: c.solver, lambda c: c.solver_options.get(k)))
+    for label in ("max_iter", "tol", "seed"):
+        note(label, _by(cells, lambda c: None, lambda c, a=label: getattr(c, a)))
     sname = doc.get("name", name)
     if not isinstance(sname, str):
         raise SweepError(f"{where}: 'name' must be a string, got {sname!r}")
     return Sweep(sname, tuple(cells), tuple(swept))
+
+
+def _by(cells: Sequence[RunSpec], group: Any, value: Any) -> dict[Any, list[Any]]:
+    out: dict[Any, list[Any]] = {}
+    for c in cells:
+        out.setdefault(group(c), []).append(value(c))
+    return out
 
 
 def _keys(dicts: Any) -> list[str]:
