@@ -39,6 +39,9 @@ from harness.runner import WARMUP_TOL, RunSpec, resolve
 from harness.store import ResultStore
 from harness.sweep.spec import Shard, Sweep, cell_batch, expand_shards
 
+#: How long the client waits to connect to ``--scheduler``.
+CONNECT_TIMEOUT = "20s"
+
 __all__ = ["SweepOutcome", "dry_run_rows", "hvps_per_iteration_bound", "run_sweep", "solve_shard_task"]
 
 
@@ -176,7 +179,7 @@ def _make_client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
 
     if scheduler:
         try:
-            return Client(scheduler, timeout="20s"), None
+            return Client(scheduler, timeout=CONNECT_TIMEOUT), None
         except (OSError, TimeoutError) as exc:
             raise ValueError(f"cannot connect to the Dask scheduler {scheduler!r}: {exc}") from None
     n = workers or max(1, os.cpu_count() or 1)

@@ -152,7 +152,10 @@ def test_external_scheduler_gives_the_same_records(sweep_file, reference, tmp_pa
     assert "12 stored, 0 failed" in capsys.readouterr().out
 
 
-def test_unreachable_scheduler_is_a_one_line_error(sweep_file, tmp_path, capsys):
+def test_unreachable_scheduler_is_a_one_line_error(sweep_file, tmp_path, capsys, monkeypatch):
+    import harness.sweep.run as sweep_run
+
+    monkeypatch.setattr(sweep_run, "CONNECT_TIMEOUT", "2s")
     rc = main(["sweep", str(sweep_file), "--out", str(tmp_path / "x"), "--scheduler", f"tcp://127.0.0.1:{_free_port()}"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "cannot connect to the Dask scheduler" in err and len(err.splitlines()) == 1
