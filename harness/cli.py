@@ -278,10 +278,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    from harness.columnar import SCORE_FIELDS, load_columns
     from harness.score import summarize
-    from harness.store import load_records
 
-    records = load_records(args.dir)
+    # only the fields summarize reads: from the Parquet snapshot when there is one, else runs.jsonl
+    records = load_columns(args.dir, SCORE_FIELDS)
     if not records:
         raise CLIError(f"no run records in {args.dir}")
     rows = summarize(records)

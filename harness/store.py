@@ -279,6 +279,14 @@ class ResultStore:
         """Same as :meth:`batch_ids` (every ``batch_id`` named by a stored line)."""
         return self.batch_ids()
 
+    def compact(self) -> list[Path]:
+        """Add the records not yet in the columnar snapshot as Parquet segments
+        (:func:`harness.columnar.compact`; needs ``pyarrow``)."""
+        from harness.columnar import compact
+
+        with self._lock, self._locked():
+            return compact(self.dir)
+
     def records(self) -> list[dict[str, Any]]:
         """All stored records (see :func:`load_records`)."""
         if not self.runs_path.exists():

@@ -271,6 +271,8 @@ def run_sweep(
             progress.update(outcome)
             if on_stored is not None:
                 on_stored(client, shard)
+        if outcome.stored:
+            store.compact()  # the columnar snapshot that `critbench score` reads on large stores
     finally:
         progress.close()
         if own:

@@ -216,3 +216,61 @@ def test_two_processes_append_without_duplicates(tmp_path):
         a.append_batch(*_batch([1], "b2"))
     assert a.batch_ids() == {"b0", "b1"} == ResultStore(tmp_path).batch_ids()
     assert [r["run_id"] for r in load_records(tmp_path)] == ["r0", "r1"]
+
+
+# --------------------------------------------------------------------------- columnar snapshot (Parquet)
+def _real_like(ids, bid):
+    recs = [{**_rec(f"r{i}", run_index=i), "case": "c", "case_key": "c-1", "solver": "s", "solver_key": "s-1",
+             "outcome": ("critical", "other", "gradient-flat")[i % 3], "correct": (i % 3 == 0) if i % 5 else None,
+             "hvps": 10 + i, "grads": 2, "seconds": 0.5, "compile_seconds": 1.0 if i == ids[0] else 0.0,
+             "ever_gradient_flat": i % 3 == 2, "loss_error": 1e-9 * i if i % 3 == 0 else None,
+             "index_error_count": 0, "index_error_fraction": 0.0, "final_r": float("inf") if i == 4 else 0.5,
+             "case_params": {"k": i}, "provenance": {"time": "2026-01-01T00:00:00"}} for i in ids]
+    return recs, {"theta": np.zeros((len(ids), 2))}, bid
+
+
+def test_columnar_snapshot_reads_like_jsonl(tmp_path):
+    from harness.columnar import SCORE_FIELDS, compact, load_columns, segments
+    from harness.score import summarize
+
+    st = ResultStore(tmp_path)
+    st.append_batch(*_real_like(range(0, 6), "b0"))
+    assert segments(tmp_path) == [] and compact(tmp_path)
+    st.append_batch(*_real_like(range(6, 9), "b1"))  # a JSONL tail after the snapshot
+    full = load_records(tmp_path)
+    cols = list(dict.fromkeys(k for r in full for k in r))
+    got = load_columns(tmp_path, cols)
+    assert got == [{c: r.get(c) for c in cols} for r in full]  # nested, "inf" and null fields round-trip
+    assert summarize(load_columns(tmp_path, SCORE_FIELDS)) == summarize(full)  # score needs only these fields
+    assert len(st.compact()) == 1 and len(segments(tmp_path)) == 2  # incremental: only the tail
+    assert st.compact() == []
+    assert load_columns(tmp_path, cols) == got
+
+
+def test_columnar_snapshot_ignored_when_runs_jsonl_replaced(tmp_path):
+    from harness.columnar import compact, load_columns, segments
+
+    st = ResultStore(tmp_path)
+    st.append_batch(*_real_like(range(3), "b0"))
+    compact(tmp_path)
+    size = (tmp_path / "runs.jsonl").stat().st_size
+    # replaced by a file as long as the old one (same segment range), different content
+    line = json.dumps(_rec("x", hvps=1))
+    (tmp_path / "runs.jsonl").write_text(line + " " * (size - len(line) - 2) + "\n\n")
+    assert (tmp_path / "runs.jsonl").stat().st_size == size
+    assert segments(tmp_path) == []
+    assert load_columns(tmp_path, ["hvps"]) == [{"run_id": "x", "hvps": 1}]  # from runs.jsonl itself
+    compact(tmp_path)
+    assert [p.name for p in (tmp_path / "columns").iterdir()] == [f"part-{0:016d}-{size:016d}.parquet"]
+
+
+def test_score_cli_same_with_or_without_snapshot(tmp_path, capsys):
+    from harness.cli import main
+
+    st = ResultStore(tmp_path)
+    st.append_batch(*_real_like(range(7), "b0"))
+    assert main(["score", str(tmp_path), "--json"]) == 0
+    plain = capsys.readouterr().out
+    st.compact()
+    assert main(["score", str(tmp_path), "--json"]) == 0
+    assert capsys.readouterr().out == plain and json.loads(plain)[0]["runs"] == 7
