@@ -183,7 +183,10 @@ def _make_client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
         except (OSError, TimeoutError) as exc:
             raise ValueError(f"cannot connect to the Dask scheduler {scheduler!r}: {exc}") from None
     n = workers or max(1, os.cpu_count() or 1)
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
+    import logging
+
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
+                           silence_logs=logging.ERROR)
     return Client(cluster), cluster
 
 
