@@ -135,9 +135,13 @@ def compact(directory: str | os.PathLike[str]) -> list[Path]:
         fh.seek(start)
         while start < size:
             data = fh.read(SEGMENT_BYTES)
-            while data and not data.endswith(b"\n"):  # extend the chunk to a line end
+            while data and not data.endswith(b"\n"):  # extend the chunk to the next line end
                 more = fh.read(1 << 20)
                 if not more:
+                    break
+                k = more.find(b"\n")
+                if k >= 0:
+                    data += more[: k + 1]
                     break
                 data += more
             end = start + data.rfind(b"\n") + 1

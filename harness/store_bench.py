@@ -172,13 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dir", default="results/store-scale")
     p.add_argument("--max-full", type=int, default=100_000)
     args = p.parse_args(argv)
-    rows = [measure(Path(args.dir) / f"n{int(float(s))}", int(float(s)), max_full=args.max_full)
-            for s in args.sizes.split(",")]
     print("| " + " | ".join(COLS) + " |")
-    print("|" + "---|" * len(COLS))
-    for r in rows:
+    print("|" + "---|" * len(COLS), flush=True)
+    for size in args.sizes.split(","):
+        n = int(float(size))
+        r = measure(Path(args.dir) / f"n{n}", n, max_full=args.max_full)
         print("| " + " | ".join("-" if r.get(c) is None else (f"{r[c]:,}" if c == "runs" else f"{r[c]:.3g}")
-                                for c in COLS) + " |")
+                                for c in COLS) + " |", flush=True)
     print("(seconds; MB = size of runs.jsonl)")
     return 0
 

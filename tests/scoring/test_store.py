@@ -274,3 +274,20 @@ def test_score_cli_same_with_or_without_snapshot(tmp_path, capsys):
     st.compact()
     assert main(["score", str(tmp_path), "--json"]) == 0
     assert capsys.readouterr().out == plain and json.loads(plain)[0]["runs"] == 7
+
+
+def test_compact_writes_bounded_segments(tmp_path, monkeypatch):
+    import harness.columnar as columnar
+
+    st = ResultStore(tmp_path)
+    for b in range(6):
+        st.append_batch(*_real_like(range(10 * b, 10 * b + 10), f"b{b}"))
+    monkeypatch.setattr(columnar, "SEGMENT_BYTES", 1000)
+    segs = columnar.compact(tmp_path)
+    spans = [(s, e) for s, e, _ in columnar.segments(tmp_path)]
+    assert len(segs) == len(spans) > 3
+    line = max(len(x) for x in (tmp_path / "runs.jsonl").read_bytes().split(b"\n"))
+    assert all(e - s <= 1000 + line for s, e in spans)  # a chunk is extended to one line end, no further
+    full = load_records(tmp_path)
+    assert columnar.load_columns(tmp_path, ["hvps", "case_params"]) == [
+        {"run_id": r["run_id"], "hvps": r["hvps"], "case_params": r["case_params"]} for r in full]
