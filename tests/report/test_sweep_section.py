@@ -14,7 +14,7 @@ def _rec(i, forcing, k, outcome, hvps, solver="newton-mr"):
     return {"run_id": f"{solver}/{forcing}/{k}/{i}", "case": "dlae", "case_params": {"k": k, "p": 2},
             "case_key": f"dlae-{k}", "solver": solver, "solver_key": f"{solver}-{forcing}",
             "solver_options": {"forcing": forcing, "maxit": 0}, "seed": 0, "run_index": i, "max_iter": 50,
-            "tol": 1e-10, "outcome": outcome, "hvps": hvps, "grads": 1, "seconds": 0.1, "compile_seconds": 0.0,
+            "tol": 1e-10, "status": "converged", "outcome": outcome, "hvps": hvps, "grads": 1, "seconds": 0.1, "compile_seconds": 0.0,
             "correct": outcome == "critical", "batch_row": 0}
 
 
