@@ -47,8 +47,8 @@ _TAIL_META = b"critbench.tail_sha256"
 _TAIL_BYTES = 512
 #: The record fields :func:`harness.score.summarize` reads (``critbench score`` loads only these).
 SCORE_FIELDS = ("run_id", "case", "case_key", "solver", "solver_key", "outcome", "correct", "seconds", "hvps",
-                "grads", "batch_id", "compile_seconds", "ever_gradient_flat", "loss_error", "index_error_count",
-                "index_error_fraction")
+                "grads", "batch_id", "compile_seconds", "ever_gradient_flat", "reported_ever_gradient_flat",
+                "loss_error", "index_error_count", "index_error_fraction")
 
 
 def segments(directory: str | os.PathLike[str]) -> list[tuple[int, int, Path]]:

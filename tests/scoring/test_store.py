@@ -223,7 +223,7 @@ def _real_like(ids, bid):
     recs = [{**_rec(f"r{i}", run_index=i), "case": "c", "case_key": "c-1", "solver": "s", "solver_key": "s-1",
              "outcome": ("critical", "other", "gradient-flat")[i % 3], "correct": (i % 3 == 0) if i % 5 else None,
              "hvps": 10 + i, "grads": 2, "seconds": 0.5, "compile_seconds": 1.0 if i == ids[0] else 0.0,
-             "ever_gradient_flat": i % 3 == 2, "loss_error": 1e-9 * i if i % 3 == 0 else None,
+             "ever_gradient_flat": i % 3 == 2, "reported_ever_gradient_flat": i % 2 == 0, "loss_error": 1e-9 * i if i % 3 == 0 else None,
              "index_error_count": 0, "index_error_fraction": 0.0, "final_r": float("inf") if i == 4 else 0.5,
              "case_params": {"k": i}, "provenance": {"time": "2026-01-01T00:00:00"}} for i in ids]
     return recs, {"theta": np.zeros((len(ids), 2))}, bid
