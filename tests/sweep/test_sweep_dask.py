@@ -33,8 +33,9 @@ name = "quartic"
 name = "newton-mr"
 options = { forcing = [0.1, 0.5] }
 """
-#: Fields that legitimately differ between executions (timing, where it ran).
-VOLATILE = {"seconds", "compile_seconds", "provenance"}
+#: Fields that legitimately differ between executions: timing, where it ran, and how runs were
+#: grouped into solves (the runner drains blocks with refilling lanes, a sweep solves one shard per task).
+VOLATILE = {"seconds", "compile_seconds", "provenance", "batch_id", "batch_row", "lane_utilization"}
 
 
 def _comparable(directory: Path) -> dict[str, dict]:
