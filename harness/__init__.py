@@ -59,6 +59,11 @@ _EXPORTS = {
     "RECORD_FIELDS": "harness.records",
     "check_record": "harness.records",
     "NumpySolverError": "harness.solvers.numpy_adapter",
+    "load_columns": "harness.columnar",
+    "Sweep": "harness.sweep",
+    "SweepError": "harness.sweep",
+    "load_sweep": "harness.sweep",
+    "run_sweep": "harness.sweep",
     "render_report": "harness.report",
     "assert_finds_ground_truth": "harness.testing",
 }

@@ -8,6 +8,8 @@ Commands (each a few lines calling the runner, the scorer or the report):
 * ``critbench solvers`` -- list solvers and their options;
 * ``critbench run --case NAME --solver NAME ...`` -- run one cell;
 * ``critbench bench [--quick] [--json FILE]`` -- throughput figures (:mod:`harness.bench`);
+* ``critbench sweep SPEC.toml --out DIR [--scheduler ADDR] [--workers N] [--dry-run]``
+  -- expand a sweep file into shards and run them on Dask (:mod:`harness.sweep`);
 * ``critbench score DIR`` (alias ``summary``) -- the table of stored results;
 * ``critbench report DIR [--out FILE] [--baseline BASE]`` -- the HTML report
   (with a section of changed runs against ``BASE``);
@@ -62,7 +64,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from harness.solvers import SolverError
     from harness.store import StoreError
 
-    return (CaseError, SolverError, StoreError, ParamError, CLIError, ValueError, FileNotFoundError)
+    return (CaseError, SolverError, StoreError, ParamError, CLIError, ValueError, FileNotFoundError)  # SweepError is a ValueError
 
 
 # --------------------------------------------------------------------------- printing
@@ -245,11 +247,42 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return main_bench(args)
 
 
-def cmd_score(args: argparse.Namespace) -> int:
-    from harness.score import summarize
-    from harness.store import load_records
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from harness.sweep import dry_run_rows, load_sweep, run_sweep
 
-    records = load_records(args.dir)
+    sweep = load_sweep(args.spec)
+    if args.workers is not None and args.workers < 1:
+        raise CLIError(f"--workers must be >= 1, got {args.workers}")
+    if args.dry_run:
+        rows = dry_run_rows(sweep)
+        for r in rows:
+            params = ",".join(f"{k}={v}" for k, v in r["case_params"].items())
+            opts = ",".join(f"{k}={v}" for k, v in r["solver_options"].items())
+            print(f"{r['case']}[{params}] x {r['solver']}[{opts}] seed={r['seed']} max_iter={r['max_iter']} "
+                  f"tol={r['tol']:g}: {r['runs']} runs in {r['shards']} shards of {r['batch']}, "
+                  f"<= {r['hvp_bound']:,} HVPs")
+        print(f"sweep {sweep.name}: {len(rows)} cells, {sum(r['runs'] for r in rows)} runs, "
+              f"{sum(r['shards'] for r in rows)} shards, <= {sum(r['hvp_bound'] for r in rows):,} HVPs (budget bound); "
+              f"swept: {', '.join(sweep.swept) or '(nothing)'}")
+        return 0
+    out = Path(args.out)
+    outcome = run_sweep(sweep, out, scheduler=args.scheduler, workers=args.workers, command=["critbench", *args.argv],
+                        compile_cache=None if args.scheduler else out / ".jax-cache", quiet=args.quiet,
+                        log=lambda m: print(m, file=sys.stderr))
+    print(f"sweep {sweep.name}: {outcome.cells} cells, {outcome.shards} shards to run "
+          f"({outcome.skipped_runs} runs already stored): {outcome.stored} stored, {outcome.failed} failed, "
+          f"{outcome.retried} retried; results: {out}")
+    for line in outcome.failures[:5]:
+        print(f"critbench: failed shard {line}", file=sys.stderr)
+    return 1 if outcome.failed else 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from harness.columnar import SCORE_FIELDS, load_columns
+    from harness.score import summarize
+
+    # only the fields summarize reads: from the Parquet snapshot when there is one, else runs.jsonl
+    records = load_columns(args.dir, SCORE_FIELDS)
     if not records:
         raise CLIError(f"no run records in {args.dir}")
     rows = summarize(records)
@@ -355,6 +388,17 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", default=None, metavar="FILE")
     b.add_argument("--compile-cache", default=argparse.SUPPRESS, metavar="DIR|off", help=COMPILE_CACHE_HELP)
     b.set_defaults(func=cmd_bench)
+
+    sw = sub.add_parser("sweep", help="run a sweep file (cases x params x solvers x options x seeds) on Dask")
+    sw.add_argument("spec", help="sweep file (TOML)")
+    sw.add_argument("--out", required=True, help="result directory (resumable)")
+    sw.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                    help="an existing Dask scheduler, e.g. tcp://host:8786 (default: a LocalCluster)")
+    sw.add_argument("--workers", type=int, default=None,
+                    help="LocalCluster worker processes, one thread each (default: one per core)")
+    sw.add_argument("--dry-run", action="store_true", help="print the expansion (cells, runs, HVP bound) only")
+    sw.add_argument("--quiet", action="store_true")
+    sw.set_defaults(func=cmd_sweep)
 
     for name in ("score", "summary"):
         sc = sub.add_parser(name, help="summary table of stored results")

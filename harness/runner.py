@@ -244,7 +244,7 @@ def run_spec(
     wanted = set(ids)
     # Stored records are read once, before any solver runs: what a solver might
     # write into the result directory never decides what is run or returned.
-    stored = {r["run_id"]: r for r in store.records() if r["run_id"] in wanted}
+    stored = {r["run_id"]: r for r in store.records_for(wanted)}  # only this cell's batches (index)
     todo = [i for i in range(spec.runs) if ids[i] not in stored]
     prev_success = sum(1 for r in stored.values() if r.get("outcome") == "critical")
     produced: list[dict[str, Any]] = []
@@ -304,8 +304,9 @@ def run_spec(
 
 def _fresh_batch_id(store: ResultStore, base: str) -> str:
     """``base``, or ``base.N`` if stored records already use ``base`` (possible only
-    after a batch-size change); orphan arrays of a killed batch are overwritten."""
-    used = store.used_batch_ids()
+    after a batch-size change); orphan arrays of a killed batch are overwritten.
+    O(1) reads: the batch ids come from the store's index."""
+    used = store.batch_ids()
     cand, k = base, 1
     while cand in used:
         cand, k = f"{base}.{k}", k + 1

@@ -23,6 +23,24 @@ records (killed between 1 and 2) are orphans that a rerun overwrites or ignores.
 
 The resume key is ``run_id``.  This module imports only the standard library
 and NumPy (never JAX), so reports can read results without a solver stack.
+
+The run index (``DIR/runs.index``).  Appending must cost O(batch), not
+O(store): a :class:`ResultStore` keeps the set of stored ``run_id`` and
+``batch_id`` in memory, loaded once from ``runs.index`` -- an append-only JSONL
+file with one entry per stored batch, ``{"start", "end", "batch_id",
+"run_ids"}``, ``start``/``end`` being the batch's byte range in ``runs.jsonl``.
+The index is derived data: after each batch is appended to ``runs.jsonl`` its
+entry is appended to the index (a kill in between leaves the index behind,
+which is detected and caught up).  On open, and under the lock before each
+append, the index is checked against ``runs.jsonl``: the last indexed ``end``
+must not exceed the file size and must fall just after a newline; if the file
+grew (another writer, an older critbench) only the new bytes are parsed; if
+the index is missing, torn in the middle or inconsistent, it is rebuilt from
+``runs.jsonl``.  :meth:`ResultStore.records_for` reads only the byte ranges of
+the batches holding the wanted runs.
+
+Every stored line is turned into a record by one function,
+:func:`parse_record` (the single per-record parse point).
 """
 
 from __future__ import annotations
@@ -31,8 +49,9 @@ import contextlib
 import json
 import os
 import re
+import threading
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +60,7 @@ import numpy as np
 from harness.records import check_record
 
 RUNS_FILE = "runs.jsonl"
+INDEX_FILE = "runs.index"
 ARRAYS_DIR = "arrays"
 META_FILE = "meta.json"
 _BATCH_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=-]*$")
@@ -128,6 +148,8 @@ class ResultStore:
                 raise StoreError(f"cannot create result directory {str(self.dir)!r}: {exc.strerror}") from None
         elif not self.dir.is_dir():
             raise StoreError(f"result directory {str(self.dir)!r} does not exist")
+        self._idx: _RunIndex | None = None
+        self._lock = threading.RLock()  # threads of one process; the file lock serialises processes
 
     @property
     def runs_path(self) -> Path:
@@ -144,31 +166,50 @@ class ResultStore:
                 if _fcntl is not None:
                     _fcntl.flock(fh.fileno(), _fcntl.LOCK_UN)
 
+    @property
+    def index_path(self) -> Path:
+        return self.dir / INDEX_FILE
+
+    # ------------------------------------------------------------------ index
+    def _index(self) -> _RunIndex:
+        """The in-memory index, loaded once and caught up with ``runs.jsonl``."""
+        if self._idx is None:
+            self._idx = _RunIndex.open(self.runs_path, self.index_path)
+        else:
+            self._idx.sync(self.runs_path, self.index_path)
+        return self._idx
+
     def append_batch(
         self, records: Sequence[Mapping[str, Any]], arrays: Mapping[str, np.ndarray], batch_id: str
     ) -> None:
         """Store one batch atomically: arrays first (temp file + ``os.replace``),
-        then all JSONL lines in one ``write`` + ``flush`` + ``fsync``.
+        then all JSONL lines in one ``write`` + ``flush`` + ``fsync``, then the
+        batch's index entry.  Costs O(batch): duplicates are checked against the
+        in-memory index (caught up under the lock with what other writers added).
 
         Raises:
             StoreError: a bad ``batch_id``, a record without ``run_id`` or not
-                valid (:func:`harness.records.check_record`), or a ``run_id``
-                already in the store.
+                valid (:func:`harness.records.check_record`), a ``run_id``
+                repeated in the batch or already in the store.
         """
         _check_batch_id(batch_id)
         lines = []
+        ids: list[str] = []
         for rec in records:
             if "run_id" not in rec:
                 raise StoreError("every record needs a 'run_id'")
+            ids.append(str(rec["run_id"]))
             obj = _jsonable(dict(rec, batch_id=batch_id))
             why = check_record(obj)
             if why is not None:
                 raise StoreError(f"record {rec['run_id']!r} is not a valid run record: {why}")
             lines.append(json.dumps(obj, allow_nan=False, sort_keys=False))
+        if len(set(ids)) != len(ids):
+            raise StoreError(f"a batch repeats a run_id ({batch_id!r})")
         arr_dir = self.dir / ARRAYS_DIR
         arr_dir.mkdir(parents=True, exist_ok=True)
         final = arr_dir / f"{batch_id}.npz"
-        tmp = arr_dir / f".tmp-{batch_id}-{os.getpid()}.npz"
+        tmp = arr_dir / f".tmp-{batch_id}-{os.getpid()}-{threading.get_ident()}.npz"
         with open(tmp, "wb") as fh:
             np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
             fh.flush()
@@ -178,28 +219,73 @@ class ResultStore:
         if not lines:
             return
         payload = ("\n".join(lines) + "\n").encode("utf-8")
-        with self._locked() as fh:
-            existing = _stored_run_ids(fh)
-            dup = [r["run_id"] for r in records if r["run_id"] in existing]
+        with self._lock, self._locked() as fh:
+            idx = self._index()
+            dup = [i for i in ids if i in idx.run_ids]
             if dup:
                 raise StoreError(f"run_id {dup[0]!r} is already stored in {str(self.dir)!r}")
-            _cut_torn_tail(fh)
             fh.seek(0, os.SEEK_END)
+            if fh.tell() != idx.end:  # a torn trailing line: the index ends at the last newline
+                warnings.warn(f"cut a torn trailing line ({fh.tell() - idx.end} bytes) from {RUNS_FILE}",
+                              StoreWarning, stacklevel=2)
+                fh.truncate(idx.end)
+                fh.seek(idx.end)
             fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
+            idx.add(self.index_path, idx.end, idx.end + len(payload), batch_id, ids)
 
     def finished_run_ids(self) -> set[str]:
-        """The ``run_id`` of every stored (complete) record."""
+        """The ``run_id`` of every stored (complete) record (from the index)."""
         if not self.runs_path.exists():
             return set()
-        return {str(r["run_id"]) for r in load_records(self.dir, warn=False) if "run_id" in r}
+        with self._lock:
+            return set(self._index().run_ids)
+
+    def has_run(self, run_id: str) -> bool:
+        """Whether ``run_id`` is stored (O(1) after the index is loaded)."""
+        if not self.runs_path.exists():
+            return False
+        with self._lock:
+            return str(run_id) in self._index().run_ids
+
+    def batch_ids(self) -> set[str]:
+        """The ``batch_id`` of every stored batch (from the index)."""
+        if not self.runs_path.exists():
+            return set()
+        with self._lock:
+            return set(self._index().batches)
+
+    def records_for(self, run_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """The stored records among ``run_ids`` (any order), reading only their batches."""
+        wanted = {str(i) for i in run_ids}
+        if not wanted or not self.runs_path.exists():
+            return []
+        with self._lock:
+            idx = self._index()
+            spans = sorted({idx.span_of[i] for i in wanted if i in idx.span_of})
+        out: list[dict[str, Any]] = []
+        with open(self.runs_path, "rb") as fh:
+            for start, end in spans:
+                fh.seek(start)
+                for raw in fh.read(end - start).split(b"\n"):
+                    if raw.strip():
+                        rec = parse_record(raw, f"{self.runs_path} at byte {start}")
+                        if str(rec["run_id"]) in wanted:
+                            out.append(rec)
+        return out
 
     def used_batch_ids(self) -> set[str]:
-        """Every ``batch_id`` named by a stored line (leniently parsed, see :func:`_stored_values`)."""
-        if not self.runs_path.exists():
-            return set()
-        return _stored_values(self.runs_path.read_bytes(), "batch_id")
+        """Same as :meth:`batch_ids` (every ``batch_id`` named by a stored line)."""
+        return self.batch_ids()
+
+    def compact(self) -> list[Path]:
+        """Add the records not yet in the columnar snapshot as Parquet segments
+        (:func:`harness.columnar.compact`; needs ``pyarrow``)."""
+        from harness.columnar import compact
+
+        with self._lock, self._locked():
+            return compact(self.dir)
 
     def records(self) -> list[dict[str, Any]]:
         """All stored records (see :func:`load_records`)."""
@@ -217,43 +303,160 @@ class ResultStore:
         return self.dir / META_FILE
 
 
-def _stored_values(data: bytes, key: str) -> set[str]:
-    """The string ``key`` of every complete line that parses as an object with one.
+def parse_record(raw: bytes, where: str, *, validate: bool = True) -> dict[str, Any]:
+    """One stored line -> one record: the single per-record parse point of the store
+    (with ``validate``, checked against the run-record schema, :func:`harness.records.check_record`).
 
-    Lenient on purpose: a line that is not a valid record (e.g. written into
-    the directory by something other than the store) must not stop the
-    harness from storing its own results; :func:`load_records` reports it.
+    Raises:
+        StoreError: the line is not JSON, not an object with a ``run_id``, or
+            not a valid run record (the message names ``where``, e.g. the file and line).
     """
-    out: set[str] = set()
-    for raw in data.split(b"\n")[:-1]:
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise StoreError(f"{where} is not valid JSON (malformed result file)") from None
+    if not isinstance(obj, dict) or "run_id" not in obj:
+        raise StoreError(f"{where} is not a run record (needs a JSON object with 'run_id')")
+    if validate and (why := check_record(obj)) is not None:
+        raise StoreError(f"{where} is not a valid run record: {why}")
+    return obj
+
+
+class _RunIndex:
+    """Stored ``run_id`` / ``batch_id`` sets and each run's batch byte range.
+
+    ``end`` is the byte offset in ``runs.jsonl`` up to which every line is
+    indexed (always just after a newline, or 0).
+    """
+
+    def __init__(self) -> None:
+        self.run_ids: set[str] = set()
+        self.batches: set[str] = set()
+        self.span_of: dict[str, tuple[int, int]] = {}
+        self.batch_of_span: dict[tuple[int, int], str] = {}
+        self.end = 0
+
+    def _note(self, start: int, end: int, batch_id: str, ids: Iterable[str]) -> None:
+        span = (start, end)
+        for i in ids:
+            if i not in self.run_ids:  # a duplicate line keeps the first record (as load_records)
+                self.run_ids.add(i)
+                self.span_of[i] = span
+        self.batches.add(batch_id)
+        self.batch_of_span[span] = batch_id
+        self.end = max(self.end, end)
+
+    def add(self, index_path: Path, start: int, end: int, batch_id: str, ids: Sequence[str]) -> None:
+        """Record a batch just appended at ``[start, end)`` (memory and index file)."""
+        self._note(start, end, batch_id, ids)
+        entry = json.dumps({"start": start, "end": end, "batch_id": batch_id, "run_ids": list(ids)})
         try:
-            obj = json.loads(raw.decode("utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            continue
-        if isinstance(obj, dict) and isinstance(obj.get(key), str):
-            out.add(obj[key])
-    return out
+            with open(index_path, "ab") as fh:
+                fh.write(entry.encode("utf-8") + b"\n")
+        except OSError:  # the index is derived data; a stale one is rebuilt on open
+            pass
+
+    @classmethod
+    def open(cls, runs_path: Path, index_path: Path) -> _RunIndex:
+        """Load ``runs.index`` and check it against ``runs.jsonl`` (rebuild if stale)."""
+        idx = cls()
+        size = runs_path.stat().st_size if runs_path.exists() else 0
+        ok = idx._load(index_path) and idx.end <= size and (idx.end == 0 or _byte_at(runs_path, idx.end - 1) == b"\n")
+        if not ok:
+            idx = cls()
+            idx._rewrite_index = True  # type: ignore[attr-defined]
+        idx.sync(runs_path, index_path)
+        return idx
+
+    def _load(self, index_path: Path) -> bool:
+        if not index_path.is_file():
+            return False
+        data = index_path.read_bytes()
+        if not data:
+            return True
+        lines = data.split(b"\n")
+        tail = lines.pop()
+        try:
+            for raw in lines:
+                e = json.loads(raw)
+                self._note(int(e["start"]), int(e["end"]), str(e["batch_id"]), [str(i) for i in e["run_ids"]])
+        except (ValueError, KeyError, TypeError):
+            return False
+        if tail:  # a torn index entry: cut it; the batch is caught up from runs.jsonl
+            with open(index_path, "r+b") as fh:
+                fh.truncate(len(data) - len(tail))
+        return True
+
+    def sync(self, runs_path: Path, index_path: Path) -> None:
+        """Index lines of ``runs.jsonl`` after ``end`` (O(new bytes)); rewrite a stale index."""
+        rewrite = getattr(self, "_rewrite_index", False)
+        size = runs_path.stat().st_size if runs_path.exists() else 0
+        if size < self.end:  # runs.jsonl replaced or truncated behind our back: start over
+            self.__init__()  # type: ignore[misc]
+            rewrite = True
+        entries: list[tuple[int, int, str, list[str]]] = []
+        if size > self.end:
+            with open(runs_path, "rb") as fh:
+                fh.seek(self.end)
+                data = fh.read(size - self.end)
+            complete = data[: data.rfind(b"\n") + 1]
+            pos = self.end
+            for no, raw in enumerate(complete.split(b"\n")[:-1]):
+                start, pos = pos, pos + len(raw) + 1
+                if not raw.strip():
+                    continue
+                rec = _peek(raw)  # lenient: a foreign line never stops the harness storing its own runs
+                if rec is None:
+                    continue
+                bid, rid = str(rec.get("batch_id")), str(rec["run_id"])
+                if entries and entries[-1][2] == bid and entries[-1][1] == start:
+                    s0, _, _, ids = entries[-1]
+                    entries[-1] = (s0, pos, bid, ids + [rid])
+                else:
+                    entries.append((start, pos, bid, [rid]))
+            for e in entries:
+                self._note(*e)
+            self.end = self.end if not complete else max(self.end, pos)
+        if rewrite:
+            self._rewrite(index_path)
+            self._rewrite_index = False  # type: ignore[attr-defined]
+        elif entries:
+            try:
+                with open(index_path, "ab") as fh:
+                    fh.write(b"".join(json.dumps({"start": s0, "end": e0, "batch_id": b0, "run_ids": ids})
+                                      .encode("utf-8") + b"\n" for s0, e0, b0, ids in entries))
+            except OSError:
+                pass
+
+    def _rewrite(self, index_path: Path) -> None:
+        by_span: dict[tuple[int, int], list[str]] = {}
+        for rid, span in self.span_of.items():
+            by_span.setdefault(span, []).append(rid)
+        bids = self.batch_of_span
+        tmp = index_path.with_name(f".tmp-{index_path.name}-{os.getpid()}-{threading.get_ident()}")
+        try:
+            with open(tmp, "wb") as fh:
+                for span in sorted(by_span):
+                    fh.write(json.dumps({"start": span[0], "end": span[1], "batch_id": bids.get(span, ""),
+                                         "run_ids": by_span[span]}).encode("utf-8") + b"\n")
+            os.replace(tmp, index_path)
+        except OSError:
+            pass
 
 
-def _stored_run_ids(fh: Any) -> set[str]:
-    fh.seek(0)
-    return _stored_values(fh.read(), "run_id")
+def _peek(raw: bytes) -> dict[str, Any] | None:
+    """A line's object if it parses as one with a string ``run_id`` (else ``None``)."""
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return obj if isinstance(obj, dict) and isinstance(obj.get("run_id"), str) else None
 
 
-def _cut_torn_tail(fh: Any) -> None:
-    """Truncate an unterminated last line (a torn write) so appends start clean."""
-    fh.seek(0, os.SEEK_END)
-    size = fh.tell()
-    if size == 0:
-        return
-    fh.seek(size - 1)
-    if fh.read(1) == b"\n":
-        return
-    fh.seek(0)
-    data = fh.read()
-    keep = data.rfind(b"\n") + 1
-    fh.truncate(keep)
-    warnings.warn(f"cut a torn trailing line ({size - keep} bytes) from {RUNS_FILE}", StoreWarning, stacklevel=3)
+def _byte_at(path: Path, offset: int) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        return fh.read(1)
 
 
 def load_records(
@@ -288,14 +491,7 @@ def load_records(
     for no, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
-        try:
-            obj = json.loads(raw.decode("utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise StoreError(f"{path}: line {no} is not valid JSON (malformed result file)") from None
-        if not isinstance(obj, dict) or "run_id" not in obj:
-            raise StoreError(f"{path}: line {no} is not a run record (needs a JSON object with 'run_id')")
-        if validate and (why := check_record(obj)) is not None:
-            raise StoreError(f"{path}: line {no} is not a valid run record: {why}")
+        obj = parse_record(raw, f"{path}: line {no}", validate=validate)
         rid = str(obj["run_id"])
         if rid in seen:
             if warn:

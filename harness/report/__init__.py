@@ -3,11 +3,13 @@
 ``render_report(results_dir, out_html=None)`` writes one self-contained page:
 a summary table per (case, solver) and embedded PNG figures (loss-index
 scatter, gradient-norm traces, r ECDFs, HVPs-to-success ECDF, cutoff panel)
-with a provenance footer.
+with a provenance footer, and a sweep section (success and cost against
+each swept parameter) when runs differ in a case parameter or solver option.
 """
 
 from ._html import CUTOFF_FILE, render_html, render_report, summary_table
 from ._load import ReportError, ResultsData, load_results
+from ._sweep import sweep_rows, sweep_section, swept_parameters
 
 __all__ = [
     "CUTOFF_FILE",
@@ -17,4 +19,7 @@ __all__ = [
     "render_html",
     "render_report",
     "summary_table",
+    "sweep_rows",
+    "sweep_section",
+    "swept_parameters",
 ]

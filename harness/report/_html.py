@@ -19,6 +19,7 @@ from harness.score import summarize
 
 from . import _figures as figs
 from ._load import ReportError, ResultsData, load_results
+from ._sweep import sweep_section
 
 
 def _baseline_section(records: Sequence[Mapping[str, Any]], baseline: str | Path) -> str:
@@ -224,7 +225,7 @@ def render_html(data: ResultsData, cutoff_analyses: Mapping[str, Sequence[Mappin
         for c in cases
     )
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>critbench report</title>"
-            f"<style>{_CSS}</style></head><body>{head}{summary}{sections}{_provenance(data)}</body></html>")
+            f"<style>{_CSS}</style></head><body>{head}{summary}{sweep_section(data.records)}{sections}{_provenance(data)}</body></html>")
 
 
 def render_report(results_dir: str | Path, out_html: str | Path | None = None, *,

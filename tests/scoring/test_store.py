@@ -119,3 +119,175 @@ def test_store_module_does_not_import_jax():
     assert out.stdout.strip() == "ok", out.stderr
     assert importlib.util.find_spec("harness.store") is not None
     json.dumps({})  # keep json import used
+
+
+# --------------------------------------------------------------------------- run index (runs.index)
+def _index_entries(d):
+    return [json.loads(line) for line in (d / "runs.index").read_text().splitlines()]
+
+
+def test_index_written_with_each_append_and_reopened(tmp_path):
+    st = ResultStore(tmp_path)
+    st.append_batch(*_batch([0, 1], "b0"))
+    st.append_batch(*_batch([2], "b1"))
+    ents = _index_entries(tmp_path)
+    assert [(e["batch_id"], e["run_ids"]) for e in ents] == [("b0", ["r0", "r1"]), ("b1", ["r2"])]
+    assert ents[-1]["end"] == (tmp_path / "runs.jsonl").stat().st_size
+    st2 = ResultStore(tmp_path)  # reopen: the index is read, not rebuilt
+    assert st2.finished_run_ids() == {"r0", "r1", "r2"} and st2.batch_ids() == {"b0", "b1"}
+    assert [r["run_id"] for r in st2.records_for(["r2", "r0", "zz"])] == ["r0", "r2"]
+    with pytest.raises(StoreError, match="already stored"):
+        st2.append_batch(*_batch([1], "b2"))
+
+
+def test_append_does_not_reparse_runs_jsonl(tmp_path, monkeypatch):
+    """O(batch) appends: once the index is loaded, appending never reads runs.jsonl."""
+    import harness.store as store_mod
+
+    st = ResultStore(tmp_path)
+    st.append_batch(*_batch([0], "b0"))
+    calls = []
+    orig = store_mod.parse_record
+    monkeypatch.setattr(store_mod, "parse_record", lambda raw, where: calls.append(where) or orig(raw, where))
+    monkeypatch.setattr(store_mod, "load_records", lambda *a, **k: pytest.fail("append read the whole store"))
+    for k in range(1, 6):
+        st.append_batch(*_batch([k], f"b{k}"))
+    assert calls == []
+    assert st.finished_run_ids() == {f"r{k}" for k in range(6)}
+
+
+def test_index_deleted_is_rebuilt(tmp_path):
+    st = ResultStore(tmp_path)
+    st.append_batch(*_batch([0, 1], "b0"))
+    st.append_batch(*_batch([2], "b1"))
+    before = _index_entries(tmp_path)
+    (tmp_path / "runs.index").unlink()
+    st2 = ResultStore(tmp_path)
+    assert st2.finished_run_ids() == {"r0", "r1", "r2"} and st2.batch_ids() == {"b0", "b1"}
+    assert _index_entries(tmp_path) == before  # rebuilt to the same entries
+    with pytest.raises(StoreError, match="already stored"):
+        st2.append_batch(*_batch([2], "b2"))
+
+
+def test_stale_index_caught_up_or_rebuilt(tmp_path):
+    st = ResultStore(tmp_path)
+    st.append_batch(*_batch([0], "b0"))
+    # another writer (or a kill between runs.jsonl and runs.index) left the index behind
+    with open(tmp_path / "runs.jsonl", "ab") as fh:
+        fh.write(b'{"run_id": "r7", "batch_id": "bx"}\n')
+    assert ResultStore(tmp_path).finished_run_ids() == {"r0", "r7"}
+    assert st.has_run("r7")  # an open store catches up too
+    with pytest.raises(StoreError, match="already stored"):
+        st.append_batch(*_batch([7], "b9"))
+    # runs.jsonl replaced by a shorter file: the index no longer fits it -> rebuilt
+    (tmp_path / "runs.jsonl").write_text('{"run_id": "q", "batch_id": "bq"}\n')
+    st3 = ResultStore(tmp_path)
+    assert st3.finished_run_ids() == {"q"} and st3.batch_ids() == {"bq"}
+    # a corrupt (non-JSON) index line in the middle -> rebuilt
+    st3.append_batch(*_batch([5], "b5"))
+    lines = (tmp_path / "runs.index").read_text().splitlines()
+    (tmp_path / "runs.index").write_text("garbage\n" + "\n".join(lines) + "\n")
+    assert ResultStore(tmp_path).finished_run_ids() == {"q", "r5"}
+    assert len(_index_entries(tmp_path)) == 2
+
+
+def test_torn_lines_with_index(tmp_path):
+    st = ResultStore(tmp_path)
+    st.append_batch(*_batch([0, 1], "b0"))
+    with open(tmp_path / "runs.jsonl", "ab") as fh:
+        fh.write(b'{"run_id": "r2", "outc')  # killed mid-write
+    with open(tmp_path / "runs.index", "ab") as fh:
+        fh.write(b'{"start": 0, "en')  # and mid-index-write
+    st2 = ResultStore(tmp_path)
+    assert st2.finished_run_ids() == {"r0", "r1"}
+    with pytest.warns(StoreWarning, match="torn"):
+        st2.append_batch(*_batch([2], "b1"))
+    assert [r["run_id"] for r in load_records(tmp_path)] == ["r0", "r1", "r2"]
+    assert ResultStore(tmp_path).finished_run_ids() == {"r0", "r1", "r2"}
+    assert [e["batch_id"] for e in _index_entries(tmp_path)] == ["b0", "b1"]
+
+
+def test_two_processes_append_without_duplicates(tmp_path):
+    """Two store objects (as two writer processes) see each other's batches under the lock."""
+    a, b = ResultStore(tmp_path), ResultStore(tmp_path)
+    a.append_batch(*_batch([0], "b0"))
+    b.append_batch(*_batch([1], "b1"))
+    with pytest.raises(StoreError, match="already stored"):
+        a.append_batch(*_batch([1], "b2"))
+    assert a.batch_ids() == {"b0", "b1"} == ResultStore(tmp_path).batch_ids()
+    assert [r["run_id"] for r in load_records(tmp_path)] == ["r0", "r1"]
+
+
+# --------------------------------------------------------------------------- columnar snapshot (Parquet)
+def _real_like(ids, bid):
+    recs = [{**_rec(f"r{i}", run_index=i), "case": "c", "case_key": "c-1", "solver": "s", "solver_key": "s-1",
+             "outcome": ("critical", "other", "gradient-flat")[i % 3], "correct": (i % 3 == 0) if i % 5 else None,
+             "hvps": 10 + i, "grads": 2, "seconds": 0.5, "compile_seconds": 1.0 if i == ids[0] else 0.0,
+             "ever_gradient_flat": i % 3 == 2, "reported_ever_gradient_flat": i % 2 == 0, "loss_error": 1e-9 * i if i % 3 == 0 else None,
+             "index_error_count": 0, "index_error_fraction": 0.0, "final_r": float("inf") if i == 4 else 0.5,
+             "case_params": {"k": i}, "provenance": {"time": "2026-01-01T00:00:00"}} for i in ids]
+    return recs, {"theta": np.zeros((len(ids), 2))}, bid
+
+
+def test_columnar_snapshot_reads_like_jsonl(tmp_path):
+    from harness.columnar import SCORE_FIELDS, compact, load_columns, segments
+    from harness.score import summarize
+
+    st = ResultStore(tmp_path)
+    st.append_batch(*_real_like(range(0, 6), "b0"))
+    assert segments(tmp_path) == [] and compact(tmp_path)
+    st.append_batch(*_real_like(range(6, 9), "b1"))  # a JSONL tail after the snapshot
+    full = load_records(tmp_path)
+    cols = list(dict.fromkeys(k for r in full for k in r))
+    got = load_columns(tmp_path, cols)
+    assert got == [{c: r.get(c) for c in cols} for r in full]  # nested, "inf" and null fields round-trip
+    assert summarize(load_columns(tmp_path, SCORE_FIELDS)) == summarize(full)  # score needs only these fields
+    assert len(st.compact()) == 1 and len(segments(tmp_path)) == 2  # incremental: only the tail
+    assert st.compact() == []
+    assert load_columns(tmp_path, cols) == got
+
+
+def test_columnar_snapshot_ignored_when_runs_jsonl_replaced(tmp_path):
+    from harness.columnar import compact, load_columns, segments
+
+    st = ResultStore(tmp_path)
+    st.append_batch(*_real_like(range(3), "b0"))
+    compact(tmp_path)
+    size = (tmp_path / "runs.jsonl").stat().st_size
+    # replaced by a file as long as the old one (same segment range), different content
+    line = json.dumps(_rec("x", hvps=1))
+    (tmp_path / "runs.jsonl").write_text(line + " " * (size - len(line) - 2) + "\n\n")
+    assert (tmp_path / "runs.jsonl").stat().st_size == size
+    assert segments(tmp_path) == []
+    assert load_columns(tmp_path, ["hvps"]) == [{"run_id": "x", "hvps": 1}]  # from runs.jsonl itself
+    compact(tmp_path)
+    assert [p.name for p in (tmp_path / "columns").iterdir()] == [f"part-{0:016d}-{size:016d}.parquet"]
+
+
+def test_score_cli_same_with_or_without_snapshot(tmp_path, capsys):
+    from harness.cli import main
+
+    st = ResultStore(tmp_path)
+    st.append_batch(*_real_like(range(7), "b0"))
+    assert main(["score", str(tmp_path), "--json"]) == 0
+    plain = capsys.readouterr().out
+    st.compact()
+    assert main(["score", str(tmp_path), "--json"]) == 0
+    assert capsys.readouterr().out == plain and json.loads(plain)[0]["runs"] == 7
+
+
+def test_compact_writes_bounded_segments(tmp_path, monkeypatch):
+    import harness.columnar as columnar
+
+    st = ResultStore(tmp_path)
+    for b in range(6):
+        st.append_batch(*_real_like(range(10 * b, 10 * b + 10), f"b{b}"))
+    monkeypatch.setattr(columnar, "SEGMENT_BYTES", 1000)
+    segs = columnar.compact(tmp_path)
+    spans = [(s, e) for s, e, _ in columnar.segments(tmp_path)]
+    assert len(segs) == len(spans) > 3
+    line = max(len(x) for x in (tmp_path / "runs.jsonl").read_bytes().split(b"\n"))
+    assert all(e - s <= 1000 + line for s, e in spans)  # a chunk is extended to one line end, no further
+    full = load_records(tmp_path)
+    assert columnar.load_columns(tmp_path, ["hvps", "case_params"]) == [
+        {"run_id": r["run_id"], "hvps": r["hvps"], "case_params": r["case_params"]} for r in full]

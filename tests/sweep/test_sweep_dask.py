@@ -1,0 +1,162 @@
+"""Sweeps on Dask: a worker killed mid-sweep loses nothing and duplicates nothing, an
+external scheduler gives the same records, and both equal the single-process runner."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.cli import main
+from harness.runner import run_suite
+from harness.store import load_arrays, load_records
+from harness.sweep import load_sweep, run_sweep
+
+ROOT = Path(__file__).resolve().parents[2]
+SWEEP = """
+runs = 12
+seeds = [0]
+batch_size = 2
+max_iter = 40
+
+[[case]]
+name = "quartic"
+
+[[solver]]
+name = "newton-mr"
+options = { forcing = [0.1, 0.5] }
+"""
+#: Fields that legitimately differ between executions: timing, where it ran, and how runs were
+#: grouped into solves (the runner drains blocks with refilling lanes, a sweep solves one shard per task).
+VOLATILE = {"seconds", "compile_seconds", "provenance", "batch_id", "batch_row", "lane_utilization"}
+
+
+def _comparable(directory: Path) -> dict[str, dict]:
+    recs = load_records(directory)
+    ids = [r["run_id"] for r in recs]
+    assert len(ids) == len(set(ids)), "a run stored twice"
+    arrays = {}
+    out = {}
+    for r in recs:
+        bid = r["batch_id"]
+        arrays.setdefault(bid, load_arrays(directory, bid))
+        row = {k: v for k, v in r.items() if k not in VOLATILE}
+        row["theta"] = arrays[bid]["theta"][r["batch_row"]].tolist()
+        row["theta0"] = arrays[bid]["theta0"][r["batch_row"]].tolist()
+        out[r["run_id"]] = row
+    return out
+
+
+@pytest.fixture(scope="module")
+def sweep_file(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("sweep")
+    f = d / "q.toml"
+    f.write_text(SWEEP)
+    return f
+
+
+@pytest.fixture(scope="module")
+def reference(sweep_file, tmp_path_factory) -> tuple[dict[str, dict], Path]:
+    """The same cells run by the single-process runner (threads=1); also warms a compile cache."""
+    d = tmp_path_factory.mktemp("ref")
+    cache = d / "jax-cache"
+    import dataclasses
+
+    cells = [dataclasses.replace(c, threads=1) for c in load_sweep(sweep_file).cells]
+    run_suite(cells, d / "out", compile_cache=cache)
+    ref = _comparable(d / "out")
+    assert len(ref) == 24
+    return ref, cache
+
+
+def test_worker_killed_mid_sweep_loses_and_duplicates_nothing(sweep_file, reference, tmp_path):
+    from dask.distributed import Client, LocalCluster
+
+    ref, cache = reference
+    killed: list[int] = []
+
+    def kill_one(client, shard):
+        if killed:
+            return
+        busy = {w: ks for w, ks in client.processing().items() if ks}
+        if not busy:
+            return
+        addr = sorted(busy)[0]
+        pid = client.run(os.getpid, workers=[addr])[addr]
+        os.kill(pid, signal.SIGKILL)
+        killed.append(pid)
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        outcome = run_sweep(load_sweep(sweep_file), tmp_path / "out", client=client, compile_cache=cache,
+                            on_stored=kill_one)
+    assert killed, "no worker was busy after the first stored shard"
+    assert outcome.failed == 0 and outcome.stored == outcome.shards == 12
+    got = _comparable(tmp_path / "out")
+    assert got.keys() == ref.keys()
+    for rid in ref:
+        assert got[rid] == ref[rid], rid
+    # a rerun finds everything stored: no shard is submitted
+    again = run_sweep(load_sweep(sweep_file), tmp_path / "out", client=object())  # a client is never used
+    assert again.shards == 0 and again.skipped_runs == 24
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_external_scheduler_gives_the_same_records(sweep_file, reference, tmp_path, capsys):
+    ref, _ = reference
+    port = _free_port()
+    dask = str(Path(sys.executable).with_name("dask"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        addr = f"tcp://127.0.0.1:{port}"
+        procs.append(subprocess.Popen([dask, "worker", addr, "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
+                                       "--host", "127.0.0.1"], cwd=ROOT, env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        deadline = time.monotonic() + 60
+        from dask.distributed import Client
+
+        while True:
+            try:
+                with Client(addr, timeout="2s") as c:
+                    c.wait_for_workers(1, timeout=max(1, deadline - time.monotonic()))
+                break
+            except (OSError, TimeoutError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        rc = main(["sweep", str(sweep_file), "--out", str(tmp_path / "ext"), "--scheduler", addr, "--quiet"])
+        assert rc == 0, capsys.readouterr().err
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    got = _comparable(tmp_path / "ext")
+    assert got == ref
+    assert "12 stored, 0 failed" in capsys.readouterr().out
+
+
+def test_unreachable_scheduler_is_a_one_line_error(sweep_file, tmp_path, capsys, monkeypatch):
+    import harness.sweep.run as sweep_run
+
+    monkeypatch.setattr(sweep_run, "CONNECT_TIMEOUT", "2s")
+    rc = main(["sweep", str(sweep_file), "--out", str(tmp_path / "x"), "--scheduler", f"tcp://127.0.0.1:{_free_port()}"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "cannot connect to the Dask scheduler" in err and len(err.splitlines()) == 1

@@ -1,0 +1,92 @@
+"""Sweep files: expansion into cells and shards; malformed files -> exit 2 naming the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.cli import main
+from harness.sweep import SweepError, expand_shards, load_sweep, parse_sweep
+
+GOOD = """
+runs = 10
+seeds = [0, 3]
+batch_size = 4
+max_iter = [20, 40]
+
+[[case]]
+name = "quartic"
+
+[[case]]
+name = "dlae"
+params = { k = [3, 4], p = 2, n = 20 }
+
+[[solver]]
+name = "newton-mr"
+options = { forcing = [0.1, 0.5, 0.9] }
+"""
+
+
+def test_expansion_is_the_grid_product(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text(GOOD)
+    sw = load_sweep(f)
+    # (quartic + dlae k in {3,4}) x forcing(3) x max_iter(2) x seeds(2)
+    assert len(sw.cells) == 3 * 3 * 2 * 2
+    assert sw.runs == 36 * 10
+    assert set(sw.swept) == {"case.k", "solver.forcing", "max_iter", "seed"}
+    dl = [c for c in sw.cells if c.case == "dlae"]
+    assert sorted({c.case_params["k"] for c in dl}) == [3, 4] and all(c.case_params["p"] == 2 for c in dl)
+    assert {(c.solver_options["forcing"], c.max_iter, c.seed) for c in sw.cells if c.case == "quartic"} == {
+        (f, m, s) for f in (0.1, 0.5, 0.9) for m in (20, 40) for s in (0, 3)}
+    # shards: aligned blocks of 4, the last short; a resumed subset keeps the alignment
+    sh = expand_shards(sw.cells[0])
+    assert [s.indices for s in sh] == [(0, 1, 2, 3), (4, 5, 6, 7), (8, 9)] and all(s.batch == 4 for s in sh)
+    assert [s.indices for s in expand_shards(sw.cells[0], [1, 2, 9])] == [(1, 2), (9,)]
+
+
+def test_dry_run_prints_cells_runs_and_hvp_bound(tmp_path, capsys):
+    f = tmp_path / "s.toml"
+    f.write_text('runs = 6\nbatch_size = 4\nmax_iter = 10\n[[case]]\nname = "quartic"\n'
+                 '[[solver]]\nname = "newton-mr"\noptions = { forcing = [0.1, 0.5] }\n')
+    assert main(["sweep", str(f), "--out", str(tmp_path / "o"), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("quartic[] x newton-mr[forcing=") == 2
+    # quartic: dim 2, Newton-MR maxit=0 -> dim, + 1 line-search HVP bound per iteration: 6 * 10 * 3
+    assert "6 runs in 2 shards of 4, <= 180 HVPs" in out
+    assert "2 cells, 12 runs, 4 shards, <= 360 HVPs" in out and "swept: solver.forcing" in out
+    assert not (tmp_path / "o").exists()  # nothing ran
+
+
+@pytest.mark.parametrize("text, key", [
+    ('runs = 4\n[[solver]]\nname = "newton-mr"\n', "missing key 'case'"),
+    ('[[case]]\nname = "quartic"\n[[solver]]\nname = "newton-mr"\n', "missing key 'runs'"),
+    ('runs = 4\nbogus = 1\n[[case]]\nname = "quartic"\n[[solver]]\nname = "newton-mr"\n', "unknown key 'bogus'"),
+    ('runs = 0\n[[case]]\nname = "quartic"\n[[solver]]\nname = "newton-mr"\n', "'runs'"),
+    ('runs = 4\nseeds = [-1]\n[[case]]\nname = "quartic"\n[[solver]]\nname = "newton-mr"\n', "'seeds'"),
+    ('runs = 4\ntol = "x"\n[[case]]\nname = "quartic"\n[[solver]]\nname = "newton-mr"\n', "'tol'"),
+    ('runs = 4\n[[case]]\nname = "quartic"\nparam = {}\n[[solver]]\nname = "newton-mr"\n', "'case[0].param'"),
+    ('runs = 4\n[[case]]\nname = "quartic"\n[[solver]]\noptions = {}\n', "'solver[0].name'"),
+    ('runs = 4\n[[case]]\nname = "quartic"\n[[solver]]\nname = "newton-mr"\noptions = { forcing = [] }\n',
+     "forcing is an empty list"),
+    ('runs = 4\n[[case]]\nname = "quartic"\n[[solver]\nname = "x"\n', "line 4"),
+    ('runs = 4\n[[case]]\nname = "nope"\n[[solver]]\nname = "newton-mr"\n', "nope"),
+    ('runs = 4\n[[case]]\nname = "quartic"\n[[solver]]\nname = "newton-mr"\noptions = { bogus_opt = 1 }\n',
+     "bogus_opt"),
+])
+def test_malformed_sweep_file_exit_2_one_line(tmp_path, capsys, text, key):
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    assert main(["sweep", str(f), "--out", str(tmp_path / "o"), "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("critbench: error:") and len(err.splitlines()) == 1 and key in err, err
+
+
+def test_missing_sweep_file(tmp_path, capsys):
+    assert main(["sweep", str(tmp_path / "none.toml"), "--out", str(tmp_path / "o")]) == 2
+    assert "cannot read sweep file" in capsys.readouterr().err
+
+
+def test_parse_sweep_rejects_nested_tables():
+    with pytest.raises(SweepError, match=r"case\[0\]\.params'\.k must be a value"):
+        parse_sweep({"runs": 2, "case": [{"name": "quartic", "params": {"k": {"a": 1}}}],
+                     "solver": [{"name": "newton-mr"}]})
