@@ -121,6 +121,9 @@ def _render_html(results_dir: Path, out: Path | None, baseline: str | None = Non
     render = getattr(report, "render_report", None)
     if render is None:
         return None
+    from harness.cutoffs import write_cutoff_analyses
+
+    write_cutoff_analyses(results_dir)  # thesis Fig. 3.3 from the stored snapshots (needs Hessians)
     return Path(render(results_dir, out) if baseline is None else render(results_dir, out, baseline=baseline))
 
 
