@@ -32,6 +32,7 @@ ZERO_LOSS = 1e-12
 TOL = 1e-24
 #: (widths, n_zero, activation) of the degenerate networks drawn across the locus.
 DEGENERATE = (((2, 4, 4, 4, 1), 3, "tanh"), ((2, 4, 4, 4, 2), 3, "swish"), ((3, 4, 4, 4, 4, 3), 4, "tanh"))
+LOCUS_POINTS = {"quick": 5, "full": 25}
 REGRESSION = {"quick": ({"widths": (3, 6, 1), "n": 8}, 12), "full": ({"widths": (4, 8, 8, 1), "n": 16}, 40)}
 
 
@@ -60,7 +61,7 @@ def run(ctx: Context) -> P.Page:
     page = P.Page(NAME, "Critical locus (Cooper): degenerate core locus and the nullity of global minima",
                   "Cooper, seed 002 (critical locus of deep networks)", command(NAME, ctx))
     rng = np.random.default_rng(0)
-    m = 5 if ctx.quick else 25
+    m = LOCUS_POINTS[ctx.mode]
     rows_a, ok_a, tot_a = [], 0, 0
     for widths, n_zero, act in DEGENERATE:
         case = get_case("degenerate-mlp", widths=widths, n_zero=n_zero, activation=act)

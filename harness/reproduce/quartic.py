@@ -31,8 +31,14 @@ FLAT = np.array([math.sqrt(2.0), 0.0])
 PLATEAU = (9 - 4 * math.sqrt(2.0)) ** 2
 
 
+#: grid points per axis, Newton-MR iterations, trajectory steps per mode
+GRID = {"quick": 11, "full": 31}
+ITERS = {"quick": 100, "full": 500}
+STEPS = {"quick": 30, "full": 60}
+
+
 def grid(ctx: Context) -> np.ndarray:
-    n = 11 if ctx.quick else 31
+    n = GRID[ctx.mode]
     xs, ys = np.linspace(-4.5, 4.5, n), np.linspace(-3.0, 3.0, n)
     return np.array([(x, y) for y in ys for x in xs])
 
@@ -86,7 +92,7 @@ def run(ctx: Context) -> P.Page:
     page = P.Page(NAME, "Figure 3.5: Newton-MR on the quartic (Eq. 3.35)", "Frye, thesis Sec. 3.4, Figure 3.5",
                   command(NAME, ctx))
     starts = grid(ctx)
-    max_iter = 100 if ctx.quick else 500
+    max_iter = ITERS[ctx.mode]
     recs = run_points(ctx, "quartic", {}, "newton-mr", {}, starts, max_iter=max_iter)
     arrs = arrays_of(ctx, recs)
     finals = np.array([row(arrs, r, "theta") for r in recs])
@@ -102,7 +108,7 @@ def run(ctx: Context) -> P.Page:
 
     # trajectories of a few starts
     pick = np.array([[-4.0, 2.0], [-2.0, -2.5], [-1.0, 1.5], [0.5, -2.0], [2.0, 2.5], [4.0, -1.0], [3.0, 0.5]])
-    steps = 30 if ctx.quick else 60
+    steps = STEPS[ctx.mode]
     path, one_call = _trajectories(pick, steps)
     agree = float(np.max(np.abs(path[-1] - one_call)))
 
