@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._page import write_page
+from ._page import results_table, write_page
 from ._registry import MODES, Context, experiments, get_experiment
 
 DEFAULT_OUT = Path("results") / "reproduce"
@@ -51,6 +51,7 @@ def reproduce(names: Sequence[str] | None, mode: str = "quick", out: str | Path 
     done = sorted(p.name for p in out.iterdir() if (p / "summary.md").is_file()) if out.is_dir() else []
     lines = [f"# critbench reproduce ({mode})", ""]
     lines += [f"* [{n}]({n}/summary.md) ([HTML]({n}/index.html))" for n in done]
+    lines += ["", "## Ours next to the published numbers", "", results_table(out)]
     (out / "index.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return pages
 

@@ -104,6 +104,18 @@ def _md_cell(x: Any) -> str:
     return str(x).replace("|", "\\|").replace("\n", " ")
 
 
+def results_table(out_dir: str | Path) -> str:
+    """Markdown table of every page's comparison rows under ``out_dir`` (experiment, quantity, ours,
+    published, command): the README's results section."""
+    lines = ["| experiment | quantity | ours | published | command |", "|---|---|---|---|---|"]
+    for f in sorted(Path(out_dir).glob("*/summary.json")):
+        s = json.loads(f.read_text(encoding="utf-8"))
+        for q, ours, pub, *_ in s.get("comparisons", []):
+            lines.append(f"| [{s['name']}]({s['name']}/summary.md) | {_md_cell(q)} | {_md_cell(ours)} | "
+                         f"{_md_cell(pub)} | `{s['command']}` |")
+    return "\n".join(lines) + "\n"
+
+
 def write_page(page: Page, out_dir: str | Path) -> Path:
     """Write ``index.html``, ``summary.md``, ``summary.json`` and the figures' PNGs to ``out_dir``."""
     out = Path(out_dir)
@@ -151,7 +163,9 @@ def write_page(page: Page, out_dir: str | Path) -> Path:
            f"<title>{_esc(page.title)}</title><style>{_CSS}</style></head><body>{''.join(h)}</body></html>")
     (out / "index.html").write_text(doc, encoding="utf-8")
     (out / "summary.md").write_text("\n".join(md), encoding="utf-8")
+    comparisons = [list(row) for b in page.blocks if isinstance(b, Comparison) for row in b.rows]
     (out / "summary.json").write_text(json.dumps({"name": page.name, "title": page.title, "command": page.command,
-                                                  "numbers": page.numbers}, indent=2, default=str),
+                                                  "numbers": page.numbers, "comparisons": comparisons},
+                                                 indent=2, default=str),
                                       encoding="utf-8")
     return out / "index.html"

@@ -79,4 +79,4 @@ def row(arrays: Mapping[str, Mapping[str, np.ndarray]], rec: Mapping[str, Any], 
 
 def command(name: str, ctx: Context) -> str:
     """The command line that reproduces a page."""
-    return f"critbench reproduce {name} --{ctx.mode} --out {Path(ctx.out)}"
+    return f"critbench reproduce {name} --{ctx.mode}"

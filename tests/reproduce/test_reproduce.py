@@ -44,7 +44,7 @@ def test_pages_and_summaries_are_written(out: Path) -> None:
         md = (out / name / "summary.md").read_text()
         assert html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html
         assert "| quantity | ours | published | difference | likely reason |" in md
-        assert f"critbench reproduce {name} --quick" in md
+        assert f"Command: `critbench reproduce {name} --quick`" in md
         assert (out / name / "fig-1.png").read_bytes().startswith(b"\x89PNG")
     assert "[fig-3.5](fig-3.5/summary.md)" in (out / "index.md").read_text()
 
