@@ -39,6 +39,17 @@ def _merge(parts: Sequence[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     return out
 
 
+def dense_oracle(case: Any) -> Any:
+    """``theta -> (loss, grad, hessian)`` by the harness's jitted scoring oracles (compiled once per case)."""
+    from harness.oracles import point_oracles
+
+    def oracle(theta: Any) -> tuple[float, Any, Any]:
+        d = point_oracles(case, theta[None, :])[0]
+        return d["loss"], d["grad"], d["hessian"]
+
+    return oracle
+
+
 def cutoff_analyses(results_dir: str | Path) -> dict[str, list[dict[str, Any]]]:
     """``{case name: cutoff analysis}`` for every case of ``results_dir`` with stored snapshots."""
     from cases import get_case
@@ -61,7 +72,7 @@ def cutoff_analyses(results_dir: str | Path) -> dict[str, list[dict[str, Any]]]:
             continue
         if case.dim > DENSE_MAX_DIM:
             continue
-        per_case.setdefault(name, []).append(cutoff_analysis(case, recs, arrays))
+        per_case.setdefault(name, []).append(cutoff_analysis(case, recs, arrays, oracle=dense_oracle(case)))
     return {name: parts[0] if len(parts) == 1 else _merge(parts) for name, parts in per_case.items()}
 
 

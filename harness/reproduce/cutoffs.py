@@ -47,6 +47,7 @@ def _frac(entry: dict[str, Any]) -> str:
 
 def run(ctx: Context) -> P.Page:
     from cases import get_case
+    from harness.cutoffs import dense_oracle
     from harness.score import cutoff_analysis
 
     page = P.Page(NAME, "Figures 3.2-3.3: loss-index of found points and the cutoff analysis",
@@ -55,7 +56,7 @@ def run(ctx: Context) -> P.Page:
     case = get_case("dlae", **params)
     newton = [(row, recs) for row, recs in table31.cells(ctx) if row[1] == "newton-mr"]
     records = [r for _, recs in newton for r in recs]
-    analysis = cutoff_analysis(case, records, arrays_of(ctx, records))
+    analysis = cutoff_analysis(case, records, arrays_of(ctx, records), oracle=dense_oracle(case))
     gt = case.ground_truth
     cls = np.array([(c.index_count / case.dim, c.loss) for c in gt.classes])
     true_fit = _fits(cls[:, 0], cls[:, 1])
