@@ -55,7 +55,8 @@ def _locus_points(case: Any, n_zero: int, m: int, rng: np.random.Generator) -> n
 
 def run(ctx: Context) -> P.Page:
     from cases import get_case
-    from cases._numeric import dense_gradient, dense_hessian, inertia
+    from cases._numeric import inertia
+    from harness.oracles import point_oracles
     from cases.degenerate_mlp import _act, param_slices
 
     page = P.Page(NAME, "Critical locus (Cooper): degenerate core locus and the nullity of global minima",
@@ -66,9 +67,10 @@ def run(ctx: Context) -> P.Page:
     for widths, n_zero, act in DEGENERATE:
         case = get_case("degenerate-mlp", widths=widths, n_zero=n_zero, activation=act)
         d_out = widths[-1]
-        for theta in _locus_points(case, n_zero, m, rng):
-            g = dense_gradient(case.loss_fn, theta, case.data)
-            lam = np.linalg.eigvalsh(dense_hessian(case.loss_fn, theta, case.data))
+        pts = _locus_points(case, n_zero, m, rng)
+        for theta, o in zip(pts, point_oracles(case, pts)):
+            g = o["grad"]
+            lam = np.linalg.eigvalsh(o["hessian"])
             neg, zero, pos = inertia(lam)
             s = np.asarray(_act(theta[param_slices(widths)[-2][2]], act))
             pred = 2.0 / d_out * (1.0 + float(s @ s))
