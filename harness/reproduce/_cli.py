@@ -12,6 +12,7 @@ import argparse
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ._page import results_table, write_page
 from ._registry import MODES, Context, experiments, get_experiment
@@ -34,13 +35,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def reproduce(names: Sequence[str] | None, mode: str = "quick", out: str | Path | None = None, *,
-              quiet: bool = True) -> list[Path]:
+              quiet: bool = True, progress: Any = None) -> list[Path]:
     """Run the experiments ``names`` (all if empty) in ``mode``; returns the pages written."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     exps = [get_experiment(n) for n in names] if names else list(experiments().values())
     out = Path(out) if out is not None else DEFAULT_OUT / mode
-    ctx = Context(mode, out, quiet=quiet)
+    ctx = Context(mode, out, progress=progress, quiet=quiet)
     pages = []
     for exp in exps:
         t = time.perf_counter()
@@ -62,7 +63,10 @@ def main_reproduce(args: argparse.Namespace) -> int:
         for exp in experiments().values():
             print(f"{exp.name:<14} {exp.title} [{exp.source}]")
         return 0
-    pages = reproduce(args.names, args.mode, args.out, quiet=args.quiet)
+    from harness.progress import make_progress
+
+    with make_progress(args.quiet) as progress:  # a bar per cell on a TTY; log lines always (unless --quiet)
+        pages = reproduce(args.names, args.mode, args.out, quiet=args.quiet, progress=progress)
     for p in pages:
         print(f"page: {p}")
     return 0

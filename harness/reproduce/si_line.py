@@ -43,7 +43,7 @@ def run(ctx: Context) -> P.Page:
     mus = np.unique(np.concatenate([mus, [0.0, 1.0]]))
     fig = MplFigure(figsize=(10, 3.6))
     axes = fig.subplots(1, len(LINES))
-    rows, agree, total, numbers = [], 0, 0, {}
+    rows, agree, total, numbers, at01 = [], 0, 0, {}, []
     for ax, j in zip(axes, LINES):
         ev_y = np.linalg.eigvalsh(si.y_matrix(si.LOCAL_A_W, si.LOCAL_A_A, j, X, y))
         eigs = []
@@ -60,6 +60,8 @@ def run(ctx: Context) -> P.Page:
             total += not near
             agree += ok and not near
             rows.append((j, f"{mu:.3g}", neg, p_neg, zero, p_zero, "yes" if ok else ("near 0/1" if near else "NO")))
+            if mu in (0.0, 1.0):
+                at01.append(zero)
         eigs = np.array(eigs)
         for c in range(eigs.shape[1]):
             ax.plot(mus, eigs[:, c], lw=0.8)
@@ -93,7 +95,9 @@ def run(ctx: Context) -> P.Page:
             ("inertia = inertia(H_4) + inertia(μ(1-μ)Y) + one zero, away from μ ∈ {0, 1}",
              f"{agree}/{total} points of the lines agree", "holds on the whole line", "none" if agree == total
              else f"{total - agree} disagree", ""),
-            ("zero crossings of the Y-block eigenvalues", "at μ = 0 and μ = 1 (figure)", "at μ = 0 and 1", "", ""),
+            ("zero crossings of the Y-block eigenvalues (nullity 1 + 2 there)",
+             f"measured nullity at μ = 0, 1: {sorted(set(at01))}", "at μ = 0 and 1 (nullity 3)",
+             "none" if set(at01) == {n4[1] + 3} else "differs", ""),
             ("Newton-MR started next to the line stays on it", P.pct(stay, len(recs)), "stays on the line",
              "", "runs that leave match another class or none"),
             ("…reaching ||∇L||² < 1e-10 / right loss and index", f"{P.pct(crit, len(recs))} / "
