@@ -105,12 +105,14 @@ def _md_cell(x: Any) -> str:
 
 
 def results_table(out_dir: str | Path, link_prefix: str = "") -> str:
-    """Markdown table of every page's comparison rows under ``out_dir`` (experiment, quantity, ours,
-    published, command): the README's results section."""
+    """Markdown table of every page's comparison rows that have a published value, under ``out_dir``
+    (experiment, quantity, ours, published, command): the README's results section."""
     lines = ["| experiment | quantity | ours | published | command |", "|---|---|---|---|---|"]
     for f in sorted(Path(out_dir).glob("*/summary.json")):
         s = json.loads(f.read_text(encoding="utf-8"))
         for q, ours, pub, *_ in s.get("comparisons", []):
+            if pub in ("–", ""):
+                continue
             lines.append(f"| [{s['name']}]({link_prefix}{s['name']}/summary.md) | {_md_cell(q)} | {_md_cell(ours)} | "
                          f"{_md_cell(pub)} | `{s['command']}` |")
     return "\n".join(lines) + "\n"

@@ -97,7 +97,7 @@ def run(ctx: Context) -> P.Page:
             elif "(" in pub and pub.split("%")[0].isdigit():
                 diff = f"{100 * k / n - float(pub.split('%')[0]):+.0f} points"
             why = "" if pub == "–" else REASON + (" (quick mode: small instance, 100 iterations)" if ctx.quick else "")
-            rows.append((LABELS[key], P.pct(k, n), pub, diff, why))
+            rows.append((f"{case}: {LABELS[key]}", P.pct(k, n), pub, diff, why))
         page.add(P.Comparison(f"{case} {params or '(defaults)'}: ours | published", rows),
                  P.Figure(figs.r_ecdf_figure(recs, case), f"{case}: ECDFs of final and maximal r (dashed: 0.9)"),
                  P.Figure(figs.loss_index_figure(recs, case), f"{case}: loss vs index fraction of the final points"))
