@@ -64,8 +64,9 @@ def stats(recs: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
 
 
 LABELS = {"critical": "critical (||∇L||² < 1e-10)", "flat_final": "gradient-flat at the end",
-          "flat_ever": "gradient-flat at some iteration", "max_r>0.5": "max r > 0.5", "max_r>0.9": "max r > 0.9",
-          "max_r>0.99": "max r > 0.99", "end_above_1e-8": "end with ||∇L||² > 1e-8",
+          "flat_ever": "gradient-flat at the end or a cutoff snapshot (verified)",
+          "max_r>0.5": "max r > 0.5 (solver's trace)", "max_r>0.9": "max r > 0.9 (solver's trace)",
+          "max_r>0.99": "max r > 0.99 (solver's trace)", "end_above_1e-8": "end with ||∇L||² > 1e-8",
           "bad_min_ln2": "end at loss ln 2, index 0", "diverged": "diverged"}
 
 
