@@ -54,7 +54,7 @@ def run(ctx: Context) -> P.Page:
                   "Frye, thesis Sec. 3.2.3, Figures 3.2 and 3.3", command(NAME, ctx))
     params = table31.case_params(ctx)
     case = get_case("dlae", **params)
-    newton = [(row, recs) for row, recs in table31.cells(ctx) if row[1] == "newton-mr"]
+    newton = table31.cells(ctx, "newton-mr")
     records = [r for _, recs in newton for r in recs]
     analysis = cutoff_analysis(case, records, arrays_of(ctx, records), oracle=dense_oracle(case))
     gt = case.ground_truth

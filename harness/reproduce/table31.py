@@ -39,10 +39,12 @@ def case_params(ctx: Context) -> dict[str, Any]:
     return dict(QUICK_CASE if ctx.quick else THESIS_CASE)
 
 
-def cells(ctx: Context) -> list[tuple[tuple[Any, ...], list[dict[str, Any]]]]:
-    """Run (or load) every row's runs; ``[(row, records)]``."""
+def cells(ctx: Context, solver: str | None = None) -> list[tuple[tuple[Any, ...], list[dict[str, Any]]]]:
+    """Run (or load) every row's runs (only ``solver``'s rows if given); ``[(row, records)]``."""
     out = []
     for row, (runs, iters) in zip(ROWS, BUDGET[ctx.mode]):
+        if solver is not None and row[1] != solver:
+            continue
         recs = run_cell(ctx, "dlae", case_params(ctx), row[1], row[2], runs=runs, max_iter=iters)
         out.append((row, recs))
     return out
