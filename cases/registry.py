@@ -107,6 +107,7 @@ _BUILTIN_MODULES = (
     "xor",
     "si_line",
     "field",
+    "overparam_regression",
 )
 _loaded = False
 

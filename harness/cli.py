@@ -14,7 +14,8 @@ Commands (each a few lines calling the runner, the scorer or the report):
 * ``critbench report DIR [--out FILE] [--baseline BASE]`` -- the HTML report
   (with a section of changed runs against ``BASE``);
 * ``critbench compare BASE NEW`` / ``critbench history ...`` -- delegated to
-  :mod:`harness.compare` / :mod:`harness.history` when installed.
+  :mod:`harness.compare` / :mod:`harness.history` when installed;
+* ``critbench reproduce [NAME ...] [--quick | --full]`` -- :mod:`harness.reproduce`.
 
 Exit status (``docs/design.md``, "Exit codes"):
 
@@ -122,6 +123,9 @@ def _render_html(results_dir: Path, out: Path | None, baseline: str | None = Non
     render = getattr(report, "render_report", None)
     if render is None:
         return None
+    from harness.cutoffs import write_cutoff_analyses
+
+    write_cutoff_analyses(results_dir)  # thesis Fig. 3.3 from the stored snapshots (needs Hessians)
     return Path(render(results_dir, out) if baseline is None else render(results_dir, out, baseline=baseline))
 
 
@@ -323,6 +327,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     return _delegate("harness.history", "main_history", args)
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    return _delegate("harness.reproduce", "main_reproduce", args)
+
+
 def _one_line_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
                       line: Any = None) -> None:
     print(f"critbench: warning: {message}", file=sys.stderr)
@@ -422,6 +430,10 @@ def build_parser() -> argparse.ArgumentParser:
     hp = sub.add_parser("history", help="asv performance history across commits (harness.history)")
     _add_arguments_from(hp, "harness.history", "add_arguments")
     hp.set_defaults(func=cmd_history)
+
+    rr = sub.add_parser("reproduce", help="rerun the seed papers' experiments (harness.reproduce)")
+    _add_arguments_from(rr, "harness.reproduce", "add_arguments")
+    rr.set_defaults(func=cmd_reproduce)
     return p
 
 

@@ -67,15 +67,38 @@ def _ecdf(ax: Any, values: np.ndarray, n_total: int, label: str, color: str) -> 
     ax.step(np.concatenate([[v[0]], v]), np.concatenate([[0.0], y]), where="post", label=label, color=color)
 
 
+#: A finite loss counts as "off the axes" when it exceeds this multiple of the typical scale of
+#: the other points (median |loss| of the non-diverged runs and of the matched classes, at least 1).
+LOSS_AXIS_FACTOR = 1e3
+
+
+def loss_index_split(records: Sequence[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], int]:
+    """Records drawable on a loss-index axis, and how many were left out.
+
+    Left out: diverged (and invalid/error) runs, non-finite loss or index fraction, and finite losses above
+    :data:`LOSS_AXIS_FACTOR` times the typical loss scale (a run heading to divergence
+    with loss 1e300 would otherwise set the axis range and flatten every real point).
+    """
+    finite = [r for r in records if r.get("outcome") not in ("diverged", "invalid", "error")
+              and math.isfinite(_num(r, "index_fraction")) and math.isfinite(_num(r, "final_loss"))]
+    scale_pts = [abs(_num(r, "final_loss")) for r in finite]
+    scale_pts += [abs(_num(r, "class_loss")) for r in records if math.isfinite(_num(r, "class_loss"))]
+    scale = max(1.0, float(np.median(scale_pts))) if scale_pts else 1.0
+    kept = [r for r in finite if abs(_num(r, "final_loss")) <= LOSS_AXIS_FACTOR * scale]
+    return kept, len(records) - len(kept)
+
+
 def loss_index_figure(records: Sequence[Mapping[str, Any]], case: str) -> Figure | None:
     """Final loss against index fraction of the found points (thesis Fig. 3.2 style).
 
     Filled markers: found points, coloured by solver, shaped by outcome.  Hollow
     black circles: the certified (loss, index fraction) of the ground-truth
     classes that runs matched (``class_loss`` / ``class_index_fraction``).
+    Diverged, non-finite and far-off points are left out (:func:`loss_index_split`;
+    the title counts them).
     """
-    pts = [(r, _num(r, "index_fraction"), _num(r, "final_loss")) for r in records]
-    pts = [(r, x, y) for r, x, y in pts if math.isfinite(x) and math.isfinite(y)]
+    kept, left_out = loss_index_split(records)
+    pts = [(r, _num(r, "index_fraction"), _num(r, "final_loss")) for r in kept]
     if not pts:
         return None
     fig = Figure(figsize=(6.0, 4.2))
@@ -96,13 +119,56 @@ def loss_index_figure(records: Sequence[Mapping[str, Any]], case: str) -> Figure
                    label="ground-truth class (matched)")
     ax.set_xlabel("index fraction")
     ax.set_ylabel("final loss")
-    ax.set_title(f"{case}: loss vs index of final points")
+    extra = f"; {left_out} diverged/non-finite/far-off left out" if left_out else ""
+    ax.set_title(f"{case}: loss vs index of final points{extra}", fontsize=9)
     ax.legend(fontsize=7, loc="best")
     return fig
 
 
 #: Largest ``||grad L||^2`` drawn in the trace panels (larger values are drawn at it).
 TRACE_YMAX = 1e100
+
+
+def _pct_ci(frac: float | None, ci: Sequence[float] | None) -> str:
+    """``"80%\n[70–88]"`` (percent, compact interval); ``"–"`` when missing."""
+    if frac is None or not math.isfinite(frac):
+        return "–"
+    s = f"{100 * frac:.0f}%"
+    if ci is not None and len(ci) == 2:
+        s += f"\n[{100 * ci[0]:.0f}–{100 * ci[1]:.0f}]"
+    return s
+
+
+def summary_heatmap(rows: Sequence[Mapping[str, Any]]) -> Figure | None:
+    """Case × solver heatmaps of the success and correct fractions (``harness.score.summarize`` rows),
+    each cell annotated with the percentage and its 95% Wilson interval; grey: no data."""
+    if not rows:
+        return None
+    cases = list(dict.fromkeys(str(r.get("case")) for r in rows))
+    solvers = list(dict.fromkeys(str(r.get("solver")) for r in rows))
+    panels = [("success_fraction", "success_ci", "success (||∇L||² < 1e-10)")]
+    if any(r.get("correct_fraction") is not None for r in rows):
+        panels.append(("correct_fraction", "correct_ci", "correct / verified (class, loss and index)"))
+    fig = Figure(figsize=(1.0 + 1.25 * len(solvers) * len(panels), 0.9 + 0.5 * len(cases)))
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (key, ci, title) in zip(axes, panels):
+        grid = np.full((len(cases), len(solvers)), np.nan)
+        text: dict[tuple[int, int], str] = {}
+        for r in rows:
+            i, j = cases.index(str(r.get("case"))), solvers.index(str(r.get("solver")))
+            v = r.get(key)
+            if v is not None and math.isfinite(float(v)):
+                grid[i, j] = float(v)
+            text[(i, j)] = _pct_ci(r.get(key), r.get(ci))
+        ax.imshow(np.ma.masked_invalid(grid), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+        ax.set_facecolor("#dddddd")
+        for (i, j), t in text.items():
+            ax.text(j, i, t, ha="center", va="center", fontsize=7)
+        ax.set_xticks(range(len(solvers)), solvers, rotation=30, ha="right", fontsize=7)
+        ax.set_yticks(range(len(cases)), cases if ax is axes[0] else [""] * len(cases), fontsize=7)
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
 
 
 def grad_trace_figure(data: ResultsData, records: Sequence[Mapping[str, Any]], case: str) -> Figure | None:

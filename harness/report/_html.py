@@ -43,10 +43,10 @@ COLUMNS = (
     ("case", "case", None),
     ("solver", "solver", None),
     ("runs", "runs", None),
-    ("success_fraction", "success [95% Wilson]", "success_ci"),
+    ("success_fraction", "success % [95% Wilson]", "success_ci"),
     ("verified", "verified runs", None),
     ("correct", "verified correct", None),
-    ("correct_fraction", "correct / verified [95% Wilson]", "correct_ci"),
+    ("correct_fraction", "correct / verified % [95% Wilson]", "correct_ci"),
     ("unverified", "unverified critical", None),
     ("gradient_flat", "gradient-flat (final)", None),
     ("gradient_flat_ever", "gradient-flat (ever, verified)", None),
@@ -66,7 +66,7 @@ body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max
 h1{margin-bottom:.2em} h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
 table{border-collapse:collapse;font-size:.85em;margin:.6em 0}
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:right} th{background:#f3f3f3}
-td.t{text-align:left} .note{color:#666;font-size:.9em} figure{margin:.8em 0}
+td.t{text-align:left} td.p{white-space:nowrap} .note{color:#666;font-size:.9em} figure{margin:.8em 0}
 figcaption{color:#555;font-size:.85em;max-width:900px} img{max-width:100%}
 footer{margin-top:2em;border-top:1px solid #ccc;font-size:.8em;color:#555}
 """
@@ -97,6 +97,14 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _pct_cell(frac: float, ci: Any) -> str:
+    """A fraction as ``"67% [30–90]"``: percent with a compact 95% interval (one line)."""
+    out = f"{100 * float(frac):.0f}%"
+    if ci is not None and len(ci) == 2:
+        out += f" [{100 * float(ci[0]):.0f}–{100 * float(ci[1]):.0f}]"
+    return out
+
+
 def summary_table(rows: Sequence[Mapping[str, Any]]) -> str:
     """HTML table of :func:`harness.score.summarize` rows (the :data:`COLUMNS` present in them)."""
     cols = [c for c in COLUMNS if any(c[0] in r for r in rows)]
@@ -106,9 +114,9 @@ def summary_table(rows: Sequence[Mapping[str, Any]]) -> str:
         tds = []
         for key, _, ci in cols:
             cell = _fmt(row.get(key))
-            if ci and row.get(ci) is not None and row.get(key) is not None:
-                cell += " " + _fmt(tuple(row[ci]))
-            cls = ' class="t"' if key in ("case", "solver") else ""
+            if ci and row.get(key) is not None:
+                cell = _pct_cell(row[key], row.get(ci))
+            cls = ' class="t"' if key in ("case", "solver") else (' class="p"' if ci else "")
             tds.append(f"<td{cls}>{_esc(cell)}</td>")
         body.append(f'<tr class="summary-row">{"".join(tds)}</tr>')
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -142,16 +150,20 @@ def _cutoff_section(data: ResultsData, records: Sequence[Mapping[str, Any]], cas
     if fig is None:
         return '<p class="note">Cutoff analysis skipped: the stored arrays carry no snapshots.</p>'
     note = ('<p class="note">Cutoff analysis (thesis Fig. 3.3: loss and index of the first iterate below each '
-            f"cutoff) skipped: no <code>{CUTOFF_FILE}</code> in the results directory (it needs Hessians, which "
-            "the report does not compute). Shown instead: the fraction of runs reaching each cutoff.</p>")
+            f"cutoff) not available: no <code>{CUTOFF_FILE}</code> in the results directory (<code>critbench "
+            "report</code> computes it from the stored snapshots; this case's Hessians are too large or the "
+            "stack was absent). Shown instead: the fraction of runs reaching each cutoff.</p>")
     return note + _figure(fig, f"{case}: fraction of runs whose ||grad L||^2 fell below each cutoff")
 
 
 def _case_section(data: ResultsData, case: str, records: Sequence[Mapping[str, Any]],
                   analysis: Sequence[Mapping[str, Any]] | None) -> str:
     parts = [f'<section class="case"><h2>Case <code>{_esc(case)}</code></h2>']
+    _, left_out = figs.loss_index_split(records)
     parts.append(_figure(figs.loss_index_figure(records, case),
-                         f"{case}: final loss vs index fraction; hollow circles: certified matched classes"))
+                         f"{case}: final loss vs index fraction; hollow circles: certified matched classes"
+                         + (f"; {left_out} of {len(records)} runs (diverged, non-finite or far-off loss) left "
+                            "out of the axes" if left_out else "")))
     parts.append(_figure(figs.grad_trace_figure(data, records, case),
                          f"{case}: squared gradient norm per iteration, coloured by outcome"))
     parts.append(_figure(figs.r_ecdf_figure(records, case),
@@ -214,8 +226,11 @@ def render_html(data: ResultsData, cutoff_analyses: Mapping[str, Sequence[Mappin
     head = (f"<h1>critbench report</h1><p class='note'>{len(data.records)} runs from "
             f"<code>{_esc(data.results_dir)}</code>; {len(cases)} case(s), {len(solvers)} solver(s); "
             f"generated {_esc(stamp)}.</p>")
-    summary = (f"<h2>Summary per case and solver</h2>{summary_table(rows)}"
-               "<p class='note'>Computed by <code>harness.score.summarize</code>. Success: outcome “critical” "
+    summary = (f"<h2>Summary per case and solver</h2>"
+               + _figure(figs.summary_heatmap(rows), "success and correct fractions per case and solver "
+                         "(cell: percent and 95% Wilson interval)")
+               + summary_table(rows)
+               + "<p class='note'>Computed by <code>harness.score.summarize</code>. Success: outcome “critical” "
                "(||∇L||² below 1e-10 at the final point, recomputed by the scorer). Costs per success are totals "
                "over all runs divided by the number of successes (expected running time, ERT).</p>")
     if baseline is not None:

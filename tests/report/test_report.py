@@ -43,12 +43,12 @@ def test_report_has_one_row_per_case_and_solver(page: str) -> None:
     for row, solver in zip(rows, PLAN):
         assert solver in row and "quartic" in row
     lo, hi = binomtest(4, 6).proportion_ci(method="wilson")
-    assert f"0.667 [{lo:.3g}, {hi:.3g}]" in rows[0]
+    assert f"67% [{100 * lo:.0f}–{100 * hi:.0f}]" in rows[0]  # percent with a compact Wilson interval
 
 
 def test_report_embeds_png_figures(page: str) -> None:
     imgs = re.findall(r'<img[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    assert len(imgs) >= 5  # loss-index, traces, r ECDF, HVP ECDF, cutoff reach
+    assert len(imgs) >= 6  # heatmap, loss-index, traces, r ECDF, HVP ECDF, cutoff reach
     for b64 in imgs:
         assert base64.b64decode(b64).startswith(b"\x89PNG")
 
@@ -70,7 +70,7 @@ def test_missing_arrays_skip_plots_with_a_note(tmp_path: Path) -> None:
         f.unlink()
     page = render_report(root).read_text()
     assert "no data for this plot" in page and "carry no snapshots" in page
-    assert page.count("<img") == 3  # loss-index and the two ECDF figures come from records alone
+    assert page.count("<img") == 4  # heatmap, loss-index and the two ECDF figures come from records alone
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
@@ -125,7 +125,7 @@ def test_cutoff_analysis_panel_from_score(tmp_path: Path) -> None:
     page = render_report(root, cutoff_analyses={"quartic": analysis}).read_text()
     assert "thesis Fig. 3.3" in page and "fraction correct index" in page
     assert "skipped" not in page
-    assert page.count("<img") == 5
+    assert page.count("<img") == 6  # heatmap + the case's five figures
 
 
 def test_cutoff_analysis_file_is_read(tmp_path: Path) -> None:

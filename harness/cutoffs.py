@@ -1,0 +1,92 @@
+"""The thesis Fig. 3.3 cutoff analysis of a whole results directory, for the HTML report.
+
+The report package never imports JAX or the cases (it renders from stored
+files), but the analysis needs each snapshot's Hessian.  So the ``critbench``
+commands that render a report first call :func:`write_cutoff_analyses`, which
+reads the stored snapshots (``arrays/*.npz``), runs
+:func:`harness.score.cutoff_analysis` per case (instances with different
+parameters are analysed separately and their points pooled) and writes
+``DIR/cutoff_analysis.json`` (:data:`harness.report.CUTOFF_FILE`), which the
+report shows as the Fig. 3.3 table and panels.  Cases whose dimension exceeds
+:data:`harness.score.DENSE_MAX_DIM` are skipped (the report then shows the
+fraction of runs reaching each cutoff).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.store import ARRAYS_DIR, RUNS_FILE, json_default, load_arrays, load_records
+
+CUTOFF_FILE = "cutoff_analysis.json"
+
+
+def _merge(parts: Sequence[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Pool several :func:`harness.score.cutoff_analysis` outputs (same cutoffs) into one."""
+    out = []
+    for entries in zip(*parts):
+        points = [p for e in entries for p in e["points"]]
+        errs = [abs(p["loss_error"]) for p in points if p.get("loss_error") is not None]
+        with_class = [p for p in points if p.get("index_error_count") is not None]
+        out.append({"cutoff": entries[0]["cutoff"], "n_points": len(points),
+                    "mean_abs_loss_error": sum(errs) / len(errs) if errs else None,
+                    "fraction_correct_index": (sum(p["index_error_count"] == 0 for p in with_class) / len(with_class))
+                    if with_class else None,
+                    "points": points})
+    return out
+
+
+def dense_oracle(case: Any) -> Any:
+    """``theta -> (loss, grad, hessian)`` by the harness's jitted scoring oracles (compiled once per case)."""
+    from harness.oracles import point_oracles
+
+    def oracle(theta: Any) -> tuple[float, Any, Any]:
+        d = point_oracles(case, theta[None, :])[0]
+        return d["loss"], d["grad"], d["hessian"]
+
+    return oracle
+
+
+def cutoff_analyses(results_dir: str | Path) -> dict[str, list[dict[str, Any]]]:
+    """``{case name: cutoff analysis}`` for every case of ``results_dir`` with stored snapshots."""
+    from cases import get_case
+    from harness.score import DENSE_MAX_DIM, cutoff_analysis
+
+    root = Path(results_dir)
+    records = load_records(root, warn=False)
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in records:
+        groups.setdefault((str(r.get("case")), str(r.get("case_key"))), []).append(r)
+    per_case: dict[str, list[list[dict[str, Any]]]] = {}
+    for (name, _), recs in groups.items():
+        bids = dict.fromkeys(str(r.get("batch_id")) for r in recs)
+        arrays = {b: load_arrays(root, b) for b in bids if (root / ARRAYS_DIR / f"{b}.npz").is_file()}
+        if not any("snapshots" in a for a in arrays.values()) or any(r.get("batch_row") is None for r in recs):
+            continue
+        try:
+            case = get_case(name, **dict(recs[0].get("case_params") or {}))
+        except (ValueError, TypeError):  # e.g. a plug-in case no longer installed
+            continue
+        if case.dim > DENSE_MAX_DIM:
+            continue
+        per_case.setdefault(name, []).append(cutoff_analysis(case, recs, arrays, oracle=dense_oracle(case)))
+    return {name: parts[0] if len(parts) == 1 else _merge(parts) for name, parts in per_case.items()}
+
+
+def write_cutoff_analyses(results_dir: str | Path) -> Path | None:
+    """Write ``DIR/cutoff_analysis.json`` unless it is newer than ``runs.jsonl``; ``None`` if no case qualifies."""
+    root = Path(results_dir)
+    out, runs = root / CUTOFF_FILE, root / RUNS_FILE
+    if out.is_file() and runs.is_file() and out.stat().st_mtime >= runs.stat().st_mtime:
+        return out
+    analyses = cutoff_analyses(root)
+    if not analyses:
+        return None
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(analyses, default=json_default), encoding="utf-8")
+    tmp.replace(out)
+    return out
+

@@ -1,0 +1,173 @@
+"""The page writer shared by every experiment: one self-contained HTML page and a
+Markdown summary per experiment.
+
+A :class:`Page` is a list of blocks -- :class:`Comparison` ("ours | published |
+difference" rows), :class:`Table`, :class:`Figure` (a matplotlib figure, embedded
+as base64 PNG in the HTML and saved next to the Markdown) and :class:`Note` --
+written by :func:`write_page` to ``DIR/index.html``, ``DIR/summary.md``,
+``DIR/summary.json`` and ``DIR/fig-*.png``.  No external assets: the HTML opens
+offline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import html
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.report._figures import DPI, to_data_uri
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
+h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
+table{border-collapse:collapse;font-size:.9em;margin:.6em 0}
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top} th{background:#f3f3f3}
+.note{color:#444;max-width:900px} figure{margin:.8em 0} figcaption{color:#555;font-size:.85em;max-width:900px}
+img{max-width:100%} code{background:#f6f6f6;padding:0 .2em}
+"""
+
+
+@dataclasses.dataclass
+class Comparison:
+    """Rows ``(quantity, ours, published, difference, why)``; ``difference``/``why`` may be ''."""
+
+    title: str
+    rows: list[tuple[str, str, str, str, str]]
+
+
+@dataclasses.dataclass
+class Table:
+    title: str
+    headers: Sequence[str]
+    rows: list[Sequence[Any]]
+
+
+@dataclasses.dataclass
+class Figure:
+    fig: Any  # matplotlib.figure.Figure or None
+    caption: str
+
+
+@dataclasses.dataclass
+class Note:
+    text: str
+
+
+@dataclasses.dataclass
+class Page:
+    """One experiment's page: ``title``, ``source`` (what it reproduces), ``command``, ``blocks``
+    and ``numbers`` (a flat JSON-able dict of the headline numbers, for tests and the README)."""
+
+    name: str
+    title: str
+    source: str
+    command: str
+    blocks: list[Any] = dataclasses.field(default_factory=list)
+    numbers: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def add(self, *blocks: Any) -> Page:
+        self.blocks.extend(blocks)
+        return self
+
+
+def pct(k: int, n: int) -> str:
+    """``k/n`` as ``"40% (8/20)"`` (``"–"`` when ``n = 0``)."""
+    return "–" if n == 0 else f"{100 * k / n:.0f}% ({k}/{n})"
+
+
+def pct_se(k: int, n: int) -> str:
+    """``k/n`` as a percentage ± binomial standard error (the thesis's Table 3.1 convention)."""
+    if n == 0:
+        return "–"
+    p = k / n
+    return f"{100 * p:.0f}% ± {100 * math.sqrt(p * (1 - p) / n):.0f} ({k}/{n})"
+
+
+def fmt(v: Any, digits: int = 3) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.{digits}g}"
+    return str(v)
+
+
+def _esc(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _md_cell(x: Any) -> str:
+    return str(x).replace("|", "\\|").replace("\n", " ")
+
+
+def results_table(out_dir: str | Path, link_prefix: str = "") -> str:
+    """Markdown table of every page's comparison rows that have a published value, under ``out_dir``
+    (experiment, quantity, ours, published, command): the README's results section."""
+    lines = ["| experiment | quantity | ours | published | command |", "|---|---|---|---|---|"]
+    for f in sorted(Path(out_dir).glob("*/summary.json")):
+        s = json.loads(f.read_text(encoding="utf-8"))
+        for q, ours, pub, *_ in s.get("comparisons", []):
+            if pub in ("–", ""):
+                continue
+            lines.append(f"| [{s['name']}]({link_prefix}{s['name']}/summary.md) | {_md_cell(q)} | {_md_cell(ours)} | "
+                         f"{_md_cell(pub)} | `{s['command']}` |")
+    return "\n".join(lines) + "\n"
+
+
+def write_page(page: Page, out_dir: str | Path) -> Path:
+    """Write ``index.html``, ``summary.md``, ``summary.json`` and the figures' PNGs to ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    h = [f"<h1>{_esc(page.title)}</h1><p class='note'>Reproduces: {_esc(page.source)}.<br>"
+         f"Command: <code>{_esc(page.command)}</code>; generated {_esc(stamp)}.</p>"]
+    md = [f"# {page.title}", "", f"Reproduces: {page.source}.", "", f"Command: `{page.command}`", ""]
+    n_fig = 0
+    for b in page.blocks:
+        if isinstance(b, Comparison):
+            h.append(f"<h2>{_esc(b.title)}</h2><table><tr><th>quantity</th><th>ours</th><th>published</th>"
+                     "<th>difference</th><th>likely reason</th></tr>")
+            h.extend("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>" for row in b.rows)
+            h.append("</table>")
+            md += [f"## {b.title}", "", "| quantity | ours | published | difference | likely reason |",
+                   "|---|---|---|---|---|"]
+            md += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
+            md.append("")
+        elif isinstance(b, Table):
+            h.append(f"<h2>{_esc(b.title)}</h2><table><tr>" + "".join(f"<th>{_esc(c)}</th>" for c in b.headers)
+                     + "</tr>")
+            h.extend("<tr>" + "".join(f"<td>{_esc(fmt(c))}</td>" for c in row) + "</tr>" for row in b.rows)
+            h.append("</table>")
+            md += [f"## {b.title}", "", "| " + " | ".join(map(_md_cell, b.headers)) + " |",
+                   "|" + "---|" * len(b.headers)]
+            md += ["| " + " | ".join(_md_cell(fmt(c)) for c in row) + " |" for row in b.rows]
+            md.append("")
+        elif isinstance(b, Figure):
+            if b.fig is None:
+                h.append(f"<p class='note'>{_esc(b.caption)}: no data for this plot.</p>")
+                continue
+            n_fig += 1
+            png = out / f"fig-{n_fig}.png"
+            b.fig.savefig(png, format="png", dpi=DPI, bbox_inches="tight")
+            h.append(f"<figure><img alt='{_esc(b.caption)}' src='{to_data_uri(b.fig)}'>"
+                     f"<figcaption>{_esc(b.caption)}</figcaption></figure>")
+            md += [f"![{_md_cell(b.caption)}]({png.name})", "", f"*{b.caption}*", ""]
+        elif isinstance(b, Note):
+            h.append(f"<p class='note'>{_esc(b.text)}</p>")
+            md += [b.text, ""]
+        else:
+            raise TypeError(f"unknown page block {type(b).__name__}")
+    doc = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+           f"<title>{_esc(page.title)}</title><style>{_CSS}</style></head><body>{''.join(h)}</body></html>")
+    (out / "index.html").write_text(doc, encoding="utf-8")
+    (out / "summary.md").write_text("\n".join(md), encoding="utf-8")
+    comparisons = [list(row) for b in page.blocks if isinstance(b, Comparison) for row in b.rows]
+    (out / "summary.json").write_text(json.dumps({"name": page.name, "title": page.title, "command": page.command,
+                                                  "numbers": page.numbers, "comparisons": comparisons},
+                                                 indent=2, default=str),
+                                      encoding="utf-8")
+    return out / "index.html"

@@ -1,0 +1,82 @@
+"""Running the experiments' cells through the harness's own runner and scorer.
+
+:func:`run_cell` is :func:`harness.runner.run_spec` into the shared store
+(resumable, every record carries seed, options, versions and commit).
+:func:`run_points` solves runs from *given* initial points (a grid, points on a
+critical line) with :func:`harness.shard.solve_shard` -- the function that builds
+every run record -- and stores them in the same store under a run-id ``seed``
+derived from the points, so a rerun skips what is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.keys import stable_hash
+
+from ._registry import Context
+
+
+def run_cell(ctx: Context, case: str, case_params: Mapping[str, Any], solver: str,
+             options: Mapping[str, Any] | None = None, *, runs: int, seed: int = 0, max_iter: int = 500,
+             tol: float = 1e-10) -> list[dict[str, Any]]:
+    """``runs`` runs of ``solver`` on ``case`` via the runner (stored in ``ctx.runs``; resumes)."""
+    from harness.runner import RunSpec, run_spec
+
+    spec = RunSpec(case, dict(case_params), solver, dict(options or {}), runs, seed, max_iter=max_iter, tol=tol)
+    ctx.log(f"{case} {dict(case_params)} x {solver} {dict(options or {})}: {runs} runs, {max_iter} iterations")
+    return run_spec(spec, ctx.runs, progress=ctx.progress)
+
+
+def run_points(ctx: Context, case: str, case_params: Mapping[str, Any], solver: str,
+               options: Mapping[str, Any] | None, theta0: np.ndarray, *, max_iter: int = 500,
+               tol: float = 1e-10, batch: int = 64) -> list[dict[str, Any]]:
+    """Runs from the rows of ``theta0`` (scored and stored like the runner's; resumes).
+
+    The run-id seed is a hash of the points, so different point sets never collide.
+    """
+    from harness.runner import RunSpec, resolve
+    from harness.keys import run_id
+    from harness.shard import pad_rows, solve_shard
+    from harness.store import ResultStore
+
+    theta0 = np.asarray(theta0, dtype=np.float64)
+    seed = int(stable_hash(theta0.tobytes().hex())[:8], 16)
+    rs = resolve(RunSpec(case, dict(case_params), solver, dict(options or {}), len(theta0), seed,
+                         max_iter=max_iter, tol=tol))
+    store = ResultStore(ctx.runs)
+    ids = [run_id(rs.case_key, rs.solver_key, seed, i) for i in range(len(theta0))]
+    done = store.finished_run_ids()
+    todo = [i for i in range(len(theta0)) if ids[i] not in done]
+    ctx.log(f"{case} x {solver}: {len(todo)} of {len(theta0)} runs from given points")
+    b = min(batch, len(theta0))
+    for k in range(0, len(todo), b):
+        block = todo[k:k + b]
+        shard = solve_shard(rs, seed, block, pad_rows(theta0[block], b), max_iter=max_iter, tol=tol)
+        bid = f"{rs.case_key}_{rs.solver_key}_p{seed}_r{block[0]}-{block[-1]}"
+        for r in shard.records:
+            r["batch_id"] = bid
+        store.append_batch(shard.records, shard.arrays, bid)
+    wanted = set(ids)
+    return sorted((r for r in store.records() if r["run_id"] in wanted), key=lambda r: r["run_index"])
+
+
+def arrays_of(ctx: Context, records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, np.ndarray]]:
+    """``batch_id -> arrays`` of the records' batches (from the store)."""
+    from harness.store import load_arrays
+
+    return {bid: load_arrays(ctx.runs, bid) for bid in dict.fromkeys(str(r["batch_id"]) for r in records)}
+
+
+def row(arrays: Mapping[str, Mapping[str, np.ndarray]], rec: Mapping[str, Any], name: str) -> np.ndarray:
+    """Array ``name`` of run ``rec`` (its ``batch_row`` in its batch)."""
+    return arrays[str(rec["batch_id"])][name][int(rec["batch_row"])]
+
+
+def command(name: str, ctx: Context) -> str:
+    """The command line that reproduces a page."""
+    return f"critbench reproduce {name} --{ctx.mode}"
