@@ -111,11 +111,12 @@ def run_records(
     ``n_iter``, ``hvps``, ``grads`` and ``theta0`` (a list).  ``theta0`` (shape
     ``(runs, dim)``) overrides the runner's initial points.
     """
+    import copy
+
     from cases._core import CRITICAL_GRAD_SQ
     from harness.initial_points import initial_points
     from harness.keys import case_key, solver_key, solver_options_of
-    from harness.shard import Resolved, build_records
-    from harness.solvers import Problem
+    from harness.shard import Resolved, solve_shard
 
     c = resolve_case(case, case_params)
     s = resolve_solver(solver, solver_options)
@@ -124,12 +125,16 @@ def run_records(
             raise ValueError(f"runs must be an integer >= 1, got {runs!r}")
         theta0 = initial_points(c, seed, range(runs))
     theta0 = np.atleast_2d(np.asarray(theta0, dtype=np.float64))
-    res = s.solve(Problem(c.loss_fn, c.data, c.dim), theta0, max_iter=max_iter, tol=tol)
     label = _solver_label(solver, s)
-    opts = solver_options_of(s, solver_options or {})
-    rs = Resolved(c, s, case_key(c), solver_key(label, opts, max_iter, tol), opts, c.name, label)
-    out = build_records(rs, res, seed, range(theta0.shape[0]), max_iter=max_iter, tol=tol,
+    opts = copy.deepcopy(solver_options_of(s, solver_options or {}))
+    # Score against a case the solver never held: built again from the same
+    # name / ``module:attr`` and parameters, or a deep copy of a Case object.
+    scoring = resolve_case(case, case_params) if isinstance(case, str) else copy.deepcopy(c)
+    rs = Resolved(c, s, case_key(c), solver_key(label, opts, max_iter, tol), opts, c.name, label, scoring)
+    # solve_shard gives the solver copies and turns its exceptions into ``error`` records.
+    shard = solve_shard(rs, seed, range(theta0.shape[0]), theta0, max_iter=max_iter, tol=tol,
                         score_options={"critical_tol": CRITICAL_GRAD_SQ if critical_tol is None else critical_tol})
+    out = shard.records
     for i, rec in enumerate(out):
         rec["theta0"] = theta0[i].tolist()
     return out
