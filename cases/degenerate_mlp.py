@@ -81,6 +81,15 @@ def param_slices(widths: tuple[int, ...]) -> list[tuple[slice, tuple[int, int], 
     return out
 
 
+def unflatten_params(theta: np.ndarray, widths: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """``{"W1": ..., "b1": ..., ...}`` of the flat vector ``theta`` (layout :func:`param_slices`)."""
+    theta = np.asarray(theta)
+    out = {}
+    for i, (ws, shape, bs) in enumerate(param_slices(widths)):
+        out[f"W{i + 1}"], out[f"b{i + 1}"] = theta[ws].reshape(shape), theta[bs]
+    return out
+
+
 def n_params(widths: tuple[int, ...]) -> int:
     return sum(widths[i + 1] * (widths[i] + 1) for i in range(len(widths) - 1))
 
@@ -218,11 +227,7 @@ def make_case(
         return point + INIT_STD * rng.standard_normal((m, dim))
 
     def unflatten(theta: np.ndarray) -> dict[str, np.ndarray]:
-        theta = np.asarray(theta)
-        out = {}
-        for i, (ws, shape, bs) in enumerate(layers):
-            out[f"W{i + 1}"], out[f"b{i + 1}"] = theta[ws].reshape(shape), theta[bs]
-        return out
+        return unflatten_params(theta, widths)
 
     return Case(
         name=NAME,

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._core import Case
-from .degenerate_mlp import ACTIVATIONS, MLPData, loss_fn, make_data, n_params, param_slices
+from .degenerate_mlp import ACTIVATIONS, MLPData, loss_fn, make_data, n_params, param_slices, unflatten_params
 from .registry import register_case
 
 NAME = "overparam-regression"
@@ -59,11 +59,7 @@ def make_case(widths: tuple[int, ...] = (3, 6, 1), activation: str = "tanh", n: 
         return out
 
     def unflatten(theta: np.ndarray) -> dict[str, np.ndarray]:
-        theta = np.asarray(theta)
-        out = {}
-        for i, (ws, shape, bs) in enumerate(layers):
-            out[f"W{i + 1}"], out[f"b{i + 1}"] = theta[ws].reshape(shape), theta[bs]
-        return out
+        return unflatten_params(theta, widths)
 
     return Case(
         name=NAME,
