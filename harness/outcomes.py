@@ -1,4 +1,4 @@
-"""Run status codes and snapshot cutoffs: the one JAX-free place that defines them.
+"""Run status codes, run outcomes and snapshot cutoffs: the one JAX-free place that defines them.
 
 The solver loop (:mod:`harness.solvers._base`), the NumPy adapter, the scorer
 (:mod:`harness.score`) and the report all import these, so a stored status code
@@ -15,7 +15,7 @@ Status codes (thesis Alg. 13 stopping rules, ``docs/design.md``):
 
 from __future__ import annotations
 
-__all__ = ["CONVERGED", "DIVERGED", "MAX_ITER", "RUNNING", "SNAPSHOT_CUTOFFS", "STALLED", "STATUS_NAMES",
+__all__ = ["CONVERGED", "DIVERGED", "MAX_ITER", "OUTCOMES", "RUNNING", "SNAPSHOT_CUTOFFS", "STALLED", "STATUS_NAMES",
            "status_name"]
 
 RUNNING = -1
@@ -26,6 +26,9 @@ DIVERGED = 3
 #: Code -> stored name.
 STATUS_NAMES = {RUNNING: "running", CONVERGED: "converged", MAX_ITER: "max_iter", STALLED: "stalled",
                 DIVERGED: "diverged"}
+
+#: Every outcome a run record can carry: the harness's verdict (``docs/design.md``, "Outcomes").
+OUTCOMES = ("critical", "gradient-flat", "other", "diverged", "invalid", "error")
 
 #: Cutoffs of the thesis's Fig. 3.3 analysis: the loop keeps a snapshot of the
 #: first iterate with ``||grad L||^2 < eps`` for each ``eps`` (the infinite

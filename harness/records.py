@@ -18,7 +18,7 @@ Outcomes (``outcome``), in the order the scorer decides them:
 * ``gradient-flat`` -- ``r > 0.9`` and ``r_H < 5e-4`` at the final point;
 * ``other``    -- anything else.
 
-This module imports only the standard library (no JAX, no NumPy).
+This module imports only the standard library and :mod:`harness.outcomes` (no JAX, no NumPy).
 """
 
 from __future__ import annotations
@@ -28,10 +28,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["FIELDS_BY_NAME", "OUTCOMES", "RECORD_FIELDS", "RecordField", "check_record", "markdown_table"]
+from harness.outcomes import OUTCOMES  # re-exported: every outcome a record can carry
 
-#: Every outcome a record can carry (see the module docstring).
-OUTCOMES = ("critical", "gradient-flat", "other", "diverged", "invalid", "error")
+__all__ = ["FIELDS_BY_NAME", "OUTCOMES", "RECORD_FIELDS", "RecordField", "check_record", "markdown_table"]
 
 
 @dataclasses.dataclass(frozen=True)

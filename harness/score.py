@@ -52,13 +52,11 @@ from typing import Any
 import numpy as np
 
 from cases._core import CRITICAL_GRAD_SQ, INDEX_EIG_TOL, Case, CriticalClass
-from harness.outcomes import SNAPSHOT_CUTOFFS, status_name
+from harness.outcomes import OUTCOMES, SNAPSHOT_CUTOFFS, status_name
 
 __all__ = ["CUTOFFS", "OUTCOMES", "SNAPSHOT_CUTOFFS", "class_errors", "cutoff_analysis", "flatness_statistics",
            "is_flat", "loss_matches", "measure_point", "score_run", "status_name", "summarize", "wilson_interval"]
 
-#: Outcome classes, in order of precedence.
-OUTCOMES = ("diverged", "critical", "gradient-flat", "other", "invalid", "error")
 #: Eigenvalue cutoff of the final-point pseudo-inverse, relative to ``||H||_F``.
 PINV_RCOND = 5e-4
 #: Relative loss tolerance of ``correct``: ``|L - L_class| <= LOSS_RTOL * max(1, |L_class|)``.
