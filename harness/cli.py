@@ -41,14 +41,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.outcomes import FAILED_OUTCOMES
 from harness.store import json_default as _json_default
 
 DEFAULT_RESULTS = Path("results") / "scorecard"
 EXIT_OK = 0
 EXIT_SOLVER_FAILED = 1
 EXIT_USAGE = 2
-#: Outcomes that mean "the solver failed" (exit status 1).
-FAILED_OUTCOMES = ("error", "invalid")
 #: Commands that compile solvers: JAX's persistent compilation cache is enabled for them at start-up.
 COMPILING_COMMANDS = {"cmd_default", "cmd_run", "cmd_bench", "cmd_reproduce"}
 COMPILE_CACHE_HELP = ("JAX persistent compilation cache directory, or 'off' (default: $CRITBENCH_COMPILE_CACHE, "

@@ -15,7 +15,7 @@ Status codes (thesis Alg. 13 stopping rules, ``docs/design.md``):
 
 from __future__ import annotations
 
-__all__ = ["CONVERGED", "DIVERGED", "MAX_ITER", "OUTCOMES", "RUNNING", "SNAPSHOT_CUTOFFS", "STALLED", "STATUS_NAMES",
+__all__ = ["CONVERGED", "DIVERGED", "MAX_ITER", "FAILED_OUTCOMES", "OUTCOMES", "RUNNING", "SNAPSHOT_CUTOFFS", "STALLED", "STATUS_NAMES",
            "status_name"]
 
 RUNNING = -1
@@ -29,6 +29,8 @@ STATUS_NAMES = {RUNNING: "running", CONVERGED: "converged", MAX_ITER: "max_iter"
 
 #: Every outcome a run record can carry: the harness's verdict (``docs/design.md``, "Outcomes").
 OUTCOMES = ("critical", "gradient-flat", "other", "diverged", "invalid", "error")
+#: Outcomes that mean the solver failed (raised, or returned a malformed result): exit status 1.
+FAILED_OUTCOMES = ("error", "invalid")
 
 #: Cutoffs of the thesis's Fig. 3.3 analysis: the loop keeps a snapshot of the
 #: first iterate with ``||grad L||^2 < eps`` for each ``eps`` (the infinite

@@ -39,6 +39,7 @@ import numpy as np
 
 from harness.keys import run_id
 from harness.oracles import point_oracles
+from harness.outcomes import FAILED_OUTCOMES
 from harness.score import score_run, status_name
 
 __all__ = ["Resolved", "ShardResult", "batch_arrays", "build_records", "check_result", "isolated_data", "pad_rows",
@@ -451,6 +452,6 @@ def solve_shard(
     records = build_records(rs, res, seed, indices, max_iter=max_iter, tol=tol, seconds=wall / max(n, 1),
                             compile_seconds=compile_seconds, prov=prov, score_options=score_options,
                             batch=len(theta0), rejected=rejected)
-    ok = all(r["outcome"] not in ("invalid", "error") for r in records) or (
+    ok = all(r["outcome"] not in FAILED_OUTCOMES for r in records) or (
         res is not None and check_result(res, len(theta0), case.dim)[0] is None)
     return ShardResult(records, batch_arrays(res if ok else None, theta0, n, indices), wall)
