@@ -269,8 +269,9 @@ def build_records(
                     rejected.setdefault(row, ("invalid", reason))
     scored_rows = [row for row in range(n) if row not in rejected]
     thetas = np.asarray(res.theta)[:n] if scored_rows else np.zeros((n, case.dim))
-    snaps = _checked_snapshots(case, getattr(res, "snapshots", None), n) if scored_rows else None
-    oracle_of, snap_oracles = _scoring_oracles(case, thetas, snaps, scored_rows)
+    oracles = point_oracles(case, thetas[scored_rows]) if scored_rows else []
+    oracle_of = dict(zip(scored_rows, oracles))
+    snaps, snap_oracles = _snapshot_oracles(case, getattr(res, "snapshots", None), n, scored_rows)
     options = copy.deepcopy(rs.solver_options)
     cost_source = _cost_source(rs.solver)
     out = []
@@ -350,54 +351,27 @@ def solver_failure(exc: Exception, seed: int, indices: Sequence[int]) -> dict[in
     return {row: ("error", f"solver raised on {where} (seed {seed}): {_first_line(exc)}") for row in range(n)}
 
 
-def _checked_snapshots(case: Any, snapshots: Any, n: int) -> np.ndarray | None:
-    """The first ``n`` runs' cutoff snapshots ``(n, C, D)``, or None when there are none, they are
-    malformed, or ``dim`` is too large for a dense Hessian (then only the final point is checked)."""
+def _snapshot_oracles(
+    case: Any, snapshots: Any, n: int, rows: Sequence[int]
+) -> tuple[np.ndarray | None, dict[int, list[dict[str, Any]]]]:
+    """The first ``n`` runs' cutoff snapshots ``(n, C, D)`` and, for each scored row in ``rows``,
+    the harness's dense oracles at its snapshots (for the verified ``ever_gradient_flat``);
+    ``(None, {})`` when there are none, they are malformed, or ``dim`` is too large for a
+    dense Hessian (then only the final point is checked)."""
     from harness.score import DENSE_MAX_DIM
 
-    if snapshots is None or case.dim > DENSE_MAX_DIM:
-        return None
+    if snapshots is None or case.dim > DENSE_MAX_DIM or not rows:
+        return None, {}
     try:
         snaps = np.array(snapshots, dtype=np.float64)
     except (TypeError, ValueError):
-        return None
+        return None, {}
     if snaps.ndim != 3 or snaps.shape[0] < n or snaps.shape[2] != case.dim:
-        return None
-    return snaps[:n]
-
-
-def _scoring_oracles(
-    case: Any, thetas: np.ndarray, snaps: np.ndarray | None, rows: Sequence[int]
-) -> tuple[dict[int, dict[str, Any]], dict[int, list[dict[str, Any]]]]:
-    """The harness's dense oracles at each scored row's final point and at its cutoff snapshots
-    (for the verified ``ever_gradient_flat``): ``({row: oracles}, {row: [oracles per snapshot]})``.
-
-    Each distinct snapshot is evaluated once, and a snapshot that is its run's final point (bit
-    for bit) reuses the final point's oracles: a Newton method often jumps below every cutoff in
-    one step, so all its snapshots are the final iterate."""
-    finals = point_oracles(case, thetas[list(rows)]) if rows else []
-    final_of = dict(zip(rows, finals))
-    if snaps is None:
-        return final_of, {}
-    points: list[np.ndarray] = []
-    slot: dict[bytes, int] = {}
-    snap_at: dict[int, list[Any]] = {}
-    for row in rows:
-        final_key = thetas[row].tobytes()
-        refs: list[Any] = []
-        for x in snaps[row]:
-            key = x.tobytes()
-            if key == final_key:
-                refs.append(None)
-                continue
-            if key not in slot:
-                slot[key] = len(points)
-                points.append(x)
-            refs.append(slot[key])
-        snap_at[row] = refs
-    evaluated = point_oracles(case, np.asarray(points).reshape(-1, case.dim)) if points else []
-    return final_of, {row: [final_of[row] if j is None else evaluated[j] for j in refs]
-                      for row, refs in snap_at.items()}
+        return None, {}
+    snaps = snaps[:n]
+    c = snaps.shape[1]
+    flat = point_oracles(case, snaps[list(rows)].reshape(-1, case.dim))
+    return snaps, {row: flat[j * c : (j + 1) * c] for j, row in enumerate(rows)}
 
 
 def solve_shard(

@@ -314,38 +314,3 @@ def test_solver_fabricating_its_flatness_trace_gets_no_verified_flat():
     row = summarize(recs)[0]
     assert row["successes"] == 4 and row["gradient_flat_ever"] == 0 and row["gradient_flat"] == 0
     assert row["gradient_flat_ever_reported"] == 4
-
-
-def test_scoring_oracles_evaluate_each_distinct_point_once_and_match_direct_evaluation(monkeypatch):
-    """Snapshots equal to their run's final point reuse its oracles; repeated snapshots are
-    evaluated once; every returned oracle equals a direct evaluation at that very point."""
-    import harness.shard as shard
-    from cases import get_case
-    from harness.oracles import point_oracles
-
-    case = get_case("quartic")
-    thetas = np.array([[-3.0, 0.0], [1.0, 0.5], [np.sqrt(2.0), 0.0]])
-    nan = np.full(2, np.nan)
-    snaps = np.stack([
-        np.stack([thetas[0], thetas[0], thetas[0]]),          # all three snapshots = the final point
-        np.stack([[1.0, 0.25], [1.0, 0.25], thetas[1]]),      # a repeated snapshot, then the final point
-        np.stack([[0.5, 0.5], nan, nan]),                     # never below the lower cutoffs
-    ])
-    calls: list[int] = []
-
-    def counting(c, pts):
-        calls.append(len(pts))
-        return point_oracles(c, pts)
-
-    monkeypatch.setattr(shard, "point_oracles", counting)
-    finals, per_snap = shard._scoring_oracles(case, thetas, snaps, [0, 1, 2])
-    assert calls == [3, 3]  # 3 final points; distinct other snapshots: (1, .25), (.5, .5), the NaN point
-    for row in range(3):
-        want = point_oracles(case, thetas[row][None, :])[0]
-        assert finals[row]["loss"] == want["loss"]
-        for c in range(3):
-            got = per_snap[row][c]
-            direct = point_oracles(case, snaps[row, c][None, :])[0]
-            assert got.keys() == direct.keys()
-            for k in direct:
-                np.testing.assert_allclose(got[k], direct[k], rtol=1e-12, atol=1e-12)
