@@ -222,6 +222,11 @@ class Case:
         ground_truth: certified ground truth, or ``None`` for field cases.
         description: one line.
         unflatten: optional map from flat ``theta`` to named arrays (for reports).
+        scoring_form: optional ``(loss_fn, data)``: the *same* loss written another
+            way that the harness's own scoring oracles evaluate instead of
+            ``(loss_fn, data)`` (e.g. the DLAE through its Gram matrix, whose cost
+            does not grow with ``n``).  Solvers never see it; a test per case checks
+            that both forms agree in loss, gradient and Hessian.
     """
 
     name: str
@@ -233,10 +238,16 @@ class Case:
     ground_truth: GroundTruth | None
     description: str = ""
     unflatten: Callable[[np.ndarray], dict[str, np.ndarray]] | None = None
+    scoring_form: tuple[LossFn, Any] | None = None
 
     @property
     def ground_truth_kind(self) -> str:
         return "none" if self.ground_truth is None else self.ground_truth.kind
+
+    @property
+    def oracle_form(self) -> tuple[LossFn, Any]:
+        """``(loss_fn, data)`` the harness scores with: ``scoring_form`` if given, else the case's own."""
+        return self.scoring_form if self.scoring_form is not None else (self.loss_fn, self.data)
 
     def loss(self, theta: Any) -> Any:
         """``L(theta)`` with this case's data bound."""

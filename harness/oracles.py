@@ -1,7 +1,9 @@
 """Dense scoring oracles: loss, gradient and Hessian at the points a solver returned.
 
 The harness evaluates these itself (never trusting a solver's own numbers):
-``jit(vmap)`` of ``theta -> (loss, grad[, hessian])`` per loss function,
+``jit(vmap)`` of ``theta -> (loss, grad[, hessian])`` per loss function
+(the case's ``oracle_form``: its ``scoring_form`` if it declares an equal,
+cheaper way to write the loss, e.g. the DLAE's Gram form),
 memoised, with the Hessian formed column by column as HVPs (``jvp`` of
 ``grad``) for ``dim <= DENSE_MAX_DIM``.
 """
@@ -56,7 +58,8 @@ def point_oracles(case: Any, thetas: np.ndarray) -> list[dict[str, Any]]:
     import jax.numpy as jnp
 
     with_h = case.dim <= DENSE_MAX_DIM
-    fn = _batched_oracles(case.loss_fn, with_h)
+    loss_fn, data = case.oracle_form  # the case's scoring form (e.g. the DLAE's Gram form) when it has one
+    fn = _batched_oracles(loss_fn, with_h)
     ok = np.all(np.isfinite(thetas), axis=1)
     out: list[dict[str, Any]] = [{} for _ in range(len(thetas))]
     rows = np.nonzero(ok)[0]
@@ -66,7 +69,7 @@ def point_oracles(case: Any, thetas: np.ndarray) -> list[dict[str, Any]]:
         # pad to a power of two (<= chunk) by repeating a row: a few shapes, not one compilation per row count
         size = min(chunk, 1 << (len(idx) - 1).bit_length())
         pts = thetas[np.concatenate([idx, np.repeat(idx[:1], size - len(idx))])]
-        res = [np.asarray(a) for a in fn(jnp.asarray(pts), case.data)]
+        res = [np.asarray(a) for a in fn(jnp.asarray(pts), data)]
         for j, i in enumerate(idx):
             d = {"loss": float(res[0][j]), "grad": res[1][j]}
             if with_h:

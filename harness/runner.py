@@ -50,6 +50,7 @@ from harness import provenance as _prov
 from harness.compile_cache import enable_compile_cache
 from harness.initial_points import POOL, initial_points, pool_seed
 from harness.keys import case_key, run_id, solver_key, solver_options_of, stable_hash
+from harness.outcomes import SNAPSHOT_CUTOFFS
 from harness.oracles import point_oracles
 from harness.progress import NullProgress, ProgressSink
 from harness.shard import Resolved, isolated_data, pad_rows, solve_shard
@@ -356,7 +357,8 @@ def run_suite(
     store = ResultStore(out_dir)
     prov = _prov.collect()
     store.write_meta(command=list(command) if command is not None else None, provenance=prov,
-                     critbench=prov["critbench"], specs=[dataclasses.asdict(s) for s in specs])
+                     critbench=prov["critbench"], specs=[dataclasses.asdict(s) for s in specs],
+                     snapshot_cutoffs=list(SNAPSHOT_CUTOFFS))
     if compile_cache is not None:
         enable_compile_cache(compile_cache)
     if jobs > 1 and len(specs) > 1:

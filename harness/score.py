@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from cases._core import CRITICAL_GRAD_SQ, INDEX_EIG_TOL, Case, CriticalClass
-from harness.outcomes import OUTCOMES, SNAPSHOT_CUTOFFS, status_name
+from harness.outcomes import OUTCOMES, SNAPSHOT_CUTOFFS, snapshot_cutoffs_for, status_name
 
 __all__ = ["CUTOFFS", "OUTCOMES", "SNAPSHOT_CUTOFFS", "class_errors", "cutoff_analysis", "flatness_statistics",
            "is_flat", "loss_matches", "measure_point", "score_run", "status_name", "summarize", "wilson_interval"]
@@ -67,7 +67,7 @@ FLAT_RH = 5e-4
 #: Largest ``dim`` for which the scorer forms the dense Hessian.
 DENSE_MAX_DIM = 2000
 #: Fig. 3.3 cutoffs on ``||grad L||^2`` (``inf`` = the final iterate).
-CUTOFFS = (1e-10, 1e-6, 1e-4, math.inf)
+CUTOFFS = (1e-10, 1e-8, 1e-6, 1e-4, math.inf)
 #: Two-sided 95% normal quantile used by :func:`wilson_interval`.
 Z95 = 1.959963984540054
 
@@ -135,16 +135,17 @@ def measure_point(
         return out
     from cases import _numeric  # local: keeps `import harness.score` light
 
+    loss_fn, data = case.oracle_form
     if loss is None:
-        loss = float(case.loss(theta))
+        loss = float(loss_fn(theta, data))
     if grad is None:
-        grad = _numeric.dense_gradient(case.loss_fn, theta, case.data)
+        grad = _numeric.dense_gradient(loss_fn, theta, data)
     grad = np.asarray(grad, dtype=np.float64)
     out["loss"] = float(loss)
     with np.errstate(all="ignore"):
         out["grad_norm_sq"] = float(grad @ grad)
     if hessian is None and case.dim <= dense_max_dim:
-        hessian = _numeric.dense_hessian(case.loss_fn, theta, case.data)
+        hessian = _numeric.dense_hessian(loss_fn, theta, data)
     if hessian is None or not np.all(np.isfinite(hessian)) or not np.all(np.isfinite(grad)):
         return out
     with np.errstate(all="ignore"):  # huge-but-finite points of runs heading to divergence
@@ -450,7 +451,9 @@ def cutoff_analysis(
         records: run records of that case (each needs ``batch_id`` and ``batch_row``).
         arrays: ``batch_id -> arrays`` as returned by :func:`harness.store.load_arrays`.
         cutoffs: the ``eps`` values to report.
-        snapshot_cutoffs: the order of the ``snapshots`` axis (``SNAPSHOT_CUTOFFS``).
+        snapshot_cutoffs: the order of the ``snapshots`` axis (``SNAPSHOT_CUTOFFS``); a batch whose
+            axis has another length is read with :func:`harness.outcomes.snapshot_cutoffs_for`
+            (results stored before 1e-8 was added have three columns).
         oracle: optional ``theta -> (loss, grad, hessian)``; default dense.
 
     Returns:
@@ -471,9 +474,12 @@ def cutoff_analysis(
             if math.isinf(eps):
                 theta = arr["theta"][int(row)]
             else:
-                if "snapshots" not in arr or eps not in snapshot_cutoffs:
+                if "snapshots" not in arr:
                     continue
-                theta = arr["snapshots"][int(row), list(snapshot_cutoffs).index(eps)]
+                axis = snapshot_cutoffs_for(arr["snapshots"].shape[1], tuple(snapshot_cutoffs))
+                if eps not in axis:
+                    continue
+                theta = arr["snapshots"][int(row), axis.index(eps)]
             if not np.all(np.isfinite(theta)):
                 continue  # never got below eps
             kw = {}

@@ -256,6 +256,17 @@ def hvps_ecdf_figure(records: Sequence[Mapping[str, Any]], case: str) -> Figure 
     return fig
 
 
+def _on_axis(snapshot_iter: np.ndarray, cutoffs: Sequence[float]) -> np.ndarray | None:
+    """``snapshot_iter`` of one run re-indexed to ``cutoffs`` (NaN where its store has no such cutoff)."""
+    from harness.outcomes import snapshot_cutoffs_for
+
+    try:
+        axis = snapshot_cutoffs_for(snapshot_iter.size, tuple(cutoffs))
+    except ValueError:
+        return None
+    return np.array([snapshot_iter[axis.index(c)] if c in axis else np.nan for c in cutoffs], dtype=float)
+
+
 def cutoff_reach_figure(data: ResultsData, records: Sequence[Mapping[str, Any]], case: str,
                         cutoffs: Sequence[float]) -> Figure | None:
     """Fraction of runs whose ``||grad L||^2`` fell below each snapshot cutoff (from ``snapshot_iter``)."""
@@ -264,9 +275,13 @@ def cutoff_reach_figure(data: ResultsData, records: Sequence[Mapping[str, Any]],
     frac: dict[str, list[float]] = {}
     for s in solvers:
         its = [data.row_array(r, "snapshot_iter") for r in records if str(r.get("solver")) == s]
-        its = [np.asarray(i) for i in its if i is not None and np.asarray(i).size == len(cutoffs)]
+        its = [_on_axis(np.asarray(i), cutoffs) for i in its if i is not None]
+        its = [i for i in its if i is not None]
         if its:
-            frac[s] = list(np.mean(np.stack(its) >= 0, axis=0))
+            st = np.stack(its)
+            with np.errstate(invalid="ignore"):
+                reached = np.where(np.isnan(st), np.nan, st >= 0)
+            frac[s] = [0.0 if np.all(np.isnan(c)) else float(np.nanmean(c)) for c in reached.T]
     if not frac:
         return None
     fig = Figure(figsize=(6.0, 3.4))

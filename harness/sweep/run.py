@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.keys import run_id
+from harness.outcomes import SNAPSHOT_CUTOFFS
 from harness.runner import WARMUP_TOL, RunSpec, resolve
 from harness.store import ResultStore
 from harness.sweep.spec import Shard, Sweep, cell_batch, expand_shards
@@ -225,7 +226,8 @@ def run_sweep(
     outcome = SweepOutcome(cells=len(sweep.cells), shards=len(todo), skipped_runs=skipped)
     store.write_meta(command=list(command) if command is not None else None, provenance=_prov.collect(),
                      sweep={"name": sweep.name, "swept": list(sweep.swept),
-                            "cells": [dataclasses.asdict(c) for c in sweep.cells]})
+                            "cells": [dataclasses.asdict(c) for c in sweep.cells]},
+                     snapshot_cutoffs=list(SNAPSHOT_CUTOFFS))
     if not todo:
         return outcome
     own = client is None

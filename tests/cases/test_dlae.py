@@ -264,3 +264,26 @@ def test_registry_access():
 def test_bad_params_raise_case_error(bad):
     with pytest.raises(cases.CaseError, match="dlae"):
         cases.get_case("dlae", **bad)
+
+
+def test_scoring_form_equals_the_data_form_in_loss_gradient_and_hessian():
+    """The harness scores the data-form DLAE through its Gram form (``Case.scoring_form``):
+    both must give the same loss, gradient and Hessian -- at random points, at a certified
+    saddle and at the global minimum -- or the scorer would judge a different function."""
+    from harness.oracles import point_oracles
+
+    case = D.dlae(k=6, p=2, n=400, seed=3)  # sample covariance, not exact: Σ is computed from X
+    assert case.oracle_form[0] is D.loss_fn_gram and case.loss_fn is D.loss_fn
+    assert D.dlae(k=6, p=2, n=400, seed=3, gram=True).scoring_form is None
+    gt = case.ground_truth
+    pts = np.concatenate([np.random.default_rng(1).normal(size=(4, case.dim)),
+                          np.stack([gt.classes[0].point, gt.classes[-1].point])])
+    own = jax.jit(jax.vmap(lambda t: (case.loss_fn(t, case.data), jax.grad(case.loss_fn)(t, case.data),
+                                      jax.hessian(case.loss_fn)(t, case.data))))(jnp.asarray(pts))
+    scored = point_oracles(case, pts)
+    for j, d in enumerate(scored):
+        np.testing.assert_allclose(d["loss"], float(own[0][j]), rtol=1e-12)
+        np.testing.assert_allclose(d["grad"], np.asarray(own[1][j]), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(d["hessian"], np.asarray(own[2][j]), rtol=1e-9, atol=1e-12)
+    # at the class points the gradient is ~0 in both forms (the success test ||grad||^2 < 1e-10 agrees)
+    assert all(float(d["grad"] @ d["grad"]) < 1e-20 for d in scored[-2:])

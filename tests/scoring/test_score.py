@@ -229,20 +229,25 @@ def test_quartic_newton_mr_flat_runs_are_matched_to_the_flat_point_not_a_far_cla
 
 def test_cutoff_analysis_loose_cutoff_has_larger_error(quartic):
     mins = np.array([-3.0, 0.0])
-    # snapshot axis order (1e-4, 1e-6, 1e-10); each farther from the minimum for looser cutoffs
-    snaps = np.stack([mins + [3e-3, 0.0], mins + [3e-4, 0.0], mins + [1e-7, 0.0]])[None]
-    arrays = {"b": {"theta": mins[None], "snapshots": snaps}}
+    # snapshot axis order (1e-4, 1e-6, 1e-8, 1e-10); each farther from the minimum for looser cutoffs
+    snaps = np.stack([mins + [3e-3, 0.0], mins + [3e-4, 0.0], mins + [1e-5, 0.0], mins + [1e-7, 0.0]])[None]
+    arrays = {"b": {"theta": mins[None], "snapshots": snaps.copy()}}
     recs = [{"run_id": "r0", "batch_id": "b", "batch_row": 0}]
     rows = {r["cutoff"]: r for r in cutoff_analysis(quartic, recs, arrays)}
-    assert set(rows) == {1e-10, 1e-6, 1e-4, math.inf}
+    assert set(rows) == {1e-10, 1e-8, 1e-6, 1e-4, math.inf}
     assert all(rows[c]["n_points"] == 1 for c in rows)
-    errs = [rows[c]["mean_abs_loss_error"] for c in (math.inf, 1e-10, 1e-6, 1e-4)]
+    errs = [rows[c]["mean_abs_loss_error"] for c in (math.inf, 1e-10, 1e-8, 1e-6, 1e-4)]
     assert errs == sorted(errs) and errs[-1] > 1e-6 and errs[0] < 1e-12
     assert rows[1e-4]["fraction_correct_index"] == 1.0
     # a run that never got below 1e-10 contributes no point there
-    arrays["b"]["snapshots"][0, 2] = np.nan
+    arrays["b"]["snapshots"][0, 3] = np.nan
     rows = {r["cutoff"]: r for r in cutoff_analysis(quartic, recs, arrays)}
     assert rows[1e-10]["n_points"] == 0 and rows[1e-10]["mean_abs_loss_error"] is None
+    # a store written before 1e-8 was added: three columns (1e-4, 1e-6, 1e-10), no 1e-8 point
+    arrays["b"]["snapshots"] = snaps[:, [0, 1, 3]]
+    rows = {r["cutoff"]: r for r in cutoff_analysis(quartic, recs, arrays)}
+    assert rows[1e-8]["n_points"] == 0 and rows[1e-10]["n_points"] == 1
+    assert rows[1e-10]["mean_abs_loss_error"] < rows[1e-6]["mean_abs_loss_error"]
 
 
 def test_partial_ground_truth_unmatched_critical_is_unverified():
