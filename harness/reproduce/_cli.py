@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ._page import results_table, write_page
 from ._registry import MODES, Context, experiments, get_experiment
 
 DEFAULT_OUT = Path("results") / "reproduce"
@@ -37,6 +36,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def reproduce(names: Sequence[str] | None, mode: str = "quick", out: str | Path | None = None, *,
               quiet: bool = True, progress: Any = None) -> list[Path]:
     """Run the experiments ``names`` (all if empty) in ``mode``; returns the pages written."""
+    from ._page import results_table, write_page
+
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     exps = [get_experiment(n) for n in names] if names else list(experiments().values())

@@ -55,6 +55,8 @@ from harness.outcomes import (  # noqa: E402
     STATUS_NAMES,
 )
 
+from ._exported import ExportedJit  # noqa: E402
+
 #: Per-iteration trace fields, each an array of shape ``(batch, max_iter + 1)``.
 #: Entry ``k`` describes iterate ``k`` (entry 0 the initial point); the step
 #: fields (``step_size`` .. ``hfro``) at entry ``k`` describe the step that
@@ -425,7 +427,7 @@ def _run_batch_impl(solver, fn, theta0, args, max_iter, tol):
     return jax.vmap(run)(theta0)
 
 
-_run_batch = jax.jit(_run_batch_impl, static_argnums=(0, 1, 4))
+_run_batch = ExportedJit(_run_batch_impl, static_argnums=(0, 1, 4))
 
 
 # --------------------------------------------------------------------------- refilling batches
@@ -477,9 +479,9 @@ def _refill_harvest_impl(solver, fn, carry, out, lane_run, done, refill, theta0_
     return _where_lanes(refill, fresh, carry), out
 
 
-_refill_init = jax.jit(_refill_init_impl, static_argnums=(0, 1, 5))
-_refill_advance = jax.jit(_refill_advance_impl, static_argnums=(0, 1, 4))
-_refill_harvest = jax.jit(_refill_harvest_impl, static_argnums=(0, 1, 9), donate_argnums=(3,))
+_refill_init = ExportedJit(_refill_init_impl, static_argnums=(0, 1, 5))
+_refill_advance = ExportedJit(_refill_advance_impl, static_argnums=(0, 1, 4))
+_refill_harvest = ExportedJit(_refill_harvest_impl, static_argnums=(0, 1, 9), donate_argnums=(3,))
 
 
 def iterate_refill(

@@ -104,3 +104,29 @@ def test_cli_list_and_bad_name(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["reproduce", "no-such-experiment"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("critbench: error: unknown experiment") and "\n" not in err
+
+
+def test_publish_copies_summaries_and_rewrites_the_readme_table(out: Path, tmp_path: Path) -> None:
+    """``python -m harness.reproduce.publish``: summaries (not runs) copied, both tables generated from them."""
+    from harness.reproduce._page import _md_cell
+    from harness.reproduce.publish import BEGIN, END
+    from harness.reproduce.publish import main as publish_main
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\nbefore\n{BEGIN}\nstale table\n{END}\nafter\n", encoding="utf-8")
+    docs = tmp_path / "docs" / "results"
+    assert publish_main([str(out), "--docs", str(docs), "--readme", str(readme)]) == 0
+    assert sorted(p.name for p in docs.iterdir() if p.is_dir()) == ["cooper-locus", "fig-3.5"]
+    assert not any(p.suffix in (".jsonl", ".npz", ".html") for p in docs.rglob("*"))
+    text = readme.read_text(encoding="utf-8")
+    assert "stale table" not in text and text.startswith("# x\n\nbefore\n") and text.endswith(f"{END}\nafter\n")
+    s = json.loads((docs / "fig-3.5" / "summary.json").read_text(encoding="utf-8"))
+    published = [row for row in s["comparisons"] if row[2] not in ("–", "")]
+    assert published and all(f"| {_md_cell(row[1])} | {_md_cell(row[2])} |" in text for row in published)
+    assert f"({docs.as_posix()}/fig-3.5/summary.md)" in text
+    assert (docs / "README.md").read_text(encoding="utf-8").count("`critbench reproduce fig-3.5 --quick`") == len(
+        published)
+    bare = tmp_path / "bare.md"
+    bare.write_text("no markers\n", encoding="utf-8")
+    assert publish_main([str(out), "--docs", str(docs), "--readme", str(bare)]) == 2
+    assert publish_main([str(tmp_path / "nothing"), "--docs", str(docs), "--readme", ""]) == 2

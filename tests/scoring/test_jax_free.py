@@ -30,3 +30,13 @@ def test_status_codes_and_cutoffs_have_one_home():
     assert _html.DEFAULT_CUTOFFS is outcomes.SNAPSHOT_CUTOFFS
     assert (_base.CONVERGED, _base.MAX_ITER, _base.STALLED, _base.DIVERGED) == (0, 1, 2, 3)
     assert [score.status_name(c) for c in range(4)] == ["converged", "max_iter", "stalled", "diverged"]
+
+
+def test_cli_parser_imports_neither_jax_nor_matplotlib():
+    """Every ``critbench`` command builds the full parser first: it must stay cheap (the reproduce
+    subcommand's options used to pull in matplotlib through the page writer, ~0.4-1.2 s per call)."""
+    code = ("import sys, harness.cli\nharness.cli.build_parser()\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'matplotlib'))\n"
+            "assert not heavy, heavy[:5]\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
