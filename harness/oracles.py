@@ -24,28 +24,33 @@ __all__ = ["point_oracles"]
 _HESS_BYTES = 256 * 2**20
 
 
-@functools.lru_cache(maxsize=32)
-def _batched_oracles(loss_fn: Callable, with_hessian: bool) -> Callable:
-    """jit(vmap) of ``theta -> (loss, grad[, hessian])`` for one loss function (memoised)."""
+def _oracles_impl(loss_fn: Callable, with_hessian: bool, thetas: Any, data: Any) -> Any:
+    """``vmap`` over ``thetas`` of ``theta -> (loss, grad[, hessian])``."""
     import jax
     import jax.numpy as jnp
 
     vg = jax.value_and_grad(loss_fn)
-    if with_hessian:
 
-        def hess(t: Any, d: Any) -> Any:
-            # Column by column, H e_i = jvp of grad (lax.map: one HVP at a time).
-            # Same numbers as jax.hessian (forward-over-reverse) up to rounding, but
-            # 5x faster on the thesis DLAE on a CPU, where the all-columns-at-once
-            # (vmapped) HVP is memory bound: 0.07 s instead of 0.34 s per point.
-            grad = jax.grad(loss_fn)
-            col = lambda v: jax.jvp(lambda u: grad(u, d), (t,), (v,))[1]  # noqa: E731
-            return jax.lax.map(col, jnp.eye(t.shape[0], dtype=t.dtype))
+    def one(t: Any) -> Any:
+        if not with_hessian:
+            return vg(t, data)
+        # Column by column, H e_i = jvp of grad (lax.map: one HVP at a time).
+        # Same numbers as jax.hessian (forward-over-reverse) up to rounding, but
+        # 5x faster on the thesis DLAE's data form on a CPU, where the all-columns-at-once
+        # (vmapped) HVP is memory bound.
+        grad = jax.grad(loss_fn)
+        col = lambda v: jax.jvp(lambda u: grad(u, data), (t,), (v,))[1]  # noqa: E731
+        return (*vg(t, data), jax.lax.map(col, jnp.eye(t.shape[0], dtype=t.dtype)))
 
-        f = lambda t, d: (*vg(t, d), hess(t, d))  # noqa: E731
-    else:
-        f = lambda t, d: vg(t, d)  # noqa: E731
-    return jax.jit(jax.vmap(f, in_axes=(0, None)))
+    return jax.vmap(one)(thetas)
+
+
+@functools.lru_cache(maxsize=1)
+def _batched_oracles() -> Callable:
+    """The jitted oracles (traces kept on disk beside the compile cache, like the solver loop's)."""
+    from harness.solvers._exported import ExportedJit
+
+    return ExportedJit(_oracles_impl, static_argnums=(0, 1))
 
 
 def point_oracles(case: Any, thetas: np.ndarray) -> list[dict[str, Any]]:
@@ -59,7 +64,7 @@ def point_oracles(case: Any, thetas: np.ndarray) -> list[dict[str, Any]]:
 
     with_h = case.dim <= DENSE_MAX_DIM
     loss_fn, data = case.oracle_form  # the case's scoring form (e.g. the DLAE's Gram form) when it has one
-    fn = _batched_oracles(loss_fn, with_h)
+    fn = _batched_oracles()
     ok = np.all(np.isfinite(thetas), axis=1)
     out: list[dict[str, Any]] = [{} for _ in range(len(thetas))]
     rows = np.nonzero(ok)[0]
@@ -69,7 +74,7 @@ def point_oracles(case: Any, thetas: np.ndarray) -> list[dict[str, Any]]:
         # pad to a power of two (<= chunk) by repeating a row: a few shapes, not one compilation per row count
         size = min(chunk, 1 << (len(idx) - 1).bit_length())
         pts = thetas[np.concatenate([idx, np.repeat(idx[:1], size - len(idx))])]
-        res = [np.asarray(a) for a in fn(jnp.asarray(pts), data)]
+        res = [np.asarray(a) for a in fn(loss_fn, with_h, jnp.asarray(pts), data)]
         for j, i in enumerate(idx):
             d = {"loss": float(res[0][j]), "grad": res[1][j]}
             if with_h:
