@@ -4,11 +4,16 @@ For a case (default: the thesis DLAE, data form, and the quartic field case)
 it measures, in one process:
 
 * the device and the machine's float64 matmul peak (``n x n @ n x n`` with
-  ``2 n^3`` FLOPs, best of a few repeats);
+  ``2 n^3`` FLOPs, best of a few repeats) and its streaming memory bandwidth
+  (``y = a x + y`` on 64 MB vectors: 24 bytes per element);
 * time per gradient and per Hessian-vector product (``jvp`` of ``grad``) at
   each batch size (``vmap`` over points), their FLOPs from XLA's cost analysis
   (``jax.jit(f).lower(...).compile().cost_analysis()``), the HVP/gradient time
-  ratio and the achieved FLOP/s as a fraction of the peak;
+  ratio and the achieved FLOP/s as a fraction of the peak; the HVP's bytes
+  accessed (XLA's cost analysis, an upper bound on memory traffic: no cache
+  reuse), its arithmetic intensity and the roofline bound
+  ``min(peak, intensity x bandwidth)``, so a memory-bound oracle (the DLAE's
+  skinny ``16 x 10,000`` products) is measured against the bound it can reach;
 * for Newton-MR with refilling lanes (:func:`harness.solvers.iterate_refill`)
   at each batch size: compile time cold (first call in this process; a warm
   persistent cache makes it a load) and warm (second call: must be ~0), time
@@ -32,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["bench_case", "matmul_peak", "run_bench", "format_table"]
+__all__ = ["bench_case", "format_table", "matmul_peak", "memory_bandwidth", "run_bench"]
 
 #: Default cases: the thesis DLAE (data form) and a field case.
 DEFAULT_CASES = ("dlae", "quartic")
@@ -55,11 +60,28 @@ def _block(x: Any) -> None:
     jax.tree_util.tree_map(lambda a: a.block_until_ready() if hasattr(a, "block_until_ready") else a, x)
 
 
-def _flops(compiled: Any) -> float:
+def _cost(compiled: Any, key: str) -> float:
     ca = compiled.cost_analysis()
     if isinstance(ca, (list, tuple)):
         ca = ca[0] if ca else {}
-    return float((ca or {}).get("flops", float("nan")))
+    return float((ca or {}).get(key, float("nan")))
+
+
+def _flops(compiled: Any) -> float:
+    return _cost(compiled, "flops")
+
+
+def memory_bandwidth(n: int = 8 * 2**20, repeats: int = 5) -> dict[str, float]:
+    """Streaming bandwidth of this device: best time of ``y <- a x + y`` on ``n`` float64 (``24 n`` bytes)."""
+    import jax
+    import jax.numpy as jnp
+
+    x = jnp.asarray(np.random.default_rng(0).standard_normal(n))
+    y = jnp.asarray(np.random.default_rng(1).standard_normal(n))
+    f = jax.jit(lambda a, b: 1.0001 * a + b)
+    f(x, y).block_until_ready()
+    t = _best(lambda: f(x, y), repeats)
+    return {"n": n, "seconds": t, "bytes_per_s": 24.0 * n / t}
 
 
 def matmul_peak(n: int = 1024, repeats: int = 5) -> dict[str, float]:
@@ -75,7 +97,8 @@ def matmul_peak(n: int = 1024, repeats: int = 5) -> dict[str, float]:
 
 
 def bench_case(case_name: str, batches: Sequence[int], *, runs: int, max_iter: int = 500, tol: float = 1e-10,
-               peak: float, repeats: int = 3, case_params: dict | None = None) -> dict[str, Any]:
+               peak: float, repeats: int = 3, case_params: dict | None = None,
+               bandwidth: float | None = None) -> dict[str, Any]:
     """Oracle and Newton-MR figures of one case (see the module docstring)."""
     import jax
     import jax.numpy as jnp
@@ -108,6 +131,11 @@ def bench_case(case_name: str, batches: Sequence[int], *, runs: int, max_iter: i
             "flop_per_grad": fg, "flop_per_hvp": fh,
             "grad_peak_fraction": fg * b / tg / peak, "hvp_peak_fraction": fh * b / th_ / peak,
         }
+        bh = _cost(h_c, "bytes accessed") / b
+        if bandwidth and bh > 0:
+            bound = min(peak, fh / bh * bandwidth)
+            row.update({"bytes_per_hvp": bh, "hvp_intensity": fh / bh, "hvp_bytes_per_s": bh * b / th_,
+                        "hvp_roofline_flop_per_s": bound, "hvp_roofline_fraction": fh * b / th_ / bound})
         n = max(runs, b)
         starts = case.initial_points(0, n)
         with CompileCounter() as cold:
@@ -145,15 +173,16 @@ def run_bench(cases: Sequence[str] = DEFAULT_CASES, batches: Sequence[int] = DEF
     if quick:
         cases, batches, runs, max_iter = ("quartic",), (1, 4), 8, 50
     peak = matmul_peak(256 if quick else 1024, 2 if quick else 5)
+    bw = memory_bandwidth(2**20 if quick else 8 * 2**20, 2 if quick else 5)
     dev = jax.devices()[0]
     out = {
         "device": {"platform": dev.platform, "kind": getattr(dev, "device_kind", str(dev)),
                    "backend": jax.default_backend()},
-        "matmul_peak": peak, "cases": [], "provenance": provenance.collect(),
+        "matmul_peak": peak, "memory_bandwidth": bw, "cases": [], "provenance": provenance.collect(),
     }
     for c in cases:
         out["cases"].append(bench_case(c, batches, runs=runs, max_iter=max_iter, peak=peak["flops_per_s"],
-                                       repeats=2 if quick else 3))
+                                       repeats=2 if quick else 3, bandwidth=bw["bytes_per_s"]))
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return out
 
@@ -162,8 +191,11 @@ def format_table(result: dict[str, Any]) -> str:
     """A plain-text table of :func:`run_bench`'s result."""
     d = result["device"]
     lines = [f"device: {d['kind']} ({d['platform']}); f64 matmul peak "
-             f"{result['matmul_peak']['flops_per_s'] / 1e9:.2f} GFLOP/s; peak RSS {result['peak_rss_mb']:.0f} MB"]
-    hdr = ("case", "batch", "us/grad", "us/hvp", "hvp/grad", "hvp %peak", "compile cold s", "compile warm s",
+             f"{result['matmul_peak']['flops_per_s'] / 1e9:.2f} GFLOP/s; stream bandwidth "
+             f"{result.get('memory_bandwidth', {}).get('bytes_per_s', float('nan')) / 1e9:.1f} GB/s; "
+             f"peak RSS {result['peak_rss_mb']:.0f} MB"]
+    hdr = ("case", "batch", "us/grad", "us/hvp", "hvp/grad", "hvp %peak", "hvp flop/byte", "hvp %roofline",
+           "compile cold s", "compile warm s",
            "ms/NM iter", "ms/MINRES it", "s/success", "lane util", "solve %peak")
     lines.append(" | ".join(hdr))
     for c in result["cases"]:
@@ -174,7 +206,10 @@ def format_table(result: dict[str, Any]) -> str:
             sps = "-" if r["s_per_success"] is None else f"{r['s_per_success']:.3g}"
             lines.append(" | ".join([
                 c["case"], str(r["batch"]), f"{1e6 * r['s_per_grad']:.3g}", f"{1e6 * r['s_per_hvp']:.3g}",
-                f"{r['hvp_grad_ratio']:.2f}", f"{100 * r['hvp_peak_fraction']:.1f}", f"{r['compile_s_cold']:.2f}",
+                f"{r['hvp_grad_ratio']:.2f}", f"{100 * r['hvp_peak_fraction']:.1f}",
+                f"{r['hvp_intensity']:.2f}" if "hvp_intensity" in r else "-",
+                f"{100 * r['hvp_roofline_fraction']:.0f}" if "hvp_roofline_fraction" in r else "-",
+                f"{r['compile_s_cold']:.2f}",
                 f"{r['compile_s_warm']:.2f}", f"{1e3 * r['s_per_newton_iter']:.3g}",
                 f"{1e3 * r['s_per_minres_iter']:.3g}", sps, f"{r['lane_utilization']:.3f}",
                 f"{100 * r['solve_peak_fraction']:.1f}"]))
