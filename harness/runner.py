@@ -122,6 +122,11 @@ class RunSpec:
 
 #: Data elements above which a case counts as large (e.g. the thesis DLAE).
 LARGE_CASE_ELEMENTS = 50_000
+#: ... or data elements x parameters above which it does: a lane's inner MINRES-QLP runs up to
+#: ``dim`` HVPs, each touching all the data, and a vmapped step runs every lane until the slowest
+#: lane's solve stops (the Sec. 3.5 field cases: swish-autoencoder n=1000 is 32,000 x 552 = 1.8e7;
+#: its 20-run refilling block stored nothing in 8 minutes, one run per thread takes seconds per run).
+LARGE_CASE_WORK = 1_000_000
 #: Runs queued per refilling block (a block is solved, scored and stored atomically).
 REFILL_QUEUE = 100
 
@@ -130,14 +135,16 @@ def _large_on_cpu(case: Case) -> bool:
     import jax
 
     elements = sum(int(np.size(leaf)) for leaf in jax.tree_util.tree_leaves(case.data))
-    return jax.default_backend() == "cpu" and elements > LARGE_CASE_ELEMENTS
+    large = elements > LARGE_CASE_ELEMENTS or elements * case.dim > LARGE_CASE_WORK
+    return jax.default_backend() == "cpu" and large
 
 
 def use_refill(spec: RunSpec, case: Case, solver: Any = None) -> bool:
     """Whether the runner solves ``spec`` in refilling batches (:func:`harness.solvers.iterate_refill`).
 
     Yes for solvers that :func:`~harness.solvers.supports_refill` (all built-ins), except large
-    cases (data with more than :data:`LARGE_CASE_ELEMENTS` elements) on a CPU without an explicit
+    cases (data with more than :data:`LARGE_CASE_ELEMENTS` elements, or more than
+    :data:`LARGE_CASE_WORK` data elements x parameters) on a CPU without an explicit
     ``batch_size``: there one-run lockstep blocks on one thread per core measured faster (README,
     "Throughput": a vmapped Newton-MR step also runs every lane's inner MINRES-QLP until the slowest
     lane's stops, and the skinny matmuls gain little from batching on 2 CPU cores).

@@ -104,7 +104,7 @@ def run(ctx: Context) -> P.Page:
                  P.Figure(figs.loss_index_figure(recs, case), f"{case}: loss vs index fraction of the final points"))
     page.numbers = {"runs": runs, "max_iter": iters, "cases": numbers}
     page.add(P.Note("Loss-index of the maximally flat iterates (thesis) is shown for the final iterates here: the "
-                    "solver loop stores the final point and the snapshots below 1e-4/1e-6/1e-10, not the "
+                    "solver loop stores the final point and the snapshots below 1e-4/1e-6/1e-8/1e-10, not the "
                     "iterate of maximal r."))
     return page
 

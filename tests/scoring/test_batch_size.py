@@ -28,3 +28,16 @@ def test_small_case_is_batched_and_explicit_batch_size_wins():
     assert default_batch_size(RunSpec("quartic", {}, "newton-mr", {}, 20, 0, batch_size=3), case) == 3
     big = cases.get_case("dlae")
     assert default_batch_size(RunSpec("dlae", {}, "newton-mr", {}, 20, 0, batch_size=5), big) == 5
+
+
+def test_field_cases_run_one_at_a_time_on_a_cpu_and_scorecard_cases_refill():
+    """Data elements x parameters decides too: the Sec. 3.5 field cases (few data elements, hundreds of
+    parameters, inner solves of up to ``dim`` HVPs) must not run as one vmapped refilling block."""
+    from cases import get_case
+    from harness.suite import default_specs
+
+    for name, params in (("swish-autoencoder", {"n": 1000}), ("swish-mlp", {"n": 1000}), ("overparam-mlp", {})):
+        spec = RunSpec(name, params, "newton-mr", {}, 20, 0)
+        assert not use_refill(spec, get_case(name, **params)), name
+    cells = {s.case: s for s in default_specs()}
+    assert all(use_refill(s, get_case(s.case, **s.case_params)) for s in cells.values())  # scorecard unchanged
