@@ -36,6 +36,7 @@ import copy
 import dataclasses
 import math
 import os
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -298,13 +299,20 @@ def run_spec(
             do_block(k, block)
     else:
         pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="critbench-run")
+        futures = []
         try:
-            for fut in [pool.submit(do_block, k, block) for k, block in enumerate(blocks)]:
+            futures = [pool.submit(do_block, k, block) for k, block in enumerate(blocks)]
+            for fut in futures:
                 fut.result()
-        except BaseException:
+        except BaseException as exc:
             # Ctrl-C or a failed block: start nothing new; blocks in flight finish
             # and are stored (the pool's threads are joined at exit).
             pool.shutdown(wait=False, cancel_futures=True)
+            if isinstance(exc, KeyboardInterrupt):
+                running = sum(1 for f in futures if f.running())
+                if running:
+                    print(f"critbench: finishing the {running} block(s) in flight so they are stored "
+                          "(Ctrl-C again to abandon them)", file=sys.stderr, flush=True)
             raise
         pool.shutdown()
     return sorted([*stored.values(), *produced], key=lambda r: r["run_index"])
