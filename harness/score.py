@@ -55,6 +55,7 @@ from cases._core import CRITICAL_GRAD_SQ, INDEX_EIG_TOL, Case, CriticalClass
 from harness.outcomes import OUTCOMES, SNAPSHOT_CUTOFFS, snapshot_cutoffs_for, status_name
 
 __all__ = ["CUTOFFS", "OUTCOMES", "SNAPSHOT_CUTOFFS", "class_errors", "cutoff_analysis", "flatness_statistics",
+           "kernel_fraction",
            "is_flat", "loss_matches", "measure_point", "score_run", "status_name", "summarize", "wilson_interval"]
 
 #: Eigenvalue cutoff of the final-point pseudo-inverse, relative to ``||H||_F``.
@@ -102,6 +103,26 @@ def flatness_statistics(
     r = res / den_r if den_r > 0 else math.nan
     r_h = float(np.linalg.norm(lam * res_v)) / den_rh if den_rh > 0 else math.nan
     return {"r": r, "r_H": r_h, "hfro": hfro, "eigvals": lam}
+
+
+def kernel_fraction(hessian: np.ndarray, grad: np.ndarray, *, rcond: float = FLAT_RH) -> float:
+    """``||P0 g|| / ||g||``: the fraction of the gradient in the near-kernel of ``H``.
+
+    ``P0`` projects onto the eigenvectors with ``|lambda| <= rcond * ||H||_F`` (the
+    thesis's r_H scale, Sec. 3.4).  Unlike ``r`` with the exact step ``-pinv(H) g``
+    (:func:`flatness_statistics`), it does not collapse when a sliver of ``g`` lies
+    along eigenvalues just above the cutoff.  NaN for a zero or non-finite gradient.
+    """
+    h = np.asarray(hessian, dtype=np.float64)
+    g = np.asarray(grad, dtype=np.float64)
+    if not (np.all(np.isfinite(h)) and np.all(np.isfinite(g))):
+        return math.nan
+    lam, vec = np.linalg.eigh(0.5 * (h + h.T))
+    gv = vec.T @ g
+    gn = float(np.linalg.norm(gv))
+    if gn == 0:
+        return math.nan
+    return float(np.linalg.norm(gv[np.abs(lam) <= rcond * np.linalg.norm(lam)]) / gn)
 
 
 def is_flat(r: float | None, r_h: float | None, *, flat_r: float = FLAT_R, flat_rH: float = FLAT_RH) -> bool:

@@ -31,7 +31,7 @@ THESIS_CASE: dict[str, Any] = {}  # the dlae defaults are the thesis instance
 #: (runs, max_iter) per row in each mode; full is what fits on 2 shared cores (the page says so).
 BUDGET = {
     "quick": ((12, 200), (12, 200), (12, 200), (6, 2000)),
-    "full": ((100, 500), (50, 500), (50, 500), (20, 25000)),
+    "full": ((100, 500), (100, 500), (100, 500), (20, 25000)),
 }
 
 

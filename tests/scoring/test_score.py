@@ -319,3 +319,22 @@ def test_solver_fabricating_its_flatness_trace_gets_no_verified_flat():
     row = summarize(recs)[0]
     assert row["successes"] == 4 and row["gradient_flat_ever"] == 0 and row["gradient_flat"] == 0
     assert row["gradient_flat_ever_reported"] == 4
+
+
+def test_kernel_fraction_is_robust_where_exact_r_collapses():
+    """g almost all in the kernel, a sliver (1% of its norm) along an eigenvalue just above the
+    5e-4 ||H||_F cutoff: the exact-step r collapses (the pinv step is huge) but the kernel
+    fraction reads 0.99995; g in the range gives 0; a zero gradient gives NaN."""
+    from harness.score import FLAT_RH, kernel_fraction
+
+    lam = np.array([0.0, 0.0, 1e-7, 1.0, 2.0, -3.0])
+    hf = float(np.linalg.norm(lam))
+    lam[3] = 1.2 * FLAT_RH * hf  # just above the cutoff (||H||_F barely changes)
+    q, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(6, 6)))
+    h = q @ np.diag(lam) @ q.T
+    g = q @ np.array([0.6, 0.8, 0.0, 0.01, 0.0, 0.0])
+    frac = kernel_fraction(h, g)
+    assert frac == pytest.approx(1 / np.sqrt(1 + 1e-4), rel=1e-9)
+    assert flatness_statistics(h, g)["r"] < 0.9  # the exact-step test misses this flat point
+    assert kernel_fraction(h, q @ np.array([0, 0, 0, 0, 1.0, 1.0])) == pytest.approx(0.0, abs=1e-12)
+    assert math.isnan(kernel_fraction(h, np.zeros(6)))
