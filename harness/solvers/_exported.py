@@ -35,7 +35,6 @@ import hashlib
 import importlib.util
 import os
 import pickle
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -66,9 +65,8 @@ def _package_hash(module_name: str) -> str | None:
         if top in _PKG_HASH:
             return _PKG_HASH[top]
         h: str | None = None
-        mod = sys.modules.get(top)
-        spec = importlib.util.find_spec(top) if mod is None and top != "__main__" else getattr(mod, "__spec__", None)
-        if top != "__main__" and spec is not None:
+        spec = None if top == "__main__" else importlib.util.find_spec(top)  # sys.modules' spec when imported
+        if spec is not None:
             locs = [Path(loc) for loc in (spec.submodule_search_locations or [])]
             files = [(str(f.relative_to(loc)), f) for loc in locs for f in sorted(loc.rglob("*.py"))] if locs else (
                 [(Path(spec.origin).name, Path(spec.origin))] if spec.origin and spec.origin.endswith(".py") else [])
@@ -90,7 +88,7 @@ def _static_part(value: Any) -> str | None:
         src = _package_hash(value.__module__)
         return None if src is None else f"fn:{value.__module__}.{q}:{src}"
     r = repr(value)
-    if " at 0x" in r or " object at " in r:
+    if " at 0x" in r:  # an object address: not stable across processes
         return None
     parts = [r]
     for cls in type(value).__mro__:
@@ -103,8 +101,15 @@ def _static_part(value: Any) -> str | None:
     return "|".join(parts)
 
 
+def _aval(x: Any) -> tuple[tuple[int, ...], Any]:
+    """``(shape, dtype)`` of a traced argument (arrays answer directly; ``result_type`` is slow)."""
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return tuple(x.shape), x.dtype
+    return jax.numpy.shape(x), jax.numpy.result_type(x)
+
+
 def _abstract(x: Any) -> Any:
-    return jax.ShapeDtypeStruct(jax.numpy.shape(x), jax.numpy.result_type(x))
+    return jax.ShapeDtypeStruct(*_aval(x))
 
 
 class ExportedJit:
@@ -115,66 +120,79 @@ class ExportedJit:
         self.static_argnums = tuple(static_argnums)
         self.jit = jax.jit(impl, static_argnums=self.static_argnums, donate_argnums=tuple(donate_argnums))
         self._calls: dict[str, tuple[Callable, Any]] = {}
+        self._keys: dict[Any, str | None] = {}
         self._lock = threading.Lock()
         self._failed: set[str] = set()
 
     def __call__(self, *args: Any) -> Any:
         root = _cache_root()
-        key = None if root is None else self._key(args)
+        statics, leaves, tree = self._split(args)
+        key = None if root is None else self._key(root, statics, leaves, tree)
         if key is None or key in self._failed:
             return self.jit(*args)
         entry = self._calls.get(key)
         if entry is None:
             with self._lock:
-                entry = self._calls.get(key) or self._load_or_export(root, key, args)
+                entry = self._calls.get(key) or self._load_or_export(root, key, statics, leaves, tree)
                 if entry is None:
                     self._failed.add(key)
                     return self.jit(*args)
                 self._calls[key] = entry
         call, out_tree = entry
-        dyn = [a for i, a in enumerate(args) if i not in self.static_argnums]
-        return jax.tree_util.tree_unflatten(out_tree, call(*jax.tree_util.tree_leaves(dyn)))
+        return jax.tree_util.tree_unflatten(out_tree, call(*leaves))
 
     # ------------------------------------------------------------------ internals
-    def _key(self, args: Sequence[Any]) -> str | None:
+    def _split(self, args: Sequence[Any]) -> tuple[tuple[Any, ...], list[Any], Any]:
+        """``(static args, traced leaves, their tree)``."""
+        statics = tuple(args[i] for i in self.static_argnums)
+        leaves, tree = jax.tree_util.tree_flatten([a for i, a in enumerate(args) if i not in self.static_argnums])
+        return statics, leaves, tree
+
+    def _key(self, root: Path, statics: tuple[Any, ...], leaves: list[Any], tree: Any) -> str | None:
+        """The on-disk key (None: no stable key), memoised per process on what ``jax.jit`` keys on."""
+        avals = tuple(_aval(x) for x in leaves)
+        memo = (root, statics, tree, avals, jax.config.jax_enable_x64, jax.config.jax_default_matmul_precision)
+        try:
+            if memo not in self._keys:
+                self._keys[memo] = self._disk_key(statics, tree, avals)
+        except TypeError:  # an unhashable static argument: plain jit (which says so in its own words)
+            return None
+        return self._keys[memo]
+
+    def _disk_key(self, statics: tuple[Any, ...], tree: Any, avals: tuple[Any, ...]) -> str | None:
         parts = [f"critbench-exported/{_FORMAT}", f"{self.impl.__module__}.{self.impl.__qualname__}",
                  _package_hash(self.impl.__module__) or ""]
-        dyn = []
-        for i, a in enumerate(args):
-            if i in self.static_argnums:
-                s = _static_part(a)
-                if s is None:
-                    return None
-                parts.append(f"s{i}={s}")
-            else:
-                dyn.append(a)
-        leaves, tree = jax.tree_util.tree_flatten(dyn)
+        for i, a in zip(self.static_argnums, statics):
+            text = _static_part(a)
+            if text is None:
+                return None
+            parts.append(f"s{i}={text}")
         parts.append(str(tree))
-        parts += [f"{jax.numpy.shape(x)}:{jax.numpy.result_type(x)}" for x in leaves]
+        parts += [f"{shape}:{dtype}" for shape, dtype in avals]
         import jaxlib
 
         parts += [jax.__version__, getattr(jaxlib, "__version__", "?"), jax.default_backend(),
                   str(jax.config.jax_enable_x64), str(jax.config.jax_default_matmul_precision)]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
-    def _flat(self, args: Sequence[Any]) -> tuple[Callable, list[Any], Any]:
-        """``impl`` as a function of the flat traced leaves (the export's in/out are plain arrays)."""
-        static = {i: a for i, a in enumerate(args) if i in self.static_argnums}
-        dyn = [a for i, a in enumerate(args) if i not in self.static_argnums]
-        leaves, in_tree = jax.tree_util.tree_flatten(dyn)
+    def _flat(self, statics: tuple[Any, ...], in_tree: Any) -> tuple[Callable, list[Any]]:
+        """``impl`` as a function of the flat traced leaves (the export's in/out are plain arrays);
+        the second item receives the output tree when the function is traced."""
+        static = dict(zip(self.static_argnums, statics))
+        n_args = len(static) + len(jax.tree_util.treedef_children(in_tree))  # in_tree: the list of traced args
         out_tree_box: list[Any] = []
 
         def flat(*lv: Any) -> Any:
             it = iter(jax.tree_util.tree_unflatten(in_tree, lv))
-            full = [static[i] if i in static else next(it) for i in range(len(args))]
-            out = self.impl(*full)
-            flat_out, tree = jax.tree_util.tree_flatten(out)
+            full = [static[i] if i in static else next(it) for i in range(n_args)]
+            flat_out, tree = jax.tree_util.tree_flatten(self.impl(*full))
             out_tree_box.append(tree)
             return flat_out
 
-        return flat, leaves, out_tree_box
+        return flat, out_tree_box
 
-    def _load_or_export(self, root: Path, key: str, args: Sequence[Any]) -> tuple[Callable, Any] | None:
+    def _load_or_export(self, root: Path, key: str, statics: tuple[Any, ...], leaves: list[Any],
+                        tree: Any) -> tuple[Callable, Any] | None:
         from jax import export
 
         path = root / f"{key}.bin"
@@ -185,7 +203,7 @@ class ExportedJit:
                 out_tree = pickle.loads(blob[8:8 + n])
                 exp = export.deserialize(bytearray(blob[8 + n:]))
             else:
-                flat, leaves, box = self._flat(args)
+                flat, box = self._flat(statics, tree)
                 exp = export.export(jax.jit(flat))(*[_abstract(x) for x in leaves])
                 out_tree = box[-1]
                 tree_bytes = pickle.dumps(out_tree)
