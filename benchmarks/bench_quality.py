@@ -2,7 +2,7 @@
 better for fractions and counts of detections, lower for HVPs per success).
 
 The Newton-MR numbers come from one seeded run of the runner + scorer
-(``harness.runner.run_spec`` into a temporary store) in ``setup_cache``, so
+(``harness.run.runner.run_spec`` into a temporary store) in ``setup_cache``, so
 they are deterministic: any change is a change in the solver or scorer.
 """
 
@@ -22,8 +22,8 @@ class NewtonMRQualityDLAE:
 
     def setup_cache(self):
         try:
-            RunSpec = need("harness.runner", "RunSpec")
-            run_spec = need("harness.runner", "run_spec")
+            RunSpec = need("harness.run.runner", "RunSpec")
+            run_spec = need("harness.run.runner", "run_spec")
             params = small_params("dlae")
         except NotImplementedError as exc:
             return {"skip": str(exc)}
@@ -71,7 +71,7 @@ class GradientFlatQuartic:
     def setup_cache(self):
         try:
             np = need("numpy")
-            score_run = need("harness.score", "score_run")
+            score_run = need("harness.scoring.score", "score_run")
             c = case("quartic")
             s = solver("newton-mr")
         except NotImplementedError as exc:

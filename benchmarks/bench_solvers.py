@@ -10,7 +10,7 @@ from ._common import THESIS_DLAE, case, need, problem, small_params, solver
 #: 200 iterations), measured on 2 CPU cores: degenerate-mlp x damped-newton,
 #: about 6 s per cell after a ~30 s compile.
 SLOWEST_CELL = ("degenerate-mlp", "damped-newton")
-#: The default scorecard's budget (``harness.suite``): runs per cell, iterations.
+#: The default scorecard's budget (``harness.run.suite``): runs per cell, iterations.
 SCORECARD_RUNS, SCORECARD_MAX_ITER = 20, 200
 
 

@@ -1,10 +1,10 @@
 """Result-store scale: appending a 64-run shard, resume checks, ``score`` and the
-report on synthetic stores of 10^4, 10^5 and 10^6 runs (``harness.store_bench``).
+report on synthetic stores of 10^4, 10^5 and 10^6 runs (``harness.perf.store_bench``).
 
 Appending must stay flat as the store grows (the run index, not a re-read of
 ``runs.jsonl``); ``score`` reads the Parquet snapshot's score columns only.
 The report reads every record and array, so it is timed up to 10^5 runs.
-The table for ``docs/store.md``: ``python -m harness.store_bench``.
+The table for ``docs/store.md``: ``python -m harness.perf.store_bench``.
 """
 
 from __future__ import annotations
@@ -26,24 +26,24 @@ class StoreScale:
     repeat = 3
 
     def setup_cache(self) -> str:
-        bench = need("harness.store_bench")
+        bench = need("harness.perf.store_bench")
         root = Path(tempfile.mkdtemp(prefix="critbench-store-bench-"))
         for n in SIZES:
             bench.make_synthetic_store(root / f"n{n}", n)
-            need("harness.columnar").compact(root / f"n{n}")
+            need("harness.results.columnar").compact(root / f"n{n}")
         return str(root)
 
     def setup(self, root: str, n: int) -> None:
-        self.bench = need("harness.store_bench")
-        self.store_mod = need("harness.store")
+        self.bench = need("harness.perf.store_bench")
+        self.store_mod = need("harness.results.store")
         self.dir = Path(root) / f"n{n}"
         self.n = n
         self.k = 0
         self.store = self.store_mod.ResultStore(self.dir)
         self.store.finished_run_ids()  # the index is loaded once, as in a sweep
         self.ids = [r["run_id"] for r in self.bench.synthetic_batch(0)[1]]
-        self.columnar = need("harness.columnar")
-        self.summarize = need("harness.score", "summarize")  # imported here: its import is not the benchmark
+        self.columnar = need("harness.results.columnar")
+        self.summarize = need("harness.scoring.score", "summarize")  # imported here: its import is not the benchmark
 
     def teardown(self, root: str, n: int) -> None:
         self.bench._truncate_appends(self.dir, n)
@@ -72,7 +72,7 @@ class ReportScale:
     repeat = 1
 
     def setup(self, n: int) -> None:
-        bench = need("harness.store_bench")
+        bench = need("harness.perf.store_bench")
         need("harness.report")
         self.root = Path(tempfile.mkdtemp(prefix="critbench-report-bench-"))
         bench.make_synthetic_store(self.root / "s", n)

@@ -1,4 +1,4 @@
-"""Throughput over the same functions as ``critbench bench`` (:mod:`harness.bench`): the f64 matmul
+"""Throughput over the same functions as ``critbench bench`` (:mod:`harness.perf.bench`): the f64 matmul
 peak and, on the thesis DLAE, the achieved fraction of it by batched HVPs and by a refilling Newton-MR
 solve (20 lanes, 20 runs), plus its lane utilization.  Tracked as asv ``track_`` figures."""
 
@@ -13,7 +13,7 @@ class Throughput:
     repeat = 1
 
     def setup_cache(self):
-        bench = need("harness.bench")
+        bench = need("harness.perf.bench")
         peak = bench.matmul_peak()
         row = bench.bench_case("dlae", (20,), runs=20, peak=peak["flops_per_s"])["batches"][0]
         return {"peak": peak["flops_per_s"], "row": row}

@@ -11,7 +11,7 @@ the existing ``.venv`` into ``.asv/results`` and publishes ``.asv/html``;
 ``--preview`` then serves it with ``asv preview`` and prints the URL.
 ``compare`` runs ``asv compare --factor F`` on two benchmarked commits and
 exits 1 if any benchmark regressed by more than F (``asv compare`` alone
-always exits 0).  Both are thin wrappers of :mod:`harness.history`.
+always exits 0).  Both are thin wrappers of :mod:`harness.perf.history`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _in_venv() -> None:
 
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(ROOT))
-    from harness import history
+    from harness.perf import history
 
     if argv and argv[0] == "compare":
         p = argparse.ArgumentParser(prog="asv_history.py compare")

@@ -13,7 +13,7 @@ Example 1.1, a small exact DLAE) plus damped Newton on the deep linear net,
 64 runs each from seed 0 (``--runs``/``--seed`` to change it for experiments).
 Results go to a fresh ``results/gate/`` (wiped first: the runner resumes by
 key, and a code change does not change the key).  The comparison is
-:func:`harness.compare.compare` at family-wise ``alpha = 0.01`` (Holm): paired
+:func:`harness.gate.compare.compare` at family-wise ``alpha = 0.01`` (Holm): paired
 on ``(seed, run_index)`` -- run ``i`` starts from the same initial point in
 the baseline and now -- with exact McNemar tests on success and correct and an
 exact sign test on HVPs (median pair ratio >= 1.5); on failure it lists the
@@ -59,15 +59,15 @@ CELLS = (
 
 
 def gate_specs(runs: int = RUNS, seed: int = SEED) -> list:
-    """The quick suite as :class:`harness.runner.RunSpec` objects."""
-    from harness.runner import RunSpec
+    """The quick suite as :class:`harness.run.runner.RunSpec` objects."""
+    from harness.run.runner import RunSpec
 
     return [RunSpec(case, dict(params), solver, {}, runs, seed, max_iter=mi) for case, params, solver, mi in CELLS]
 
 
 def run_gate_suite(out: Path, *, jobs: int = 2, runs: int = RUNS, seed: int = SEED) -> list[dict]:
     """Run the quick suite into a fresh ``out`` and return its records."""
-    from harness.runner import run_suite
+    from harness.run.runner import run_suite
 
     specs = gate_specs(runs, seed)
     if out.exists():
@@ -95,11 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         print("gate: error: --runs must be >= 1 and --seed >= 0", file=sys.stderr)
         return 2
 
-    from harness.compile_cache import enable_compile_cache
+    from harness.run.compile_cache import enable_compile_cache
 
     enable_compile_cache(a.compile_cache)
 
-    from harness.compare import CompareError, load_cells, write_baseline
+    from harness.gate.compare import CompareError, load_cells, write_baseline
 
     baseline = Path(a.baseline)
     if not a.update_baseline and not baseline.is_file():
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - t0
     print(f"gate: {len(records)} runs in {wall:.0f} s -> {a.out}")
     if a.update_baseline:
-        from harness import provenance
+        from harness.run import provenance
 
         prov = provenance.collect()
         write_baseline(records, baseline, created=prov.get("time"), critbench=prov.get("critbench"),
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
 def judge(baseline: list, records: list, *, alpha: float = 0.01, min_effect: float = 1.5,
           changes: int = 20) -> tuple[int, str]:
     """Compare ``records`` with the baseline cells: (exit status, text: table, changed runs on failure, verdict)."""
-    from harness.compare import compare, format_changes
+    from harness.gate.compare import compare, format_changes
 
     report = compare(baseline, records, alpha=alpha, min_effect=min_effect)
     lines = [report.format()]

@@ -1,7 +1,7 @@
 """critbench harness: solvers, scoring, runner, store, reports, CLI.
 
 The public API is re-exported here and imported lazily (PEP 562), so
-``import harness.store`` or ``import harness.report`` does not pull in JAX.
+``import harness.results.store`` or ``import harness.report`` does not pull in JAX.
 Every module that creates JAX arrays enables float64 at import
 (``jax.config.update("jax_enable_x64", True)``) before any array exists.
 """
@@ -45,21 +45,21 @@ _EXPORTS = {
     "NumpySolver": "harness.solvers.numpy_adapter",
     "numpy_solver": "harness.solvers.numpy_adapter",
     # scoring, running, storing, reporting
-    "score_run": "harness.score",
-    "summarize": "harness.score",
-    "wilson_interval": "harness.score",
-    "cutoff_analysis": "harness.score",
-    "RunSpec": "harness.runner",
-    "run_spec": "harness.runner",
-    "run_suite": "harness.runner",
-    "ResultStore": "harness.store",
-    "StoreError": "harness.store",
-    "load_records": "harness.store",
-    "OUTCOMES": "harness.records",
-    "RECORD_FIELDS": "harness.records",
-    "check_record": "harness.records",
+    "score_run": "harness.scoring.score",
+    "summarize": "harness.scoring.score",
+    "wilson_interval": "harness.scoring.score",
+    "cutoff_analysis": "harness.scoring.score",
+    "RunSpec": "harness.run.runner",
+    "run_spec": "harness.run.runner",
+    "run_suite": "harness.run.runner",
+    "ResultStore": "harness.results.store",
+    "StoreError": "harness.results.store",
+    "load_records": "harness.results.store",
+    "OUTCOMES": "harness.results.records",
+    "RECORD_FIELDS": "harness.results.records",
+    "check_record": "harness.results.records",
     "NumpySolverError": "harness.solvers.numpy_adapter",
-    "load_columns": "harness.columnar",
+    "load_columns": "harness.results.columnar",
     "Sweep": "harness.sweep",
     "SweepError": "harness.sweep",
     "load_sweep": "harness.sweep",

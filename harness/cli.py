@@ -7,14 +7,14 @@ Commands (each a few lines calling the runner, the scorer or the report):
 * ``critbench cases [NAME] [--param k=v] [--json]`` -- list cases / ground truth;
 * ``critbench solvers`` -- list solvers and their options;
 * ``critbench run --case NAME --solver NAME ...`` -- run one cell;
-* ``critbench bench [--quick] [--json FILE]`` -- throughput figures (:mod:`harness.bench`);
+* ``critbench bench [--quick] [--json FILE]`` -- throughput figures (:mod:`harness.perf.bench`);
 * ``critbench sweep SPEC.toml --out DIR [--scheduler ADDR] [--workers N] [--dry-run]``
   -- expand a sweep file into shards and run them on Dask (:mod:`harness.sweep`);
 * ``critbench score DIR`` (alias ``summary``) -- the table of stored results;
 * ``critbench report DIR [--out FILE] [--baseline BASE]`` -- the HTML report
   (with a section of changed runs against ``BASE``);
 * ``critbench compare BASE NEW`` / ``critbench history ...`` -- delegated to
-  :mod:`harness.compare` / :mod:`harness.history` when installed;
+  :mod:`harness.gate.compare` / :mod:`harness.perf.history` when installed;
 * ``critbench reproduce [NAME ...] [--quick | --full]`` -- :mod:`harness.reproduce`.
 
 Exit status (``docs/design.md``, "Exit codes"):
@@ -41,8 +41,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.outcomes import FAILED_OUTCOMES
-from harness.store import json_default as _json_default
+from harness.scoring.outcomes import FAILED_OUTCOMES
+from harness.results.store import json_default as _json_default
 
 DEFAULT_RESULTS = Path("results") / "scorecard"
 EXIT_OK = 0
@@ -51,7 +51,7 @@ EXIT_USAGE = 2
 #: Commands that compile solvers: JAX's persistent compilation cache is enabled for them at start-up.
 COMPILING_COMMANDS = {"cmd_default", "cmd_run", "cmd_bench", "cmd_reproduce"}
 COMPILE_CACHE_HELP = ("JAX persistent compilation cache directory, or 'off' (default: $CRITBENCH_COMPILE_CACHE, "
-                      "else the user cache directory; see harness.compile_cache)")
+                      "else the user cache directory; see harness.run.compile_cache)")
 
 
 class CLIError(ValueError):
@@ -60,9 +60,9 @@ class CLIError(ValueError):
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     from cases import CaseError
-    from harness.params import ParamError
+    from harness.run.params import ParamError
     from harness.solvers import SolverError
-    from harness.store import StoreError
+    from harness.results.store import StoreError
 
     return (CaseError, SolverError, StoreError, ParamError, CLIError, ValueError, FileNotFoundError)  # SweepError is a ValueError
 
@@ -84,7 +84,7 @@ def _ci(row: Mapping[str, Any], frac: str, ci: str) -> str:
 
 
 def print_summary(rows: Sequence[Mapping[str, Any]], title: str = "critbench scorecard") -> None:
-    """Print :func:`harness.score.summarize` rows as a rich table (stdout)."""
+    """Print :func:`harness.scoring.score.summarize` rows as a rich table (stdout)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -122,7 +122,7 @@ def _render_html(results_dir: Path, out: Path | None, baseline: str | None = Non
     render = getattr(report, "render_report", None)
     if render is None:
         return None
-    from harness.cutoffs import write_cutoff_analyses
+    from harness.scoring.cutoffs import write_cutoff_analyses
 
     write_cutoff_analyses(results_dir)  # thesis Fig. 3.3 from the stored snapshots (needs Hessians)
     return Path(render(results_dir, out) if baseline is None else render(results_dir, out, baseline=baseline))
@@ -145,10 +145,10 @@ def _solver_failures(records: Sequence[Mapping[str, Any]]) -> int:
 
 
 def cmd_default(args: argparse.Namespace) -> int:
-    from harness.progress import make_progress
-    from harness.runner import run_suite
-    from harness.score import summarize
-    from harness.suite import default_specs
+    from harness.run.progress import make_progress
+    from harness.run.runner import run_suite
+    from harness.scoring.score import summarize
+    from harness.run.suite import default_specs
 
     out = Path(args.out)
     with make_progress(args.quiet) as progress:
@@ -212,14 +212,14 @@ def cmd_solvers(args: argparse.Namespace) -> int:
 def _case_params(name: str, items: Sequence[str]) -> dict[str, Any]:
     """The case's complete typed parameters from ``--param K=V`` strings (parsed once, here)."""
     from cases import case_spec
-    from harness.params import parse_assignments
+    from harness.run.params import parse_assignments
 
     return parse_assignments(items, case_spec(name).defaults(), owner=f"case {name!r}")
 
 
 def _solver_options(name: str, items: Sequence[str]) -> dict[str, Any]:
     """The solver's complete typed options from ``--option K=V`` strings (parsed once, here)."""
-    from harness.params import parse_assignments, split_assignments
+    from harness.run.params import parse_assignments, split_assignments
     from harness.solvers import option_defaults
 
     defaults = option_defaults(name)
@@ -229,9 +229,9 @@ def _solver_options(name: str, items: Sequence[str]) -> dict[str, Any]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.progress import make_progress
-    from harness.runner import RunSpec, run_suite
-    from harness.score import summarize
+    from harness.run.progress import make_progress
+    from harness.run.runner import RunSpec, run_suite
+    from harness.scoring.score import summarize
 
     spec = RunSpec(args.case, _case_params(args.case, args.param), args.solver,
                    _solver_options(args.solver, args.option), args.runs,
@@ -245,7 +245,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from harness.bench import main_bench
+    from harness.perf.bench import main_bench
 
     return main_bench(args)
 
@@ -281,8 +281,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from harness.columnar import SCORE_FIELDS, load_columns
-    from harness.score import summarize
+    from harness.results.columnar import SCORE_FIELDS, load_columns
+    from harness.scoring.score import summarize
 
     # only the fields summarize reads: from the Parquet snapshot when there is one, else runs.jsonl
     records = load_columns(args.dir, SCORE_FIELDS)
@@ -297,7 +297,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness.store import check_result_dir, load_records
+    from harness.results.store import check_result_dir, load_records
 
     check_result_dir(args.dir)  # one-line error: missing directory, runs.jsonl or arrays/
     load_records(args.dir)  # and every record valid (file and line named otherwise)
@@ -319,11 +319,11 @@ def _delegate(module: str, func: str, *call_args: Any) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    return _delegate("harness.compare", "main_compare", args.base, args.new, args)
+    return _delegate("harness.gate.compare", "main_compare", args.base, args.new, args)
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    return _delegate("harness.history", "main_history", args)
+    return _delegate("harness.perf.history", "main_history", args)
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
@@ -420,14 +420,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="add a section comparing with BASE (results directory or baseline JSON): tests, changed runs")
     rp.set_defaults(func=cmd_report)
 
-    cp = sub.add_parser("compare", help="compare two result directories (harness.compare)")
+    cp = sub.add_parser("compare", help="compare two result directories (harness.gate.compare)")
     cp.add_argument("base")
     cp.add_argument("new")
-    _add_arguments_from(cp, "harness.compare", "add_compare_arguments")
+    _add_arguments_from(cp, "harness.gate.compare", "add_compare_arguments")
     cp.set_defaults(func=cmd_compare)
 
-    hp = sub.add_parser("history", help="asv performance history across commits (harness.history)")
-    _add_arguments_from(hp, "harness.history", "add_arguments")
+    hp = sub.add_parser("history", help="asv performance history across commits (harness.perf.history)")
+    _add_arguments_from(hp, "harness.perf.history", "add_arguments")
     hp.set_defaults(func=cmd_history)
 
     rr = sub.add_parser("reproduce", help="rerun the seed papers' experiments (harness.reproduce)")
@@ -447,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = argv
     try:
         if getattr(args.func, "__name__", "") in COMPILING_COMMANDS:  # persistent cache on by default
-            from harness.compile_cache import enable_compile_cache
+            from harness.run.compile_cache import enable_compile_cache
 
             enable_compile_cache(getattr(args, "compile_cache", None))
         with warnings.catch_warnings():

@@ -13,7 +13,7 @@ Options::
     --critbench-compile-cache DIR|off
                               JAX persistent compilation cache (default:
                               $CRITBENCH_COMPILE_CACHE, else the user cache
-                              directory; see harness.compile_cache)
+                              directory; see harness.run.compile_cache)
 
 Fixtures:
 
@@ -58,11 +58,11 @@ def pytest_configure(config: pytest.Config) -> None:
     import os
     import sys
 
-    from harness.compile_cache import resolve_cache_dir
+    from harness.run.compile_cache import resolve_cache_dir
 
     directory = resolve_cache_dir(config.getoption("critbench_compile_cache", default=None))
     if "jax" in sys.modules:
-        from harness.compile_cache import enable_compile_cache
+        from harness.run.compile_cache import enable_compile_cache
 
         enable_compile_cache("off" if directory is None else directory)
         return

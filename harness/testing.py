@@ -8,9 +8,9 @@ The central helper is :func:`assert_finds_ground_truth`::
         assert_finds_ground_truth("mypkg.solvers:MySolver", "quartic", runs=8)
 
 It draws ``runs`` initial points exactly as the runner does
-(:func:`harness.runner.initial_points`, so ``critbench run --seed S`` starts
+(:func:`harness.run.runner.initial_points`, so ``critbench run --seed S`` starts
 from the same points), solves them in one batch, scores every final point with
-:func:`harness.score.score_run` at the thesis thresholds (critical:
+:func:`harness.scoring.score.score_run` at the thesis thresholds (critical:
 ``||grad L||^2 < 1e-10``; index: eigenvalues ``< -1e-5``) and fails with one
 readable :class:`AssertionError` listing every run that did not reach a
 certified class: its outcome, solver status, ``||grad L||^2``, loss and index
@@ -106,7 +106,7 @@ def run_records(
 ) -> list[dict[str, Any]]:
     """Solve ``runs`` runs in one batch and return their scored records (no store).
 
-    Each record has the outcome fields of :func:`harness.score.score_run` plus
+    Each record has the outcome fields of :func:`harness.scoring.score.score_run` plus
     ``case``, ``case_params``, ``solver``, ``seed``, ``run_index``, ``status``,
     ``n_iter``, ``hvps``, ``grads`` and ``theta0`` (a list).  ``theta0`` (shape
     ``(runs, dim)``) overrides the runner's initial points.
@@ -114,9 +114,9 @@ def run_records(
     import copy
 
     from cases._core import CRITICAL_GRAD_SQ
-    from harness.initial_points import initial_points
-    from harness.keys import case_key, solver_key, solver_options_of
-    from harness.shard import Resolved, solve_shard
+    from harness.run.initial_points import initial_points
+    from harness.run.keys import case_key, solver_key, solver_options_of
+    from harness.run.shard import Resolved, solve_shard
 
     c = resolve_case(case, case_params)
     s = resolve_solver(solver, solver_options)
@@ -142,7 +142,7 @@ def run_records(
 
 def run_is_good(rec: Mapping[str, Any], *, require_correct_index: bool = True) -> bool:
     """Whether a record reached a certified class: critical, matched, loss (and index) right."""
-    from harness.score import loss_matches
+    from harness.scoring.score import loss_matches
 
     if rec.get("outcome") != "critical" or rec.get("matched_class") is None:
         return False
@@ -177,7 +177,7 @@ def assert_finds_ground_truth(
     Args:
         solver: a solver instance, registered name, or ``module:attr``.
         case: a ``Case``, registered name, or ``module:attr``.
-        runs, seed: initial points ``harness.runner.initial_points(case, seed, range(runs))``.
+        runs, seed: initial points ``harness.run.runner.initial_points(case, seed, range(runs))``.
         min_success: required fraction of successful runs, in ``[0, 1]``.
         require_correct_index: also require the certified index count.
         max_iter, tol: the solver's budget and stopping tolerance.
@@ -216,7 +216,7 @@ def assert_finds_ground_truth(
         if not ok:
             lines.append("  " + describe_run(r))
     lines.append(
-        f"reproduce: harness.runner.initial_points(case, seed={seed}, indices=[run]) or "
+        f"reproduce: harness.run.runner.initial_points(case, seed={seed}, indices=[run]) or "
         f"`critbench run --case {c.name} --solver {label if isinstance(solver, str) else '<solver>'} "
         f"--seed {seed} --runs {n} --max-iter {max_iter} --out DIR`"
         if theta0 is None else "reproduce: the given theta0 rows (record['theta0'])"

@@ -1,7 +1,7 @@
 """Report section "Changes against a baseline": the gate's tests and the runs that changed.
 
 Given a baseline (a results directory or a baseline JSON file), the section
-shows :func:`harness.compare.compare` per cell (metric, test used -- paired
+shows :func:`harness.gate.compare.compare` per cell (metric, test used -- paired
 McNemar / sign or unpaired Fisher / Mann-Whitney --, values, p-value, Holm
 threshold, verdict), then per paired cell the runs whose verdict changed and
 the runs whose HVPs changed most (same initial point before and after).
@@ -29,9 +29,9 @@ def baseline_section(records: Sequence[Mapping[str, Any]], baseline: str | Path,
     """HTML ``<section>`` comparing ``records`` (this report's runs) with ``baseline``.
 
     Raises:
-        harness.compare.CompareError: the baseline is missing or malformed.
+        harness.gate.compare.CompareError: the baseline is missing or malformed.
     """
-    from harness.compare import changed_runs, compare, cost_changes, load_cells
+    from harness.gate.compare import changed_runs, compare, cost_changes, load_cells
 
     rep = compare(load_cells(baseline), list(records))
     rows = []

@@ -140,7 +140,7 @@ def _pct_ci(frac: float | None, ci: Sequence[float] | None) -> str:
 
 
 def summary_heatmap(rows: Sequence[Mapping[str, Any]]) -> Figure | None:
-    """Case × solver heatmaps of the success and correct fractions (``harness.score.summarize`` rows),
+    """Case × solver heatmaps of the success and correct fractions (``harness.scoring.score.summarize`` rows),
     each cell annotated with the percentage and its 95% Wilson interval; grey: no data."""
     if not rows:
         return None
@@ -258,7 +258,7 @@ def hvps_ecdf_figure(records: Sequence[Mapping[str, Any]], case: str) -> Figure 
 
 def _on_axis(snapshot_iter: np.ndarray, cutoffs: Sequence[float]) -> np.ndarray | None:
     """``snapshot_iter`` of one run re-indexed to ``cutoffs`` (NaN where its store has no such cutoff)."""
-    from harness.outcomes import snapshot_cutoffs_for
+    from harness.scoring.outcomes import snapshot_cutoffs_for
 
     try:
         axis = snapshot_cutoffs_for(snapshot_iter.size, tuple(cutoffs))
@@ -302,7 +302,7 @@ def cutoff_reach_figure(data: ResultsData, records: Sequence[Mapping[str, Any]],
 def cutoff_figure(analysis: Sequence[Mapping[str, Any]], case: str) -> Figure | None:
     """Thesis Fig. 3.3: loss vs index fraction of the first iterate below each cutoff.
 
-    ``analysis`` is the output of :func:`harness.score.cutoff_analysis` (one
+    ``analysis`` is the output of :func:`harness.scoring.score.cutoff_analysis` (one
     entry per cutoff with its measured ``points``); points whose index matches
     their ground-truth class are green, mismatches red, unmatched grey.
     """

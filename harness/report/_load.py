@@ -3,7 +3,7 @@
 A result directory (``docs/design.md``, "Run records") holds ``runs.jsonl``
 (one JSON record per run), ``arrays/<batch_id>.npz`` (per-batch traces and
 snapshots) and ``meta.json`` (command and provenance); they are read with
-:mod:`harness.store` (stdlib + NumPy only), whose errors become
+:mod:`harness.results.store` (stdlib + NumPy only), whose errors become
 :class:`ReportError`.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from harness import store
+from harness.results import store
 
 
 class ReportError(ValueError):

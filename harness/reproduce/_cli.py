@@ -64,7 +64,7 @@ def main_reproduce(args: argparse.Namespace) -> int:
         for exp in experiments().values():
             print(f"{exp.name:<14} {exp.title} [{exp.source}]")
         return 0
-    from harness.progress import make_progress
+    from harness.run.progress import make_progress
 
     with make_progress(args.quiet) as progress:  # a bar per cell on a TTY; log lines always (unless --quiet)
         pages = reproduce(args.names, args.mode, args.out, quiet=args.quiet, progress=progress)

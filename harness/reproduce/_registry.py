@@ -4,7 +4,7 @@ Each experiment module calls :func:`register` at import with an
 :class:`Experiment`: a name, a title, the source it reproduces and a
 ``run(ctx) -> Page`` function.  ``ctx`` (:class:`Context`) says the mode
 (``quick`` or ``full``), where the shared runner store lives (``ctx.runs``:
-every experiment stores its runs there through :mod:`harness.runner`, so a
+every experiment stores its runs there through :mod:`harness.run.runner`, so a
 rerun resumes and identical cells are shared) and gives progress.
 """
 

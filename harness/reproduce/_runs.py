@@ -1,9 +1,9 @@
 """Running the experiments' cells through the harness's own runner and scorer.
 
-:func:`run_cell` is :func:`harness.runner.run_spec` into the shared store
+:func:`run_cell` is :func:`harness.run.runner.run_spec` into the shared store
 (resumable, every record carries seed, options, versions and commit).
 :func:`run_points` solves runs from *given* initial points (a grid, points on a
-critical line) with :func:`harness.shard.solve_shard` -- the function that builds
+critical line) with :func:`harness.run.shard.solve_shard` -- the function that builds
 every run record -- and stores them in the same store under a run-id ``seed``
 derived from the points, so a rerun skips what is stored.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.keys import stable_hash
+from harness.run.keys import stable_hash
 
 from ._registry import Context
 
@@ -25,7 +25,7 @@ def run_cell(ctx: Context, case: str, case_params: Mapping[str, Any], solver: st
              options: Mapping[str, Any] | None = None, *, runs: int, seed: int = 0, max_iter: int = 500,
              tol: float = 1e-10) -> list[dict[str, Any]]:
     """``runs`` runs of ``solver`` on ``case`` via the runner (stored in ``ctx.runs``; resumes)."""
-    from harness.runner import RunSpec, run_spec
+    from harness.run.runner import RunSpec, run_spec
 
     spec = RunSpec(case, dict(case_params), solver, dict(options or {}), runs, seed, max_iter=max_iter, tol=tol)
     ctx.log(f"{case} {dict(case_params)} x {solver} {dict(options or {})}: {runs} runs, {max_iter} iterations")
@@ -39,10 +39,10 @@ def run_points(ctx: Context, case: str, case_params: Mapping[str, Any], solver: 
 
     The run-id seed is a hash of the points, so different point sets never collide.
     """
-    from harness.runner import RunSpec, resolve
-    from harness.keys import run_id
-    from harness.shard import pad_rows, solve_shard
-    from harness.store import ResultStore
+    from harness.run.runner import RunSpec, resolve
+    from harness.run.keys import run_id
+    from harness.run.shard import pad_rows, solve_shard
+    from harness.results.store import ResultStore
 
     theta0 = np.asarray(theta0, dtype=np.float64)
     seed = int(stable_hash(theta0.tobytes().hex())[:8], 16)
@@ -67,7 +67,7 @@ def run_points(ctx: Context, case: str, case_params: Mapping[str, Any], solver: 
 
 def arrays_of(ctx: Context, records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, np.ndarray]]:
     """``batch_id -> arrays`` of the records' batches (from the store)."""
-    from harness.store import load_arrays
+    from harness.results.store import load_arrays
 
     return {bid: load_arrays(ctx.runs, bid) for bid in dict.fromkeys(str(r["batch_id"]) for r in records)}
 

@@ -6,7 +6,7 @@ instance) lie on a line in (index fraction, loss): the true relation is linear.
 For each cutoff ``eps`` in ``{1e-10, 1e-6, 1e-4, ∞}`` the harness takes every
 Newton-MR run's first iterate below ``eps`` (the stored snapshots; ``∞`` = the
 final point), measures its loss and index by dense Hessian and matches it to a
-class (:func:`harness.score.cutoff_analysis`).  Reported per cutoff: points,
+class (:func:`harness.scoring.score.cutoff_analysis`).  Reported per cutoff: points,
 fraction with the right index, mean |loss error|, and the least-squares line and
 parabola through the measured points (a positive quadratic coefficient with a
 better fit is the "looks convex" artefact the thesis describes).
@@ -55,8 +55,8 @@ def _seen_looser(loose: dict[str, Any], tight: dict[str, Any]) -> str:
 
 def run(ctx: Context) -> P.Page:
     from cases import get_case
-    from harness.cutoffs import dense_oracle
-    from harness.score import cutoff_analysis
+    from harness.scoring.cutoffs import dense_oracle
+    from harness.scoring.score import cutoff_analysis
 
     page = P.Page(NAME, "Figures 3.2-3.3: loss-index of found points and the cutoff analysis",
                   "Frye, thesis Sec. 3.2.3, Figures 3.2 and 3.3", command(NAME, ctx))

@@ -56,7 +56,7 @@ def _locus_points(case: Any, n_zero: int, m: int, rng: np.random.Generator) -> n
 def run(ctx: Context) -> P.Page:
     from cases import get_case
     from cases._numeric import inertia
-    from harness.oracles import point_oracles
+    from harness.scoring.oracles import point_oracles
     from cases.degenerate_mlp import _act, param_slices
 
     page = P.Page(NAME, "Critical locus (Cooper): degenerate core locus and the nullity of global minima",

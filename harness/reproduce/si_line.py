@@ -8,7 +8,7 @@ along the line is ``inertia(H_4) + inertia(μ(1-μ) Y) + one zero`` with
 ``Y = a_j mean_x[e σ''(w_j·x) x xᵀ]`` (:func:`cases.si_line.y_matrix`): the
 ``Y``-block's two eigenvalues cross zero at ``μ = 0`` and ``μ = 1``.
 
-Measured: the dense Hessian (the harness's scoring oracles, :mod:`harness.oracles`) at
+Measured: the dense Hessian (the harness's scoring oracles, :mod:`harness.scoring.oracles`) at
 points of the line, its eigenvalues and inertia (threshold 1e-5) against the formula; and
 Newton-MR runs through the harness started next to the line (``N(0, 1e-3²)``
 noise) that should return to the same line (the scorer's class match).
@@ -31,7 +31,7 @@ def run(ctx: Context) -> P.Page:
     from cases import get_case
     from cases import si_line as si
     from cases._numeric import dense_hessian, inertia
-    from harness.oracles import point_oracles
+    from harness.scoring.oracles import point_oracles
 
     page = P.Page(NAME, "Symmetry-induced critical lines (Stoican)",
                   "Stoican, MSc thesis Sec. 6.2, Theorem 3 / Corollary 3.1", command(NAME, ctx))

@@ -44,8 +44,8 @@ import numpy as np
 jax.config.update("jax_enable_x64", True)
 
 # Run status codes and snapshot cutoffs (shared by every solver, stored in results)
-# live in the one JAX-free module harness.outcomes.
-from harness.outcomes import (  # noqa: E402
+# live in the one JAX-free module harness.scoring.outcomes.
+from harness.scoring.outcomes import (  # noqa: E402
     CONVERGED,
     DIVERGED,
     MAX_ITER,
@@ -124,7 +124,7 @@ class Problem:
 
     ``loss_fn`` must be a pure JAX function of a flat float64 vector; ``data``
     is a pytree of arrays.  No ground truth is visible to solvers.  The runner
-    hands solvers a *copy* of the case data (``harness.shard.isolated_data``:
+    hands solvers a *copy* of the case data (``harness.run.shard.isolated_data``:
     read-only NumPy leaves, fresh JAX buffers) and scores against a case it
     rebuilt itself, so a solver that writes to ``data`` only fools itself.
     """
@@ -554,7 +554,7 @@ def iterate_refill(
             lane_run = new_run
         if not (lane_run < sink).any():
             break
-    # pad rows (they repeat the last real point, see harness.shard.pad_rows) copy the last real run
+    # pad rows (they repeat the last real point, see harness.run.shard.pad_rows) copy the last real run
     host = jax.tree_util.tree_map(lambda x: np.concatenate([np.asarray(x)[:n], np.repeat(np.asarray(x)[n - 1:n],
                                                                                              n_rows - n, axis=0)]), out)
     return SolveResult(

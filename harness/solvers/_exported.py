@@ -1,6 +1,6 @@
 """Traced solver loops kept on disk, so a warm process skips Python tracing as well as XLA compilation.
 
-JAX's persistent compilation cache (``harness.compile_cache``) saves the XLA
+JAX's persistent compilation cache (``harness.run.compile_cache``) saves the XLA
 *compilation* of the solver loop, but every new process still *traces* it:
 about 0.8 s of Python for Newton-MR's loop with MINRES-QLP inside, which was
 most of a warm ``critbench run``'s "compile s".  :class:`ExportedJit` wraps a

@@ -129,7 +129,7 @@ def resolve_factory(name: str) -> Callable[..., Any]:
 
 def option_defaults(name: str) -> dict[str, Any]:
     """Every option of solver ``name`` (registered or ``module:attr``) with its default:
-    the type source of the CLI's parser (:mod:`harness.params`); ``{}`` for an instance."""
+    the type source of the CLI's parser (:mod:`harness.run.params`); ``{}`` for an instance."""
     obj = resolve_factory(name)
     if isinstance(obj, Solver) and not isinstance(obj, type):
         return {}
@@ -138,7 +138,7 @@ def option_defaults(name: str) -> dict[str, Any]:
 
 def get_solver(name: str, **options: Any) -> Solver:
     """Build the solver ``name`` with typed ``options`` (no string coercion: command-line
-    strings are parsed once, by :func:`harness.params.parse_assignments`, with
+    strings are parsed once, by :func:`harness.run.params.parse_assignments`, with
     :func:`option_defaults` as the type source).
 
     Raises:

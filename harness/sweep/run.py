@@ -8,19 +8,19 @@ Execution model (``docs/store.md``):
 * Each remaining shard is submitted as one Dask task, :func:`solve_shard_task`,
   a pure function of the :class:`~harness.sweep.spec.Shard`: the worker
   rebuilds case and solver from names and parameters, draws the initial points
-  with :func:`harness.initial_points.initial_points` (identical on any worker),
-  and calls :func:`harness.shard.solve_shard`, which solves, scores with the
+  with :func:`harness.run.initial_points.initial_points` (identical on any worker),
+  and calls :func:`harness.run.shard.solve_shard`, which solves, scores with the
   harness's own oracles and builds the records.  Workers never touch the store.
 * A worker that dies takes its tasks with it; the scheduler re-runs them on
   another worker (``distributed.scheduler.allowed-failures``).  A task that
   raises is resubmitted up to ``max_retries`` times (counted as *retried*),
   then counted *failed*; a rerun of the sweep retries it again.
 * Only the client writes: results are appended one shard at a time with
-  :meth:`harness.store.ResultStore.append_batch` (atomic, duplicate-checked),
+  :meth:`harness.results.store.ResultStore.append_batch` (atomic, duplicate-checked),
   in completion order.  Records do not depend on the order.
 
 Compile time: a worker's first shard of a cell (per batch shape) first calls
-the solver with ``tol = 1e300`` (as :func:`harness.runner.run_spec`) and
+the solver with ``tol = 1e300`` (as :func:`harness.run.runner.run_spec`) and
 records that time as ``compile_seconds`` on that shard's records.
 """
 
@@ -34,10 +34,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.keys import run_id
-from harness.outcomes import SNAPSHOT_CUTOFFS
-from harness.runner import WARMUP_TOL, RunSpec, resolve
-from harness.store import ResultStore
+from harness.run.keys import run_id
+from harness.scoring.outcomes import SNAPSHOT_CUTOFFS
+from harness.run.runner import WARMUP_TOL, RunSpec, resolve
+from harness.results.store import ResultStore
 from harness.sweep.spec import Shard, Sweep, cell_batch, expand_shards
 
 #: How long the client waits to connect to ``--scheduler``.
@@ -51,7 +51,7 @@ _WORKER: dict[str, Any] = {"resolved": {}, "warm": set(), "prov": None, "cache":
 
 
 def _cell_key(spec: RunSpec) -> str:
-    from harness.keys import stable_hash
+    from harness.run.keys import stable_hash
 
     return stable_hash([spec.case, spec.case_params, spec.solver, spec.solver_options, spec.max_iter, spec.tol], 16)
 
@@ -60,9 +60,9 @@ def _enable_compile_cache(directory: str | None) -> None:
     if directory is None or _WORKER["cache"] == directory:
         return
     try:  # issue 14's module, once it is on main
-        from harness.compile_cache import enable as _enable  # type: ignore[import-not-found]
+        from harness.run.compile_cache import enable as _enable  # type: ignore[import-not-found]
     except ImportError:
-        from harness.runner import enable_compile_cache as _enable
+        from harness.run.runner import enable_compile_cache as _enable
     _enable(directory)
     _WORKER["cache"] = directory
 
@@ -72,13 +72,13 @@ def solve_shard_task(shard: Shard, compile_cache: str | None = None) -> tuple[li
 
     Pure in its inputs: case and solver are rebuilt from ``shard.spec`` (cached
     per worker process), initial points come from
-    :func:`harness.initial_points.initial_points`, and the records are built by
-    :func:`harness.shard.solve_shard` (provenance collected on the worker, so
+    :func:`harness.run.initial_points.initial_points`, and the records are built by
+    :func:`harness.run.shard.solve_shard` (provenance collected on the worker, so
     ``device``/``hostname`` say where the shard ran).
     """
-    from harness import provenance as _prov
-    from harness.initial_points import initial_points
-    from harness.shard import pad_rows, solve_shard
+    from harness.run import provenance as _prov
+    from harness.run.initial_points import initial_points
+    from harness.run.shard import pad_rows, solve_shard
     from harness.solvers import Problem
 
     _enable_compile_cache(compile_cache)
@@ -120,7 +120,7 @@ class SweepOutcome:
 
 
 def batch_base(keys: tuple[str, str], spec: RunSpec, shard: Shard) -> str:
-    """Batch id of a shard, as :func:`harness.runner.run_spec` names its blocks."""
+    """Batch id of a shard, as :func:`harness.run.runner.run_spec` names its blocks."""
     return f"{keys[0]}_{keys[1]}_s{spec.seed}_r{shard.indices[0]}-{shard.indices[-1]}"
 
 
@@ -219,7 +219,7 @@ def run_sweep(
     Raises:
         CaseError, SolverError, StoreError, ValueError: bad input, before any run.
     """
-    from harness import provenance as _prov
+    from harness.run import provenance as _prov
 
     store = ResultStore(out_dir)
     todo, skipped = plan(sweep, store)

@@ -20,10 +20,10 @@ seeds, runs per cell and budgets::
 Every list value of ``params`` / ``options`` (and ``max_iter``, ``tol``) is a
 grid axis; a scalar is fixed.  A cell is one point of the product
 ``case x params grid x solver x options grid x max_iter x tol x seed`` and is
-described by a :class:`harness.runner.RunSpec`; a shard is one batch of runs
+described by a :class:`harness.run.runner.RunSpec`; a shard is one batch of runs
 of one cell (run indices ``[b B, (b + 1) B)``, the last block padded to ``B``
 rows so every shard of a cell reuses one compiled executable, exactly as
-:func:`harness.runner.run_spec` does).  A shard is a pure function of its spec.
+:func:`harness.run.runner.run_spec` does).  A shard is a pure function of its spec.
 
 Errors are :class:`SweepError` with one line naming the file and key (or the
 TOML line), which the CLI prints with exit status 2.
@@ -39,7 +39,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.runner import DEFAULT_BATCH, RunSpec
+from harness.run.runner import DEFAULT_BATCH, RunSpec
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -1,6 +1,6 @@
 """The asv history pages render in a real (headless) browser with plotted points.
 
-A two-commit toy repository is benchmarked with :func:`harness.history.build_history`
+A two-commit toy repository is benchmarked with :func:`harness.perf.history.build_history`
 (the same code as ``critbench history`` and ``ci/asv_history.py``), published,
 served on 127.0.0.1 and loaded in headless Chromium: the benchmark list must
 appear, a graph page must draw its flot canvas from a graph JSON with real
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import history
+from harness.perf import history
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -8,7 +8,7 @@ import inspect
 
 import pytest
 
-from harness import history
+from harness.perf import history
 
 EXPECTED = {
     "bench_oracles": ["time_hvp_dlae", "time_grad_dlae", "time_hvp_swish_mlp", "time_grad_swish_mlp"],

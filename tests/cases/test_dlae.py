@@ -270,7 +270,7 @@ def test_scoring_form_equals_the_data_form_in_loss_gradient_and_hessian():
     """The harness scores the data-form DLAE through its Gram form (``Case.scoring_form``):
     both must give the same loss, gradient and Hessian -- at random points, at a certified
     saddle and at the global minimum -- or the scorer would judge a different function."""
-    from harness.oracles import point_oracles
+    from harness.scoring.oracles import point_oracles
 
     case = D.dlae(k=6, p=2, n=400, seed=3)  # sample covariance, not exact: Σ is computed from X
     assert case.oracle_form[0] is D.loss_fn_gram and case.loss_fn is D.loss_fn

@@ -1,4 +1,4 @@
-"""Command-line strings are parsed once (harness.params) into complete typed values,
+"""Command-line strings are parsed once (harness.run.params) into complete typed values,
 and meta.json, RunSpec and run records then hold the same values."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 import pytest
 
 from harness.cli import main
-from harness.params import ParamError, parse_assignments, parse_value
+from harness.run.params import ParamError, parse_assignments, parse_value
 
 DEFAULTS = {"k": 6, "rate": 0.5, "exact": True, "spectrum": (4.0, 3.0), "variant": "tanh", "opt": None}
 
@@ -68,7 +68,7 @@ def test_meta_and_records_hold_the_same_typed_options(tmp_path, capsys):
 
 
 def test_each_case_is_built_once_per_cell(tmp_path, monkeypatch):
-    import harness.runner as runner
+    import harness.run.runner as runner
 
     calls = []
     real = runner.get_case

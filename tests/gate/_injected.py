@@ -1,7 +1,7 @@
 """Deliberately broken solvers (injected regressions) for the gate tests.
 
 Each is a minimal change to a built-in solver that keeps its ``name`` so that
-:func:`harness.compare.compare` pairs it with the built-in's baseline cell.
+:func:`harness.gate.compare.compare` pairs it with the built-in's baseline cell.
 """
 
 from __future__ import annotations

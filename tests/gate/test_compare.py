@@ -1,4 +1,4 @@
-"""harness.compare: regressions flagged, noise not (pure NumPy/SciPy, no solver runs)."""
+"""harness.gate.compare: regressions flagged, noise not (pure NumPy/SciPy, no solver runs)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from harness.compare import (
+from harness.gate.compare import (
     BASELINE_FORMAT,
     CellStats,
     CompareError,

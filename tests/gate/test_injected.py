@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.compare import CellStats, changed_runs, compare, load_cells
+from harness.gate.compare import CellStats, changed_runs, compare, load_cells
 from harness.solvers.damped_newton import DampedNewton
 from harness.solvers.newton_mr import NewtonMR
 from harness.testing import GroundTruthFailure, assert_finds_ground_truth, run_records

@@ -1,4 +1,4 @@
-"""Paired tests of harness.compare: exact p-values, false alarms, power where pairing matters.
+"""Paired tests of harness.gate.compare: exact p-values, false alarms, power where pairing matters.
 
 Ground truth: binomial tails by ``math.comb`` (not scipy), synthetic paired
 data with a known null, and the committed gate baseline (``ci/baseline/gate.json``)
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.compare import (
+from harness.gate.compare import (
     CellStats,
     RunRow,
     changed_runs,
@@ -25,7 +25,7 @@ from harness.compare import (
     mcnemar_greater,
     sign_greater,
 )
-from harness.gate_power import Effect, resample_pair
+from harness.gate.power import Effect, resample_pair
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "ci" / "baseline" / "gate.json"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main as cli_main
-from harness.compare import write_baseline
+from harness.gate.compare import write_baseline
 from harness.report import ReportError, render_report
 from tests.report._synthetic import make_results
 

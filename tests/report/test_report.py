@@ -111,9 +111,9 @@ def test_cost_columns_are_totals_over_successes(page: str) -> None:
 
 
 def test_cutoff_analysis_panel_from_score(tmp_path: Path) -> None:
-    """A real harness.score.cutoff_analysis on the quartic renders as the Fig. 3.3 panel."""
+    """A real harness.scoring.score.cutoff_analysis on the quartic renders as the Fig. 3.3 panel."""
     from cases import get_case
-    from harness.score import cutoff_analysis
+    from harness.scoring.score import cutoff_analysis
 
     root = make_results(tmp_path / "res")
     data = load_results(root)
@@ -150,7 +150,7 @@ def test_report_package_imports_neither_jax_nor_solvers() -> None:
             if isinstance(node, ast.ImportFrom):
                 names = [node.module or ""]
             for name in names:
-                assert not name.startswith(("jax", "harness.solvers", "harness.runner", "cases")), (path, name)
+                assert not name.startswith(("jax", "harness.solvers", "harness.run.runner", "cases")), (path, name)
 
 
 def test_huge_finite_gradient_trace_draws_without_numpy_warning(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from harness.report import render_report, sweep_rows, sweep_section, swept_parameters
-from harness.store import ResultStore
+from harness.results.store import ResultStore
 
 
 def _rec(i, forcing, k, outcome, hvps, solver="newton-mr"):

@@ -16,7 +16,7 @@ import pytest
 
 from harness.cli import main
 from harness.reproduce import experiments, reproduce
-from harness.store import load_arrays, load_records
+from harness.results.store import load_arrays, load_records
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 refilling lanes on a CPU), other cases and explicit batch sizes use refilling batches."""
 
 import cases
-from harness.runner import DEFAULT_BATCH, REFILL_QUEUE, RunSpec, block_size, default_batch_size, use_refill
+from harness.run.runner import DEFAULT_BATCH, REFILL_QUEUE, RunSpec, block_size, default_batch_size, use_refill
 
 
 def test_thesis_dlae_runs_one_at_a_time_on_cpu_unless_a_batch_size_is_given():
@@ -34,7 +34,7 @@ def test_field_cases_run_one_at_a_time_on_a_cpu_and_scorecard_cases_refill():
     """Data elements x parameters decides too: the Sec. 3.5 field cases (few data elements, hundreds of
     parameters, inner solves of up to ``dim`` HVPs) must not run as one vmapped refilling block."""
     from cases import get_case
-    from harness.suite import default_specs
+    from harness.run.suite import default_specs
 
     for name, params in (("swish-autoencoder", {"n": 1000}), ("swish-mlp", {"n": 1000}), ("overparam-mlp", {})):
         spec = RunSpec(name, params, "newton-mr", {}, 20, 0)

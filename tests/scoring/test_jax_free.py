@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from harness import outcomes
+from harness.scoring import outcomes
 
 
 @pytest.mark.parametrize(
-    "module", ["harness.outcomes", "harness.score", "harness.store", "harness.report", "cases", "cases._core"]
+    "module", ["harness.scoring.outcomes", "harness.scoring.score", "harness.results.store", "harness.report", "cases", "cases._core"]
 )
 def test_module_does_not_import_jax(module):
     code = f"import sys, {module}\nassert 'jax' not in sys.modules, sorted(m for m in sys.modules if 'jax' in m)[:5]\n"
@@ -20,7 +20,7 @@ def test_module_does_not_import_jax(module):
 
 
 def test_status_codes_and_cutoffs_have_one_home():
-    import harness.score as score
+    import harness.scoring.score as score
     from harness.report import _html
     from harness.solvers import _base
 

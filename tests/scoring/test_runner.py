@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from cases import get_case
-from harness.runner import RunSpec, initial_points, run_spec, solver_key
-from harness.store import load_arrays, load_records
+from harness.run.runner import RunSpec, initial_points, run_spec, solver_key
+from harness.results.store import load_arrays, load_records
 
 GD = "tests.scoring._helpers:GD"
 WRONG = "tests.scoring._helpers:ReturnsStart"

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.store import ResultStore, StoreError, StoreWarning, load_arrays, load_meta, load_records
+from harness.results.store import ResultStore, StoreError, StoreWarning, load_arrays, load_meta, load_records
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _rec(run_id, **fields):
-    """A minimal valid run record (every required field of harness.records)."""
+    """A minimal valid run record (every required field of harness.results.records)."""
     rec = {"run_id": run_id, "batch_id": "b0", "batch_row": 0, "case": "quartic", "case_key": "quartic-k",
            "solver": "s", "solver_key": "s-k", "seed": 0, "run_index": 0, "status": "converged",
            "outcome": "critical"}
@@ -110,14 +110,14 @@ def test_write_meta_merges(tmp_path):
 def test_store_module_does_not_import_jax():
     code = (
         "import importlib.util, sys\n"
-        f"spec = importlib.util.spec_from_file_location('store', {str(ROOT / 'harness' / 'store.py')!r})\n"
+        f"spec = importlib.util.spec_from_file_location('store', {str(ROOT / 'harness' / 'results' / 'store.py')!r})\n"
         "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
         "assert 'jax' not in sys.modules, 'store imported jax'\n"
         "print('ok')\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "ok", out.stderr
-    assert importlib.util.find_spec("harness.store") is not None
+    assert importlib.util.find_spec("harness.results.store") is not None
     json.dumps({})  # keep json import used
 
 
@@ -142,7 +142,7 @@ def test_index_written_with_each_append_and_reopened(tmp_path):
 
 def test_append_does_not_reparse_runs_jsonl(tmp_path, monkeypatch):
     """O(batch) appends: once the index is loaded, appending never reads runs.jsonl."""
-    import harness.store as store_mod
+    import harness.results.store as store_mod
 
     st = ResultStore(tmp_path)
     st.append_batch(*_batch([0], "b0"))
@@ -230,8 +230,8 @@ def _real_like(ids, bid):
 
 
 def test_columnar_snapshot_reads_like_jsonl(tmp_path):
-    from harness.columnar import SCORE_FIELDS, compact, load_columns, segments
-    from harness.score import summarize
+    from harness.results.columnar import SCORE_FIELDS, compact, load_columns, segments
+    from harness.scoring.score import summarize
 
     st = ResultStore(tmp_path)
     st.append_batch(*_real_like(range(0, 6), "b0"))
@@ -248,7 +248,7 @@ def test_columnar_snapshot_reads_like_jsonl(tmp_path):
 
 
 def test_columnar_snapshot_ignored_when_runs_jsonl_replaced(tmp_path):
-    from harness.columnar import compact, load_columns, segments
+    from harness.results.columnar import compact, load_columns, segments
 
     st = ResultStore(tmp_path)
     st.append_batch(*_real_like(range(3), "b0"))
@@ -277,7 +277,7 @@ def test_score_cli_same_with_or_without_snapshot(tmp_path, capsys):
 
 
 def test_compact_writes_bounded_segments(tmp_path, monkeypatch):
-    import harness.columnar as columnar
+    import harness.results.columnar as columnar
 
     st = ResultStore(tmp_path)
     for b in range(6):

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from harness.compile_cache import enable_compile_cache
+from harness.run.compile_cache import enable_compile_cache
 from harness.solvers import Problem, get_solver
 from harness.solvers._exported import SUBDIR, ExportedJit
 

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from harness.cli import main
-from harness.runner import run_suite
-from harness.store import load_arrays, load_records
+from harness.run.runner import run_suite
+from harness.results.store import load_arrays, load_records
 from harness.sweep import load_sweep, run_sweep
 
 ROOT = Path(__file__).resolve().parents[2]

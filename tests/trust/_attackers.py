@@ -1,7 +1,7 @@
 """Deliberately broken or dishonest solvers, plugged in as a user would (``module:attr``).
 
 Each attacks one way a solver under test could fool the harness; the tests in
-``test_adversarial.py`` run them through ``harness.runner.run_spec`` and the
+``test_adversarial.py`` run them through ``harness.run.runner.run_spec`` and the
 CLI and check that none of them ever scores a success.  Module globals let a
 test aim an attack (which run to fail on, where the result directory is).
 """

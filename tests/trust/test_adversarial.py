@@ -2,7 +2,7 @@
 
 Every attack is a plug-in used as a user would use one -- ``module:attr`` of
 :mod:`tests.trust._attackers`, built with the NumPy adapter or as a custom
-class with ``solve`` -- run through :func:`harness.runner.run_spec` or the CLI.
+class with ``solve`` -- run through :func:`harness.run.runner.run_spec` or the CLI.
 Each must score zero successes or be rejected with a one-line reason.
 """
 
@@ -15,10 +15,10 @@ import pytest
 
 from cases import get_case
 from harness.cli import main
-from harness.initial_points import initial_points
-from harness.runner import RunSpec, run_spec
-from harness.shard import isolated_data
-from harness.store import load_arrays, load_records
+from harness.run.initial_points import initial_points
+from harness.run.runner import RunSpec, run_spec
+from harness.run.shard import isolated_data
+from harness.results.store import load_arrays, load_records
 from tests.trust import _attackers
 
 A = "tests.trust._attackers:"
@@ -105,7 +105,7 @@ def test_isolated_data_is_a_read_only_copy():
 
 def test_solver_gets_copies_and_points_are_scored_on_a_rebuilt_case(tmp_path):
     """Each layer on its own: the solver's data is not the case's, and the scoring case is another object."""
-    from harness.runner import resolve
+    from harness.run.runner import resolve
 
     spec = RunSpec("dlae", DLAE[1], A + "Spy", {}, 3, 0, max_iter=5, batch_size=1)
     rs = resolve(spec)

@@ -1,4 +1,4 @@
-"""The run-record schema (harness/records.py): docs generated from it, stored results validated on load."""
+"""The run-record schema (harness/results/records.py): docs generated from it, stored results validated on load."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.records import FIELDS_BY_NAME, OUTCOMES, RECORD_FIELDS, check_record, markdown_table
+from harness.results.records import FIELDS_BY_NAME, OUTCOMES, RECORD_FIELDS, check_record, markdown_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,7 +26,7 @@ def test_design_doc_table_is_generated_from_the_schema():
     text = (ROOT / "docs" / "design.md").read_text(encoding="utf-8")
     block = re.search(r"<!-- record-fields:begin -->\n(.*?)\n<!-- record-fields:end -->", text, re.S)
     assert block is not None, "docs/design.md lacks the record-fields block"
-    assert block.group(1).strip() == markdown_table().strip(), "regenerate with: python -m harness.records"
+    assert block.group(1).strip() == markdown_table().strip(), "regenerate with: python -m harness.results.records"
     for outcome in OUTCOMES:  # the Outcomes section lists each one
         assert f"- `{outcome}` --" in text
 
@@ -61,8 +61,8 @@ def test_report_without_arrays_is_exit_2(tmp_path, capsys):
 
 def test_records_written_by_this_version_load(tmp_path):
     """A real run (honest and broken solvers) round-trips through the validating store."""
-    from harness.runner import RunSpec, run_spec
-    from harness.store import load_records
+    from harness.run.runner import RunSpec, run_spec
+    from harness.results.store import load_records
 
     for solver in ("newton", "five_entries", "Raiser"):
         run_spec(RunSpec("quartic", {}, f"tests.trust._attackers:{solver}", {}, 2, 0, max_iter=50), tmp_path)
@@ -72,7 +72,7 @@ def test_records_written_by_this_version_load(tmp_path):
 
 
 def test_records_module_is_jax_free():
-    code = "import sys, harness.records; assert 'jax' not in sys.modules and 'numpy' not in sys.modules"
+    code = "import sys, harness.results.records; assert 'jax' not in sys.modules and 'numpy' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 

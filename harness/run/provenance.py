@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 #: The critbench checkout (parent of the ``harness`` package).
-CHECKOUT = Path(__file__).resolve().parent.parent
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def _version(dist: str) -> str:

@@ -13,7 +13,7 @@ uninterrupted one.
 
 Resume.  Each run has ``run_id = case_key/solver_key/seed/run_index``; runs
 whose id is already stored are skipped.  A batch is stored atomically
-(:meth:`harness.store.ResultStore.append_batch`), so a kill loses at most the
+(:meth:`harness.results.store.ResultStore.append_batch`), so a kill loses at most the
 batch in flight and never duplicates a run.
 
 Keys.  ``case_key = <case>-<hash of the case's complete parameters>``;
@@ -47,16 +47,16 @@ from typing import Any
 import numpy as np
 
 from cases import Case, get_case
-from harness import provenance as _prov
-from harness.compile_cache import enable_compile_cache
-from harness.initial_points import POOL, initial_points, pool_seed
-from harness.keys import case_key, run_id, solver_key, solver_options_of, stable_hash
-from harness.outcomes import SNAPSHOT_CUTOFFS
-from harness.oracles import point_oracles
-from harness.progress import NullProgress, ProgressSink
-from harness.shard import Resolved, isolated_data, pad_rows, solve_shard
+from harness.run import provenance as _prov
+from harness.run.compile_cache import enable_compile_cache
+from harness.run.initial_points import POOL, initial_points, pool_seed
+from harness.run.keys import case_key, run_id, solver_key, solver_options_of, stable_hash
+from harness.scoring.outcomes import SNAPSHOT_CUTOFFS
+from harness.scoring.oracles import point_oracles
+from harness.run.progress import NullProgress, ProgressSink
+from harness.run.shard import Resolved, isolated_data, pad_rows, solve_shard
 from harness.solvers import Problem, get_solver
-from harness.store import ResultStore, as_stored
+from harness.results.store import ResultStore, as_stored
 
 __all__ = [
     "DEFAULT_BATCH", "POOL", "RunSpec", "case_key", "default_batch_size", "default_threads",
@@ -77,7 +77,7 @@ class RunSpec:
     Attributes:
         case: registered case name.
         case_params: typed case parameters (the CLI passes the complete set,
-            parsed once by :mod:`harness.params`; registries do not coerce strings).
+            parsed once by :mod:`harness.run.params`; registries do not coerce strings).
         solver: registered solver name or ``module:attr``.
         solver_options: typed solver options (likewise complete from the CLI).
         runs: number of runs (initial points) ``>= 1``.
@@ -236,7 +236,7 @@ def run_spec(
 
     A solver that raises or returns a malformed result does not stop the
     spec: its runs are stored with outcome ``error`` / ``invalid``
-    (:mod:`harness.shard`) and the other blocks still run.
+    (:mod:`harness.run.shard`) and the other blocks still run.
 
     Returns:
         The spec's records (stored earlier or now), ordered by ``run_index``.
@@ -359,7 +359,7 @@ def run_suite(
     wall time); progress then advances cell by cell.
 
     ``compile_cache``: a directory or ``"off"`` to set JAX's persistent
-    compilation cache (:func:`harness.compile_cache.enable_compile_cache`);
+    compilation cache (:func:`harness.run.compile_cache.enable_compile_cache`);
     None leaves this process's setting as it is (the CLI enables the cache at
     start-up).  Worker processes inherit the setting in effect.
 

@@ -57,7 +57,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.records import check_record
+from harness.results.records import check_record
 
 RUNS_FILE = "runs.jsonl"
 INDEX_FILE = "runs.index"
@@ -189,7 +189,7 @@ class ResultStore:
 
         Raises:
             StoreError: a bad ``batch_id``, a record without ``run_id`` or not
-                valid (:func:`harness.records.check_record`), a ``run_id``
+                valid (:func:`harness.results.records.check_record`), a ``run_id``
                 repeated in the batch or already in the store.
         """
         _check_batch_id(batch_id)
@@ -281,8 +281,8 @@ class ResultStore:
 
     def compact(self) -> list[Path]:
         """Add the records not yet in the columnar snapshot as Parquet segments
-        (:func:`harness.columnar.compact`; needs ``pyarrow``)."""
-        from harness.columnar import compact
+        (:func:`harness.results.columnar.compact`; needs ``pyarrow``)."""
+        from harness.results.columnar import compact
 
         with self._lock, self._locked():
             return compact(self.dir)
@@ -305,7 +305,7 @@ class ResultStore:
 
 def parse_record(raw: bytes, where: str, *, validate: bool = True) -> dict[str, Any]:
     """One stored line -> one record: the single per-record parse point of the store
-    (with ``validate``, checked against the run-record schema, :func:`harness.records.check_record`).
+    (with ``validate``, checked against the run-record schema, :func:`harness.results.records.check_record`).
 
     Raises:
         StoreError: the line is not JSON, not an object with a ``run_id``, or
@@ -469,7 +469,7 @@ def load_records(
     record (warned).  Strings ``"inf"``/``"-inf"`` written for non-finite floats
     are returned as strings only in free-form fields; numeric fields are as stored.
     With ``validate`` (the default) every line is checked against the run-record
-    schema (:func:`harness.records.check_record`).
+    schema (:func:`harness.results.records.check_record`).
 
     Raises:
         StoreError: ``DIR`` or its ``runs.jsonl`` is missing, or a complete line

@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from cases._core import CRITICAL_GRAD_SQ, INDEX_EIG_TOL, Case, CriticalClass
-from harness.outcomes import OUTCOMES, SNAPSHOT_CUTOFFS, snapshot_cutoffs_for, status_name
+from harness.scoring.outcomes import OUTCOMES, SNAPSHOT_CUTOFFS, snapshot_cutoffs_for, status_name
 
 __all__ = ["CUTOFFS", "OUTCOMES", "SNAPSHOT_CUTOFFS", "class_errors", "cutoff_analysis", "flatness_statistics",
            "kernel_fraction",
@@ -154,7 +154,7 @@ def measure_point(
                            "index_count": None, "index_fraction": None, "nullity": None}
     if not np.all(np.isfinite(theta)):
         return out
-    from cases import _numeric  # local: keeps `import harness.score` light
+    from cases import _numeric  # local: keeps `import harness.scoring.score` light
 
     loss_fn, data = case.oracle_form
     if loss is None:
@@ -470,10 +470,10 @@ def cutoff_analysis(
     Args:
         case: the case the records belong to (``dim <= 2000``).
         records: run records of that case (each needs ``batch_id`` and ``batch_row``).
-        arrays: ``batch_id -> arrays`` as returned by :func:`harness.store.load_arrays`.
+        arrays: ``batch_id -> arrays`` as returned by :func:`harness.results.store.load_arrays`.
         cutoffs: the ``eps`` values to report.
         snapshot_cutoffs: the order of the ``snapshots`` axis (``SNAPSHOT_CUTOFFS``); a batch whose
-            axis has another length is read with :func:`harness.outcomes.snapshot_cutoffs_for`
+            axis has another length is read with :func:`harness.scoring.outcomes.snapshot_cutoffs_for`
             (results stored before 1e-8 was added have three columns).
         oracle: optional ``theta -> (loss, grad, hessian)``; default dense.
 

@@ -1,7 +1,7 @@
 """Operating characteristics of the regression gate, measured by resampling stored runs.
 
-``python -m harness.gate_power RESULTS_DIR`` estimates, for a range of runs per
-cell, how often :func:`harness.compare.compare` (the gate's test, family-wise
+``python -m harness.gate.power RESULTS_DIR`` estimates, for a range of runs per
+cell, how often :func:`harness.gate.compare.compare` (the gate's test, family-wise
 ``alpha`` with Holm over every cell and metric) flags
 
 * nothing is wrong (*false-alarm rate*: the "new" set has the same distribution), and
@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.compare import CellStats, CompareError, RunRow, cell_stats, compare
+from harness.gate.compare import CellStats, CompareError, RunRow, cell_stats, compare
 
 __all__ = ["Effect", "EFFECTS", "PowerRow", "measure", "resample_pair", "format_table", "main"]
 
@@ -235,7 +235,7 @@ def _effects(text: str) -> list[Effect]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: print the power table (Markdown) and write the rows as JSON; 2 on bad input."""
-    p = argparse.ArgumentParser(prog="python -m harness.gate_power", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m harness.gate.power", description=__doc__.split("\n\n")[0])
     p.add_argument("results", help="results directory with the gate's cells at many runs (e.g. results/gate64)")
     p.add_argument("--runs", type=_ints, default=[8, 16, 32, 48, 64], help="runs per cell to try (default 8,16,32,48,64)")
     p.add_argument("--effects", type=_effects, default=list(EFFECTS),
@@ -253,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if a.trials < 1 or not 0 <= a.churn <= 1:
             raise CompareError("--trials must be >= 1 and --churn in [0, 1]")
-        from harness.store import load_records
+        from harness.results.store import load_records
 
         if not Path(a.results).is_dir():
             raise CompareError(f"{a.results!r} is not a results directory")

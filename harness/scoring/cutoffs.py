@@ -4,11 +4,11 @@ The report package never imports JAX or the cases (it renders from stored
 files), but the analysis needs each snapshot's Hessian.  So the ``critbench``
 commands that render a report first call :func:`write_cutoff_analyses`, which
 reads the stored snapshots (``arrays/*.npz``), runs
-:func:`harness.score.cutoff_analysis` per case (instances with different
+:func:`harness.scoring.score.cutoff_analysis` per case (instances with different
 parameters are analysed separately and their points pooled) and writes
 ``DIR/cutoff_analysis.json`` (:data:`harness.report.CUTOFF_FILE`), which the
 report shows as the Fig. 3.3 table and panels.  Cases whose dimension exceeds
-:data:`harness.score.DENSE_MAX_DIM` are skipped (the report then shows the
+:data:`harness.scoring.score.DENSE_MAX_DIM` are skipped (the report then shows the
 fraction of runs reaching each cutoff).
 """
 
@@ -19,13 +19,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.store import ARRAYS_DIR, RUNS_FILE, json_default, load_arrays, load_records
+from harness.results.store import ARRAYS_DIR, RUNS_FILE, json_default, load_arrays, load_records
 
 CUTOFF_FILE = "cutoff_analysis.json"
 
 
 def _merge(parts: Sequence[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Pool several :func:`harness.score.cutoff_analysis` outputs (same cutoffs) into one."""
+    """Pool several :func:`harness.scoring.score.cutoff_analysis` outputs (same cutoffs) into one."""
     out = []
     for entries in zip(*parts):
         points = [p for e in entries for p in e["points"]]
@@ -41,7 +41,7 @@ def _merge(parts: Sequence[list[dict[str, Any]]]) -> list[dict[str, Any]]:
 
 def dense_oracle(case: Any) -> Any:
     """``theta -> (loss, grad, hessian)`` by the harness's jitted scoring oracles (compiled once per case)."""
-    from harness.oracles import point_oracles
+    from harness.scoring.oracles import point_oracles
 
     def oracle(theta: Any) -> tuple[float, Any, Any]:
         d = point_oracles(case, theta[None, :])[0]
@@ -53,7 +53,7 @@ def dense_oracle(case: Any) -> Any:
 def cutoff_analyses(results_dir: str | Path) -> dict[str, list[dict[str, Any]]]:
     """``{case name: cutoff analysis}`` for every case of ``results_dir`` with stored snapshots."""
     from cases import get_case
-    from harness.score import DENSE_MAX_DIM, cutoff_analysis
+    from harness.scoring.score import DENSE_MAX_DIM, cutoff_analysis
 
     root = Path(results_dir)
     records = load_records(root, warn=False)

@@ -104,7 +104,7 @@ def bench_case(case_name: str, batches: Sequence[int], *, runs: int, max_iter: i
     import jax.numpy as jnp
 
     from cases import get_case
-    from harness.compile_cache import CompileCounter
+    from harness.run.compile_cache import CompileCounter
     from harness.solvers import Problem, get_solver, hvp
 
     case = get_case(case_name, **dict(case_params or {}))
@@ -168,7 +168,7 @@ def run_bench(cases: Sequence[str] = DEFAULT_CASES, batches: Sequence[int] = DEF
     """All figures as one JSON-friendly dict (``quick``: small sizes for tests)."""
     import jax
 
-    from harness import provenance
+    from harness.run import provenance
 
     if quick:
         cases, batches, runs, max_iter = ("quartic",), (1, 4), 8, 50
@@ -222,7 +222,7 @@ def main_bench(args: Any) -> int:
                     max_iter=args.max_iter, quick=args.quick)
     print(format_table(res))
     if args.json:
-        from harness.store import json_default
+        from harness.results.store import json_default
 
         Path(args.json).write_text(json.dumps(res, indent=2, default=json_default))
         print(f"json: {args.json}")

@@ -1,7 +1,7 @@
 """Solve one shard (a batch of runs), score it, and hand back its records and arrays.
 
 This is the one place where run records are assembled: the runner
-(:func:`harness.runner.run_spec`), the test helpers
+(:func:`harness.run.runner.run_spec`), the test helpers
 (:func:`harness.testing.run_records`) and sweeps all call
 :func:`solve_shard` / :func:`build_records`.  A shard is a pure function of
 its inputs (case, solver, seed, run indices, initial points, budget): the same
@@ -21,9 +21,9 @@ Scoring never trusts the solver (``docs/design.md``, "Trust"):
 * an exception in the solver makes the shard's runs ``error`` (the exception's
   first line, the global run index and the seed); the NumPy adapter reports
   failures per run, so its other runs are scored normally;
-* every outcome field comes from :func:`harness.score.score_run` with the
+* every outcome field comes from :func:`harness.scoring.score.score_run` with the
   loss, gradient and Hessian that the harness evaluates itself at the returned
-  points (:mod:`harness.oracles`) of ``Resolved.scoring_case`` -- a case the
+  points (:mod:`harness.scoring.oracles`) of ``Resolved.scoring_case`` -- a case the
   runner rebuilds from its (name, params) and never hands to the solver.
 """
 
@@ -37,17 +37,17 @@ from typing import Any
 
 import numpy as np
 
-from harness.keys import run_id
-from harness.oracles import point_oracles
-from harness.outcomes import FAILED_OUTCOMES
-from harness.score import score_run, status_name
+from harness.run.keys import run_id
+from harness.scoring.oracles import point_oracles
+from harness.scoring.outcomes import FAILED_OUTCOMES
+from harness.scoring.score import score_run, status_name
 
 __all__ = ["Resolved", "ShardResult", "batch_arrays", "build_records", "check_result", "isolated_data", "pad_rows",
            "solve_shard"]
 
 #: Status codes a solver may report (``harness.solvers`` ``CONVERGED .. DIVERGED``).
 _KNOWN_STATUS = frozenset({0, 1, 2, 3})
-#: The record fields :func:`harness.score.score_run` fills; null on ``invalid``/``error`` runs.
+#: The record fields :func:`harness.scoring.score.score_run` fills; null on ``invalid``/``error`` runs.
 _SCORED_FIELDS = (
     "final_loss", "final_grad_norm_sq", "final_r", "final_r_H", "flatness_source", "max_r", "min_r_H",
     "ever_gradient_flat", "reported_ever_gradient_flat", "flat_checked_points", "index_count", "index_fraction", "nullity", "matched_class", "class_loss",
@@ -63,7 +63,7 @@ class Resolved:
     Attributes:
         case: the built :class:`cases.Case`.
         solver: the solver object.
-        case_key, solver_key: resume keys (:mod:`harness.keys`).
+        case_key, solver_key: resume keys (:mod:`harness.run.keys`).
         solver_options: the solver's complete options (recorded).
         case_label: the case name as given (recorded as ``case``).
         solver_label: the solver name as given (``solver``; e.g. ``module:attr``).
@@ -248,7 +248,7 @@ def build_records(
     it has, at least ``len(indices)``); a malformed result makes every row
     ``invalid``.  ``rejected`` maps rows to ``(outcome, reason)`` decided by
     the caller (``error`` for a solver that raised; ``res`` may then be None).
-    The outcome fields of the other rows come from :func:`harness.score.score_run`
+    The outcome fields of the other rows come from :func:`harness.scoring.score.score_run`
     at harness-evaluated oracles of ``rs.scoring_case`` (or ``rs.case``); the
     rest describe the run (keys, a copy of the options, budget, costs as
     counted by the solve, labelled by ``cost_source``).
@@ -358,7 +358,7 @@ def _snapshot_oracles(
     the harness's dense oracles at its snapshots (for the verified ``ever_gradient_flat``);
     ``(None, {})`` when there are none, they are malformed, or ``dim`` is too large for a
     dense Hessian (then only the final point is checked)."""
-    from harness.score import DENSE_MAX_DIM
+    from harness.scoring.score import DENSE_MAX_DIM
 
     if snapshots is None or case.dim > DENSE_MAX_DIM or not rows:
         return None, {}

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from harness.store import json_default as _json_default
+from harness.results.store import json_default as _json_default
 
 __all__ = ["case_key", "run_id", "solver_key", "solver_options_of", "stable_hash"]
 

@@ -7,7 +7,7 @@ direction only.
 
 Paired tests (the default).  Run ``i`` of a ``(case, seed)`` starts from the
 same initial point whatever the solver or code version
-(:mod:`harness.initial_points`), so runs pair on ``(seed, run_index)``.  When
+(:mod:`harness.run.initial_points`), so runs pair on ``(seed, run_index)``.  When
 both sides carry per-run data (run records, or a baseline in format ``/2``)
 and hold the *same* runs (every ``(seed, run_index)`` on both sides; the CI
 gate's case), the tests are paired:
@@ -52,7 +52,7 @@ Changed runs.  :func:`changed_runs` lists the paired runs whose verdict
 (outcome, correct, matched class) changed, and :func:`cost_changes` those whose
 HVPs changed most; ``critbench compare`` prints both.
 
-Inputs are run records (``harness.store.load_records``) or the cells of a
+Inputs are run records (``harness.results.store.load_records``) or the cells of a
 baseline file (:func:`write_baseline`): counts, HVPs of the successful runs and
 one compact row per run (:class:`RunRow`).
 """
@@ -71,7 +71,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.store import json_default as _json_default
+from harness.results.store import json_default as _json_default
 
 __all__ = [
     "BASELINE_FORMAT",
@@ -644,7 +644,7 @@ def changed_runs(cell: CellComparison) -> list[RunChange]:
     """Paired runs whose verdict changed (outcome, matched class or correctness), regressions first.
 
     The initial-point index of run ``run_index`` is ``run_index`` itself (pool
-    ``run_index // POOL``, row ``run_index % POOL``; :mod:`harness.initial_points`).
+    ``run_index // POOL``, row ``run_index % POOL``; :mod:`harness.run.initial_points`).
     """
     out = [RunChange(cell.label, x, y) for x, y in cell.paired
            if (x.outcome, x.matched_class, x.correct) != (y.outcome, y.matched_class, y.correct)]
@@ -687,7 +687,7 @@ def load_cells(path: str | Path) -> list[CellStats]:
     """Cells from a result directory (``runs.jsonl``) or a baseline JSON file."""
     p = Path(path)
     if p.is_dir():
-        from harness.store import load_records
+        from harness.results.store import load_records
 
         recs = load_records(p)
         if not recs:

@@ -1,7 +1,7 @@
 """Columnar snapshot of a result store (Parquet) for fast queries on large result sets.
 
 ``runs.jsonl`` stays the store's crash-safe append log and source of truth
-(:mod:`harness.store`); this module keeps a *derived* columnar copy of it in
+(:mod:`harness.results.store`); this module keeps a *derived* columnar copy of it in
 ``DIR/columns/part-<start>-<end>.parquet``, each segment holding the records
 of the byte range ``[start, end)`` of ``runs.jsonl``.  Why this split: appends
 stay O(shard) with one ``write`` + ``fsync`` and every existing reader (and
@@ -14,7 +14,7 @@ a million runs reads only the columns it needs from Parquet instead of parsing
   time (``ResultStore(...).compact()``).  Segments are written to a temporary
   file and renamed, so a kill leaves either no segment or a complete one.
 * :func:`load_columns` reads projected columns from the segments plus the JSONL
-  tail after them, record by record through :func:`harness.store.parse_record`
+  tail after them, record by record through :func:`harness.results.store.parse_record`
   (the store's single parse point).  Segments are valid only while they tile
   ``[0, end)`` of the current ``runs.jsonl`` and the SHA-256 of each segment's
   last 512 bytes (kept in its metadata) matches the file; otherwise they are ignored (and replaced by the next :func:`compact`).
@@ -22,7 +22,7 @@ a million runs reads only the columns it needs from Parquet instead of parsing
   ``provenance``, a numeric field holding ``"inf"``) are stored as JSON strings
   and decoded on read (the segment's ``critbench.json_columns`` metadata lists them).
 
-A duplicated ``run_id`` keeps its first record, as :func:`harness.store.load_records`.
+A duplicated ``run_id`` keeps its first record, as :func:`harness.results.store.load_records`.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.store import RUNS_FILE, StoreError, parse_record
+from harness.results.store import RUNS_FILE, StoreError, parse_record
 
 __all__ = ["COLUMNS_DIR", "SCORE_FIELDS", "compact", "load_columns", "segments"]
 
@@ -45,7 +45,7 @@ _JSON_META = b"critbench.json_columns"
 _TAIL_META = b"critbench.tail_sha256"
 #: Bytes before a segment's ``end`` whose hash ties the segment to this ``runs.jsonl``.
 _TAIL_BYTES = 512
-#: The record fields :func:`harness.score.summarize` reads (``critbench score`` loads only these).
+#: The record fields :func:`harness.scoring.score.summarize` reads (``critbench score`` loads only these).
 SCORE_FIELDS = ("run_id", "case", "case_key", "solver", "solver_key", "outcome", "correct", "seconds", "hvps",
                 "grads", "batch_id", "compile_seconds", "ever_gradient_flat", "reported_ever_gradient_flat",
                 "loss_error", "index_error_count", "index_error_fraction")
@@ -111,7 +111,7 @@ def compact(directory: str | os.PathLike[str]) -> list[Path]:
     """Write the records after the last valid segment as new Parquet segments
     (one per :data:`SEGMENT_BYTES` of JSONL, so memory stays bounded).
 
-    Each chunk is parsed record by record with :func:`harness.store.parse_record`
+    Each chunk is parsed record by record with :func:`harness.results.store.parse_record`
     (Arrow's own JSON reader would turn ISO time strings into timestamps and
     fails on fields that change type); nested or mixed fields become JSON strings.
 
@@ -204,15 +204,15 @@ def load_columns(directory: str | os.PathLike[str], columns: Sequence[str]) -> l
     """Every stored record projected on ``columns`` (absent fields read as ``None``), in file order.
 
     Reads the Parquet segments (only ``columns``) and parses the JSONL tail
-    after them; without segments this is :func:`harness.store.load_records`
+    after them; without segments this is :func:`harness.results.store.load_records`
     projected.
 
     Raises:
-        StoreError: as :func:`harness.store.load_records`.
+        StoreError: as :func:`harness.results.store.load_records`.
     """
     import pyarrow.parquet as pq
 
-    from harness.store import load_records
+    from harness.results.store import load_records
 
     root = Path(directory)
     cols = list(dict.fromkeys(["run_id", *columns]))

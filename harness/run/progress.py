@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 
 class ProgressSink(Protocol):
-    """What :func:`harness.runner.run_spec` reports to."""
+    """What :func:`harness.run.runner.run_spec` reports to."""
 
     def start(self, label: str, total: int, done: int = 0, successes: int = 0) -> None: ...
 

@@ -1,6 +1,6 @@
 """Store scale measurements: synthetic result stores of 10^4 .. 10^6 runs.
 
-``python -m harness.store_bench --sizes 10000,100000,1000000 --dir results/store-scale``
+``python -m harness.perf.store_bench --sizes 10000,100000,1000000 --dir results/store-scale``
 builds (once, reused) a synthetic store per size -- realistic records (~1.6 kB
 of JSON each: nested options and provenance) in 64-run batches, written as the
 store writes them, with its run index -- and prints one row per size:
@@ -9,12 +9,12 @@ store writes them, with its run index -- and prints one row per size:
   open, as in a sweep or the runner; arrays included);
 * ``open+resume``: opening the store (loading ``runs.index``) and checking 64
   run ids -- what a resumed cell costs;
-* ``full parse``: :func:`harness.store.load_records` -- what *each* append cost
+* ``full parse``: :func:`harness.results.store.load_records` -- what *each* append cost
   before the index (twice per append);
 * ``compact``: writing the Parquet snapshot from scratch;
 * ``score (parquet)`` / ``score (jsonl)``: ``critbench score``'s work
-  (:func:`harness.columnar.load_columns` of :data:`~harness.columnar.SCORE_FIELDS`
-  + :func:`harness.score.summarize`) with and without the snapshot;
+  (:func:`harness.results.columnar.load_columns` of :data:`~harness.results.columnar.SCORE_FIELDS`
+  + :func:`harness.scoring.score.summarize`) with and without the snapshot;
 * ``report``: :func:`harness.report.render_report` (reads runs.jsonl and arrays).
 
 Steps whose memory grows with the store beyond ``--max-full`` records (the
@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.store import INDEX_FILE, RUNS_FILE, ResultStore, load_records
+from harness.results.store import INDEX_FILE, RUNS_FILE, ResultStore, load_records
 
 __all__ = ["make_synthetic_store", "measure", "synthetic_batch"]
 
@@ -106,8 +106,8 @@ def _t(fn: Any) -> tuple[float, Any]:
 
 def measure(root: Path, n_runs: int, *, max_full: int = 100_000, appends: int = 5) -> dict[str, float | None]:
     """One row of the table (seconds) for a synthetic store of ``n_runs`` (rebuilt if changed)."""
-    from harness.columnar import COLUMNS_DIR, SCORE_FIELDS, compact, load_columns
-    from harness.score import summarize
+    from harness.results.columnar import COLUMNS_DIR, SCORE_FIELDS, compact, load_columns
+    from harness.scoring.score import summarize
 
     make_synthetic_store(root, n_runs)
     work = root.with_name(root.name + "-work")  # appended shards go to a copy-free side store
@@ -167,7 +167,7 @@ COLS = ("runs", "MB", "append 64", "open+resume", "full parse", "compact", "scor
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m harness.store_bench", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m harness.perf.store_bench", description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="10000,100000,1000000")
     p.add_argument("--dir", default="results/store-scale")
     p.add_argument("--max-full", type=int, default=100_000)

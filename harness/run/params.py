@@ -3,7 +3,7 @@
 Strings enter critbench only at the command line.  The CLI parses them here,
 with the type information the registries expose (each parameter's or option's
 default: :meth:`cases.CaseSpec.defaults`, :func:`harness.solvers.option_defaults`),
-so :class:`harness.runner.RunSpec`, ``meta.json`` and every run record hold
+so :class:`harness.run.runner.RunSpec`, ``meta.json`` and every run record hold
 the same complete, typed values, and the registries themselves never coerce
 strings.  JAX-free.
 

@@ -1,0 +1,1 @@
+"""The regression gate: paired comparison of two result sets (`critbench compare`) and its published power."""
