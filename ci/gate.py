@@ -60,7 +60,7 @@ CELLS = (
 
 def gate_specs(runs: int = RUNS, seed: int = SEED) -> list:
     """The quick suite as :class:`harness.run.runner.RunSpec` objects."""
-    from harness.run.runner import RunSpec
+    from harness.run.spec import RunSpec
 
     return [RunSpec(case, dict(params), solver, {}, runs, seed, max_iter=mi) for case, params, solver, mi in CELLS]
 

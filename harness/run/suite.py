@@ -12,7 +12,7 @@ only on cases with ``dim <= DENSE_SOLVER_MAX_DIM``.
 from __future__ import annotations
 
 from cases import case_names, case_spec, get_case
-from harness.run.runner import RunSpec
+from harness.run.spec import RunSpec
 from harness.solvers import solver_specs
 
 #: Runs per (case, solver) cell of the default scorecard.

@@ -16,7 +16,8 @@ import pytest
 from cases import get_case
 from harness.cli import main
 from harness.run.initial_points import initial_points
-from harness.run.runner import RunSpec, run_spec
+from harness.run.runner import run_spec
+from harness.run.spec import RunSpec
 from harness.run.shard import isolated_data
 from harness.results.store import load_arrays, load_records
 from tests.trust import _attackers
