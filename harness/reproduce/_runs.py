@@ -26,7 +26,7 @@ def run_cell(ctx: Context, case: str, case_params: Mapping[str, Any], solver: st
              tol: float = 1e-10) -> list[dict[str, Any]]:
     """``runs`` runs of ``solver`` on ``case`` via the runner (stored in ``ctx.runs``; resumes)."""
     from harness.run.runner import run_spec
-from harness.run.spec import RunSpec
+    from harness.run.spec import RunSpec
 
     spec = RunSpec(case, dict(case_params), solver, dict(options or {}), runs, seed, max_iter=max_iter, tol=tol)
     ctx.log(f"{case} {dict(case_params)} x {solver} {dict(options or {})}: {runs} runs, {max_iter} iterations")

@@ -12,7 +12,7 @@ def test_second_run_of_the_same_shapes_does_not_recompile(tmp_path):
 
     from cases import get_case
     from harness.run.runner import run_spec
-from harness.run.spec import RunSpec
+    from harness.run.spec import RunSpec
     from harness.solvers import Problem, get_solver
 
     case = get_case("quartic")

@@ -62,7 +62,7 @@ def test_report_without_arrays_is_exit_2(tmp_path, capsys):
 def test_records_written_by_this_version_load(tmp_path):
     """A real run (honest and broken solvers) round-trips through the validating store."""
     from harness.run.runner import run_spec
-from harness.run.spec import RunSpec
+    from harness.run.spec import RunSpec
     from harness.results.store import load_records
 
     for solver in ("newton", "five_entries", "Raiser"):
