@@ -129,6 +129,7 @@ def regenerate(suite_name: str = DEFAULT_SUITE, *, results: str | Path | None = 
         if have[0] is not None and have != (suite.name, suite.hash):
             raise SuiteError(f"{str(res)!r} holds results of suite {have[0]} ({have[1]}): use another --results")
     specs = suite.reference_specs()
+    stored = len(ResultStore(res).finished_run_ids()) if res.exists() else 0
     ResultStore(res).write_meta(**suite.stamp())
     t0 = time.perf_counter()
     command = ["python", "-m", "harness.leaderboard.archive", "--suite", suite.name, "--jobs", str(jobs)]
@@ -139,10 +140,11 @@ def regenerate(suite_name: str = DEFAULT_SUITE, *, results: str | Path | None = 
                          critbench=prov.get("critbench"), jax=prov.get("jax"), jaxlib=prov.get("jaxlib"),
                          numpy=prov.get("numpy"), python=prov.get("python"), device=prov.get("device"),
                          git_commit=prov.get("git_commit"), command=command, jobs=jobs,
-                         wall_seconds=round(wall, 1), created=datetime.datetime.now(datetime.timezone.utc)
+                         wall_seconds=round(wall, 1), runs_already_stored=stored, created=datetime.datetime.now(datetime.timezone.utc)
                          .isoformat(timespec="seconds"))
     log(f"reference archive of {suite.name}: {len(records)} runs of {len(suite.reference_solvers)} solvers on "
-        f"{len(suite.cells)} cells in {wall:.0f} s -> {path} ({path.stat().st_size / 1024:.0f} KiB)")
+        f"{len(suite.cells)} cells ({stored} already stored in {res}) in {wall:.0f} s -> {path} "
+        f"({path.stat().st_size / 1024:.0f} KiB)")
     return path
 
 
