@@ -35,14 +35,14 @@ __all__ = ["COLUMNS", "META_KEY", "ArchiveError", "archive_path", "main", "read_
 
 #: Per-run columns kept in the archive (a subset of the run-record schema, harness.results.records).
 COLUMNS = (
-    "run_id", "case", "case_key", "case_params", "dim", "solver", "solver_key", "seed", "run_index", "max_iter", "tol",
+    "run_id", "case", "case_key", "case_params", "dim", "solver", "solver_options", "solver_key", "seed", "run_index", "max_iter", "tol",
     "status", "outcome", "correct", "matched_class", "hvps", "grads", "n_iter", "seconds", "compile_seconds",
     "batch_id", "final_loss", "final_grad_norm_sq", "index_count", "index_fraction", "loss_error",
     "index_error_count", "index_error_fraction", "ever_gradient_flat", "reported_ever_gradient_flat",
     "matched_flat_point", "cost_source",
 )
 #: Columns stored as JSON text (nested values).
-JSON_COLUMNS = ("case_params",)
+JSON_COLUMNS = ("case_params", "solver_options")
 #: Parquet schema-metadata key of the archive's stamp.
 META_KEY = b"critbench.reference_archive"
 FORMAT = "critbench-reference-archive/1"

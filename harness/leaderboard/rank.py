@@ -58,7 +58,7 @@ __all__ = ["BETTER", "NO_DIFFERENCE", "WORSE", "CaseVerdict", "Leaderboard", "Le
 
 BETTER, WORSE, NO_DIFFERENCE = "better", "worse", "no detectable difference"
 #: Fields read from a result directory.
-FIELDS = tuple(dict.fromkeys((*COLUMNS, "solver_name", "batch_row")))
+FIELDS = tuple(dict.fromkeys((*COLUMNS, "solver_name", "solver_options", "batch_row")))
 #: Default family-wise error rate of the paired verdicts.
 ALPHA = 0.05
 
@@ -111,33 +111,43 @@ def _check_suites(sets: Sequence[ResultSet], stamp: Mapping[str, Any], allow_mix
     return notes
 
 
+def _options_key(r: Mapping[str, Any]) -> str:
+    """The solver's options as canonical JSON (its identity across cells; the budget is the cell's)."""
+    import json
+
+    from harness.results.store import json_default
+
+    return json.dumps(r.get("solver_options") or {}, sort_keys=True, default=json_default)
+
+
 def _label_new(sets: Sequence[ResultSet], taken: set[str]) -> list[dict[str, Any]]:
     """Copies of the new records whose ``solver`` is a unique label.
 
-    A solver named like a reference (or like a solver of another directory)
-    becomes ``"<solver> (<directory name>)"``; one solver run with several
-    option sets in a directory is told apart by its ``solver_key``.
+    A solver is identified by its name and options (not by ``solver_key``,
+    which also hashes the cell's budget).  A solver named like a reference (or
+    like a solver of another directory) becomes ``"<solver> (<directory
+    name>)"``; one solver run with several option sets in one directory gets
+    ``"<solver> [k=v, ...]"``.
     """
     out: list[dict[str, Any]] = []
     used = set(taken)
     for rs in sets:
-        keys: dict[str, set[str]] = {}
+        opts: dict[str, dict[str, Mapping[str, Any]]] = {}
         for r in rs.records:
-            keys.setdefault(str(r.get("solver")), set()).add(str(r.get("solver_key")))
+            opts.setdefault(str(r.get("solver")), {}).setdefault(_options_key(r), r.get("solver_options") or {})
         names: dict[tuple[str, str], str] = {}
-        for solver, skeys in sorted(keys.items()):
-            for sk in sorted(skeys):
-                label = solver if len(skeys) == 1 else f"{solver} [{sk}]"
+        for solver, variants in sorted(opts.items()):
+            for ok, o in sorted(variants.items()):
+                label = solver if len(variants) == 1 else f"{solver} [{', '.join(f'{k}={v}' for k, v in o.items())}]"
                 if label in used:
                     label = f"{label} ({rs.path.name})"
-                n = 2
-                base = label
+                n, base = 2, label
                 while label in used:
                     label, n = f"{base} #{n}", n + 1
                 used.add(label)
-                names[(solver, sk)] = label
+                names[(solver, ok)] = label
         for r in rs.records:
-            out.append(dict(r, solver=names[(str(r.get("solver")), str(r.get("solver_key")))]))
+            out.append(dict(r, solver=names[(str(r.get("solver")), _options_key(r))]))
     return out
 
 
