@@ -140,7 +140,8 @@ def regenerate(suite_name: str = DEFAULT_SUITE, *, results: str | Path | None = 
                          critbench=prov.get("critbench"), jax=prov.get("jax"), jaxlib=prov.get("jaxlib"),
                          numpy=prov.get("numpy"), python=prov.get("python"), device=prov.get("device"),
                          git_commit=prov.get("git_commit"), command=command, jobs=jobs,
-                         wall_seconds=round(wall, 1), runs_already_stored=stored, created=datetime.datetime.now(datetime.timezone.utc)
+                         wall_seconds=round(wall, 1), runs_already_stored=stored,
+                         runs_git_commits=sorted({str((r.get("provenance") or {}).get("git_commit")) for r in records}), created=datetime.datetime.now(datetime.timezone.utc)
                          .isoformat(timespec="seconds"))
     log(f"reference archive of {suite.name}: {len(records)} runs of {len(suite.reference_solvers)} solvers on "
         f"{len(suite.cells)} cells ({stored} already stored in {res}) in {wall:.0f} s -> {path} "
