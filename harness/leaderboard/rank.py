@@ -147,7 +147,7 @@ def _label_new(sets: Sequence[ResultSet], taken: set[str]) -> list[dict[str, Any
                 used.add(label)
                 names[(solver, ok)] = label
         for r in rs.records:
-            out.append(dict(r, solver=names[(str(r.get("solver")), _options_key(r))]))
+            out.append(dict(r, solver=names[(str(r.get("solver")), _options_key(r))], solver_given=r.get("solver")))
     return out
 
 

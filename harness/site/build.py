@@ -182,11 +182,17 @@ def _fmt_param(v: Any) -> str:
 
 
 def reproduce_command(rec: Mapping[str, Any], out: str = "results/repro") -> str:
-    """``critbench run`` of runs ``0..run_index`` of the record's cell (run ``run_index`` is the last of them)."""
+    """``critbench run`` of runs ``0..run_index`` of the record's cell (run ``run_index`` is the last of them).
+
+    The solver is named as it was given (``solver_given``, before the leaderboard's labelling) with its
+    complete recorded options.
+    """
     params = " ".join(f"--param {k}={_fmt_param(v)}" for k, v in sorted((rec.get("case_params") or {}).items()))
-    return (f"critbench run --case {rec.get('case')} {params} --solver {rec.get('solver_given', rec.get('solver'))} "
-            f"--runs {int(rec['run_index']) + 1} --seed {rec.get('seed')} --max-iter {rec.get('max_iter')} "
-            f"--tol {rec.get('tol')} --out {out}").replace("  ", " ")
+    opts = " ".join(f"--option {k}={_fmt_param(v)}" for k, v in sorted((rec.get("solver_options") or {}).items()))
+    parts = ["critbench run --case", str(rec.get("case")), params, "--solver",
+             str(rec.get("solver_given") or rec.get("solver")), opts, f"--runs {int(rec['run_index']) + 1}",
+             f"--seed {rec.get('seed')} --max-iter {rec.get('max_iter')} --tol {rec.get('tol')} --out {out}"]
+    return " ".join(p for p in parts if p)
 
 
 def _svg_trace(g2: np.ndarray) -> str:
