@@ -91,6 +91,8 @@ def read_archive(path: str | Path | None = None, *, suite: str = DEFAULT_SUITE) 
     """
     import pyarrow.parquet as pq
 
+    if path is None:
+        get_suite(suite)  # an unknown suite name is its own error
     p = Path(path) if path is not None else archive_path(suite)
     if not p.is_file():
         raise ArchiveError(f"no reference archive at {str(p)!r} (regenerate: python -m harness.leaderboard.archive "
