@@ -15,7 +15,9 @@ Commands (each a few lines calling the runner, the scorer or the report):
   (with a section of changed runs against ``BASE``);
 * ``critbench compare BASE NEW`` / ``critbench history ...`` -- delegated to
   :mod:`harness.gate.compare` / :mod:`harness.perf.history` when installed;
-* ``critbench reproduce [NAME ...] [--quick | --full]`` -- :mod:`harness.reproduce`.
+* ``critbench reproduce [NAME ...] [--quick | --full]`` -- :mod:`harness.reproduce`;
+* ``critbench suite run --solver S --out DIR``, ``critbench leaderboard DIR ...``,
+  ``critbench site OUT [--serve]`` -- :mod:`harness.leaderboard`, :mod:`harness.site`.
 
 Exit status (``docs/design.md``, "Exit codes"):
 
@@ -330,6 +332,19 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return _delegate("harness.reproduce", "main_reproduce", args)
 
 
+# leaderboard (issue 23): standard suites, ranking against the reference archive, the static site
+def cmd_suite(args: argparse.Namespace) -> int:
+    return _delegate("harness.leaderboard.cli", "main_suite", args)
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    return _delegate("harness.leaderboard.cli", "main_leaderboard", args)
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    return _delegate("harness.leaderboard.cli", "main_site", args)
+
+
 def _one_line_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
                       line: Any = None) -> None:
     print(f"critbench: warning: {message}", file=sys.stderr)
@@ -433,6 +448,18 @@ def build_parser() -> argparse.ArgumentParser:
     rr = sub.add_parser("reproduce", help="rerun the seed papers' experiments (harness.reproduce)")
     _add_arguments_from(rr, "harness.reproduce", "add_arguments")
     rr.set_defaults(func=cmd_reproduce)
+
+    # leaderboard (issue 23): harness.leaderboard.cli declares the options
+    su = sub.add_parser("suite", help="standard suites: list, show, or run one solver on every cell")
+    _add_arguments_from(su, "harness.leaderboard.cli", "add_suite_arguments")
+    su.add_argument("--compile-cache", default=argparse.SUPPRESS, metavar="DIR|off", help=COMPILE_CACHE_HELP)
+    su.set_defaults(func=cmd_suite)
+    lb = sub.add_parser("leaderboard", help="rank new methods beside the reference archive, with paired verdicts")
+    _add_arguments_from(lb, "harness.leaderboard.cli", "add_leaderboard_arguments")
+    lb.set_defaults(func=cmd_leaderboard)
+    st = sub.add_parser("site", help="write the static results site (leaderboard, cases, solvers, reproductions)")
+    _add_arguments_from(st, "harness.leaderboard.cli", "add_site_arguments")
+    st.set_defaults(func=cmd_site)
     return p
 
 
