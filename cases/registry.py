@@ -67,7 +67,8 @@ class CaseSpec:
 
 
 def _check_spec(name: str, obj: Any) -> CaseSpec:
-    if not isinstance(obj, CaseSpec):
+    # duck-typed, not isinstance: a reloaded cases.registry (pytester, importlib.reload) has its own class
+    if not all(hasattr(obj, a) for a in ("factory", "defaults", "ground_truth_kind", "small_params")):
         raise CaseError(f"case {name!r}: expected a cases.CaseSpec, got {type(obj).__name__}")
     if obj.name != name:
         obj = dataclasses.replace(obj, name=name)

@@ -62,7 +62,7 @@ class ExperimentError(RegistryError):
 
 
 def _check_experiment(name: str, obj: Any) -> Experiment:
-    if not isinstance(obj, Experiment):
+    if not (callable(getattr(obj, "run", None)) and isinstance(getattr(obj, "name", None), str)):
         raise ExperimentError(f"experiment {name!r}: expected a harness.reproduce.Experiment, got {type(obj).__name__}")
     return obj
 
