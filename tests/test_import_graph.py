@@ -154,6 +154,83 @@ def test_graph_sees_relative_and_absolute_imports() -> None:
     assert "cases._registry" in graph["harness.solvers.registry"]  # `from cases._registry import ...`
 
 
+def _top_level_names(tree: ast.Module) -> set[str] | None:
+    """Names a module defines at import time (``None``: it has a ``from x import *``)."""
+    names: set[str] = set()
+
+    def walk(body: list[ast.stmt]) -> bool:
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for t in targets:
+                    for n in ast.walk(t):
+                        if isinstance(n, ast.Name):
+                            names.add(n.id)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    if alias.name == "*":
+                        return False
+                    names.add((alias.asname or alias.name).split(".")[0])
+            elif isinstance(node, ast.If):
+                if not (walk(node.body) and walk(node.orelse)):
+                    return False
+            elif isinstance(node, ast.Try):
+                for block in (node.body, node.orelse, node.finalbody, *(h.body for h in node.handlers)):
+                    if not walk(block):
+                        return False
+            elif isinstance(node, ast.With):
+                if not walk(node.body):
+                    return False
+        return True
+
+    return names if walk(tree.body) else None
+
+
+def dangling_imports() -> list[str]:
+    """``from harness.x import y`` (anywhere, function bodies included) where ``harness.x``
+    neither defines ``y`` nor has a submodule ``y`` -- dead code that fails only when run
+    (e.g. the sweep's former ``from harness.run.compile_cache import enable``).  A module
+    with a PEP 562 ``__getattr__`` must at least name ``y`` in a string (its export table)."""
+    known = modules()
+    trees = {name: ast.parse(path.read_text(encoding="utf-8"), filename=str(path)) for name, path in known.items()}
+    defined = {name: _top_level_names(tree) for name, tree in trees.items()}
+    strings = {name: {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+               for name, tree in trees.items()}
+    out = []
+    for name, tree in trees.items():
+        package = name if known[name].name == "__init__.py" else name.rpartition(".")[0]
+        for node in _statements(tree.body, functions=True):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target not in known or defined[target] is None:
+                continue
+            for alias in node.names:
+                ok = (alias.name == "*" or f"{target}.{alias.name}" in known or alias.name in defined[target]
+                      or ("__getattr__" in defined[target] and alias.name in strings[target]))
+                if not ok:
+                    out.append(f"{name}: from {target} import {alias.name}")
+    return sorted(out)
+
+
+def test_dangling_import_finder_sees_a_planted_one(tmp_path: Path) -> None:
+    tree = ast.parse("from os import path\nx = 1\ndef f():\n    from . import y\nif True:\n    z = 2\n")
+    assert _top_level_names(tree) == {"path", "x", "f", "z"}
+    assert _top_level_names(ast.parse("from os import *\n")) is None
+
+
+def test_no_import_of_a_name_that_does_not_exist() -> None:
+    found = dangling_imports()
+    assert not found, f"imports of names their module does not define: {found}"
+
+
 def _pruned(graph: dict[str, set[str]]) -> dict[str, set[str]]:
     return {a: {b for b in bs if (a, b) not in KNOWN_EDGES} for a, bs in graph.items()}
 
@@ -174,3 +251,5 @@ if __name__ == "__main__":
     for label, fn in (("module-level", False), ("with function-local imports", True)):
         for comp in cycles(import_graph(fn)):
             print(f"{label}: {' <-> '.join(comp)}")
+    for line in dangling_imports():
+        print(f"dangling: {line}")
