@@ -5,7 +5,6 @@ through a fake ``importlib.metadata.entry_points``; nothing is installed."""
 
 from __future__ import annotations
 
-import importlib.metadata
 import subprocess
 import sys
 import textwrap
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from cases._registry import Registry, RegistryError, load_ref
+from tests.plugins._entry_points import fake_entry_points as _fake_entry_points
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,33 +31,7 @@ def plugin_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def fake_entry_points(monkeypatch: pytest.MonkeyPatch):
     """``publish(group, name, "module:attr")`` makes an entry point visible to every registry."""
-    from cases.certificates import CERTIFICATES
-    from cases.registry import CASES
-    from harness.reproduce._registry import EXPERIMENTS
-    from harness.solvers.registry import SOLVERS
-
-    published: list[importlib.metadata.EntryPoint] = []
-    real = importlib.metadata.entry_points
-
-    def entry_points(**kw):
-        group = kw.get("group")
-        if group is not None and group.startswith("critbench."):
-            return importlib.metadata.EntryPoints(ep for ep in published if ep.group == group)
-        return real(**kw)
-
-    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
-    registries = (CASES, CERTIFICATES, EXPERIMENTS, SOLVERS)
-    for reg in registries:
-        reg.reset()
-
-    def publish(group: str, name: str, value: str) -> None:
-        published.append(importlib.metadata.EntryPoint(name, value, group))
-        for reg in registries:
-            reg.reset()
-
-    yield publish
-    for reg in registries:
-        reg.reset()
+    yield from _fake_entry_points(monkeypatch)
 
 
 # ----------------------------------------------------------------------------- the mechanism itself
