@@ -87,3 +87,11 @@ def test_documented_ground_truth_agrees_with_dense_numpy(double_well: None) -> N
         hg = dense_hessian(case.loss_fn, fp.point, case.data) @ g
         assert abs(float(g @ g) - fp.grad_norm_sq) < 1e-10 and float(hg @ hg) < 1e-20
     assert case.sample_init(np.random.default_rng(0), 5).shape == (5, 2)
+
+
+def test_documented_cli_listing(double_well: None, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    assert main(["cases", "double-well", "--param", "a=2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("double-well: dim=2 params={'a': 2.0}") and "3 critical classes, 2 gradient-flat points" in out
