@@ -82,9 +82,11 @@ def _describe(factory: Any) -> str:
     return (inspect.getdoc(factory) or "").split("\n")[0]
 
 
-def solver_specs() -> list[SolverSpec]:
-    """Every registered solver (imports each)."""
-    return [SolverSpec(n, f, _DESCRIPTIONS.get(n) or _describe(f), SOLVERS.is_builtin(n)) for n, f in SOLVERS.items()]
+def solver_specs(*, builtin_only: bool = False) -> list[SolverSpec]:
+    """Every registered solver, or only the built-ins (then no plug-in is imported); imports each."""
+    names = [n for n in SOLVERS.names() if SOLVERS.is_builtin(n) or not builtin_only]
+    return [SolverSpec(n, f, _DESCRIPTIONS.get(n) or _describe(f), SOLVERS.is_builtin(n))
+            for n, f in ((n, SOLVERS.get(n)) for n in names)]
 
 
 def solver_names() -> list[str]:

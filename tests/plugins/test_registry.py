@@ -115,6 +115,17 @@ def test_solver_entry_point_is_lazy_and_builtins_win(plugin_dir: Path, fake_entr
     assert type(get_solver("newton-mr")).__name__ == "NewtonMR"
 
 
+def test_a_broken_plugin_does_not_stop_the_builtins(plugin_dir: Path, fake_entry_points) -> None:
+    from harness.solvers import SolverError, get_solver, solver_specs
+
+    _write(plugin_dir, "broken_plugin_mod", "import torchx_not_installed_here\n")
+    fake_entry_points("critbench.solvers", "broken", "broken_plugin_mod:Finder")
+    assert "broken" not in [s.name for s in solver_specs(builtin_only=True)]
+    assert get_solver("newton-mr").name
+    with pytest.raises(SolverError, match="a missing dependency of the plug-in"):
+        solver_specs()  # listing every solver names the broken one
+
+
 def test_star_import_of_harness_solvers() -> None:
     ns: dict = {}
     exec("from harness.solvers import *", ns)  # __all__ used to name a missing parse_options
