@@ -66,7 +66,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._core import Case, CriticalClass, GroundTruth
-from .registry import CaseError, register_case
+from .registry import CaseError, CaseSpec
 
 __all__ = [
     "DLAEGroundTruth",
@@ -480,7 +480,7 @@ def dlae(
     )
 
 
-register_case(
+CASE = CaseSpec(
     "dlae",
     dlae,
     description="deep linear autoencoder mean((X - W2 W1 X)^2), thesis Sec. 3.2 (Theorem 3.2, Table 3.1)",

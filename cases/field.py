@@ -54,7 +54,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._core import Case
-from .registry import register_case
+from .registry import CaseSpec
 
 N_DIGITS = 1797
 
@@ -305,21 +305,21 @@ def make_overparam(
     )
 
 
-register_case(
+AUTOENCODER = CaseSpec(
     "swish-autoencoder",
     make_autoencoder,
     description="Frye Sec. 3.5.1: Swish autoencoder 16-8-16-16 with biases on 4x4 digits (no ground truth)",
     ground_truth_kind="none",
     small_params={"n": 64},
 )
-register_case(
+MLP = CaseSpec(
     "swish-mlp",
     make_mlp,
     description="Frye Sec. 3.5.2: Swish MLP 16-12-8-10, cross-entropy + L2, 4x4 digits (no ground truth)",
     ground_truth_kind="none",
     small_params={"n": 64},
 )
-register_case(
+OVERPARAM = CaseSpec(
     "overparam-mlp",
     make_overparam,
     description="Frye Sec. 3.5.3: Swish MLP 32-32-4-2, no biases, random 0/1 labels, n=50 (no ground truth)",

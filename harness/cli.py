@@ -465,6 +465,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (2 on a user error, with one line on stderr)."""
+    from harness._shadow import ShadowedPackageError, check_not_shadowed
+
+    try:  # a user's own `cases` folder first on sys.path: one line, not an ImportError later
+        check_not_shadowed("cases")
+    except ShadowedPackageError as exc:
+        print(f"critbench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure as MplFigure
 
 from . import _page as P
 from . import table31
-from ._registry import Context, Experiment, register
+from ._registry import Context, Experiment
 from ._runs import arrays_of, command
 
 NAME = "fig-3.2-3.3"
@@ -126,4 +126,4 @@ def run(ctx: Context) -> P.Page:
     return page
 
 
-register(Experiment(NAME, "Figures 3.2-3.3 (loss-index scatter and cutoff analysis)", "thesis Sec. 3.2.3", run))
+EXPERIMENT = Experiment(NAME, "Figures 3.2-3.3 (loss-index scatter and cutoff analysis)", "thesis Sec. 3.2.3", run)

@@ -23,7 +23,7 @@ import numpy as np
 from matplotlib.figure import Figure as MplFigure
 
 from . import _page as P
-from ._registry import Context, Experiment, register
+from ._registry import Context, Experiment
 from ._runs import command, run_cell
 
 NAME = "cooper-locus"
@@ -120,4 +120,4 @@ def run(ctx: Context) -> P.Page:
     return page
 
 
-register(Experiment(NAME, "Critical locus (Cooper)", "Cooper seed 002", run))
+EXPERIMENT = Experiment(NAME, "Critical locus (Cooper)", "Cooper seed 002", run)

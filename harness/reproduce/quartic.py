@@ -22,7 +22,7 @@ import numpy as np
 from matplotlib.figure import Figure as MplFigure
 
 from . import _page as P
-from ._registry import Context, Experiment, register
+from ._registry import Context, Experiment
 from ._runs import arrays_of, command, row, run_points
 
 NAME = "fig-3.5"
@@ -174,4 +174,4 @@ def run(ctx: Context) -> P.Page:
     return page
 
 
-register(Experiment(NAME, "Figure 3.5 (Newton-MR on the quartic)", "thesis Sec. 3.4", run))
+EXPERIMENT = Experiment(NAME, "Figure 3.5 (Newton-MR on the quartic)", "thesis Sec. 3.4", run)

@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib.figure import Figure as MplFigure
 
 from . import _page as P
-from ._registry import Context, Experiment, register
+from ._registry import Context, Experiment
 from ._runs import command, run_points
 
 NAME = "si-lines"
@@ -111,4 +111,4 @@ def run(ctx: Context) -> P.Page:
     return page
 
 
-register(Experiment(NAME, "Symmetry-induced lines (Stoican)", "Stoican MSc thesis Sec. 6.2", run))
+EXPERIMENT = Experiment(NAME, "Symmetry-induced lines (Stoican)", "Stoican MSc thesis Sec. 6.2", run)

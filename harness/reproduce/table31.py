@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _page as P
-from ._registry import Context, Experiment, register
+from ._registry import Context, Experiment
 from ._runs import command, run_cell
 
 NAME = "table-3.1"
@@ -107,4 +107,4 @@ def run(ctx: Context) -> P.Page:
     return page
 
 
-register(Experiment(NAME, "Table 3.1 (DLAE: Newton-MR, damped Newton, BTLS-GNM)", "thesis Sec. 3.2.3", run))
+EXPERIMENT = Experiment(NAME, "Table 3.1 (DLAE: Newton-MR, damped Newton, BTLS-GNM)", "thesis Sec. 3.2.3", run)
