@@ -14,7 +14,7 @@ from harness.report import render_report
 from harness.report import _figures as figs
 from harness.scoring.score import summarize
 
-from ._synthetic import CUTOFFS, make_results
+from ._synthetic import CUTOFFS, make_results, write_runs
 
 
 def _records(root: Path) -> list[dict]:
@@ -22,7 +22,7 @@ def _records(root: Path) -> list[dict]:
 
 
 def _rewrite(root: Path, recs: list[dict]) -> None:
-    (root / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    write_runs(root, recs)
 
 
 def test_diverged_and_huge_losses_do_not_set_the_loss_index_axes(tmp_path: Path) -> None:
