@@ -250,8 +250,11 @@ def verify(runs_path: Path, entries: Iterable[IndexEntry], *, data: bytes | None
     try:
         pos = 0
         for e in ents:
-            if e.end > size:
+            if e.end > size:  # its bytes (if any) are the batch being written, not foreign lines
                 chk.incomplete.append(e)
+                if e.start >= pos:
+                    chk.unindexed_lines += _lines(read(pos, min(e.start, size)))
+                    pos = max(pos, size)
                 continue
             if e.start < pos:  # overlaps an earlier entry: not something critbench writes
                 chk.mismatched.append(e)
