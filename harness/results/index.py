@@ -221,10 +221,12 @@ class StoreCheck:
         return out
 
 
-def verify(runs_path: Path, entries: Iterable[IndexEntry], *, data: bytes | None = None) -> StoreCheck:
+def verify(runs_path: Path, entries: Iterable[IndexEntry], *, data: bytes | None = None,
+           gaps: bool = True) -> StoreCheck:
     """Check ``entries`` against ``runs.jsonl`` (``data``: its bytes, if already read).
 
-    Reads the file once, range by range (O(file size) hashing, no JSON parsing).
+    Reads the file once, range by range (O(file size) hashing, no JSON parsing);
+    without ``gaps`` only the entries' own bytes are read (lines outside them are not counted).
     """
     ents = sorted(entries, key=lambda e: (e.start, e.end))
     chk = StoreCheck()
@@ -253,13 +255,13 @@ def verify(runs_path: Path, entries: Iterable[IndexEntry], *, data: bytes | None
             if e.end > size:  # its bytes (if any) are the batch being written, not foreign lines
                 chk.incomplete.append(e)
                 if e.start >= pos:
-                    chk.unindexed_lines += _lines(read(pos, min(e.start, size)))
+                    chk.unindexed_lines += _lines(read(pos, min(e.start, size))) if gaps else 0
                     pos = max(pos, size)
                 continue
             if e.start < pos:  # overlaps an earlier entry: not something critbench writes
                 chk.mismatched.append(e)
                 continue
-            if e.start > pos:
+            if e.start > pos and gaps:
                 gap = read(pos, e.start)
                 chk.unindexed_lines += _lines(gap)
             body = read(e.start, e.end)
@@ -270,7 +272,7 @@ def verify(runs_path: Path, entries: Iterable[IndexEntry], *, data: bytes | None
                 chk.verified.append(e)
                 chk.legacy += e.sha256 is None
             pos = e.end
-        if size > pos:
+        if size > pos and gaps:
             tail = read(pos, size)
             cut = tail.rfind(b"\n") + 1
             chk.unindexed_lines += _lines(tail[:cut])

@@ -204,9 +204,11 @@ class _Index:
         self.batches: set[str] = set()
         self.span_of: dict[str, IndexEntry] = {}
         self.index_len = 0  # bytes of runs.index consumed
+        self.end = 0  # end of the last indexed batch in runs.jsonl
 
     def note(self, e: IndexEntry) -> None:
         self.entries.append(e)
+        self.end = max(self.end, e.end)
         self.batches.add(e.batch_id)
         for i in e.run_ids:
             if i not in self.run_ids:  # a duplicate keeps the first record (as load_records)
@@ -296,7 +298,7 @@ class ResultStore:
                              "run `critbench store reindex DIR --trust` if you vouch for every line of runs.jsonl")
         if consumed < size:  # a torn entry (kill mid-write): its batch never reached runs.jsonl
             self._truncate(self.index_path, consumed)
-        chk = verify(self.runs_path, entries)
+        chk = verify(self.runs_path, entries, gaps=False)  # O(new entries' bytes)
         if chk.incomplete:
             last = max(entries, key=lambda e: e.end)
             if chk.incomplete != [last] or self.runs_path.stat().st_size < last.start or any(e.end > last.start for e in chk.verified if e is not last):
@@ -390,7 +392,7 @@ class ResultStore:
                 return
             fh.seek(0, os.SEEK_END)
             size = fh.tell()
-            last_end = max((e.end for e in self._idx.entries), default=0)
+            last_end = self._idx.end
             if size > last_end:  # bytes critbench did not write: keep complete lines (ignored), cut a torn one
                 fh.seek(last_end)
                 extra = fh.read(size - last_end)
