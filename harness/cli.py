@@ -334,18 +334,15 @@ def cmd_report(args: argparse.Namespace) -> int:
         report = importlib.import_module("harness.report")
     except ModuleNotFoundError:
         raise CLIError("the HTML report module (harness.report) is not installed") from None
-    from harness.scoring.cutoffs import CUTOFF_FILE, cutoff_analyses, write_cutoff_analyses
+    from harness.scoring.cutoffs import cutoff_analyses, write_cutoff_analyses
 
     out = Path(args.out) if args.out else default_report_path(root)
     if not args.out and out.resolve().is_relative_to(root.resolve()):
         raise CLIError(f"the default report path {out} lies inside {root}: pass --out FILE")
-    saved = root / CUTOFF_FILE
-    if args.save_cutoffs:  # asked: keep the analysis in the result directory
-        write_cutoff_analyses(root)
-        analyses = None  # read from the file just written (or none qualifies)
-    elif saved.is_file() and saved.stat().st_mtime >= (root / "runs.jsonl").stat().st_mtime:
-        analyses = None  # a fresh saved analysis: the report reads it
-    else:  # thesis Fig. 3.3 from the stored snapshots, in memory: nothing written into DIR
+    if args.save_cutoffs:  # asked: keep the analysis in the result directory (reused while fresh)
+        saved = write_cutoff_analyses(root)
+        analyses = None if saved is not None else {}  # the report reads the file just written
+    else:  # thesis Fig. 3.3 from the stored snapshots, in memory: nothing in DIR is written, or trusted
         analyses = cutoff_analyses(root)
     html = report.render_report(root, out, cutoff_analyses=analyses, baseline=getattr(args, "baseline", None),
                                 warn=False)

@@ -184,11 +184,11 @@ def sweep_stale_tmp(directory: str | os.PathLike[str]) -> list[Path]:
     return gone
 
 
-def _os_error(exc: OSError, doing: str, directory: Path) -> StoreError:
-    """A one-line :class:`StoreError` for an ``OSError`` while ``doing``."""
+def _os_error(exc: OSError, doing: str, directory: Path, lost: str = "nothing of it was written") -> StoreError:
+    """A one-line :class:`StoreError` for an ``OSError`` while ``doing`` (``lost``: what was kept/dropped)."""
     if exc.errno == errno.ENOSPC:
-        return StoreError(f"no space left on device while {doing} in {str(directory)!r}; nothing of this was "
-                          "stored; free space and rerun to resume")
+        return StoreError(f"no space left on device while {doing} in {str(directory)!r}; {lost}; "
+                          "free space and rerun to resume")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return StoreError(f"result directory {str(directory)!r} is not writable ({exc.strerror}) while {doing}; "
                           "score, report and compare read it without writing")
@@ -420,7 +420,7 @@ class ResultStore:
                 if end is not None:
                     with contextlib.suppress(OSError), open(path, "r+b") as rfh:
                         rfh.truncate(end)
-            raise _os_error(exc, f"storing batch {batch_id}", self.dir) from None
+            raise _os_error(exc, f"storing batch {batch_id}", self.dir, "nothing of this batch was stored") from None
         finally:
             _unlink(tmp)
         self._idx.index_len += len(entry.to_line())
@@ -493,7 +493,7 @@ class ResultStore:
             tmp.write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
             os.replace(tmp, self.dir / META_FILE)
         except OSError as exc:
-            raise _os_error(exc, f"writing {META_FILE}", self.dir) from None
+            raise _os_error(exc, f"writing {META_FILE}", self.dir, f"{META_FILE} was left as it was") from None
         finally:
             _unlink(tmp)
         return self.dir / META_FILE
