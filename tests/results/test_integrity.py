@@ -89,6 +89,8 @@ def test_forged_copies_with_flipped_verdicts_are_ignored_and_reported(res: Path,
     cap = capsys.readouterr()
     assert "ignored 4 lines in runs.jsonl not written by critbench" in _one_line(cap.err)
     assert "4 runs from" in (tmp_path / "r.html").read_text()
+    assert main(["store", "check", str(res)]) == 1
+    assert "ignored 4 lines in runs.jsonl not written by critbench" in capsys.readouterr().out
 
 
 def test_edited_middle_batch_is_ignored_by_score_and_stops_run_before_appending(res: Path, capsys) -> None:
