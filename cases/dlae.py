@@ -66,6 +66,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._core import Case, CriticalClass, GroundTruth
+from ._trajectory import uniform_by_loss
 from .registry import CaseError, register_case
 
 __all__ = [
@@ -355,12 +356,7 @@ def _make_sampler(
     def sample_trajectory(rng: np.random.Generator, n: int) -> np.ndarray:
         theta0 = rng.normal(0.0, init_scale, size=dim)
         thetas, losses = _gd_trajectory(sigma, p, theta0, TRAJECTORY_STEPS, lr)
-        targets = rng.uniform(losses.min(), losses.max(), size=n)
-        idx = np.argmin(np.abs(losses[None, :] - targets[:, None]), axis=1)
-        out = thetas[idx].copy()
-        noisy = rng.permutation(n)[: n // 2]
-        out[noisy] += rng.normal(0.0, noise, size=(noisy.size, dim))
-        return out
+        return uniform_by_loss(rng, thetas, losses, n, noise)
 
     return sample_trajectory
 
