@@ -54,7 +54,8 @@ import numpy as np
 from cases._core import CRITICAL_GRAD_SQ, INDEX_EIG_TOL, Case, CriticalClass
 from harness.scoring.outcomes import OUTCOMES, SNAPSHOT_CUTOFFS, snapshot_cutoffs_for, status_name
 
-__all__ = ["CUTOFFS", "OUTCOMES", "SNAPSHOT_CUTOFFS", "class_errors", "cutoff_analysis", "flatness_statistics",
+__all__ = ["CUTOFFS", "OUTCOMES", "SNAPSHOT_CUTOFFS", "class_errors", "cutoff_analysis", "cutoff_entry",
+           "filtered_final_points", "flatness_statistics",
            "kernel_fraction",
            "is_flat", "loss_matches", "measure_point", "score_run", "status_name", "summarize", "wilson_interval"]
 
@@ -514,19 +515,42 @@ def cutoff_analysis(
                 theta = arr["snapshots"][int(row), axis.index(eps)]
             if not np.all(np.isfinite(theta)):
                 continue  # never got below eps
-            kw = {}
-            if oracle is not None:
-                kw = dict(zip(("loss", "grad", "hessian"), oracle(theta)))
-            m = measure_point(case, theta, **kw)
-            klass = gt.match(theta) if gt is not None else None
-            err = class_errors(klass, m["loss"], m["index_count"], case.dim)
-            points.append({
-                "run_id": rec.get("run_id"), "loss": m["loss"], "index_count": m["index_count"],
-                "index_fraction": m["index_fraction"], "matched_class": err["matched_class"],
-                "loss_error": err["loss_error"], "index_error_count": err["index_error_count"],
-            })
+            points.append(_cutoff_point(case, rec, theta, oracle))
         out.append(cutoff_entry(eps, points, has_ground_truth=gt is not None))
     return out
+
+
+def _cutoff_point(case: Case, rec: Mapping[str, Any], theta: np.ndarray, oracle: HessianFn | None) -> dict[str, Any]:
+    """Loss, index and class errors of one candidate point (dense Hessian or ``oracle``)."""
+    kw = dict(zip(("loss", "grad", "hessian"), oracle(theta))) if oracle is not None else {}
+    m = measure_point(case, theta, **kw)
+    gt = case.ground_truth
+    klass = gt.match(theta) if gt is not None else None
+    err = class_errors(klass, m["loss"], m["index_count"], case.dim)
+    return {"run_id": rec.get("run_id"), "loss": m["loss"], "index_count": m["index_count"],
+            "index_fraction": m["index_fraction"], "matched_class": err["matched_class"],
+            "loss_error": err["loss_error"], "index_error_count": err["index_error_count"]}
+
+
+def filtered_final_points(
+    case: Case,
+    records: Sequence[Mapping[str, Any]],
+    arrays: Mapping[str, Mapping[str, np.ndarray]],
+    *,
+    eps: float = CRITICAL_GRAD_SQ,
+    oracle: HessianFn | None = None,
+) -> dict[str, Any]:
+    """Thesis Fig. 3.2 (D-F): run to termination, *then* filter: the final points whose harness-recomputed
+    ``||grad L||^2`` (record ``final_grad_norm_sq``) is below ``eps``, measured and matched as in
+    :func:`cutoff_analysis`; one :func:`cutoff_entry` (``cutoff = eps``)."""
+    points = []
+    for rec in records:
+        arr = arrays.get(str(rec.get("batch_id")))
+        g2, row = rec.get("final_grad_norm_sq"), rec.get("batch_row")
+        if arr is None or row is None or g2 is None or not float(g2) < eps:
+            continue
+        points.append(_cutoff_point(case, rec, np.asarray(arr["theta"][int(row)], dtype=np.float64), oracle))
+    return cutoff_entry(eps, points, has_ground_truth=case.ground_truth is not None)
 
 
 def cutoff_entry(eps: float, points: Sequence[Mapping[str, Any]], *, has_ground_truth: bool = True) -> dict[str, Any]:

@@ -59,3 +59,15 @@ def test_pooled_analyses_keep_the_all_points_fraction() -> None:
     assert pooled[1e-4]["n_points"] == 6 and pooled[1e-4]["n_matched"] == 4
     assert pooled[1e-4]["fraction_correct_index"] == pytest.approx(2 / 3)
     assert pooled[math.inf]["fraction_correct_index"] == pytest.approx(0.25)
+
+
+def test_filter_after_termination_takes_final_points_below_the_filter() -> None:
+    from harness.scoring.score import filtered_final_points
+
+    recs, arrays = _store()
+    arrays["b"]["theta"] = np.array([MIN, OFF, MIN, MIN])
+    for r, g2 in zip(recs, (0.0, 1e-12, 1e-9, None)):  # the harness's recomputed final ||grad L||^2
+        r["final_grad_norm_sq"] = g2
+    e = filtered_final_points(get_case("quartic"), recs, arrays, eps=1e-10)
+    assert [p["run_id"] for p in e["points"]] == ["r0", "r1"]
+    assert e["n_points"] == 2 and e["n_matched"] == 1 and e["fraction_correct_index"] == pytest.approx(0.5)
