@@ -231,36 +231,56 @@ def _markers(hidden: tuple[int, ...]) -> tuple[jnp.ndarray, ...]:
     return tuple(jnp.zeros((h, 0)) for h in hidden)
 
 
+def gaussian_16(n: int, seed: int) -> np.ndarray:
+    """The DLAE's data (thesis Sec. 3.2.3.1) as ``(n, 16)`` rows: ``N(0, diag(linspace(1, 16)))``
+    samples with exactly zero column means (:func:`cases.dlae.make_data`, ``exact=False``)."""
+    from .dlae import make_data
+
+    x, _ = make_data(16, n, np.linspace(1.0, 16.0, 16), np.random.default_rng(seed), exact=False, rotation=False)
+    return np.ascontiguousarray(x.T)
+
+
 def make_autoencoder(n: int = 1000, seed: int = 0, hidden: tuple[int, ...] = (8, 16), init: str = "glorot",
-                     trajectory_lr: float = 0.1, noise: float = THESIS_NOISE) -> Case:
-    """Swish autoencoder on 4×4 digits (Frye Sec. 3.5.1).
+                     trajectory_lr: float = 0.1, noise: float = THESIS_NOISE, data: str = "digits") -> Case:
+    """Swish autoencoder on 4×4 digits (Frye Sec. 3.5.1), or on the DLAE's Gaussian data (Fig. 3.4).
 
     Args:
-        n: number of examples (1..1797), drawn without replacement with ``seed``.
+        n: number of examples (digits: 1..1797, drawn without replacement with ``seed``;
+            gaussian: 1..100000 samples drawn with ``seed``).
         seed: data-subsample seed.
         hidden: hidden-layer widths (thesis: 8, 16).
         init, trajectory_lr, noise: the initial-point sampler (module docstring).
+        data: ``"digits"`` or ``"gaussian"`` (:func:`gaussian_16`, thesis Fig. 3.4: "the same data
+            as in Section 3.2.3").
     """
     init, trajectory_lr, noise = _check_init(init, trajectory_lr, noise)
-    n = _check_int("n", n, 1, N_DIGITS)
+    if data not in ("digits", "gaussian"):
+        raise ValueError(f"data must be 'digits' or 'gaussian', got {data!r}")
+    dataset = str(data)
+    n = _check_int("n", n, 1, N_DIGITS if dataset == "digits" else 100_000)
     seed = _check_int("seed", seed, 0, 2**32 - 1)
     hidden = _check_hidden(hidden)
-    X, _ = digits_4x4()
-    idx = np.sort(np.random.default_rng(seed).choice(X.shape[0], size=n, replace=False))
-    x = X[idx]
+    if dataset == "gaussian":
+        x = gaussian_16(n, seed)
+    else:
+        X, _ = digits_4x4()
+        idx = np.sort(np.random.default_rng(seed).choice(X.shape[0], size=n, replace=False))
+        x = X[idx]
     sizes = [16, *hidden, 16]
     shapes = _param_shapes(sizes, True)
     dim = sum(int(np.prod(s)) for _, s in shapes)
     data = {"x": jnp.asarray(x), "y": jnp.asarray(x), "hidden": _markers(hidden)}
     return Case(
         name="swish-autoencoder",
-        params={"n": n, "seed": seed, "hidden": hidden, **_init_params(init, trajectory_lr, noise)},
+        params={"n": n, "seed": seed, "hidden": hidden, **_init_params(init, trajectory_lr, noise),
+                **({} if dataset == "digits" else {"data": dataset})},
         dim=dim,
         loss_fn=autoencoder_loss,
         data=data,
         sample_init=_make_init(shapes, init, autoencoder_loss, data, trajectory_lr, noise),
         ground_truth=None,
-        description=f"Swish autoencoder 16-{'-'.join(map(str, hidden))}-16 with biases on {n} 4x4 digits (MSE)",
+        description=f"Swish autoencoder 16-{'-'.join(map(str, hidden))}-16 with biases on {n} "
+                    + ("4x4 digits" if dataset == "digits" else "Gaussian DLAE samples") + " (MSE)",
         unflatten=_make_unflatten(shapes),
     )
 

@@ -180,3 +180,15 @@ def test_overparam_zscore_option_and_bad_init() -> None:
         cases.get_case("swish-mlp", n=16, init="sobol")
     with pytest.raises(ValueError, match="noise"):
         cases.get_case("swish-mlp", n=16, init="trajectory", noise=-1.0)
+
+
+def test_autoencoder_on_the_dlae_gaussian_data() -> None:
+    """Thesis Fig. 3.4: "the same data as in Section 3.2.3": N(0, diag(linspace(1, 16))) rows, zero means."""
+    case = cases.get_case("swish-autoencoder", n=4000, data="gaussian")
+    x = np.asarray(case.data["x"])
+    assert x.shape == (4000, 16) and case.params["data"] == "gaussian" and case.dim == DEFAULT_DIMS["swish-autoencoder"]
+    np.testing.assert_allclose(x.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(x.var(axis=0), np.linspace(1, 16, 16), rtol=0.1)  # sampling error ~ 2.2% (1 SE)
+    np.testing.assert_array_equal(np.asarray(case.data["y"]), x)
+    with pytest.raises(ValueError, match="data"):
+        cases.get_case("swish-autoencoder", n=16, data="mnist")

@@ -57,3 +57,15 @@ def test_sec35_flatness_comparators_read_the_solvers_r() -> None:
     assert st["flat_solver_final"] == (1, 3)
     assert st["max_r>0.9"] == (3, 3)
     assert st["flat_final"] == (0, 3) and st["critical"] == (1, 3)
+
+
+def test_fig34_plateau_rule_and_settings() -> None:
+    from harness.reproduce import swish_dlae
+
+    linear = 10.0 ** -np.arange(40.0)  # linear convergence: the last quarter keeps lowering the minimum
+    flat = np.concatenate([10.0 ** -np.arange(10.0), np.full(30, 1e-9)])  # drops, then a plateau
+    assert not swish_dlae.plateaus(linear) and swish_dlae.plateaus(flat)
+    assert swish_dlae.plateaus(np.concatenate([flat, [math.nan] * 5]))  # padding after a run's end ignored
+    assert swish_dlae.THESIS_OPTIONS == {"forcing": 0.0}
+    params, runs, iters = swish_dlae.SETTINGS["full"]
+    assert params["data"] == "gaussian" and params["n"] == 10000 and (runs, iters) == (10, 1000)
