@@ -39,9 +39,24 @@ def uniform_by_loss(rng: np.random.Generator, thetas: np.ndarray, losses: np.nda
     thetas, losses = thetas[finite], losses[finite]
     targets = rng.uniform(losses.min(), losses.max(), size=n)
     idx = np.argmin(np.abs(losses[None, :] - targets[:, None]), axis=1)
-    out = thetas[idx].copy()
+    return _noise_half(rng, thetas[idx].copy(), noise)
+
+
+def uniform_by_iteration(rng: np.random.Generator, thetas: np.ndarray, losses: np.ndarray, n: int,
+                         noise: float = THESIS_NOISE) -> np.ndarray:
+    """``n`` iterates drawn uniformly by *iteration* (the scheme the thesis rejects: it over-represents
+    low losses and the slow end of the trajectory), the same noise on a random half."""
+    finite = np.isfinite(losses)
+    thetas = thetas[finite]
+    idx = rng.integers(0, thetas.shape[0], size=n)
+    return _noise_half(rng, thetas[idx].copy(), noise)
+
+
+def _noise_half(rng: np.random.Generator, out: np.ndarray, noise: float) -> np.ndarray:
+    """Add ``N(0, noise^2)`` to ``floor(n / 2)`` randomly chosen rows of ``out`` (in place)."""
+    n = out.shape[0]
     noisy = rng.permutation(n)[: n // 2]
-    out[noisy] += rng.normal(0.0, noise, size=(noisy.size, thetas.shape[1]))
+    out[noisy] += rng.normal(0.0, noise, size=(noisy.size, out.shape[1]))
     return out
 
 

@@ -192,3 +192,26 @@ def test_autoencoder_on_the_dlae_gaussian_data() -> None:
     np.testing.assert_array_equal(np.asarray(case.data["y"]), x)
     with pytest.raises(ValueError, match="data"):
         cases.get_case("swish-autoencoder", n=16, data="mnist")
+
+
+def test_uniform_by_iteration_over_represents_low_losses() -> None:
+    """The scheme the thesis rejects (Sec. 3.2.3.2): uniform in iteration (KS), so on an exponentially
+    falling loss most picks sit at low loss -- far below the by-loss median (the loss range's middle)."""
+    from scipy import stats
+
+    from cases._trajectory import uniform_by_iteration, uniform_by_loss
+
+    T, n = 4000, 400
+    losses = np.exp(-np.arange(T) / 300.0)
+    thetas = np.arange(T, dtype=float)[:, None] * 1000.0
+    it = uniform_by_iteration(np.random.default_rng(1), thetas, losses, n, noise=0.0)
+    t_it = np.rint(it[:, 0] / 1000.0).astype(int)
+    assert stats.kstest(t_it / T, "uniform").pvalue > 0.01
+    by_loss = uniform_by_loss(np.random.default_rng(1), thetas, losses, n, noise=0.0)
+    med_it = np.median(losses[t_it])
+    med_loss = np.median(losses[np.rint(by_loss[:, 0] / 1000.0).astype(int)])
+    assert med_it < 0.05 < 0.3 < med_loss  # exp(-2000/300) ~ 1e-3 vs ~ 0.5
+    case = cases.get_case("dlae", k=4, p=1, n=50, exact=True, init="trajectory-by-iteration")
+    assert case.initial_points(0, 4).shape == (4, 8)
+    with pytest.raises(ValueError, match="init"):
+        cases.get_case("dlae", k=4, p=1, n=50, init="by-magic")
