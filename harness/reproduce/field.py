@@ -4,12 +4,19 @@ Cases (``cases/field.py``; scikit-learn's bundled 8x8 digits average-pooled to
 4x4 and z-scored, the offline stand-in for the thesis's MNIST crops):
 ``swish-autoencoder`` (hidden 8, 16, biases), ``swish-mlp`` (hidden 12, 8,
 cross-entropy + L2) and ``overparam-mlp`` (50 digits 0/1, PCA to 32, hidden 32
-and 4, no biases, permuted labels, 1160 parameters).  Per case: fractions
-critical (``||grad L||^2 < 1e-10``), gradient-flat at the end (``r > 0.9`` and
-``r_H < 5e-4``, recomputed by dense linear algebra), gradient-flat at some
-iteration, and the fractions of traces whose maximal ``r`` passes 0.5, 0.9 and
-0.99 (the thesis's Fig. 3.6-3.8 statistics), with the ECDFs of final and maximal
-``r`` and loss-index of the final points.
+and 4, no biases, permuted labels, 1160 parameters).
+
+The thesis's setting first: trajectory-sampled starts (uniform by loss, noise on
+half; ``init="trajectory"``), Newton-MR with plain MR-QLP steps (``forcing = 0``),
+the MLP's L2 coefficient as printed (1), the PCA not z-scored, the thesis's run
+counts at ``--full``.  The comparators are the thesis's own quantities, read from
+each run's stored ``r`` trace (solver-reported): "not critical and r > 0.9 at the
+last iteration" (Fig. 3.6C top, the autoencoder's 28%) and the maximal r over the
+run (Fig. 3.6C / 3.8C bottom, the memorisation net's 31/50).  The harness's
+verified flatness (dense r and r_H at the final point and snapshots; the
+spectral near-kernel fraction) is shown beside them without a published value.
+critbench's own setting (Glorot starts, forcing 0.5, L2 1e-3, z-scored PCA) is
+shown as rows labelled "critbench variant" (``--full`` only).
 """
 
 from __future__ import annotations
