@@ -1,11 +1,11 @@
 """``critbench reproduce``: the seed documents' experiments, rerun end to end through the harness.
 
-One module per experiment (``table31``, ``cutoffs``, ``quartic``, ``field``,
-``si_line``, ``locus``; each defines ``EXPERIMENT``), a registry (:mod:`._registry`), the shared runner
+One module per experiment (``table31``, ``cutoffs``, ``sampling``, ``swish_dlae``,
+``quartic``, ``field``, ``si_line``, ``locus``; each defines ``EXPERIMENT``), a registry (:mod:`._registry`), the shared runner
 helpers (:mod:`._runs`: runs go through :mod:`harness.run.runner` into
 ``OUT/runs``, so a rerun resumes) and the page writer (:mod:`._page`: per
 experiment ``OUT/<name>/index.html`` (self-contained) and ``summary.md`` with
-"ours | published | difference" tables and the figures).
+"ours | published | difference | verdict" tables and the figures).
 """
 
 from cases._registry import lazy_exports

@@ -72,6 +72,8 @@ ENTRY_POINT_GROUP = "critbench.experiments"
 BUILTIN = {
     "table-3.1": "harness.reproduce.table31:EXPERIMENT",
     "fig-3.2-3.3": "harness.reproduce.cutoffs:EXPERIMENT",
+    "sec-3.2.3.2": "harness.reproduce.sampling:EXPERIMENT",
+    "fig-3.4": "harness.reproduce.swish_dlae:EXPERIMENT",
     "fig-3.5": "harness.reproduce.quartic:EXPERIMENT",
     "sec-3.5": "harness.reproduce.field:EXPERIMENT",
     "si-lines": "harness.reproduce.si_line:EXPERIMENT",
