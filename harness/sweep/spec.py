@@ -18,7 +18,14 @@ seeds, runs per cell and budgets::
     options = { forcing = [0.1, 0.5] }
 
 Every list value of ``params`` / ``options`` (and ``max_iter``, ``tol``) is a
-grid axis; a scalar is fixed.  A cell is one point of the product
+grid axis; a scalar is fixed.  For a parameter whose default is a tuple (e.g.
+``dlae``'s ``spectrum``) a list of numbers is one value and a list of lists is
+the axis: ``spectrum = [4.0, 3.0]`` is fixed, ``spectrum = [[4.0, 3.0], [2.0]]``
+is swept.  Values are typed like the registries' defaults by the one parse
+every source shares (:func:`harness.run.params.type_values`, applied by
+:class:`~harness.run.spec.RunSpec`): ``forcing = 0`` here and
+``--option forcing=0.0`` on the command line make the same cell, with the same
+keys and run ids.  A cell is one point of the product
 ``case x params grid x solver x options grid x max_iter x tol x seed`` and is
 described by a :class:`harness.run.runner.RunSpec`; a shard is one batch of runs
 of one cell (run indices ``[b B, (b + 1) B)``, the last block padded to ``B``
@@ -39,7 +46,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.run.runner import DEFAULT_BATCH, RunSpec
+from harness.run.params import typed_case_params, typed_solver_options
+from harness.run.spec import DEFAULT_BATCH, RunSpec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -92,8 +100,9 @@ class Sweep:
         return sum(c.runs for c in self.cells)
 
 
-def _grid(table: Mapping[str, Any], where: str) -> list[dict[str, Any]]:
-    """The product of a table whose list values are grid axes."""
+def _grid(table: Mapping[str, Any], where: str, defaults: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The product of a table whose list values are grid axes (for a key whose
+    default in ``defaults`` is a tuple: a list of lists; a flat list is one value)."""
     if not isinstance(table, Mapping):
         raise SweepError(f"{where} must be a table (e.g. {{ k = [4, 6] }})")
     keys = list(table)
@@ -102,7 +111,10 @@ def _grid(table: Mapping[str, Any], where: str) -> list[dict[str, Any]]:
         v = table[k]
         if isinstance(v, Mapping):
             raise SweepError(f"{where}.{k} must be a value or a list of values, not a table")
-        if isinstance(v, list):
+        if isinstance(v, list) and isinstance((defaults or {}).get(k), tuple) and not all(
+                isinstance(x, list) for x in v):
+            axes.append([v])  # one tuple value, not an axis
+        elif isinstance(v, list):
             if not v:
                 raise SweepError(f"{where}.{k} is an empty list (a grid axis needs at least one value)")
             axes.append(v)
@@ -167,7 +179,8 @@ def parse_sweep(doc: Mapping[str, Any], name: str = "sweep", where: str = "sweep
                 raise SweepError(f"{where}: unknown key '{w}.{bad[0]}' (allowed: {', '.join(sorted(allowed))})")
             if not isinstance(item.get("name"), str) or not item["name"]:
                 raise SweepError(f"{where}: '{w}.name' must be a non-empty string")
-            out.append((item["name"], _grid(item.get(sub, {}), f"{where}: '{w}.{sub}'")))
+            out.append((item["name"], _grid(item.get(sub, {}), f"{where}: '{w}.{sub}'",
+                                            _defaults(key, item["name"], where))))
         return out
 
     cases = entries("case", _CASE_KEYS, "params")
@@ -197,6 +210,14 @@ def parse_sweep(doc: Mapping[str, Any], name: str = "sweep", where: str = "sweep
     if not isinstance(sname, str):
         raise SweepError(f"{where}: 'name' must be a string, got {sname!r}")
     return Sweep(sname, tuple(cells), tuple(swept))
+
+
+def _defaults(kind: str, name: str, where: str) -> dict[str, Any]:
+    """The registry defaults of case / solver ``name`` (the type source), or SweepError."""
+    try:
+        return typed_case_params(name, {}) if kind == "case" else typed_solver_options(name, {})
+    except ValueError as exc:
+        raise SweepError(f"{where}: {exc}") from None
 
 
 def _by(cells: Sequence[RunSpec], group: Any, value: Any) -> dict[Any, list[Any]]:
