@@ -5,7 +5,7 @@ seeds, runs per cell and budgets::
 
     runs = 16            # runs per cell (per seed)
     seeds = [0, 1]       # one cell per seed
-    batch_size = 8       # runs per shard (default min(runs, 32))
+    batch_size = 8       # vmapped lanes (default: as critbench run, see cell_batch)
     max_iter = 200       # budget; a list makes it a grid axis
     tol = 1e-10          # stopping tolerance on ||grad L||^2; a list: a grid axis
 
@@ -27,10 +27,12 @@ every source shares (:func:`harness.run.params.type_values`, applied by
 ``--option forcing=0.0`` on the command line make the same cell, with the same
 keys and run ids.  A cell is one point of the product
 ``case x params grid x solver x options grid x max_iter x tol x seed`` and is
-described by a :class:`harness.run.runner.RunSpec`; a shard is one batch of runs
+described by a :class:`harness.run.spec.RunSpec`; a shard is one batch of runs
 of one cell (run indices ``[b B, (b + 1) B)``, the last block padded to ``B``
-rows so every shard of a cell reuses one compiled executable, exactly as
-:func:`harness.run.runner.run_spec` does).  A shard is a pure function of its spec.
+rows so every shard of a cell reuses one compiled executable), ``B`` being the
+lanes :func:`harness.run.runner.run_spec` solves the cell in
+(:func:`cell_batch`): a run's result depends on its lanes, which are therefore
+part of its run id, and the sweep uses the same lanes as ``critbench run``.  A shard is a pure function of its spec.
 
 Errors are :class:`SweepError` with one line naming the file and key (or the
 TOML line), which the CLI prints with exit status 2.
@@ -47,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.run.params import typed_case_params, typed_solver_options
-from harness.run.spec import DEFAULT_BATCH, RunSpec
+from harness.run.spec import RunSpec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -249,9 +251,26 @@ def load_sweep(path: str | Path) -> Sweep:
     return parse_sweep(doc, name=p.stem, where=str(p))
 
 
+_CASES: dict[str, Any] = {}
+
+
 def cell_batch(spec: RunSpec) -> int:
-    """Runs per shard of a cell: ``batch_size`` or ``min(runs, DEFAULT_BATCH)``."""
-    return int(spec.batch_size or min(spec.runs, DEFAULT_BATCH))
+    """Runs per shard of a cell, solved at that many rows in lockstep: the lanes the
+    runner solves the cell in (:func:`harness.run.runner.solve_lanes`), so a sweep cell and
+    ``critbench run`` of it have the same layout, run ids and results (docs/design.md,
+    "One run id, one result").  Builds the case (cached per process) when the default
+    depends on its size."""
+    from harness.run.keys import stable_hash
+    from harness.run.runner import solve_lanes  # JAX: only when a sweep is planned
+
+    key = stable_hash([spec.case, spec.case_params], 16)
+    if key not in _CASES:
+        from cases import get_case
+
+        if len(_CASES) > 16:
+            _CASES.clear()
+        _CASES[key] = get_case(spec.case, **spec.case_params)
+    return int(solve_lanes(spec, _CASES[key]))
 
 
 def expand_shards(spec: RunSpec, todo: Sequence[int] | None = None) -> list[Shard]:
