@@ -113,8 +113,8 @@ def _grid(table: Mapping[str, Any], where: str, defaults: Mapping[str, Any] | No
         v = table[k]
         if isinstance(v, Mapping):
             raise SweepError(f"{where}.{k} must be a value or a list of values, not a table")
-        if isinstance(v, list) and isinstance((defaults or {}).get(k), tuple) and not all(
-                isinstance(x, list) for x in v):
+        if isinstance(v, list) and isinstance((defaults or {}).get(k), tuple) and (
+                not v or not all(isinstance(x, list) for x in v)):
             axes.append([v])  # one tuple value, not an axis
         elif isinstance(v, list):
             if not v:

@@ -121,6 +121,9 @@ def test_tuple_parameter_list_is_one_value_list_of_lists_is_an_axis():
                    '[[solver]]\nname = "newton-mr"\n')
     assert [c.case_params["spectrum"] for c in swept.cells] == [(4.0, 3.0, 2.0, 1.0), (5.0, 4.0, 3.0, 2.0)]
     assert swept.swept == ("case.spectrum",)
+    empty = _sweep('runs = 2\n[[case]]\nname = "dlae"\nparams = { k = 4, p = 2, n = 20, spectrum = [] }\n'
+                   '[[solver]]\nname = "newton-mr"\n')
+    assert [c.case_params["spectrum"] for c in empty.cells] == [()]
 
 
 @pytest.mark.parametrize("opts, words", [
