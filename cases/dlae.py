@@ -291,9 +291,13 @@ class DLAEGroundTruth(GroundTruth):
             yield from itertools.combinations(range(self.k), r)
 
     def class_for_subset(self, subset: Sequence[int]) -> CriticalClass:
-        """The class ``S`` from the lazy closed forms (:func:`lazy_class_facts`), cached."""
+        """The class ``S``, cached: from the lazy closed forms (:func:`lazy_class_facts`) when
+        there are more than :attr:`MAX_ENUMERATED` classes, else as :attr:`classes` lists it
+        (:meth:`enumerated_class`); the two agree for every ``S`` (``tests/scale``)."""
         key = tuple(sorted(int(i) for i in subset))
         c = self._cache.get(key)
+        if c is None and self.n_classes <= self.MAX_ENUMERATED:
+            c = self._cache[key] = self.enumerated_class(key)
         if c is None:
             facts = lazy_class_facts(key, self.lam, self.p)
             c = CriticalClass(
@@ -335,7 +339,7 @@ class DLAEGroundTruth(GroundTruth):
         if self.n_classes > self.MAX_ENUMERATED:
             return LazyClasses(self)  # type: ignore[return-value]
         if self._classes is None:
-            self._classes = tuple(self.enumerated_class(s) for s in self.subsets())
+            self._classes = tuple(self.class_for_subset(s) for s in self.subsets())
         return self._classes
 
     def to_json(self, with_points: bool = False) -> dict[str, Any]:
