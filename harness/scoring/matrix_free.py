@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Estimate", "MatrixFreeReport", "count_small_eigenvalues", "flatness_lsmr", "hvp_block",
+__all__ = ["Estimate", "MatrixFreeReport", "count_small_eigenvalues", "flatness_lsmr", "hutchinson_fro", "hvp_block",
            "hvp_operator", "slq", "verify_point"]
 
 #: Eigenvalues below ``-EIG_TOL`` count toward the index, ``|λ| <= EIG_TOL`` toward the nullity.
@@ -239,14 +239,26 @@ def slq(apply: Callable[[np.ndarray], np.ndarray], dim: int, *, probes: int = 8,
         full_a = np.array(full)
         err = _t_half(full_a) + float(np.mean(lanczos_term))
         out[name] = Estimate(float(np.mean(full_a)), err)
-    fro2 = hq1 * dim  # ||H z||^2 for z = sqrt(D) q
-    mean = float(np.mean(fro2))
-    half = _t_half(fro2)
-    hf = math.sqrt(max(mean, 0.0))
-    # error of sqrt by the interval's ends
-    err = max(hf - math.sqrt(max(mean - half, 0.0)), math.sqrt(mean + half) - hf) if math.isfinite(half) else math.inf
-    out["hfro"] = Estimate(hf, err)
+    out["hfro"] = _sqrt_estimate(hq1 * dim)  # ||H z||^2 for z = sqrt(D) q_1: Hutchinson
     return out
+
+
+def hutchinson_fro(apply: Callable[[np.ndarray], np.ndarray], dim: int, *, probes: int = 8,
+                   seed: int = 0) -> Estimate:
+    """``||H||_F`` by Hutchinson: ``||H||_F^2 = E ||H z||^2`` for Rademacher ``z`` (``probes`` HVPs),
+    with the t-interval of the mean carried through the square root as the error bar."""
+    z = np.random.default_rng(seed).choice([-1.0, 1.0], size=(probes, dim))
+    hz = apply(z)
+    return _sqrt_estimate(np.sum(hz * hz, axis=1))
+
+
+def _sqrt_estimate(samples: np.ndarray) -> Estimate:
+    mean = float(np.mean(samples))
+    half = _t_half(samples)
+    hf = math.sqrt(max(mean, 0.0))
+    if not math.isfinite(half):
+        return Estimate(hf, math.inf)
+    return Estimate(hf, max(hf - math.sqrt(max(mean - half, 0.0)), math.sqrt(mean + half) - hf))
 
 
 # --------------------------------------------------------------------------- exact small counts
