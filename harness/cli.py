@@ -179,18 +179,41 @@ def cmd_cases(args: argparse.Namespace) -> int:
                       f"ground_truth={r['ground_truth']:<8} {r['description']}")
         return 0
     case = get_case(args.name, **_case_params(args.name, args.param))
+    gt = case.ground_truth
+    klass = _class_arg(gt, args.klass) if args.klass is not None else None
+    n_cls = getattr(gt, "n_classes", None) if gt is not None else None  # a big integer for lazy ground truth
     if args.json:
         payload = {"name": case.name, "params": dict(case.params), "dim": case.dim,
-                   "ground_truth": None if case.ground_truth is None else case.ground_truth.to_json()}
+                   "ground_truth": None if gt is None else gt.to_json()}
+        if klass is not None:
+            payload["class"] = klass.to_json()
         print(json.dumps(payload, indent=2, default=_json_default))
     else:
-        gt = case.ground_truth
         print(f"{case.name}: dim={case.dim} params={dict(case.params)}")
         print(f"  {case.description or case_spec(args.name).description}")
         if gt is not None:
-            print(f"  ground truth: {gt.kind}, {len(gt.classes)} critical classes, "
+            print(f"  ground truth: {gt.kind}, {n_cls if n_cls is not None else len(gt.classes)} critical classes, "
                   f"{len(gt.flat_points)} gradient-flat points")
+        if klass is not None:
+            print(f"  class {klass.label}: loss={klass.loss:.12g} index_count={klass.index_count} "
+                  f"index_fraction={klass.index_fraction:.6g} nullity={klass.nullity}")
     return 0
+
+
+def _class_arg(gt: Any, text: str) -> Any:
+    """The class named by ``--class`` (comma-separated subset ``S`` for the DLAE, else a label)."""
+    if gt is None:
+        raise CLIError("--class needs a case with ground truth")
+    if hasattr(gt, "class_for_subset"):
+        try:
+            subset = [int(v) for v in text.split(",") if v.strip()]
+            return gt.class_for_subset(subset)
+        except ValueError as exc:
+            raise CLIError(f"--class {text!r}: {str(exc).splitlines()[0]}") from None
+    try:
+        return gt.class_by_label(text)
+    except KeyError:
+        raise CLIError(f"--class {text!r}: no such class") from None
 
 
 def cmd_solvers(args: argparse.Namespace) -> int:
@@ -362,6 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("name", nargs="?")
     c.add_argument("--param", action="append", default=[], metavar="K=V")
     c.add_argument("--json", action="store_true")
+    c.add_argument("--class", dest="klass", default=None, metavar="S",
+                   help="answer for one class: comma-separated eigen-indices S for dlae (e.g. 0,1,5), else a label")
     c.set_defaults(func=cmd_cases)
 
     s = sub.add_parser("solvers", help="list solvers and their options")
