@@ -369,15 +369,24 @@ class DLAEGroundTruth(GroundTruth):
         theta = np.asarray(theta, dtype=float)
         if theta.shape != (self.dim,) or not np.all(np.isfinite(theta)):
             return None
-        m = self.product(theta)
-        left, sv, _ = np.linalg.svd(m)
+        w = unflatten(theta, self.k, self.p)
+        w1, w2 = w["W1"], w["W2"]
+        # M = W2 W1 = Q2 (R2 W1): its SVD from the p x k factor, O(k p^2), no k x k product
+        q2, r2 = np.linalg.qr(w2)
+        left_small, sv, _ = np.linalg.svd(r2 @ w1, full_matrices=False)
+        left = q2 @ left_small
         r = int(np.sum(sv > 0.5))
         if r > self.p:
             return None
         proj = np.sum((left[:, :r].T @ self.u) ** 2, axis=0)  # (k,), sums to r
         subset = sorted(int(i) for i in np.argsort(-proj, kind="stable")[:r])
         us = self.u[:, subset]
-        if np.linalg.norm(m - us @ us.T, 2) > self.match_tol:
+        # ||M - U_S U_S^T||_2: the difference maps span(W1^T, U_S) into span(W2, U_S), so it
+        # equals the norm of the (<= 2p) x (<= 2p) matrix Bl^T (M - U_S U_S^T) Br
+        bl, _ = np.linalg.qr(np.hstack([w2, us]))
+        br, _ = np.linalg.qr(np.hstack([w1.T, us]))
+        core = (bl.T @ w2) @ (w1 @ br) - (bl.T @ us) @ (us.T @ br)
+        if np.linalg.norm(core, 2) > self.match_tol:
             return None
         return self.class_for_subset(subset)
 

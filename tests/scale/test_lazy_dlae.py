@@ -102,3 +102,22 @@ def test_large_trajectory_sampler_matches_small_one(monkeypatch):
     monkeypatch.setattr(D, "TRAJECTORY_MAX_BYTES", 0)
     b = case.initial_points(3, 5)
     np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+
+
+def test_thin_match_equals_dense_spectral_norm():
+    """The O(k p^2) match decides as the dense ``||W2 W1 - U_S U_S^T||_2`` would."""
+    case = cases.get_case("dlae", k=30, p=3, n=100, exact=True, rotation=True)
+    gt = case.ground_truth
+    rng = np.random.default_rng(2)
+    for subset in [(), (0, 1, 2), (0, 4), (7,)]:
+        base = gt.class_for_subset(subset).point
+        for scale in (0.0, 1e-4, 3e-3, 2e-2, 0.3):
+            theta = base + scale * rng.standard_normal(base.size)
+            m = gt.product(theta)
+            us = gt.u[:, list(subset)]
+            dense = np.linalg.norm(m - us @ us.T, 2)
+            got = gt.match(theta)
+            if dense <= 0.5 * gt.match_tol:
+                assert got is not None and got.label == D.subset_label(subset)
+            elif dense > 2 * gt.match_tol and got is not None:
+                assert got.label != D.subset_label(subset)
