@@ -7,7 +7,7 @@ Commands (each a few lines calling the runner, the scorer or the report):
 * ``critbench cases [NAME] [--param k=v] [--json]`` -- list cases / ground truth;
 * ``critbench solvers`` -- list solvers and their options;
 * ``critbench run --case NAME --solver NAME ...`` -- run one cell;
-* ``critbench bench [--quick] [--json FILE]`` -- throughput figures (:mod:`harness.perf.bench`);
+* ``critbench bench [--quick] [--size 1e4|1e5|4e5 ...] [--json FILE]`` -- throughput figures (:mod:`harness.perf.bench`);
 * ``critbench sweep SPEC.toml --out DIR [--scheduler ADDR] [--workers N] [--dry-run]``
   -- expand a sweep file into shards and run them on Dask (:mod:`harness.sweep`);
 * ``critbench score DIR`` (alias ``summary``) -- the table of stored results;
@@ -417,6 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--runs", type=int, default=100, help="Newton-MR runs per batch size (at least the batch)")
     b.add_argument("--max-iter", type=int, default=500)
     b.add_argument("--quick", action="store_true", help="small sizes (for tests)")
+    b.add_argument("--size", action="append", default=None, metavar="DIM",
+                   help="DLAE at ~DIM parameters instead of --case: 1e4, 1e5 or 4e5 (repeatable; batch 1; "
+                        "--runs 0: HVP figures only)")
     b.add_argument("--json", default=None, metavar="FILE")
     b.add_argument("--compile-cache", default=argparse.SUPPRESS, metavar="DIR|off", help=COMPILE_CACHE_HELP)
     b.set_defaults(func=cmd_bench)
