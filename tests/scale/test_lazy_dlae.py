@@ -121,3 +121,17 @@ def test_thin_match_equals_dense_spectral_norm():
                 assert got is not None and got.label == D.subset_label(subset)
             elif dense > 2 * gt.match_tol and got is not None:
                 assert got.label != D.subset_label(subset)
+
+
+def test_deep_linear_at_1e5_parameters_origin_checked_matrix_free():
+    """Depth 3 at widths 183: 100,467 parameters; the origin's Hessian is identically zero
+    (closed form: index 0, nullity dim), confirmed by SLQ from HVPs alone."""
+    from harness.scoring import matrix_free as MF
+
+    case = cases.get_case("deep-linear", depth=3, d_in=183, hidden=183, d_out=183, n=200)
+    assert case.dim == 3 * 183 * 183 > 10**5
+    klass = case.ground_truth.classes[0]
+    assert (klass.index_count, klass.nullity) == (0, case.dim)
+    est = MF.slq(MF.hvp_block(case.loss_fn, np.zeros(case.dim), case.data), case.dim, probes=3, steps=4)
+    assert est["nullity_fraction"].estimate == 1.0 and est["index_fraction"].estimate == 0.0
+    assert est["hfro"].estimate == 0.0
