@@ -118,7 +118,7 @@ RECORD_FIELDS: tuple[RecordField, ...] = (
     _f("index_source", "str|null", False, "`closed-form`: `index_count`/`nullity` are the matched class's closed form "
        "(dim > 2000, no dense Hessian), checked by `matrix_free`; absent/null: dense"),
     _f("matrix_free", "object|null", False, "harness's matrix-free checks at a large critical point: SLQ index and "
-       "nullity fractions and `||H||_F` (estimate, error bar, closed form, agrees), block-Lanczos exact counts, "
+       "nullity fractions and `||H||_F` (estimate, error bar, closed form, agrees), deflated-Lanczos exact counts, "
        "`findings` (disagreements beyond the error bar), HVPs, seconds"),
     _f("matrix_free_agrees", "bool|null", False, "false: a matrix-free estimate disagrees with the closed form beyond "
        "its error bar (a finding, see `matrix_free.findings`); null: not checked"),

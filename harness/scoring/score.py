@@ -30,7 +30,7 @@ small cases only).  Conventions (``shared/REFERENCE.md``, thesis Sec. 3.1, 3.4):
   operator with a Hutchinson ``||H||_F`` (``flatness_source = "matrix-free"``);
   a critical point matched to a class takes its index and nullity from the
   class's closed form (``index_source = "closed-form"``), checked by stochastic
-  Lanczos quadrature and block-Lanczos counts (record field ``matrix_free``).
+  Lanczos quadrature and deflated-Lanczos exact counts (record field ``matrix_free``).
   ``r``/``r_H`` are NaN (``None`` in records) where their denominator is zero.
 * **gradient-flat** outcome: ``r > 0.9`` and ``r_H < 5e-4`` at the final point;
   ``ever_gradient_flat`` (*verified*): both held, with ``r`` and ``r_H``
@@ -375,7 +375,7 @@ def _large_class_check(case: Case, theta: np.ndarray, grad: np.ndarray | None, k
                        critical: bool, m: dict[str, Any]) -> dict[str, Any]:
     """A critical point above ``dense_max_dim`` matched to a class: index and nullity from the
     class's closed form (``index_source = "closed-form"``, written into ``m``), checked by the
-    matrix-free estimates (SLQ with error bars; exact block-Lanczos counts near the minimum).
+    matrix-free estimates (SLQ with error bars; exact deflated-Lanczos counts near the minimum).
     Returns the record fields ``index_count``, ``index_fraction``, ``nullity`` (closed form),
     ``index_source``, ``matrix_free``, ``matrix_free_agrees``: a
     disagreement beyond the error bars is kept as a finding (``matrix_free.findings``)."""
