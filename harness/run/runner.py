@@ -62,7 +62,7 @@ from harness.results.store import ResultStore, as_stored
 __all__ = [
     "DEFAULT_BATCH", "POOL", "RunSpec", "case_key", "default_batch_size", "default_threads",
     "enable_compile_cache", "initial_points", "point_oracles", "pool_seed", "resolve", "run_id",
-    "run_spec", "run_suite", "solver_key", "solver_options_of", "stable_hash",
+    "run_spec", "run_suite", "solve_lanes", "solver_key", "solver_options_of", "stable_hash",
 ]
 
 #: ``tol`` of the compile warm-up call: every run converges at iteration 0.
@@ -124,6 +124,17 @@ def block_size(spec: RunSpec, lanes: int, refill: bool) -> int:
     return min(spec.runs, max(lanes, REFILL_QUEUE)) if refill else lanes
 
 
+def solve_lanes(spec: RunSpec, case: Case, solver: Any = None) -> int:
+    """The vmapped lanes every run of ``spec`` is solved in (part of its key, docs/design.md,
+    "One run id, one result"): ``min(B, runs)`` for refilling solves (:func:`harness.solvers.iterate_refill`
+    caps the lanes by the block's rows), ``B`` for lockstep solves (every block padded to ``B`` rows),
+    ``B = default_batch_size(spec, case)``."""
+    B = default_batch_size(spec, case)
+    if use_refill(spec, case, solver):
+        return min(B, block_size(spec, B, True))
+    return B
+
+
 # --------------------------------------------------------------------------- running
 def resolve(spec: RunSpec) -> Resolved:
     """Build the case and solver of ``spec`` (``CaseError`` / ``SolverError`` on bad input)."""
@@ -132,8 +143,8 @@ def resolve(spec: RunSpec) -> Resolved:
     opts = copy.deepcopy(solver_options_of(solver, spec.solver_options))
     # Points are scored against a case rebuilt from (name, params): never an object a solver held.
     scoring_case = get_case(spec.case, **spec.case_params)
-    return Resolved(case, solver, case_key(case), solver_key(spec.solver, opts, spec.max_iter, spec.tol), opts,
-                    spec.case, spec.solver, scoring_case)
+    skey = solver_key(spec.solver, opts, spec.max_iter, spec.tol, lanes=solve_lanes(spec, case, solver))
+    return Resolved(case, solver, case_key(case), skey, opts, spec.case, spec.solver, scoring_case)
 
 
 def _blocks(todo: Iterable[int], batch: int) -> list[list[int]]:
