@@ -531,12 +531,17 @@ class _ReplayedTrajectory:
     """The iterates of :func:`_gd_trajectory_factored` without storing them: ``shape`` and
     ``self[idx]`` (an integer array) replay the descent keeping only the iterates ``idx``."""
 
-    def __init__(self, sigma: np.ndarray, p: int, theta0: np.ndarray, steps: int, lr: float) -> None:
+    def __init__(self, sigma: np.ndarray, p: int, theta0: np.ndarray, steps: int, lr: float,
+                 rows: np.ndarray | None = None) -> None:
         self._args = (sigma, p, theta0, steps, lr)
-        self.shape = (steps + 1, theta0.size)
+        self._rows = np.arange(steps + 1) if rows is None else rows  # step number of each row
+        self.shape = (self._rows.size, theta0.size)
 
-    def __getitem__(self, idx: Any) -> np.ndarray:
-        return _gd_trajectory_factored(*self._args, keep=np.atleast_1d(np.asarray(idx)))[1]
+    def __getitem__(self, idx: Any) -> Any:
+        idx = np.asarray(idx)
+        if idx.dtype == bool:  # a row mask (e.g. finite losses): a narrower view, still lazy
+            return _ReplayedTrajectory(*self._args, rows=self._rows[idx])
+        return _gd_trajectory_factored(*self._args, keep=self._rows[np.atleast_1d(idx)])[1]
 
 
 def _make_sampler(
