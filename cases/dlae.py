@@ -485,13 +485,14 @@ def _gd_trajectory(
 
 
 #: Largest trajectory (bytes of all iterates) that the sampler keeps in memory; above it
-#: the trajectory is run twice (losses first, then only the drawn iterates are kept), so
-#: memory stays O(n dim) at any size.
+#: the first pass keeps the losses and every 64th iterate, and the drawn iterates are
+#: replayed from their checkpoints (memory O((steps/64 + n) dim), about 1.6x one pass).
 TRAJECTORY_MAX_BYTES = 256 * 2**20
 
 
 def _gd_trajectory_factored(
-    sigma: np.ndarray, p: int, theta0: np.ndarray, steps: int, lr: float, keep: np.ndarray | None = None
+    sigma: np.ndarray, p: int, theta0: np.ndarray, steps: int, lr: float, keep: np.ndarray | None = None,
+    *, start: int = 0, checkpoints: dict[int, np.ndarray] | None = None, checkpoint_every: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The same gradient descent as :func:`_gd_trajectory`, without any ``k x k`` weight product.
 
@@ -499,7 +500,10 @@ def _gd_trajectory_factored(
     ``∇_{W2} L = -(2/k)(Σ W1^T - W2 (W1 Σ W1^T))`` (``G = -(2/k)(Σ - W2 W1 Σ)``
     multiplied out), loss as in :func:`loss_fn_factored`: ``O(p k^2)`` per step.
     Returns the losses of all ``steps + 1`` iterates and the iterates at the
-    step numbers ``keep`` (in that order; none if ``keep`` is ``None``).
+    step numbers ``keep`` (in that order; none if ``keep`` is ``None``).  ``theta0`` is
+    the iterate at step ``start`` (losses before it are left unset); with
+    ``checkpoints`` (a dict) every ``checkpoint_every``-th iterate is stored in it, and
+    without it a run with ``keep`` stops at the last step it must keep.
     """
     k = sigma.shape[0]
     w1 = theta0[: p * k].reshape(p, k).copy()
@@ -510,8 +514,11 @@ def _gd_trajectory_factored(
     for pos, i in enumerate(keep_list):
         want.setdefault(i, []).append(pos)
     kept = np.empty((len(keep_list), 2 * p * k))
-    losses = np.empty(steps + 1)
-    for t in range(steps + 1):
+    losses = np.full(steps + 1, np.nan)
+    last = max(keep_list) if (keep_list and checkpoints is None) else steps
+    for t in range(start, last + 1):
+        if checkpoints is not None and checkpoint_every and t % checkpoint_every == 0:
+            checkpoints[t] = np.concatenate([w1.ravel(), w2.ravel()])
         a = w1 @ sigma  # (p, k)
         b = a @ w1.T  # W1 Σ W1^T
         c = w2.T @ w2
@@ -519,7 +526,7 @@ def _gd_trajectory_factored(
         for pos in want.get(t, ()):
             kept[pos, : p * k] = w1.ravel()
             kept[pos, p * k :] = w2.ravel()
-        if t == steps:
+        if t == last:
             break
         g1 = (-2.0 / k) * (w2.T @ sigma - c @ a)
         g2 = (-2.0 / k) * (a.T - w2 @ b)
@@ -528,20 +535,32 @@ def _gd_trajectory_factored(
 
 
 class _ReplayedTrajectory:
-    """The iterates of :func:`_gd_trajectory_factored` without storing them: ``shape`` and
-    ``self[idx]`` (an integer array) replay the descent keeping only the iterates ``idx``."""
+    """The iterates of :func:`_gd_trajectory_factored` without storing them all: ``shape`` and
+    ``self[idx]`` (an integer array) replay the descent from the nearest stored checkpoint
+    (every ``checkpoint_every``-th iterate, kept by the first pass) to each iterate ``idx``."""
 
-    def __init__(self, sigma: np.ndarray, p: int, theta0: np.ndarray, steps: int, lr: float,
-                 rows: np.ndarray | None = None) -> None:
-        self._args = (sigma, p, theta0, steps, lr)
+    def __init__(self, sigma: np.ndarray, p: int, steps: int, lr: float, checkpoints: dict[int, np.ndarray],
+                 checkpoint_every: int, rows: np.ndarray | None = None) -> None:
+        self._args = (sigma, p, steps, lr, checkpoints, checkpoint_every)
         self._rows = np.arange(steps + 1) if rows is None else rows  # step number of each row
-        self.shape = (self._rows.size, theta0.size)
+        self.shape = (self._rows.size, next(iter(checkpoints.values())).size)
 
     def __getitem__(self, idx: Any) -> Any:
         idx = np.asarray(idx)
         if idx.dtype == bool:  # a row mask (e.g. finite losses): a narrower view, still lazy
             return _ReplayedTrajectory(*self._args, rows=self._rows[idx])
-        return _gd_trajectory_factored(*self._args, keep=self._rows[np.atleast_1d(idx)])[1]
+        sigma, p, steps, lr, cps, every = self._args
+        targets = self._rows[np.atleast_1d(idx)]
+        out = np.empty((targets.size, self.shape[1]))
+        for t in np.unique(targets):
+            c0 = (int(t) // every) * every
+            _, kept = _gd_trajectory_factored(sigma, p, cps[c0], steps, lr, keep=np.array([t]), start=c0)
+            out[targets == t] = kept[0]
+        return out
+
+
+#: Checkpoint spacing of the large-trajectory replay (memory ``steps / spacing`` iterates).
+TRAJECTORY_CHECKPOINT_EVERY = 64
 
 
 def _make_sampler(
@@ -564,8 +583,11 @@ def _make_sampler(
         if 8 * dim * (TRAJECTORY_STEPS + 1) <= TRAJECTORY_MAX_BYTES:
             thetas, losses = _gd_trajectory(sigma, p, theta0, TRAJECTORY_STEPS, lr)
         else:  # large: losses first; the draw's iterates are then replayed (O(n dim) memory)
-            losses, _ = _gd_trajectory_factored(sigma, p, theta0, TRAJECTORY_STEPS, lr)
-            thetas = _ReplayedTrajectory(sigma, p, theta0, TRAJECTORY_STEPS, lr)
+            cps: dict[int, np.ndarray] = {}
+            every = TRAJECTORY_CHECKPOINT_EVERY
+            losses, _ = _gd_trajectory_factored(sigma, p, theta0, TRAJECTORY_STEPS, lr, checkpoints=cps,
+                                                checkpoint_every=every)
+            thetas = _ReplayedTrajectory(sigma, p, TRAJECTORY_STEPS, lr, cps, every)
         return draw(rng, thetas, losses, n, noise)
 
     return sample_trajectory

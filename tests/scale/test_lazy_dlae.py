@@ -98,6 +98,7 @@ def test_large_trajectory_sampler_matches_small_one(monkeypatch):
     """The O(n dim)-memory replay draws the same points as the keep-everything trajectory."""
     case = cases.get_case("dlae", k=8, p=2, n=100)
     monkeypatch.setattr(D, "TRAJECTORY_STEPS", 300)
+    monkeypatch.setattr(D, "TRAJECTORY_CHECKPOINT_EVERY", 7)
     a = case.initial_points(3, 5)
     monkeypatch.setattr(D, "TRAJECTORY_MAX_BYTES", 0)
     b = case.initial_points(3, 5)
