@@ -40,6 +40,9 @@ from ._core import Case, CriticalClass, GroundTruth
 from .registry import CaseSpec
 
 NAME = "deep-linear"
+#: Largest layer width and sample count (widths giving ~1e5 parameters at depth 3-4).
+MAX_WIDTH = 1024
+MAX_N = 256
 #: ``match`` assigns the origin class to points with ``||θ|| <= ORIGIN_RADIUS``.
 ORIGIN_RADIUS = 0.05
 
@@ -132,14 +135,15 @@ def make_case(depth: int = 3, d_in: int = 3, hidden: int = 4, d_out: int = 2, n:
 
     Args:
         depth: number of weight matrices ``L``, ``2..6``.
-        d_in, hidden, d_out: layer widths, each ``1..16``.
-        n: number of data points, ``1..256``.
+        d_in, hidden, d_out: layer widths, each ``1..MAX_WIDTH`` (1024: depth 3 at
+            ``d_in = hidden = d_out = 183`` has 100,467 parameters, issue 22).
+        n: number of data points, ``1..MAX_N`` (256).
         seed: data seed (``>= 0``); see :func:`make_data`.
 
     ``sample_init`` draws every ``W_l`` entry i.i.d. ``N(0, 1/fan_in)`` (LeCun normal).
     """
-    for name, v, lo, hi in (("depth", depth, 2, 6), ("d_in", d_in, 1, 16), ("hidden", hidden, 1, 16),
-                            ("d_out", d_out, 1, 16), ("n", n, 1, 256)):
+    for name, v, lo, hi in (("depth", depth, 2, 6), ("d_in", d_in, 1, MAX_WIDTH), ("hidden", hidden, 1, MAX_WIDTH),
+                            ("d_out", d_out, 1, MAX_WIDTH), ("n", n, 1, MAX_N)):
         if int(v) != v or not lo <= v <= hi:
             raise ValueError(f"{name} must be an integer in {lo}..{hi}, got {v}")
     if int(seed) != seed or seed < 0:

@@ -78,6 +78,9 @@ __all__ = [
     "class_loss",
     "class_nullity",
     "dlae",
+    "lazy_class_facts",
+    "lazy_index_count",
+    "loss_fn_factored",
     "loss_fn",
     "loss_fn_gram",
     "n_classes",
@@ -131,6 +134,27 @@ def loss_fn_gram(theta: Any, data: Any) -> Any:
     return jnp.sum((e @ sigma) * e) / k
 
 
+def loss_fn_factored(theta: Any, data: Any) -> Any:
+    """The same loss expanded so that no ``k x k`` product of weights is formed.
+
+    ``data = {"sigma": Σ, "trace": tr Σ}``.  With ``M = W2 W1``::
+
+        k L = tr Σ - 2 tr(W2 W1 Σ) + tr((W1 Σ W1^T)(W2^T W2)),
+
+    (``tr(M Σ M^T) = tr(W2 (W1 Σ W1^T) W2^T)``, cyclic).  Cost ``2 p k^2 + 4 p^2 k``
+    flops (``W1 Σ`` dominates) instead of the Gram form's ``2 k^3 + 2 p k^2``: the
+    scoring form for large ``k`` (``k = 1000, p = 200``: 0.5 GFLOP instead of 2.4).
+    Equal to :func:`loss_fn_gram` up to rounding (checked in ``tests/scale``).
+    """
+    sigma = data["sigma"]
+    k = sigma.shape[0]
+    w1, w2 = _split(theta, k)
+    a = w1 @ sigma  # (p, k)
+    cross = jnp.sum(a * w2.T)  # tr(W2 W1 Σ)
+    quad = jnp.sum((a @ w1.T) * (w2.T @ w2))  # tr((W1 Σ W1^T)(W2^T W2)), both p x p symmetric
+    return (data["trace"] - 2.0 * cross + quad) / k
+
+
 def unflatten(theta: np.ndarray, k: int, p: int) -> dict[str, np.ndarray]:
     """``{"W1": (p, k), "W2": (k, p)}`` from the flat vector."""
     theta = np.asarray(theta, dtype=float)
@@ -170,6 +194,44 @@ def class_nullity(subset: Sequence[int], p: int) -> int:
     return r * (2 * p - r)
 
 
+def lazy_index_count(subset: Sequence[int], k: int, p: int) -> int:
+    """The index count from ``S`` alone, in ``O(r log r)``, for distinct descending ``λ``.
+
+    With ``λ_0 > λ_1 > ... > λ_{k-1}``, ``#{j ∉ S : λ_j > λ_i} = #{j < i : j ∉ S}
+    = i - #{s ∈ S : s < i}``, which for the ``t``-th smallest element ``i_t`` of ``S``
+    (``t = 0, 1, ...``) is ``i_t - t``.  Hence::
+
+        index(S) = Σ_t (i_t - t) + (p - r)(k - r)
+
+    (the same count as :func:`class_index_count`, Theorem 3.2, without scanning the
+    spectrum; checked against it for every ``S`` at several ``k <= 16``).
+    """
+    s = sorted(int(i) for i in subset)
+    r = len(s)
+    return sum(i - t for t, i in enumerate(s)) + (p - r) * (k - r)
+
+
+def lazy_class_facts(subset: Sequence[int], lam: np.ndarray, p: int) -> dict[str, Any]:
+    """Loss, index count/fraction and nullity of the class ``S`` on demand (never enumerating).
+
+    ``loss = (tr Σ - Σ_{i∈S} λ_i) / k`` (``O(r)`` given ``tr Σ``), index from
+    :func:`lazy_index_count`, ``nullity = r (2p - r)``, ``dim = 2pk``.
+    """
+    lam = np.asarray(lam, dtype=float)
+    k = int(lam.size)
+    s = sorted(int(i) for i in subset)
+    if len(s) > p or len(set(s)) != len(s) or any(i < 0 or i >= k for i in s):
+        raise ValueError(f"subset {tuple(s)} is not a subset of range({k}) of size <= p={p}")
+    count = lazy_index_count(s, k, p)
+    dim = 2 * p * k
+    return {
+        "label": subset_label(s), "subset": s, "rank": len(s),
+        "loss": float((math.fsum(lam) - math.fsum(lam[s])) / k),
+        "index_count": count, "index_fraction": count / dim,
+        "nullity": class_nullity(s, p), "dim": dim,
+    }
+
+
 def representative_point(subset: Sequence[int], u: np.ndarray, p: int) -> np.ndarray:
     """Flat ``θ`` with ``W1`` rows ``u_i^T`` (``i`` in ``S``, ascending) then zeros, ``W2 = W1^T``."""
     u = np.asarray(u, dtype=float)
@@ -204,6 +266,8 @@ class DLAEGroundTruth(GroundTruth):
     """
 
     kind = "exact"
+    #: Largest class count that :attr:`classes` enumerates (2517 for the thesis instance).
+    MAX_ENUMERATED = 100_000
     match_rule = ("gauge invariant: M = W2 W1 has r singular values > 1/2 and ||M - U_S U_S^T||_2 <= match_tol "
                   "(1e-2) for the r eigenvectors S nearest its range; GL(p) makes parameter distance meaningless")
 
@@ -231,16 +295,20 @@ class DLAEGroundTruth(GroundTruth):
             yield from itertools.combinations(range(self.k), r)
 
     def class_for_subset(self, subset: Sequence[int]) -> CriticalClass:
+        """The class ``S``, cached: from the lazy closed forms (:func:`lazy_class_facts`) when
+        there are more than :attr:`MAX_ENUMERATED` classes, else as :attr:`classes` lists it
+        (:meth:`enumerated_class`); the two agree for every ``S`` (``tests/scale``)."""
         key = tuple(sorted(int(i) for i in subset))
-        if len(key) > self.p or len(set(key)) != len(key) or any(i < 0 or i >= self.k for i in key):
-            raise ValueError(f"subset {key} is not a subset of range({self.k}) of size <= p={self.p}")
         c = self._cache.get(key)
+        if c is None and self.n_classes <= self.MAX_ENUMERATED:
+            c = self._cache[key] = self.enumerated_class(key)
         if c is None:
+            facts = lazy_class_facts(key, self.lam, self.p)
             c = CriticalClass(
-                label=subset_label(key),
-                loss=float(class_loss(key, self.lam)),
-                index_count=class_index_count(key, self.lam, self.p),
-                nullity=class_nullity(key, self.p),
+                label=facts["label"],
+                loss=facts["loss"],
+                index_count=facts["index_count"],
+                nullity=facts["nullity"],
                 dim=self.dim,
                 point=representative_point(key, self.u, self.p),
                 info={"subset": list(key), "rank": len(key)},
@@ -248,11 +316,42 @@ class DLAEGroundTruth(GroundTruth):
             self._cache[key] = c
         return c
 
+    def enumerated_class(self, subset: Sequence[int]) -> CriticalClass:
+        """The class ``S`` from the enumerating closed forms (:func:`class_loss`,
+        :func:`class_index_count`: scan the whole spectrum), as :attr:`classes` lists them."""
+        key = tuple(sorted(int(i) for i in subset))
+        if len(key) > self.p or len(set(key)) != len(key) or any(i < 0 or i >= self.k for i in key):
+            raise ValueError(f"subset {key} is not a subset of range({self.k}) of size <= p={self.p}")
+        return CriticalClass(
+            label=subset_label(key),
+            loss=float(class_loss(key, self.lam)),
+            index_count=class_index_count(key, self.lam, self.p),
+            nullity=class_nullity(key, self.p),
+            dim=self.dim,
+            point=representative_point(key, self.u, self.p),
+            info={"subset": list(key), "rank": len(key)},
+        )
+
     @property
     def classes(self) -> tuple[CriticalClass, ...]:  # type: ignore[override]
+        """Every class, enumerated (``Σ_{r<=p} C(k, r)`` of them: small ``k, p`` only).
+
+        Above :attr:`MAX_ENUMERATED` classes this is a :class:`LazyClasses` view
+        (truthy, iterable on demand, never materialised); use
+        :meth:`class_for_subset` / :meth:`match`, which never enumerate.
+        """
+        if self.n_classes > self.MAX_ENUMERATED:
+            return LazyClasses(self)  # type: ignore[return-value]
         if self._classes is None:
             self._classes = tuple(self.class_for_subset(s) for s in self.subsets())
         return self._classes
+
+    def to_json(self, with_points: bool = False) -> dict[str, Any]:
+        """As :meth:`GroundTruth.to_json` for enumerable sizes; otherwise the class count only."""
+        if self.n_classes <= self.MAX_ENUMERATED:
+            return super().to_json(with_points)
+        return {"kind": self.kind, "n_classes": self.n_classes, "lazy": True,
+                "classes": [], "gradient_flat_points": []}
 
     def class_by_label(self, label: str) -> CriticalClass:
         if not (label.startswith("S={") and label.endswith("}")):
@@ -274,17 +373,59 @@ class DLAEGroundTruth(GroundTruth):
         theta = np.asarray(theta, dtype=float)
         if theta.shape != (self.dim,) or not np.all(np.isfinite(theta)):
             return None
-        m = self.product(theta)
-        left, sv, _ = np.linalg.svd(m)
+        w = unflatten(theta, self.k, self.p)
+        w1, w2 = w["W1"], w["W2"]
+        # M = W2 W1 = Q2 (R2 W1): its SVD from the p x k factor, O(k p^2), no k x k product
+        q2, r2 = np.linalg.qr(w2)
+        left_small, sv, _ = np.linalg.svd(r2 @ w1, full_matrices=False)
+        left = q2 @ left_small
         r = int(np.sum(sv > 0.5))
         if r > self.p:
             return None
         proj = np.sum((left[:, :r].T @ self.u) ** 2, axis=0)  # (k,), sums to r
         subset = sorted(int(i) for i in np.argsort(-proj, kind="stable")[:r])
         us = self.u[:, subset]
-        if np.linalg.norm(m - us @ us.T, 2) > self.match_tol:
+        # ||M - U_S U_S^T||_2: the difference maps span(W1^T, U_S) into span(W2, U_S), so it
+        # equals the norm of the (<= 2p) x (<= 2p) matrix Bl^T (M - U_S U_S^T) Br
+        bl, _ = np.linalg.qr(np.hstack([w2, us]))
+        br, _ = np.linalg.qr(np.hstack([w1.T, us]))
+        core = (bl.T @ w2) @ (w1 @ br) - (bl.T @ us) @ (us.T @ br)
+        if np.linalg.norm(core, 2) > self.match_tol:
             return None
         return self.class_for_subset(subset)
+
+
+class LazyClasses:
+    """A read-only view of a large DLAE's classes: truthy, counted as a Python big
+    integer (:attr:`count`), iterated lazily (by size, then lexicographically).
+
+    ``len()`` works only while the count fits a machine integer (``C(1000, 200)``
+    does not: use :attr:`count`).
+    """
+
+    def __init__(self, gt: DLAEGroundTruth) -> None:
+        self._gt = gt
+
+    @property
+    def count(self) -> int:
+        return self._gt.n_classes
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def __len__(self) -> int:
+        return self.count  # OverflowError beyond sys.maxsize: use .count
+
+    def __iter__(self) -> Iterator[CriticalClass]:
+        return (self._gt.class_for_subset(s) for s in self._gt.subsets())
+
+    def __getitem__(self, i: int) -> CriticalClass:
+        if not isinstance(i, int) or i < 0:
+            raise IndexError(i)
+        for j, c in enumerate(self):
+            if j == i:
+                return c
+        raise IndexError(i)
 
 
 # ---------------------------------------------------------------------------
@@ -343,6 +484,85 @@ def _gd_trajectory(
     return thetas, losses
 
 
+#: Largest trajectory (bytes of all iterates) that the sampler keeps in memory; above it
+#: the first pass keeps the losses and every 64th iterate, and the drawn iterates are
+#: replayed from their checkpoints (memory O((steps/64 + n) dim), about 1.6x one pass).
+TRAJECTORY_MAX_BYTES = 256 * 2**20
+
+
+def _gd_trajectory_factored(
+    sigma: np.ndarray, p: int, theta0: np.ndarray, steps: int, lr: float, keep: np.ndarray | None = None,
+    *, start: int = 0, checkpoints: dict[int, np.ndarray] | None = None, checkpoint_every: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The same gradient descent as :func:`_gd_trajectory`, without any ``k x k`` weight product.
+
+    ``∇_{W1} L = -(2/k)(W2^T Σ - (W2^T W2)(W1 Σ))``,
+    ``∇_{W2} L = -(2/k)(Σ W1^T - W2 (W1 Σ W1^T))`` (``G = -(2/k)(Σ - W2 W1 Σ)``
+    multiplied out), loss as in :func:`loss_fn_factored`: ``O(p k^2)`` per step.
+    Returns the losses of all ``steps + 1`` iterates and the iterates at the
+    step numbers ``keep`` (in that order; none if ``keep`` is ``None``).  ``theta0`` is
+    the iterate at step ``start`` (losses before it are left unset); with
+    ``checkpoints`` (a dict) every ``checkpoint_every``-th iterate is stored in it, and
+    without it a run with ``keep`` stops at the last step it must keep.
+    """
+    k = sigma.shape[0]
+    w1 = theta0[: p * k].reshape(p, k).copy()
+    w2 = theta0[p * k :].reshape(k, p).copy()
+    tr = float(np.trace(sigma))
+    keep_list = [] if keep is None else [int(i) for i in keep]
+    want: dict[int, list[int]] = {}
+    for pos, i in enumerate(keep_list):
+        want.setdefault(i, []).append(pos)
+    kept = np.empty((len(keep_list), 2 * p * k))
+    losses = np.full(steps + 1, np.nan)
+    last = max(keep_list) if (keep_list and checkpoints is None) else steps
+    for t in range(start, last + 1):
+        if checkpoints is not None and checkpoint_every and t % checkpoint_every == 0:
+            checkpoints[t] = np.concatenate([w1.ravel(), w2.ravel()])
+        a = w1 @ sigma  # (p, k)
+        b = a @ w1.T  # W1 Σ W1^T
+        c = w2.T @ w2
+        losses[t] = (tr - 2.0 * np.sum(a * w2.T) + np.sum(b * c)) / k
+        for pos in want.get(t, ()):
+            kept[pos, : p * k] = w1.ravel()
+            kept[pos, p * k :] = w2.ravel()
+        if t == last:
+            break
+        g1 = (-2.0 / k) * (w2.T @ sigma - c @ a)
+        g2 = (-2.0 / k) * (a.T - w2 @ b)
+        w1, w2 = w1 - lr * g1, w2 - lr * g2
+    return losses, kept
+
+
+class _ReplayedTrajectory:
+    """The iterates of :func:`_gd_trajectory_factored` without storing them all: ``shape`` and
+    ``self[idx]`` (an integer array) replay the descent from the nearest stored checkpoint
+    (every ``checkpoint_every``-th iterate, kept by the first pass) to each iterate ``idx``."""
+
+    def __init__(self, sigma: np.ndarray, p: int, steps: int, lr: float, checkpoints: dict[int, np.ndarray],
+                 checkpoint_every: int, rows: np.ndarray | None = None) -> None:
+        self._args = (sigma, p, steps, lr, checkpoints, checkpoint_every)
+        self._rows = np.arange(steps + 1) if rows is None else rows  # step number of each row
+        self.shape = (self._rows.size, next(iter(checkpoints.values())).size)
+
+    def __getitem__(self, idx: Any) -> Any:
+        idx = np.asarray(idx)
+        if idx.dtype == bool:  # a row mask (e.g. finite losses): a narrower view, still lazy
+            return _ReplayedTrajectory(*self._args, rows=self._rows[idx])
+        sigma, p, steps, lr, cps, every = self._args
+        targets = self._rows[np.atleast_1d(idx)]
+        out = np.empty((targets.size, self.shape[1]))
+        for t in np.unique(targets):
+            c0 = (int(t) // every) * every
+            _, kept = _gd_trajectory_factored(sigma, p, cps[c0], steps, lr, keep=np.array([t]), start=c0)
+            out[targets == t] = kept[0]
+        return out
+
+
+#: Checkpoint spacing of the large-trajectory replay (memory ``steps / spacing`` iterates).
+TRAJECTORY_CHECKPOINT_EVERY = 64
+
+
 def _make_sampler(
     init: str, sigma: np.ndarray, k: int, p: int, init_scale: float, noise: float, lam_max: float
 ) -> Callable[[np.random.Generator, int], np.ndarray]:
@@ -360,7 +580,14 @@ def _make_sampler(
 
     def sample_trajectory(rng: np.random.Generator, n: int) -> np.ndarray:
         theta0 = rng.normal(0.0, init_scale, size=dim)
-        thetas, losses = _gd_trajectory(sigma, p, theta0, TRAJECTORY_STEPS, lr)
+        if 8 * dim * (TRAJECTORY_STEPS + 1) <= TRAJECTORY_MAX_BYTES:
+            thetas, losses = _gd_trajectory(sigma, p, theta0, TRAJECTORY_STEPS, lr)
+        else:  # large: losses first; the draw's iterates are then replayed (O(n dim) memory)
+            cps: dict[int, np.ndarray] = {}
+            every = TRAJECTORY_CHECKPOINT_EVERY
+            losses, _ = _gd_trajectory_factored(sigma, p, theta0, TRAJECTORY_STEPS, lr, checkpoints=cps,
+                                                checkpoint_every=every)
+            thetas = _ReplayedTrajectory(sigma, p, TRAJECTORY_STEPS, lr, cps, every)
         return draw(rng, thetas, losses, n, noise)
 
     return sample_trajectory
@@ -394,6 +621,17 @@ def _check_spectrum(spectrum: Sequence[float], k: int) -> np.ndarray:
     if np.any(np.diff(s) <= 1e-10 * s[-1]):
         raise _bad("spectrum entries must be distinct (isolated critical classes need distinct eigenvalues)")
     return lam
+
+
+#: From this ``dim`` on (the harness's dense-scoring limit + 1) the harness scores
+#: through :func:`loss_fn_factored` instead of the Gram form.
+FACTORED_MIN_DIM = 2001
+
+
+def _scoring_form(sigma: np.ndarray, dim: int, gram: bool) -> tuple[Any, Any] | None:
+    if dim >= FACTORED_MIN_DIM:
+        return (loss_fn_factored, {"sigma": jnp.asarray(sigma), "trace": jnp.asarray(float(np.trace(sigma)))})
+    return None if gram else (loss_fn_gram, {"sigma": jnp.asarray(sigma)})
 
 
 def dlae(
@@ -476,8 +714,9 @@ def dlae(
         ground_truth=gt,
         description=f"deep linear autoencoder k={k} p={p} n={n} ({gt.n_classes} critical classes)",
         unflatten=lambda theta: unflatten(theta, k, p),
-        # the harness scores the data form through Σ = XX^T/n: equal loss, O(k^2 p) instead of O(k p n)
-        scoring_form=None if gram else (loss_fn_gram, {"sigma": jnp.asarray(sigma)}),
+        # the harness scores the data form through Σ = XX^T/n: equal loss, O(k^2 p) instead of O(k p n);
+        # above the dense-scoring size through the factored form (no k x k weight product)
+        scoring_form=_scoring_form(sigma, 2 * p * k, gram),
     )
 
 

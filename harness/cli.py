@@ -7,7 +7,7 @@ Commands (each a few lines calling the runner, the scorer or the report):
 * ``critbench cases [NAME] [--param k=v] [--json]`` -- list cases / ground truth;
 * ``critbench solvers`` -- list solvers and their options;
 * ``critbench run --case NAME --solver NAME ...`` -- run one cell;
-* ``critbench bench [--quick] [--json FILE]`` -- throughput figures (:mod:`harness.perf.bench`);
+* ``critbench bench [--quick] [--size 1e4|1e5|4e5 ...] [--json FILE]`` -- throughput figures (:mod:`harness.perf.bench`);
 * ``critbench sweep SPEC.toml --out DIR [--scheduler ADDR] [--workers N] [--dry-run]``
   -- expand a sweep file into shards and run them on Dask (:mod:`harness.sweep`);
 * ``critbench score DIR`` (alias ``summary``) -- the table of stored results;
@@ -187,18 +187,41 @@ def cmd_cases(args: argparse.Namespace) -> int:
                       f"ground_truth={r['ground_truth']:<8} {r['description']}")
         return 0
     case = get_case(args.name, **_case_params(args.name, args.param))
+    gt = case.ground_truth
+    klass = _class_arg(gt, args.klass) if args.klass is not None else None
+    n_cls = getattr(gt, "n_classes", None) if gt is not None else None  # a big integer for lazy ground truth
     if args.json:
         payload = {"name": case.name, "params": dict(case.params), "dim": case.dim,
-                   "ground_truth": None if case.ground_truth is None else case.ground_truth.to_json()}
+                   "ground_truth": None if gt is None else gt.to_json()}
+        if klass is not None:
+            payload["class"] = klass.to_json()
         print(json.dumps(payload, indent=2, default=_json_default))
     else:
-        gt = case.ground_truth
         print(f"{case.name}: dim={case.dim} params={dict(case.params)}")
         print(f"  {case.description or case_spec(args.name).description}")
         if gt is not None:
-            print(f"  ground truth: {gt.kind}, {len(gt.classes)} critical classes, "
+            print(f"  ground truth: {gt.kind}, {n_cls if n_cls is not None else len(gt.classes)} critical classes, "
                   f"{len(gt.flat_points)} gradient-flat points")
+        if klass is not None:
+            print(f"  class {klass.label}: loss={klass.loss:.12g} index_count={klass.index_count} "
+                  f"index_fraction={klass.index_fraction:.6g} nullity={klass.nullity}")
     return 0
+
+
+def _class_arg(gt: Any, text: str) -> Any:
+    """The class named by ``--class`` (comma-separated subset ``S`` for the DLAE, else a label)."""
+    if gt is None:
+        raise CLIError("--class needs a case with ground truth")
+    if hasattr(gt, "class_for_subset"):
+        try:
+            subset = [int(v) for v in text.split(",") if v.strip()]
+            return gt.class_for_subset(subset)
+        except ValueError as exc:
+            raise CLIError(f"--class {text!r}: {str(exc).splitlines()[0]}") from None
+    try:
+        return gt.class_by_label(text)
+    except KeyError:
+        raise CLIError(f"--class {text!r}: no such class") from None
 
 
 def cmd_solvers(args: argparse.Namespace) -> int:
@@ -435,6 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("name", nargs="?")
     c.add_argument("--param", action="append", default=[], metavar="K=V")
     c.add_argument("--json", action="store_true")
+    c.add_argument("--class", dest="klass", default=None, metavar="S",
+                   help="answer for one class: comma-separated eigen-indices S for dlae (e.g. 0,1,5), else a label")
     c.set_defaults(func=cmd_cases)
 
     s = sub.add_parser("solvers", help="list solvers and their options")
@@ -465,6 +490,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--runs", type=int, default=100, help="Newton-MR runs per batch size (at least the batch)")
     b.add_argument("--max-iter", type=int, default=500)
     b.add_argument("--quick", action="store_true", help="small sizes (for tests)")
+    b.add_argument("--size", action="append", default=None, metavar="DIM",
+                   help="DLAE at ~DIM parameters instead of --case: 1e4, 1e5 or 4e5 (repeatable; batch 1; "
+                        "--runs 0: HVP figures only)")
     b.add_argument("--json", default=None, metavar="FILE")
     b.add_argument("--compile-cache", default=argparse.SUPPRESS, metavar="DIR|off", help=COMPILE_CACHE_HELP)
     b.set_defaults(func=cmd_bench)

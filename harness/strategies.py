@@ -23,6 +23,9 @@ Strategies (all built from the case factories' real parameters):
   (``quartic-family``), non-degenerate by construction;
 * :func:`xor_instances`, :func:`degenerate_instances` -- networks at certified
   degenerate critical manifolds / points (``partial`` ground truth);
+* :func:`large_dlae_critical_points` -- a large DLAE (``k`` in the hundreds) with a
+  known critical point built from the closed form in a well-conditioned gauge,
+  for checking the closed form against :mod:`harness.scoring.matrix_free`;
 * :func:`critical_classes` -- a certified class of a case;
 * :func:`initial_points` -- a start near a class (optionally moved along the
   DLAE gauge orbit by a well-conditioned ``A``), or from the case's sampler;
@@ -50,6 +53,7 @@ __all__ = [
     "degenerate_instances",
     "dlae_instances",
     "initial_points",
+    "large_dlae_critical_points",
     "local_radius",
     "minimum_label",
     "quartic_instances",
@@ -86,6 +90,43 @@ def dlae_instances(draw: Any, max_k: int = 5, max_p: int = 3, *, gram: bool = Tr
     spectrum = tuple(float(scale * m) for m in ms)
     return get_case("dlae", k=k, p=p, n=4 * k + 4, spectrum=spectrum, seed=seed, exact=True, rotation=rot,
                     gram=gram, init="gaussian", init_scale=0.5)
+
+
+@st.composite
+def large_dlae_critical_points(draw: Any, min_k: int = 100, max_k: int = 160, max_p: int = 3, *,
+                               near_minimum: bool | None = None) -> tuple[Any, Any, np.ndarray]:
+    """``(case, klass, theta)``: a DLAE with ``k`` in ``min_k..max_k`` and a known critical point.
+
+    The spectrum is ``linspace(1, k, k)`` times a drawn scale, data exact
+    (``XX^T/n = R diag(λ) R^T``, ``R`` Haar-random or ``I``), the loss in the Gram form.
+    The class ``S`` is either near the global minimum (``{0..p-1}`` with at most one
+    index swapped for a smaller one: index and nullity small, so the matrix-free
+    check can count them exactly) or any subset of size ``<= p``.  The point is
+    the closed form's ``W1 = A [U_S^T; 0]``, ``W2 = [U_S, 0] A^{-1}`` with
+    ``cond(A) <= GAUGE_MAX_COND`` (well conditioned: the gauge cannot push an
+    eigenvalue across ``±1e-5``).  Each draw builds a fresh case (a new shape:
+    one compilation of the HVP), so keep ``max_examples`` at a few.
+    """
+    from cases import get_case
+
+    k = draw(st.integers(min_k, max(min_k, max_k)))
+    p = draw(st.integers(1, max(1, min(max_p, k))))
+    scale = draw(st.sampled_from((0.5, 1.0, 2.0)))
+    rot = draw(st.booleans())
+    seed = draw(st.integers(0, 2**16))
+    case = get_case("dlae", k=k, p=p, n=k + 8, spectrum=tuple(float(scale * v) for v in np.linspace(1, k, k)),
+                    seed=seed, exact=True, rotation=rot, gram=True, init="gaussian")
+    near = draw(st.booleans()) if near_minimum is None else bool(near_minimum)
+    if near:
+        subset = list(range(p))
+        if draw(st.booleans()):
+            subset[draw(st.integers(0, p - 1))] = draw(st.integers(p, k - 1))
+    else:
+        r = draw(st.integers(0, p))
+        subset = draw(st.lists(st.integers(0, k - 1), min_size=r, max_size=r, unique=True))
+    klass = case.ground_truth.class_for_subset(subset)
+    theta = _gauge(case, np.asarray(klass.point, dtype=np.float64), np.random.default_rng(seed))
+    return case, klass, theta
 
 
 @st.composite

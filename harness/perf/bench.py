@@ -29,6 +29,7 @@ same process are the meaningful figures.
 from __future__ import annotations
 
 import json
+import math
 import resource
 import time
 from collections.abc import Callable, Sequence
@@ -42,6 +43,14 @@ __all__ = ["bench_case", "format_table", "matmul_peak", "memory_bandwidth", "run
 #: Default cases: the thesis DLAE (data form) and a field case.
 DEFAULT_CASES = ("dlae", "quartic")
 DEFAULT_BATCHES = (1, 20, 1000)
+#: DLAE instances at ~1e4, 1e5 and 4e5 parameters (``dim = 2 p k``; issue 22): data form with
+#: ``n = 10 k`` samples (the realistic workload), Gaussian starts (an HVP's cost does not
+#: depend on the point; the thesis trajectory sampler costs minutes at ``k = 1000``).
+SIZES: dict[str, dict[str, Any]] = {
+    "1e4": {"k": 250, "p": 20, "n": 2500, "init": "gaussian"},
+    "1e5": {"k": 500, "p": 100, "n": 5000, "init": "gaussian"},
+    "4e5": {"k": 1000, "p": 200, "n": 10000, "init": "gaussian"},
+}
 
 
 def _best(fn: Callable[[], Any], repeats: int) -> float:
@@ -110,21 +119,22 @@ def bench_case(case_name: str, batches: Sequence[int], *, runs: int, max_iter: i
     case = get_case(case_name, **dict(case_params or {}))
     fn, data, dim = case.loss_fn, case.data, case.dim
     out: dict[str, Any] = {"case": case_name, "params": dict(case.params), "dim": dim, "batches": []}
-    grad_b = jax.jit(jax.vmap(lambda t: jax.grad(fn)(t, data)))
-    hvp_b = jax.jit(jax.vmap(lambda t, v: hvp(fn, t, v, data)))
+    # data as an argument (as the solvers pass it): no constant folding of a 1000 x 10000 X at compile time
+    grad_d = jax.jit(jax.vmap(lambda t, d: jax.grad(fn)(t, d), in_axes=(0, None)))
+    hvp_d = jax.jit(jax.vmap(lambda t, v, d: hvp(fn, t, v, d), in_axes=(0, 0, None)))
     solver = get_solver("newton-mr")
     problem = Problem(fn, data, dim)
     for b in batches:
         th = jnp.asarray(case.initial_points(0, b))
         v = jnp.asarray(np.random.default_rng(1).standard_normal((b, dim)))
         try:
-            g_c = grad_b.lower(th).compile()
-            h_c = hvp_b.lower(th, v).compile()
+            g_c = grad_d.lower(th, data).compile()
+            h_c = hvp_d.lower(th, v, data).compile()
         except Exception as exc:  # e.g. out of memory at the largest batch
             out["batches"].append({"batch": b, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"})
             continue
-        tg = _best(lambda: g_c(th), repeats)
-        th_ = _best(lambda: h_c(th, v), repeats)
+        tg = _best(lambda: g_c(th, data), repeats)
+        th_ = _best(lambda: h_c(th, v, data), repeats)
         fg, fh = _flops(g_c) / b, _flops(h_c) / b
         row: dict[str, Any] = {
             "batch": b, "s_per_grad": tg / b, "s_per_hvp": th_ / b, "hvp_grad_ratio": th_ / tg,
@@ -136,6 +146,9 @@ def bench_case(case_name: str, batches: Sequence[int], *, runs: int, max_iter: i
             bound = min(peak, fh / bh * bandwidth)
             row.update({"bytes_per_hvp": bh, "hvp_intensity": fh / bh, "hvp_bytes_per_s": bh * b / th_,
                         "hvp_roofline_flop_per_s": bound, "hvp_roofline_fraction": fh * b / th_ / bound})
+        if runs <= 0:  # HVP figures only (large sizes)
+            out["batches"].append(row)
+            continue
         n = max(runs, b)
         starts = case.initial_points(0, n)
         with CompileCounter() as cold:
@@ -164,8 +177,9 @@ def bench_case(case_name: str, batches: Sequence[int], *, runs: int, max_iter: i
 
 
 def run_bench(cases: Sequence[str] = DEFAULT_CASES, batches: Sequence[int] = DEFAULT_BATCHES, *, runs: int = 100,
-              max_iter: int = 500, quick: bool = False) -> dict[str, Any]:
-    """All figures as one JSON-friendly dict (``quick``: small sizes for tests)."""
+              max_iter: int = 500, quick: bool = False, sizes: Sequence[str] = ()) -> dict[str, Any]:
+    """All figures as one JSON-friendly dict (``quick``: small sizes for tests; ``sizes``: keys of
+    :data:`SIZES`, each a DLAE at batch 1 in place of ``cases``)."""
     import jax
 
     from harness.run import provenance
@@ -180,9 +194,13 @@ def run_bench(cases: Sequence[str] = DEFAULT_CASES, batches: Sequence[int] = DEF
                    "backend": jax.default_backend()},
         "matmul_peak": peak, "memory_bandwidth": bw, "cases": [], "provenance": provenance.collect(),
     }
-    for c in cases:
-        out["cases"].append(bench_case(c, batches, runs=runs, max_iter=max_iter, peak=peak["flops_per_s"],
-                                       repeats=2 if quick else 3, bandwidth=bw["bytes_per_s"]))
+    bad = [s for s in sizes if s not in SIZES]
+    if bad:
+        raise ValueError(f"--size {bad[0]!r}: choose from {', '.join(SIZES)}")
+    jobs = [("dlae", (1,), dict(SIZES[s])) for s in sizes] or [(c, tuple(batches), None) for c in cases]
+    for c, bs, params in jobs:
+        out["cases"].append(bench_case(c, bs, runs=runs, max_iter=max_iter, peak=peak["flops_per_s"],
+                                       repeats=2 if quick else 3, bandwidth=bw["bytes_per_s"], case_params=params))
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return out
 
@@ -194,18 +212,24 @@ def format_table(result: dict[str, Any]) -> str:
              f"{result['matmul_peak']['flops_per_s'] / 1e9:.2f} GFLOP/s; stream bandwidth "
              f"{result.get('memory_bandwidth', {}).get('bytes_per_s', float('nan')) / 1e9:.1f} GB/s; "
              f"peak RSS {result['peak_rss_mb']:.0f} MB"]
-    hdr = ("case", "batch", "us/grad", "us/hvp", "hvp/grad", "hvp %peak", "hvp flop/byte", "hvp %roofline",
+    hdr = ("case", "dim", "batch", "MB/hvp", "us/grad", "us/hvp", "hvp/grad", "hvp %peak", "hvp flop/byte",
+           "hvp %roofline",
            "compile cold s", "compile warm s",
            "ms/NM iter", "ms/MINRES it", "s/success", "lane util", "solve %peak")
     lines.append(" | ".join(hdr))
     for c in result["cases"]:
         for r in c["batches"]:
             if "error" in r:
-                lines.append(f"{c['case']} | {r['batch']} | {r['error']}")
+                lines.append(f"{c['case']} | {c['dim']} | {r['batch']} | {r['error']}")
                 continue
+            if "solve_s" not in r:  # HVP figures only
+                r = {**r, "s_per_success": None, "compile_s_cold": math.nan, "compile_s_warm": math.nan,
+                     "s_per_newton_iter": math.nan, "s_per_minres_iter": math.nan, "lane_utilization": math.nan,
+                     "solve_peak_fraction": math.nan}
             sps = "-" if r["s_per_success"] is None else f"{r['s_per_success']:.3g}"
             lines.append(" | ".join([
-                c["case"], str(r["batch"]), f"{1e6 * r['s_per_grad']:.3g}", f"{1e6 * r['s_per_hvp']:.3g}",
+                c["case"], str(c["dim"]), str(r["batch"]), f"{r.get('bytes_per_hvp', math.nan) / 1e6:.3g}",
+                f"{1e6 * r['s_per_grad']:.3g}", f"{1e6 * r['s_per_hvp']:.3g}",
                 f"{r['hvp_grad_ratio']:.2f}", f"{100 * r['hvp_peak_fraction']:.1f}",
                 f"{r['hvp_intensity']:.2f}" if "hvp_intensity" in r else "-",
                 f"{100 * r['hvp_roofline_fraction']:.0f}" if "hvp_roofline_fraction" in r else "-",
@@ -219,7 +243,7 @@ def format_table(result: dict[str, Any]) -> str:
 def main_bench(args: Any) -> int:
     """CLI: ``critbench bench [--case C ...] [--batch B ...] [--runs N] [--quick] [--json FILE]``."""
     res = run_bench(tuple(args.case or DEFAULT_CASES), tuple(args.batch or DEFAULT_BATCHES), runs=args.runs,
-                    max_iter=args.max_iter, quick=args.quick)
+                    max_iter=args.max_iter, quick=args.quick, sizes=tuple(getattr(args, "size", None) or ()))
     print(format_table(res))
     if args.json:
         from harness.results.store import json_default

@@ -94,7 +94,8 @@ RECORD_FIELDS: tuple[RecordField, ...] = (
     _f("final_grad_norm_sq", _NUM, False, "`||grad L||^2` at the final point (harness-computed)"),
     _f("final_r", _NUM, False, "flatness `r` at the final point"),
     _f("final_r_H", _NUM, False, "flatness `r_H` at the final point"),
-    _f("flatness_source", "str|null", False, "`dense` (harness Hessian) or `trace` (solver-reported)"),
+    _f("flatness_source", "str|null", False, "`dense` (harness Hessian), `matrix-free` (harness HVPs: LSMR, "
+       "Hutchinson `||H||_F`; dim > 2000) or `trace` (solver-reported)"),
     _f("max_r", _NUM, False, "largest `r` along the solver's trace (solver-reported, unverified)"),
     _f("min_r_H", _NUM, False, "smallest `r_H` along the solver's trace (solver-reported, unverified)"),
     _f("ever_gradient_flat", "bool|null", False, "verified: `r > 0.9`, `r_H < 5e-4` recomputed densely by the harness "
@@ -114,6 +115,13 @@ RECORD_FIELDS: tuple[RecordField, ...] = (
     _f("index_error_fraction", _NUM, False, "`index_fraction - class_index_fraction`"),
     _f("correct", "bool|null", False, "critical and matches its class's loss and index (null: unverifiable)"),
     _f("matched_flat_point", "str|null", False, "label of the certified gradient-flat point matched"),
+    _f("index_source", "str|null", False, "`closed-form`: `index_count`/`nullity` are the matched class's closed form "
+       "(dim > 2000, no dense Hessian), checked by `matrix_free`; absent/null: dense"),
+    _f("matrix_free", "object|null", False, "harness's matrix-free checks at a large critical point: SLQ index and "
+       "nullity fractions and `||H||_F` (estimate, error bar, closed form, agrees), deflated-Lanczos exact counts, "
+       "`findings` (disagreements beyond the error bar), HVPs, seconds"),
+    _f("matrix_free_agrees", "bool|null", False, "false: a matrix-free estimate disagrees with the closed form beyond "
+       "its error bar (a finding, see `matrix_free.findings`); null: not checked"),
     _f("lanes", "int|null", False, "vmapped lanes of the run's batch (null: a plug-in's own `solve`)"),
     _f("lane_utilization", _NUM, False, "useful lane-iterations / (lanes x iterations executed) of the run's batch, "
        "counted by the shared loop (null: unknown)"),

@@ -22,6 +22,8 @@ __all__ = ["point_oracles"]
 
 #: Upper bound on bytes of Hessians formed at once by the batched scorer.
 _HESS_BYTES = 256 * 2**20
+#: Budget of the gradient-only batches (above ``DENSE_MAX_DIM``): ~8 vectors of ``dim`` per point.
+_GRAD_BYTES = 256 * 2**20
 
 
 def _oracles_impl(loss_fn: Callable, with_hessian: bool, thetas: Any, data: Any) -> Any:
@@ -68,7 +70,9 @@ def point_oracles(case: Any, thetas: np.ndarray) -> list[dict[str, Any]]:
     ok = np.all(np.isfinite(thetas), axis=1)
     out: list[dict[str, Any]] = [{} for _ in range(len(thetas))]
     rows = np.nonzero(ok)[0]
-    chunk = max(1, _HESS_BYTES // (8 * case.dim * case.dim)) if with_h else 256
+    # without a Hessian, bound the batch by bytes too (k x k intermediates of a large DLAE are ~dim each):
+    # O(chunk x dim) memory, never dim^2
+    chunk = max(1, _HESS_BYTES // (8 * case.dim * case.dim)) if with_h else max(1, min(256, _GRAD_BYTES // (64 * case.dim)))
     for s in range(0, len(rows), chunk):
         idx = rows[s : s + chunk]
         # pad to a power of two (<= chunk) by repeating a row: a few shapes, not one compilation per row count

@@ -25,7 +25,12 @@ small cases only).  Conventions (``shared/REFERENCE.md``, thesis Sec. 3.1, 3.4):
   stall 2e-5 from the quartic's ``(sqrt 2, 0)`` (eigenvalue 2e-4 vs
   ``||H||_F = 10``) would read ``r ~ 1e-26`` through a step of length 1.6e4,
   which the thesis's MINRES-QLP (``maxxnorm = 1e4``) never takes.  Larger cases
-  fall back to the solver's last finite trace values of ``r`` and ``r_H``.
+  are measured matrix-free (issue 22, :mod:`harness.scoring.matrix_free`): ``r``,
+  ``r_H`` from SciPy's LSMR (minimum-length least squares) on the harness's HVP
+  operator with a Hutchinson ``||H||_F`` (``flatness_source = "matrix-free"``);
+  a critical point matched to a class takes its index and nullity from the
+  class's closed form (``index_source = "closed-form"``), checked by stochastic
+  Lanczos quadrature and deflated-Lanczos exact counts (record field ``matrix_free``).
   ``r``/``r_H`` are NaN (``None`` in records) where their denominator is zero.
 * **gradient-flat** outcome: ``r > 0.9`` and ``r_H < 5e-4`` at the final point;
   ``ever_gradient_flat`` (*verified*): both held, with ``r`` and ``r_H``
@@ -254,7 +259,7 @@ def score_run(
 
     Returns:
         ``outcome``, ``final_loss``, ``final_grad_norm_sq``, ``final_r``,
-        ``final_r_H``, ``flatness_source`` (``"dense"`` or ``"trace"``),
+        ``final_r_H``, ``flatness_source`` (``"dense"``, ``"matrix-free"`` or ``"trace"``),
         ``max_r``, ``min_r_H`` (solver-reported), ``ever_gradient_flat``
         (verified), ``reported_ever_gradient_flat`` (solver-reported),
         ``flat_checked_points`` (points whose flatness the harness verified), ``index_count``,
@@ -267,7 +272,10 @@ def score_run(
     r_tr = _trace(trace_row, "r")
     rh_tr = _trace(trace_row, "r_H")
     source = "dense"
-    if m["r"] is None and m["r_H"] is None and m["hfro"] is None:
+    large = _large_flatness(case, theta, grad, m, dense_max_dim)  # issue 22: no dense Hessian above dense_max_dim
+    if large:
+        source = "matrix-free"
+    elif m["r"] is None and m["r_H"] is None and m["hfro"] is None:
         source = "trace"
         m["r"] = _last_finite(r_tr)
         m["r_H"] = _last_finite(rh_tr)
@@ -283,8 +291,8 @@ def score_run(
         outcome = "other"
     both = np.isfinite(r_tr) & np.isfinite(rh_tr) if r_tr.size == rh_tr.size else np.zeros(0, bool)
     reported = bool(np.any((r_tr[both] > flat_r) & (rh_tr[both] < flat_rH))) if both.size else False
-    checked = 1 if source == "dense" else 0
-    ever = outcome == "gradient-flat" and source == "dense"
+    checked = 1 if source in ("dense", "matrix-free") else 0
+    ever = outcome == "gradient-flat" and source in ("dense", "matrix-free")
     if snapshots is not None and case.dim <= dense_max_dim:
         snaps = np.asarray(snapshots, dtype=np.float64).reshape(-1, case.dim)
         for c, point in enumerate(snaps):
@@ -316,6 +324,8 @@ def score_run(
     }
     gt = case.ground_truth
     klass = gt.match(theta) if (gt is not None and finite) else None
+    if large:
+        rec.update(_large_class_check(case, theta, grad, klass, outcome == "critical", m))
     rec.update(class_errors(klass, m["loss"], m["index_count"], case.dim))
     if gt is None or not gt.classes or (outcome == "critical" and klass is None and gt.kind != "exact"):
         # No ground truth, or a critical point outside a ground truth that lists only
@@ -332,6 +342,58 @@ def score_run(
     flat = gt.match_flat(theta) if (gt is not None and outcome == "gradient-flat") else None
     rec["matched_flat_point"] = None if flat is None else flat.label
     return rec
+
+
+# --------------------------------------------------------------------------- large points (issue 22)
+#: Settings of the matrix-free checks at points above ``DENSE_MAX_DIM`` (see :mod:`harness.scoring.matrix_free`).
+MATRIX_FREE = {"probes": 8, "steps": 80, "lanczos_max": 64, "lsmr_maxiter": 300, "hfro_probes": 8}
+
+
+def _large_flatness(case: Case, theta: np.ndarray, grad: np.ndarray | None, m: dict[str, Any],
+                    dense_max_dim: int) -> bool:
+    """Above ``dense_max_dim``: ``r``, ``r_H`` by LSMR on the HVP operator and ``||H||_F`` by
+    Hutchinson (:mod:`harness.scoring.matrix_free`), written into ``m``; ``True`` if done."""
+    if case.dim <= dense_max_dim or m["hfro"] is not None or m["loss"] is None or m["grad_norm_sq"] is None:
+        return False
+    if not (math.isfinite(m["loss"]) and math.isfinite(m["grad_norm_sq"])):
+        return False
+    from harness.scoring import matrix_free as mfree
+
+    loss_fn, data = case.oracle_form
+    if grad is None:
+        from cases import _numeric
+
+        grad = _numeric.dense_gradient(loss_fn, theta, data)
+    apply = mfree.hvp_block(loss_fn, theta, data)
+    hfro = mfree.hutchinson_fro(apply, case.dim, probes=MATRIX_FREE["hfro_probes"])
+    fl = mfree.flatness_lsmr(mfree.hvp_operator(loss_fn, theta, data), np.asarray(grad, dtype=np.float64),
+                             hfro.estimate, maxiter=MATRIX_FREE["lsmr_maxiter"])
+    m.update(r=_f(fl["r"]), r_H=_f(fl["r_H"]), hfro=hfro.estimate)
+    return True
+
+
+def _large_class_check(case: Case, theta: np.ndarray, grad: np.ndarray | None, klass: CriticalClass | None,
+                       critical: bool, m: dict[str, Any]) -> dict[str, Any]:
+    """A critical point above ``dense_max_dim`` matched to a class: index and nullity from the
+    class's closed form (``index_source = "closed-form"``, written into ``m``), checked by the
+    matrix-free estimates (SLQ with error bars; exact deflated-Lanczos counts near the minimum).
+    Returns the record fields ``index_count``, ``index_fraction``, ``nullity`` (closed form),
+    ``index_source``, ``matrix_free``, ``matrix_free_agrees``: a
+    disagreement beyond the error bars is kept as a finding (``matrix_free.findings``)."""
+    out: dict[str, Any] = {"index_source": None, "matrix_free": None, "matrix_free_agrees": None}
+    if klass is None or not critical:
+        return out
+    from harness.scoring import matrix_free as mfree
+
+    loss_fn, data = case.oracle_form
+    rep = mfree.verify_point(loss_fn, data, theta, grad=grad, closed_index_count=int(klass.index_count),
+                             closed_nullity=int(klass.nullity), probes=MATRIX_FREE["probes"],
+                             steps=MATRIX_FREE["steps"], lanczos_max=MATRIX_FREE["lanczos_max"], flatness=False)
+    m.update(index_count=int(klass.index_count), index_fraction=klass.index_count / case.dim,
+             nullity=int(klass.nullity))
+    out.update(index_count=m["index_count"], index_fraction=m["index_fraction"], nullity=m["nullity"],
+               index_source="closed-form", matrix_free=rep.to_json(), matrix_free_agrees=rep.agrees)
+    return out
 
 
 def _trace(trace_row: Mapping[str, np.ndarray], key: str) -> np.ndarray:
@@ -420,6 +482,7 @@ def summarize(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             gradient_flat_ever=sum(1 for r in recs if r.get("ever_gradient_flat") is True),
             gradient_flat_ever_reported=sum(1 for r in recs if r.get("reported_ever_gradient_flat") is True),
             diverged=sum(1 for r in recs if r.get("outcome") == "diverged"),
+            matrix_free_findings=sum(1 for r in recs if r.get("matrix_free_agrees") is False),
             mean_abs_loss_error=_mean_abs(r.get("loss_error") for r in crit),
             mean_abs_index_error=_mean_abs(r.get("index_error_count") for r in crit),
             mean_abs_index_error_fraction=_mean_abs(r.get("index_error_fraction") for r in crit),
