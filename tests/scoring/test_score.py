@@ -237,13 +237,16 @@ def test_cutoff_analysis_loose_cutoff_has_larger_error(quartic):
     mins = np.array([-3.0, 0.0])
     # snapshot axis order (1e-4, 1e-6, 1e-8, 1e-10); each farther from the minimum for looser cutoffs
     snaps = np.stack([mins + [3e-3, 0.0], mins + [3e-4, 0.0], mins + [1e-5, 0.0], mins + [1e-7, 0.0]])[None]
-    arrays = {"b": {"theta": mins[None], "snapshots": snaps.copy()}}
+    # eps = inf is the run's initial point theta0 (thesis Sec. 3.2.3.4: "no cutoff"), the farthest of all
+    arrays = {"b": {"theta0": (mins + [3e-2, 0.0])[None], "theta": mins[None], "snapshots": snaps.copy()}}
     recs = [{"run_id": "r0", "batch_id": "b", "batch_row": 0}]
     rows = {r["cutoff"]: r for r in cutoff_analysis(quartic, recs, arrays)}
     assert set(rows) == {1e-10, 1e-8, 1e-6, 1e-4, math.inf}
     assert all(rows[c]["n_points"] == 1 for c in rows)
-    errs = [rows[c]["mean_abs_loss_error"] for c in (math.inf, 1e-10, 1e-8, 1e-6, 1e-4)]
+    errs = [rows[c]["mean_abs_loss_error"] for c in (1e-10, 1e-8, 1e-6, 1e-4)]
     assert errs == sorted(errs) and errs[-1] > 1e-6 and errs[0] < 1e-12
+    # theta0 is no critical point: it matches no class, and over all points its index counts as wrong
+    assert rows[math.inf]["n_matched"] == 0 and rows[math.inf]["fraction_correct_index"] == 0.0
     assert rows[1e-4]["fraction_correct_index"] == 1.0
     # a run that never got below 1e-10 contributes no point there
     arrays["b"]["snapshots"][0, 3] = np.nan
