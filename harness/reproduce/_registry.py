@@ -79,6 +79,7 @@ BUILTIN = {
     "si-lines": "harness.reproduce.si_line:EXPERIMENT",
     "cooper-locus": "harness.reproduce.locus:EXPERIMENT",
     "cooper-star": "harness.reproduce.star_locus:EXPERIMENT",
+    "stoican-6.1": "harness.reproduce.stoican:EXPERIMENT",
 }
 EXPERIMENTS = Registry("experiment", ENTRY_POINT_GROUP, BUILTIN, error=ExperimentError, validate=_check_experiment)
 
