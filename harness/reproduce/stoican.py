@@ -50,6 +50,8 @@ CRITICAL = 1e-10
 NEG_EIG = -1e-5
 SI_DIST = 1e-2
 SI_GRAD = 1e-6
+#: A local minimum "at infinity": some weight beyond this (saturated sigmoids; the Xavier scale is ~0.5).
+FAR = 10.0
 PUBLISHED = {"starts": 1000, "global": 574, "local": 426, "si": 55, "other": 371}
 
 
@@ -167,6 +169,7 @@ def _counts(cl: list[dict[str, Any]]) -> dict[str, int]:
     return {"starts": len(cl), "global": sum(c["kind"] == "global" for c in cl), "local": len(loc),
             "si": sum(c["si"] for c in loc), "other": sum(not c["si"] for c in loc),
             "local_critical": sum(c["g2"] < CRITICAL for c in loc),
+            "local_far": sum(c["max_abs"] > FAR for c in loc),
             "saddle": sum(c["kind"] == "saddle" for c in cl), "diverged": sum(c["kind"] == "diverged" for c in cl),
             "si_cor31": sum(1 for c in loc if c["si"] and c["cor31"]),
             "si_merge": sum(1 for c in loc if c["si"] and c["cor31"] is not None),
@@ -231,12 +234,16 @@ def run(ctx: Context) -> P.Page:
              P.verdict(c["si_merge"] > 0 and c["si_cor31"] == c["si_merge"]) if c["si_merge"] else "–"),
             ("local minima reaching ||∇L||² < 1e-10 (harness)", P.pct(c["local_critical"], c["local"]), "–", "",
              creep_why, "–"),
+            (f"local minima with a weight |θ_i| > {FAR:g} (a valley to infinity: saturated neurons)",
+             P.pct(c["local_far"], c["local"]), "–", "", "", "–"),
             ("global minima reaching ||∇L||² < 1e-10 (harness)",
              P.pct(sum(x["g2"] < CRITICAL for x in glob), len(glob)), "–", "", "", "–"),
         ]),
         P.Table("Counts per Adam budget (same starts)",
-                ("Adam steps", "global", "local", "…SI", "…other", "…critical", "saddle", "diverged"),
-                [(b, v["global"], v["local"], v["si"], v["other"], v["local_critical"], v["saddle"], v["diverged"])
+                ("Adam steps", "global", "local", "…SI", "…other", "…critical", f"…|θ_i| > {FAR:g}", "saddle",
+                 "diverged"),
+                [(b, v["global"], v["local"], v["si"], v["other"], v["local_critical"], v["local_far"], v["saddle"],
+                  v["diverged"])
                  for b, v in counts.items()]),
     )
     fig = MplFigure(figsize=(10, 3.4))

@@ -13,8 +13,7 @@ from cases.degenerate_mlp import param_slices, star_hessian_prediction, star_loc
 from harness.reproduce.star_locus import nullity_bound, spectrum_agrees
 
 
-@pytest.mark.parametrize(("widths", "act", "i"), [((2, 3, 3, 1), "tanh", 1), ((2, 3, 3, 1), "tanh", 2),
-                                                   ((2, 3, 4, 3, 2), "swish", 2)])
+@pytest.mark.parametrize(("widths", "act", "i"), [((2, 3, 3, 1), "tanh", 1), ((2, 3, 4, 3, 2), "swish", 2)])
 def test_star_point_is_critical_with_closed_form_spectrum(widths, act, i) -> None:
     case = get_case("degenerate-mlp", widths=widths, n_zero=2, activation=act, n=8)
     x, y = np.asarray(case.data.x), np.asarray(case.data.y)
