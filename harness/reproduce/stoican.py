@@ -97,14 +97,6 @@ def reduce_si(theta: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int] | N
     return None
 
 
-def min_pair_distance(theta: np.ndarray) -> float:
-    """Smallest distance between two neurons' incoming weights (Stoican Fig. 6.7)."""
-    from cases import si_line as si
-
-    W, _ = si.unpack(theta)
-    return min(float(np.linalg.norm(W[i] - W[k])) for i, k in itertools.combinations(range(W.shape[0]), 2))
-
-
 def classify(case4: Any, case5: Any, ends: np.ndarray) -> list[dict[str, Any]]:
     """Harness-recomputed class of each end point (see the module docstring)."""
     from cases import si_line as si
@@ -121,8 +113,15 @@ def classify(case4: Any, case5: Any, ends: np.ndarray) -> list[dict[str, Any]]:
             continue
         lam = np.linalg.eigvalsh(o["hessian"])
         g2 = float(o["grad"] @ o["grad"])
-        rec = {"loss": o["loss"], "g2": g2, "lmin": float(lam[0]), "dist": min_pair_distance(theta),
-               "max_abs": float(np.max(np.abs(theta))), "si": False, "cor31": None}
+        W, a = si.unpack(theta)
+        dist, i, k = min((float(np.linalg.norm(W[i] - W[k])), i, k)
+                         for i, k in itertools.combinations(range(len(a)), 2))
+        rec = {"loss": o["loss"], "g2": g2, "lmin": float(lam[0]), "dist": dist,
+               "max_abs": float(np.max(np.abs(theta))), "si": False, "cor31": None, "close": dist < SI_DIST,
+               # a close pair with large opposite outgoing weights computes a ≈ -(a_i) δ·x σ'(w·x): a
+               # "derivative" pair drifting to infinity, not a copy of one neuron (merging it removes it)
+               "opposite": bool(dist < SI_DIST and a[i] * a[k] < 0
+                                 and abs(a[i] + a[k]) < 0.1 * max(abs(a[i]), abs(a[k])))}
         if red is not None:
             o4 = red_or[n]
             rec["g2_4"] = float(o4["grad"] @ o4["grad"]) if o4 else float("inf")
@@ -170,6 +169,7 @@ def _counts(cl: list[dict[str, Any]]) -> dict[str, int]:
             "si": sum(c["si"] for c in loc), "other": sum(not c["si"] for c in loc),
             "local_critical": sum(c["g2"] < CRITICAL for c in loc),
             "local_far": sum(c["max_abs"] > FAR for c in loc),
+            "local_close": sum(c["close"] for c in loc), "local_opposite": sum(c["opposite"] for c in loc),
             "saddle": sum(c["kind"] == "saddle" for c in cl), "diverged": sum(c["kind"] == "diverged" for c in cl),
             "si_cor31": sum(1 for c in loc if c["si"] and c["cor31"]),
             "si_merge": sum(1 for c in loc if c["si"] and c["cor31"] is not None),
@@ -225,6 +225,10 @@ def run(ctx: Context) -> P.Page:
             frac_row("global minima", "global"),
             frac_row("local minima (not global, no eigenvalue < -1e-5)", "local"),
             frac_row("…symmetry-induced (of all starts)", "si"),
+            (f"…local minima with two neurons within {SI_DIST:g} (distance alone, the Fig. 6.7 statistic)",
+             P.pct(c["local_close"], c["starts"]), "–", "",
+             f"{c['local_opposite']} of them pair large opposite outgoing weights (a_i ≈ -a_k): a derivative "
+             "pair drifting to infinity; merging it removes the neuron, so it is not symmetry-induced", "–"),
             frac_row("…other local minima (of all starts)", "other"),
             ("no non-global end point has a negative eigenvalue (< -1e-5)",
              f"{len(nonglobal) - neg}/{len(nonglobal)} without", "never negative", "none" if neg == 0 else

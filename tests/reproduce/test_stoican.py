@@ -53,3 +53,16 @@ def test_adam_then_slsqp_tiny() -> None:
     assert all(loss(b) < loss(a) for a, b in zip(theta0, theta))
     ends = st.slsqp(theta)
     assert all(loss(e) <= loss(b) for b, e in zip(theta, ends))
+
+
+def test_opposite_pair_is_close_but_not_symmetry_induced(cases) -> None:
+    """Two near-equal neurons with large opposite outgoing weights (a derivative pair) are close in the
+    Fig. 6.7 sense but merging them removes a neuron: not SI."""
+    case4, case5 = cases
+    w = np.array([0.3, 0.9])
+    W = np.vstack([si.LOCAL_A_W[:3], w, w + 1e-3])
+    a = np.append(si.LOCAL_A_A[:3], [40.0, -40.0])
+    (rec,) = st.classify(case4, case5, si.pack(W, a)[None])
+    assert rec["close"] and rec["opposite"] and not rec["si"]
+    (rec,) = st.classify(case4, case5, si.duplicate(si.LOCAL_A_W, si.LOCAL_A_A, 3, 1.5)[None])
+    assert rec["close"] and not rec["opposite"] and rec["si"]
