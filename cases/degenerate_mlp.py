@@ -249,3 +249,82 @@ CASE = CaseSpec(
     ground_truth_kind="partial",
     small_params={},
 )
+
+
+def star_locus_point(widths: tuple[int, ...], i: int, y: np.ndarray, rng: np.random.Generator,
+                     zero_layers: tuple[int, ...] = ()) -> np.ndarray:
+    r"""A random point of the star-locus component ``V_i`` (Cooper, seed 002, Sec. 3.1; re-derived here:
+    the seed's formulas are stripped).
+
+    Layers are numbered ``1..H+1`` (``H = len(widths) - 2`` hidden layers, ``A_l = (W_l, b_l)``).
+    ``V_i`` (``1 <= i <= H``) is the linear subspace
+
+    .. math::  W_i = 0,\ b_i = 0,\quad b_j = 0\ (i < j \le H),\quad W_{H+1} = 0,\quad b_{H+1} = \bar y,
+
+    with every other coordinate free (``A_l`` for ``l < i`` and ``W_j`` for ``i < j <= H``; drawn here
+    ``N(0, 1/fan_in)`` for weights, ``N(0, 1)`` for biases).  Why it is critical (Theorem 3.1, the
+    property its proof uses: ``∂f/∂p ≡ 0`` on the data for every parameter ``p`` but ``b_{H+1}``):
+    with ``σ(0) = 0``, ``h_i = σ(0) = 0`` and then ``h_j = σ(W_j·0 + 0) = 0`` up to ``h_H``, so
+    ``∂f/∂W_{H+1} = h_H = 0``; every other parameter below the output acts on ``f`` only through
+    ``W_{H+1} = 0``; and ``∂L/∂b_{H+1} ∝ Σ_x (f(x) - y(x)) = Σ_x (ȳ - y(x)) = 0``.
+
+    ``zero_layers``: further hidden layers ``l < i`` with ``A_l = 0`` too (``(l, i)`` a point of the
+    2-core, Cooper's core locus, Theorem 3.2).
+
+    The Hessian at a point of ``V_i`` (derived in :func:`star_hessian_prediction`) is not that of the
+    core: the mixed ``(W_{H+1}, W_i)`` block ``Σ_x r(x) ∂h_H(x)/∂W_i`` is ``x``-dependent and nonzero.
+    """
+    widths = tuple(int(w) for w in widths)
+    layers = param_slices(widths)
+    n_hidden = len(layers) - 1
+    if not 1 <= i <= n_hidden:
+        raise ValueError(f"star-locus component i must be in 1..{n_hidden} (hidden layers), got {i}")
+    if any(not 1 <= z < i for z in zero_layers):
+        raise ValueError(f"zero_layers must lie in 1..{i - 1}, got {zero_layers}")
+    theta = np.zeros(n_params(widths))
+    for l, (ws, (r, c), bs) in enumerate(layers, start=1):
+        if l < i and l not in zero_layers:
+            theta[ws] = rng.normal(0.0, 1.0 / np.sqrt(c), size=r * c)
+            theta[bs] = rng.normal(0.0, 1.0, size=r)
+        elif i < l <= n_hidden:
+            theta[ws] = rng.normal(0.0, 1.0 / np.sqrt(c), size=r * c)
+    theta[layers[-1][2]] = np.asarray(y, dtype=float).mean(axis=0)
+    return theta
+
+
+def star_hessian_prediction(theta: np.ndarray, i: int, x: np.ndarray, y: np.ndarray, widths: tuple[int, ...],
+                            activation: str) -> np.ndarray:
+    r"""The nonzero Hessian eigenvalues of ``L = mean((f - y)^2)`` at a point ``θ`` of ``V_i``, in closed form
+    (NumPy; sorted).
+
+    Derivation (``N = n d_out`` squared terms, ``r(x) = f(x) - y(x) = ȳ - y(x)``):
+    ``∇²L = (2/N) Σ_x Σ_k [∇f_k ∇f_kᵀ + r_k ∇²f_k]``.  On ``V_i`` the only nonzero first derivative is
+    ``∂f_k/∂b_{H+1,k} = 1``: the output-bias block ``(2/d_out) I``.  Second derivatives of ``f`` that
+    are constant in ``x`` are annihilated by ``Σ_x r = 0``; the only ``x``-dependent ones are the mixed
+    ``∂²f_k/∂W_{H+1}[k,m] ∂W_i[a,b] = s M[m,a] h_{i-1,b}(x)`` with ``s = σ'(0)^{H-i+1}`` and
+    ``M = W_H ⋯ W_{i+1}`` (identity for ``i = H``), because every pre-activation from layer ``i`` on is 0.
+    So the mixed block is ``B = (2 s/N) C ⊗ M`` with ``C = Σ_x r(x) h_{i-1}(x)ᵀ`` (``d_out × n_{i-1}``),
+    and ``[[0, B], [Bᵀ, 0]]`` has eigenvalues ``± σ_p(B) = ± (2|s|/N) σ_p(C) σ_q(M)``.  Hence the
+    inertia is ``(rank C · rank M, d - d_out - 2 rank C · rank M, d_out + rank C · rank M)``: a saddle
+    unless ``C = 0`` (e.g. a second zero layer below ``i``: the core, Theorem 3.2).
+    """
+    widths = tuple(int(w) for w in widths)
+    p = unflatten_params(theta, widths)
+    n_hidden = len(widths) - 2
+    d_out = widths[-1]
+    n_terms = x.shape[0] * d_out
+    act = np.tanh if activation == "tanh" else (lambda z: z / (1.0 + np.exp(-z)))
+    ds0 = 1.0 if activation == "tanh" else 0.5  # σ'(0)
+    h = np.asarray(x, dtype=float)
+    for l in range(1, i):
+        h = act(h @ p[f"W{l}"].T + p[f"b{l}"])
+    M = np.eye(widths[i])
+    for l in range(i + 1, n_hidden + 1):
+        M = p[f"W{l}"] @ M
+    s = ds0 ** (n_hidden - i + 1)
+    r = np.asarray(y, dtype=float).mean(axis=0) - np.asarray(y, dtype=float)
+    C = r.T @ h
+    sv = np.outer(np.linalg.svd(C, compute_uv=False), np.linalg.svd(M, compute_uv=False)).ravel()
+    sv = 2.0 * abs(s) / n_terms * sv
+    sv = sv[sv > 1e-12 * max(1.0, float(sv.max(initial=0.0)))]
+    return np.sort(np.concatenate([np.full(d_out, 2.0 / d_out), sv, -sv]))

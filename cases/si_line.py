@@ -420,3 +420,40 @@ CASE = CaseSpec(
     ground_truth_kind="numeric",
     small_params={"width": 5, "mu": 0.3, "init": "near-lines"},
 )
+
+
+def adam_train(thetas: np.ndarray, steps: int, lr: float, state: tuple[np.ndarray, ...] | None = None
+               ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    r"""Full-batch Adam on :func:`loss_fn` from each row of ``thetas`` (Stoican Sec. 6.2.1's first stage:
+    "Adam ... fixed learning rate ..., full batch"); jitted, ``vmap`` over rows, one ``lax.fori_loop``.
+
+    Update (Kingma & Ba, ``β1 = 0.9, β2 = 0.999, ε = 1e-8``):
+    ``m ← β1 m + (1-β1) g``, ``v ← β2 v + (1-β2) g²``,
+    ``θ ← θ - lr · m̂ / (√v̂ + ε)`` with ``m̂ = m/(1-β1^t)``, ``v̂ = v/(1-β2^t)``.
+    Adam is (up to ``ε``) invariant to scaling the loss, so the sum of squares here and Stoican's mean
+    give the same steps.  ``state = (m, v, t)`` continues a previous call; returns ``(thetas, state)``.
+    """
+    th = jnp.asarray(thetas, dtype=jnp.float64)
+    if state is None:
+        state = (np.zeros(th.shape), np.zeros(th.shape), np.zeros(th.shape[0]))
+    out = _adam_jit(th, *(jnp.asarray(s, dtype=jnp.float64) for s in state), teacher_data(), int(steps), float(lr))
+    th, m, v, t = (np.asarray(a) for a in out)
+    return th, (m, v, t)
+
+
+def _adam_one(theta: jnp.ndarray, m: jnp.ndarray, v: jnp.ndarray, t: jnp.ndarray, data: dict[str, jnp.ndarray],
+              steps: int, lr: jnp.ndarray) -> tuple[jnp.ndarray, ...]:
+    grad = jax.grad(loss_fn)
+
+    def step(_: int, s: tuple[jnp.ndarray, ...]) -> tuple[jnp.ndarray, ...]:
+        th, m, v, t = s
+        g = grad(th, data)
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        t = t + 1.0
+        return th - lr * (m / (1 - 0.9**t)) / (jnp.sqrt(v / (1 - 0.999**t)) + 1e-8), m, v, t
+
+    return jax.lax.fori_loop(0, steps, step, (theta, m, v, t))
+
+
+_adam_jit = jax.jit(jax.vmap(_adam_one, in_axes=(0, 0, 0, 0, None, None, None)), static_argnums=(5,))

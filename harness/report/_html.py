@@ -130,10 +130,12 @@ def _figure(fig: Any, caption: str) -> str:
 
 
 def _cutoff_table(analysis: Sequence[Mapping[str, Any]]) -> str:
-    head = "<tr><th>cutoff ε</th><th>points</th><th>mean |loss error|</th><th>fraction correct index</th></tr>"
+    head = ("<tr><th>cutoff ε</th><th>points</th><th>mean |loss error|</th><th>fraction correct index (all points)</th>"
+            "<th>matched a class</th></tr>")
     rows = "".join(
         f"<tr><td>{_esc(_fmt(float(a.get('cutoff', math.nan))))}</td><td>{_esc(_fmt(a.get('n_points')))}</td>"
-        f"<td>{_esc(_fmt(a.get('mean_abs_loss_error')))}</td><td>{_esc(_fmt(a.get('fraction_correct_index')))}</td></tr>"
+        f"<td>{_esc(_fmt(a.get('mean_abs_loss_error')))}</td><td>{_esc(_fmt(a.get('fraction_correct_index')))}</td>"
+        f"<td>{_esc(_fmt(a.get('n_matched')))}</td></tr>"
         for a in analysis
     )
     return f'<table class="cutoff">{head}{rows}</table>'

@@ -1,7 +1,7 @@
 """``critbench reproduce``: the seed documents' experiments, rerun end to end through the harness.
 
 One module per experiment (``table31``, ``cutoffs``, ``sampling``, ``swish_dlae``,
-``quartic``, ``field``, ``si_line``, ``locus``; each defines ``EXPERIMENT``), a registry (:mod:`._registry`), the shared runner
+``quartic``, ``field``, ``si_line``, ``locus``, ``star_locus``, ``stoican``; each defines ``EXPERIMENT``), a registry (:mod:`._registry`), the shared runner
 helpers (:mod:`._runs`: runs go through :mod:`harness.run.runner` into
 ``OUT/runs``, so a rerun resumes) and the page writer (:mod:`._page`: per
 experiment ``OUT/<name>/index.html`` (self-contained) and ``summary.md`` with

@@ -78,6 +78,8 @@ BUILTIN = {
     "sec-3.5": "harness.reproduce.field:EXPERIMENT",
     "si-lines": "harness.reproduce.si_line:EXPERIMENT",
     "cooper-locus": "harness.reproduce.locus:EXPERIMENT",
+    "cooper-star": "harness.reproduce.star_locus:EXPERIMENT",
+    "stoican-6.1": "harness.reproduce.stoican:EXPERIMENT",
 }
 EXPERIMENTS = Registry("experiment", ENTRY_POINT_GROUP, BUILTIN, error=ExperimentError, validate=_check_experiment)
 

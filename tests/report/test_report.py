@@ -124,7 +124,12 @@ def test_cutoff_analysis_panel_from_score(tmp_path: Path) -> None:
         a["theta"] = np.where(np.arange(len(a["theta"]))[:, None] % 2 == 0, [-3.0, 0.0], [0.0, 0.0])
     analysis = cutoff_analysis(get_case("quartic"), data.records, arrays)
     page = render_report(root, cutoff_analyses={"quartic": analysis}).read_text()
-    assert "thesis Fig. 3.3" in page and "fraction correct index" in page
+    assert "thesis Fig. 3.3" in page and "fraction correct index (all points)" in page
+    assert "<th>matched a class</th>" in page  # n_matched shown beside the all-points fraction
+    n_matched = [a["n_matched"] for a in analysis]
+    table = page[page.index('<table class="cutoff">'):]
+    table = table[:table.index("</table>")]
+    assert [int(c.split("<td>")[-1].removesuffix("</td>")) for c in table.split("</tr>")[1:-1]] == n_matched
     assert "skipped" not in page
     assert page.count("<img") == 6  # heatmap + the case's five figures
 
