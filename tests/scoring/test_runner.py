@@ -99,3 +99,21 @@ def test_threaded_blocks_store_the_same_results_as_sequential(tmp_path):
         xa = load_arrays(tmp_path / "seq", a["batch_id"])["theta"]
         xb = load_arrays(tmp_path / "par", b["batch_id"])["theta"]
         np.testing.assert_array_equal(xa, xb)
+
+
+def test_inline_backend_gives_the_process_pool_records_and_refuses_plugins(tmp_path):
+    """The explicit in-process back end (trusted built-ins only) stores what the worker pool stores."""
+    from harness.run.pool import InlineBackend
+    from harness.solvers import SolverError
+
+    spec = RunSpec("quartic", {}, "newton-mr", {}, 5, 3, max_iter=40, batch_size=2)
+    pooled = run_spec(spec, tmp_path / "pool")
+    inline = run_spec(spec, tmp_path / "inline", backend=InlineBackend())
+    keys = ("run_id", "outcome", "n_iter", "hvps", "grads", "final_loss", "final_grad_norm_sq")
+    assert [[r[k] for k in keys] for r in inline] == [[r[k] for k in keys] for r in pooled]
+    for a, b in zip(inline, pooled):
+        np.testing.assert_array_equal(load_arrays(tmp_path / "inline", a["batch_id"])["theta"][a["batch_row"]],
+                                      load_arrays(tmp_path / "pool", b["batch_id"])["theta"][b["batch_row"]])
+    assert {r["time_limit"] for r in inline} == {None} and {r["time_limit"] for r in pooled} == {3600.0}
+    with pytest.raises(SolverError, match="built-in solvers only"):
+        run_spec(_spec(2), tmp_path / "plugin", backend=InlineBackend())
