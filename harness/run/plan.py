@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 
 from harness.run.keys import case_key, run_id, solver_key
-from harness.run.worker import indices_text  # noqa: F401 - re-exported for callers
 
 __all__ = ["DEFAULT_TIME_LIMIT", "LARGE_CASE_ELEMENTS", "LARGE_CASE_WORK", "REFILL_QUEUE", "Block", "CellPlan", "Plan", "block_size", "default_batch_size", "default_threads", "plan_cell", "plan_points",
            "use_refill"]

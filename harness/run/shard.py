@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from harness.run.keys import run_id
+from harness.run.worker import cost_source_of, isolated_data, solver_failure
 from harness.scoring.oracles import point_oracles
 from harness.scoring.outcomes import FAILED_OUTCOMES
 from harness.scoring.score import score_run, status_name
@@ -126,24 +127,6 @@ def batch_arrays(res: Any, theta0: np.ndarray, n: int, indices: Sequence[int]) -
     return arrs
 
 
-def isolated_data(data: Any) -> Any:
-    """A copy of the case data for a solver: a fresh pytree container whose
-    NumPy leaves are read-only copies and whose JAX leaves are fresh (immutable)
-    buffers, so nothing the solver does to it reaches the case that is scored."""
-    import jax
-    import jax.numpy as jnp
-
-    def leaf(x: Any) -> Any:
-        if isinstance(x, jax.Array):
-            return jnp.array(x, copy=True)
-        if isinstance(x, np.ndarray):
-            y = np.array(x, copy=True)
-            y.flags.writeable = False
-            return y
-        return x
-
-    return jax.tree_util.tree_map(leaf, data)
-
 
 def _shape(x: Any) -> str:
     return str(tuple(np.shape(x)))
@@ -219,14 +202,6 @@ def check_result(res: Any, batch: int, dim: int) -> tuple[str | None, dict[int, 
     rows = {row: f"unknown status code {int(c)}" for row, c in enumerate(status) if int(c) not in _KNOWN_STATUS}
     return None, rows
 
-
-def cost_source_of(solver: Any) -> str:
-    """``harness`` when the harness's own code counted HVPs/gradients (the shared
-    loop of built-ins, the counting oracles of the NumPy adapter), else ``solver``."""
-    from harness.solvers import IterativeSolver
-    from harness.solvers.numpy_adapter import NumpySolver
-
-    return "harness" if isinstance(solver, (IterativeSolver, NumpySolver)) else "solver"
 
 
 def build_records(
@@ -331,28 +306,6 @@ def build_records(
         out.append(rec)
     return out
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
-
-
-def solver_failure(exc: Exception, seed: int, indices: Sequence[int]) -> dict[int, tuple[str, str]]:
-    """The rows of a shard whose solver raised ``exc``, as ``{row: (outcome, reason)}``.
-
-    A :class:`~harness.solvers.numpy_adapter.NumpySolverError` carries the
-    adapter's per-row verdicts (``row_rejections``; its other rows are then
-    scored normally); any other exception fails the whole shard.  Every reason
-    names the global run index and the seed (``critbench run --seed S --runs
-    i+1`` reproduces run ``i``).
-    """
-    n = len(indices)
-    per_row = getattr(exc, "row_rejections", None)
-    if isinstance(per_row, Mapping) and getattr(exc, "partial", None) is not None:
-        return {int(row): (outcome, f"run {indices[row]} (seed {seed}): {reason}")
-                for row, (outcome, reason) in per_row.items() if 0 <= int(row) < n}
-    where = f"run {indices[0]}" if n == 1 else f"runs {indices[0]}-{indices[-1]} (one batch)"
-    return {row: ("error", f"solver raised on {where} (seed {seed}): {_first_line(exc)}") for row in range(n)}
 
 
 def _snapshot_oracles(

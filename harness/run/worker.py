@@ -5,7 +5,7 @@ for the trusted in-process back end) receives :class:`SolveTask` values,
 rebuilds the case and the solver from ``(name, params/options)`` (or unpickles
 objects given by Python callers of :mod:`harness.testing`), hands the solver a
 read-only copy of the initial points and a copy of the data
-(:func:`harness.run.shard.isolated_data`), and answers with plain arrays:
+(:func:`isolated_data`), and answers with plain arrays:
 ``theta, status, n_iter, hvps, grads``, the trace, the snapshots, and the
 wall times of the solve and of its compile warm-up.  It never scores, never
 opens the store.
@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SolveTask", "WARMUP_TOL", "WorkerState", "decode_reply", "describe_solver", "encode_reply", "run_task",
-           "worker_main"]
+__all__ = ["SolveTask", "WARMUP_TOL", "WorkerState", "cost_source_of", "decode_reply", "describe_solver",
+           "encode_reply", "isolated_data", "run_task", "solver_failure", "worker_main"]
 
 #: ``tol`` of the compile warm-up call: every run converges at iteration 0.
 WARMUP_TOL = 1e300
@@ -102,11 +102,56 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
+def solver_failure(exc: Exception, seed: int, indices: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """The rows of a shard whose solver raised ``exc``, as ``{row: (outcome, reason)}``.
+
+    A :class:`~harness.solvers.numpy_adapter.NumpySolverError` carries the
+    adapter's per-row verdicts (``row_rejections``; its other rows are then
+    scored normally); any other exception fails the whole shard.  Every reason
+    names the global run index and the seed (``critbench run --seed S --runs
+    i+1`` reproduces run ``i``).
+    """
+    n = len(indices)
+    per_row = getattr(exc, "row_rejections", None)
+    if isinstance(per_row, Mapping) and getattr(exc, "partial", None) is not None:
+        return {int(row): (outcome, f"run {indices[row]} (seed {seed}): {reason}")
+                for row, (outcome, reason) in per_row.items() if 0 <= int(row) < n}
+    where = f"run {indices[0]}" if n == 1 else f"runs {indices[0]}-{indices[-1]} (one batch)"
+    return {row: ("error", f"solver raised on {where} (seed {seed}): {_first_line(exc)}") for row in range(n)}
+
+
+def isolated_data(data: Any) -> Any:
+    """A copy of the case data for a solver: a fresh pytree container whose
+    NumPy leaves are read-only copies and whose JAX leaves are fresh (immutable)
+    buffers, so nothing the solver does to it reaches the case that is scored."""
+    import jax
+    import jax.numpy as jnp
+
+    def leaf(x: Any) -> Any:
+        if isinstance(x, jax.Array):
+            return jnp.array(x, copy=True)
+        if isinstance(x, np.ndarray):
+            y = np.array(x, copy=True)
+            y.flags.writeable = False
+            return y
+        return x
+
+    return jax.tree_util.tree_map(leaf, data)
+
+
+def cost_source_of(solver: Any) -> str:
+    """``harness`` when the harness's own code counted HVPs/gradients (the shared
+    loop of built-ins, the counting oracles of the NumPy adapter), else ``solver``."""
+    from harness.solvers import IterativeSolver
+    from harness.solvers.numpy_adapter import NumpySolver
+
+    return "harness" if isinstance(solver, (IterativeSolver, NumpySolver)) else "solver"
+
+
 def describe_solver(ref: tuple, given: Mapping[str, Any]) -> dict[str, Any]:
     """Name, complete options, refill support and cost source of the solver of ``ref``
     (``{"error": one line}`` if it cannot be built); also its option defaults."""
     from harness.run.keys import solver_options_of
-    from harness.run.shard import cost_source_of
     from harness.solvers import SolverError, supports_refill
 
     defaults: dict[str, Any] | None = None
@@ -198,7 +243,6 @@ def run_task(task: SolveTask, state: WorkerState) -> tuple[dict[str, Any], dict[
     verdicts of the NumPy adapter); any other ``BaseException`` is re-raised
     for :func:`worker_main` to report and exit.
     """
-    from harness.run.shard import isolated_data, solver_failure
     from harness.solvers import Problem, supports_refill
 
     head: dict[str, Any] = {"compile_seconds": 0.0, "seconds": float("nan")}
@@ -309,6 +353,19 @@ class _Unreadable:
 
 
 def worker_main(conn: Any, cache: str | None) -> None:
+    """Entry point of a pool worker: :func:`_serve`, and never a traceback on the terminal
+    (an unexpected failure of the worker itself is one line on stderr; the parent then
+    sees the worker's death and records it)."""
+    try:
+        _serve(conn, cache)
+    except BaseException as exc:  # noqa: BLE001
+        try:
+            os.write(2, f"critbench worker: {_first_line(exc)}\n".encode())
+        finally:
+            os._exit(4)
+
+
+def _serve(conn: Any, cache: str | None) -> None:
     """Loop of a pool worker: ``("solve", task)`` / ``("describe", ref, given)`` / ``("stop",)``.
 
     SIGINT is ignored (Ctrl-C is the parent's: blocks in flight finish).  A
