@@ -46,6 +46,8 @@ from harness.run.worker import SolveTask, WorkerState, decode_reply, encode_repl
 __all__ = ["Backend", "InlineBackend", "ProcessPool", "is_builtin_solver", "shared_pool"]
 
 Outcome = tuple
+#: Seconds a worker may take to load and describe a solver (a plug-in that hangs at import).
+DESCRIBE_TIMEOUT = 600.0
 
 
 class Backend(Protocol):
@@ -156,6 +158,10 @@ class ProcessPool:
             self._workers.append(w)
         try:
             w.conn.send(("describe", solver_ref, given))
+            if not w.conn.poll(DESCRIBE_TIMEOUT):
+                self._replace(w)
+                what = solver_ref[1] if solver_ref[0] == "name" else "the given solver"
+                return {"error": f"cannot load solver {what!r}: no answer within {DESCRIBE_TIMEOUT:g} s"}
             head, _ = decode_reply(w.conn.recv_bytes())
             out = head.get("describe")
             if not isinstance(out, dict):
