@@ -88,13 +88,13 @@ def test_a_hang_past_the_time_limit_is_a_timeout(tmp_path, capsys):
     out = tmp_path / "out"
     code = main(["run", "--case", "quartic", "--solver", A + "hang_on_target", "--option", f"target={_target(3)}",
                  "--runs", "4", "--batch-size", "1", "--max-iter", "50", "--out", str(out), "--quiet",
-                 "--time-limit", "20"])
+                 "--time-limit", "10"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and "timeout" in err[0]
     recs = _others_stored(out, bad=3)
     assert recs[3]["outcome"] == "timeout"
-    assert recs[3]["error"] == "time limit 20 s exceeded during run 3 (seed 0); worker killed"
-    assert {r["time_limit"] for r in recs} == {20.0}
+    assert recs[3]["error"] == "time limit 10 s exceeded during run 3 (seed 0); worker killed"
+    assert {r["time_limit"] for r in recs} == {10.0}
 
 
 # --------------------------------------------------------------------------- (g) a plug-in that cannot load
