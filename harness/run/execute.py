@@ -152,9 +152,7 @@ def execute(
             in_flight[backend.submit(_task(cells[ci], cells[ci].blocks[bi]), limit)] = pick
             busy[ci] += 1
 
-    def handle(ticket: int, outcome: tuple) -> None:
-        ci, bi = in_flight.pop(ticket)
-        busy[ci] -= 1
+    def handle(ci: int, bi: int, outcome: tuple) -> None:
         cell, block = cells[ci], cells[ci].blocks[bi]
         records, arrays = _score(cell, block, outcome, prov=prov, time_limit=recorded_limit)
         if store is not None:
@@ -168,20 +166,26 @@ def execute(
         produced[ci].extend(records)
         progress.advance(len(block.indices), sum(1 for r in records if r["outcome"] == "critical"))
 
-    while pending or in_flight:
+    ready: deque[tuple[int, int, tuple]] = deque()  # solved, not yet scored and stored
+    while pending or in_flight or ready:
         try:
             if not interrupted:
-                dispatch()
+                dispatch()  # workers get their next block before this process scores the last one
+            if ready:
+                handle(*ready.popleft())
+                continue
             if not in_flight:
                 break
             for ticket, outcome in backend.wait(None):
-                handle(ticket, outcome)
+                ci, bi = in_flight.pop(ticket)
+                busy[ci] -= 1
+                ready.append((ci, bi, outcome))
         except KeyboardInterrupt:
-            if interrupted or not in_flight:
+            if interrupted or not (in_flight or ready):
                 backend.abandon()
                 raise
             interrupted = True
-            print(f"critbench: finishing the {len(in_flight)} block(s) in flight so they are stored "
+            print(f"critbench: finishing the {len(in_flight) + len(ready)} block(s) in flight so they are stored "
                   "(Ctrl-C again to abandon them)", file=sys.stderr, flush=True)
     if interrupted:
         raise KeyboardInterrupt
