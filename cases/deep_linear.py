@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._core import Case, CriticalClass, GroundTruth
-from .registry import register_case
+from .registry import CaseSpec
 
 NAME = "deep-linear"
 #: ``match`` assigns the origin class to points with ``||θ|| <= ORIGIN_RADIUS``.
@@ -169,7 +169,7 @@ def make_case(depth: int = 3, d_in: int = 3, hidden: int = 4, d_out: int = 2, n:
     )
 
 
-register_case(
+CASE = CaseSpec(
     NAME,
     make_case,
     description="Deep linear network, MSE: origin critical; zero Hessian for depth >= 3, strict saddle at depth 2",

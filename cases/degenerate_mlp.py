@@ -48,7 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._core import Case, CriticalClass, GroundTruth
-from .registry import register_case
+from .registry import CaseSpec
 
 NAME = "degenerate-mlp"
 ACTIVATIONS = ("tanh", "swish")
@@ -242,7 +242,7 @@ def make_case(
     )
 
 
-register_case(
+CASE = CaseSpec(
     NAME,
     make_case,
     description="MLP with >= 3 zero weight matrices and b_L = mean(y): degenerate critical point (Cooper star locus)",

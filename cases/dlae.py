@@ -50,7 +50,10 @@ descent from a small random point (entries ``N(0, init_scale^2)``), then draws
 iterates *uniformly by loss value* (a target loss uniform between the
 trajectory's largest and smallest loss, then the iterate nearest to it), and
 adds ``N(0, noise^2)`` noise (``noise = 0.1``: the thesis's variance 1e-2) to a
-random half (``floor(n/2)``) of them.  ``init="gaussian"`` draws i.i.d.
+random half (``floor(n/2)``) of them (:func:`cases._trajectory.uniform_by_loss`).
+``init="trajectory-by-iteration"`` draws the iterates uniformly by *iteration*
+instead (the scheme the thesis rejects; for the Sec. 3.2.3.2 comparison).
+``init="gaussian"`` draws i.i.d.
 ``N(0, init_scale^2)`` entries.
 """
 
@@ -66,7 +69,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._core import Case, CriticalClass, GroundTruth
-from .registry import CaseError, register_case
+from ._trajectory import uniform_by_iteration, uniform_by_loss
+from .registry import CaseError, CaseSpec
 
 __all__ = [
     "DLAEGroundTruth",
@@ -352,15 +356,12 @@ def _make_sampler(
 
     lr = TRAJECTORY_LR * k / lam_max
 
+    draw = uniform_by_iteration if init == "trajectory-by-iteration" else uniform_by_loss
+
     def sample_trajectory(rng: np.random.Generator, n: int) -> np.ndarray:
         theta0 = rng.normal(0.0, init_scale, size=dim)
         thetas, losses = _gd_trajectory(sigma, p, theta0, TRAJECTORY_STEPS, lr)
-        targets = rng.uniform(losses.min(), losses.max(), size=n)
-        idx = np.argmin(np.abs(losses[None, :] - targets[:, None]), axis=1)
-        out = thetas[idx].copy()
-        noisy = rng.permutation(n)[: n // 2]
-        out[noisy] += rng.normal(0.0, noise, size=(noisy.size, dim))
-        return out
+        return draw(rng, thetas, losses, n, noise)
 
     return sample_trajectory
 
@@ -421,7 +422,7 @@ def dlae(
         rotation: replace ``X`` by ``R X`` for a random orthogonal ``R``.
         gram: evaluate the loss via ``Σ = XX^T/n`` (:func:`loss_fn_gram`) instead of the
             data matrix (:func:`loss_fn`, the benchmark workload).
-        init: ``"trajectory"`` (thesis) or ``"gaussian"``.
+        init: ``"trajectory"`` (thesis), ``"trajectory-by-iteration"`` or ``"gaussian"``.
         noise: standard deviation of the noise added to half the trajectory points
             (0.1: the thesis's variance 1e-2).
         init_scale: standard deviation of the trajectory's start and of ``"gaussian"`` entries.
@@ -438,8 +439,8 @@ def dlae(
     for name, flag in (("exact", exact), ("rotation", rotation), ("gram", gram)):
         if not isinstance(flag, (bool, np.bool_)):
             raise _bad(f"{name} must be a bool, got {flag!r}")
-    if init not in ("trajectory", "gaussian"):
-        raise _bad(f"init must be 'trajectory' or 'gaussian', got {init!r}")
+    if init not in ("trajectory", "gaussian", "trajectory-by-iteration"):
+        raise _bad(f"init must be 'trajectory', 'trajectory-by-iteration' or 'gaussian', got {init!r}")
     if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
         raise _bad(f"noise must be a finite number >= 0, got {noise!r}")
     if not (isinstance(init_scale, (int, float)) and math.isfinite(init_scale) and init_scale > 0):
@@ -480,7 +481,7 @@ def dlae(
     )
 
 
-register_case(
+CASE = CaseSpec(
     "dlae",
     dlae,
     description="deep linear autoencoder mean((X - W2 W1 X)^2), thesis Sec. 3.2 (Theorem 3.2, Table 3.1)",

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._core import Case, CriticalClass, GradientFlatPoint, GroundTruth
-from .registry import register_case
+from .registry import CaseSpec
 
 NAME = "example-1.1"
 _S3 = 1.0 / math.sqrt(3.0)
@@ -105,7 +105,7 @@ def make_case(init_scale: float = 1.5) -> Case:
     )
 
 
-register_case(
+CASE = CaseSpec(
     NAME,
     make_case,
     description="Thesis Example 1.1, (θ2θ1 - 1)^2: hyperbola of global minima, strict saddle at the origin",

@@ -36,9 +36,15 @@ them ``W1, b1, W2, ...``):
   term contains a zero weight matrix), so for ``l2 > 0`` the origin is the thesis's
   "bad local minimum at index 0, loss ln(2)".
 
-Initial points: Glorot (Xavier) normal weights, ``N(0, 2/(fan_in + fan_out))``,
-and zero biases (the thesis started from optimisation trajectories; this is the
-standard initialisation those start from).
+Initial points (parameter ``init``):
+
+* ``"glorot"`` (default): Glorot (Xavier) normal weights, ``N(0, 2/(fan_in + fan_out))``,
+  and zero biases (the standard initialisation; a critbench choice);
+* ``"trajectory"`` (the thesis's protocol, Sec. 3.2.3.2, as for the DLAE): plain
+  gradient descent (:data:`TRAJECTORY_STEPS` steps of size ``trajectory_lr``) from one
+  Glorot draw, iterates drawn uniformly by loss and ``N(0, noise^2)`` (``noise = 0.1``:
+  the thesis's variance 1e-2) added to a random half
+  (:func:`cases._trajectory.uniform_by_loss`, shared with the DLAE).
 """
 
 from __future__ import annotations
@@ -54,7 +60,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._core import Case
-from .registry import register_case
+from ._trajectory import THESIS_NOISE, gd_trajectory, uniform_by_loss
+from .registry import CaseSpec
 
 N_DIGITS = 1797
 
@@ -160,6 +167,43 @@ def _make_sampler(shapes: list[tuple[str, tuple[int, ...]]]) -> Any:
     return sample_init
 
 
+#: Gradient-descent steps of the ``"trajectory"`` sampler.
+TRAJECTORY_STEPS = 2000
+INITS = ("glorot", "trajectory")
+
+
+def _make_init(shapes: list[tuple[str, tuple[int, ...]]], init: str, loss_fn: Any, data: Any, lr: float,
+               noise: float) -> Any:
+    """The case's sampler for ``init`` (module docstring)."""
+    glorot = _make_sampler(shapes)
+    if init == "glorot":
+        return glorot
+
+    def sample_trajectory(rng: np.random.Generator, n: int) -> np.ndarray:
+        theta0 = glorot(rng, 1)[0]
+        thetas, losses = gd_trajectory(loss_fn, data, theta0, steps=TRAJECTORY_STEPS, lr=lr)
+        return uniform_by_loss(rng, thetas, losses, n, noise)
+
+    return sample_trajectory
+
+
+def _check_init(init: Any, lr: Any, noise: Any) -> tuple[str, float, float]:
+    if init not in INITS:
+        raise ValueError(f"init must be one of {', '.join(map(repr, INITS))}, got {init!r}")
+    for name, v in (("trajectory_lr", lr), ("noise", noise)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or (
+                name == "trajectory_lr" and v == 0):
+            raise ValueError(f"{name} must be a finite number {'> 0' if name == 'trajectory_lr' else '>= 0'}, "
+                             f"got {v!r}")
+    return str(init), float(lr), float(noise)
+
+
+def _init_params(init: str, lr: float, noise: float) -> dict[str, Any]:
+    """The sampler's parameters as recorded in ``Case.params`` (none for the default Glorot draws,
+    so existing case keys are unchanged)."""
+    return {} if init == "glorot" else {"init": init, "trajectory_lr": lr, "noise": noise}
+
+
 def _check_int(name: str, value: Any, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
         raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
@@ -187,38 +231,63 @@ def _markers(hidden: tuple[int, ...]) -> tuple[jnp.ndarray, ...]:
     return tuple(jnp.zeros((h, 0)) for h in hidden)
 
 
-def make_autoencoder(n: int = 1000, seed: int = 0, hidden: tuple[int, ...] = (8, 16)) -> Case:
-    """Swish autoencoder on 4×4 digits (Frye Sec. 3.5.1).
+def gaussian_16(n: int, seed: int) -> np.ndarray:
+    """The DLAE's data (thesis Sec. 3.2.3.1) as ``(n, 16)`` rows: ``N(0, diag(linspace(1, 16)))``
+    samples with exactly zero column means (:func:`cases.dlae.make_data`, ``exact=False``)."""
+    from .dlae import make_data
+
+    x, _ = make_data(16, n, np.linspace(1.0, 16.0, 16), np.random.default_rng(seed), exact=False, rotation=False)
+    return np.ascontiguousarray(x.T)
+
+
+def make_autoencoder(n: int = 1000, seed: int = 0, hidden: tuple[int, ...] = (8, 16), init: str = "glorot",
+                     trajectory_lr: float = 0.1, noise: float = THESIS_NOISE, data: str = "digits") -> Case:
+    """Swish autoencoder on 4×4 digits (Frye Sec. 3.5.1), or on the DLAE's Gaussian data (Fig. 3.4).
 
     Args:
-        n: number of examples (1..1797), drawn without replacement with ``seed``.
+        n: number of examples (digits: 1..1797, drawn without replacement with ``seed``;
+            gaussian: 1..100000 samples drawn with ``seed``).
         seed: data-subsample seed.
         hidden: hidden-layer widths (thesis: 8, 16).
+        init, trajectory_lr, noise: the initial-point sampler (module docstring).
+        data: ``"digits"`` or ``"gaussian"`` (:func:`gaussian_16`, thesis Fig. 3.4: "the same data
+            as in Section 3.2.3").
     """
-    n = _check_int("n", n, 1, N_DIGITS)
+    init, trajectory_lr, noise = _check_init(init, trajectory_lr, noise)
+    if data not in ("digits", "gaussian"):
+        raise ValueError(f"data must be 'digits' or 'gaussian', got {data!r}")
+    dataset = str(data)
+    n = _check_int("n", n, 1, N_DIGITS if dataset == "digits" else 100_000)
     seed = _check_int("seed", seed, 0, 2**32 - 1)
     hidden = _check_hidden(hidden)
-    X, _ = digits_4x4()
-    idx = np.sort(np.random.default_rng(seed).choice(X.shape[0], size=n, replace=False))
-    x = X[idx]
+    if dataset == "gaussian":
+        x = gaussian_16(n, seed)
+    else:
+        X, _ = digits_4x4()
+        idx = np.sort(np.random.default_rng(seed).choice(X.shape[0], size=n, replace=False))
+        x = X[idx]
     sizes = [16, *hidden, 16]
     shapes = _param_shapes(sizes, True)
     dim = sum(int(np.prod(s)) for _, s in shapes)
+    data = {"x": jnp.asarray(x), "y": jnp.asarray(x), "hidden": _markers(hidden)}
     return Case(
         name="swish-autoencoder",
-        params={"n": n, "seed": seed, "hidden": hidden},
+        params={"n": n, "seed": seed, "hidden": hidden, **_init_params(init, trajectory_lr, noise),
+                **({} if dataset == "digits" else {"data": dataset})},
         dim=dim,
         loss_fn=autoencoder_loss,
-        data={"x": jnp.asarray(x), "y": jnp.asarray(x), "hidden": _markers(hidden)},
-        sample_init=_make_sampler(shapes),
+        data=data,
+        sample_init=_make_init(shapes, init, autoencoder_loss, data, trajectory_lr, noise),
         ground_truth=None,
-        description=f"Swish autoencoder 16-{'-'.join(map(str, hidden))}-16 with biases on {n} 4x4 digits (MSE)",
+        description=f"Swish autoencoder 16-{'-'.join(map(str, hidden))}-16 with biases on {n} "
+                    + ("4x4 digits" if dataset == "digits" else "Gaussian DLAE samples") + " (MSE)",
         unflatten=_make_unflatten(shapes),
     )
 
 
 def make_mlp(
-    n: int = 1000, seed: int = 0, hidden: tuple[int, ...] = (12, 8), n_classes: int = 10, l2: float = 1e-3
+    n: int = 1000, seed: int = 0, hidden: tuple[int, ...] = (12, 8), n_classes: int = 10, l2: float = 1e-3,
+    init: str = "glorot", trajectory_lr: float = 0.1, noise: float = THESIS_NOISE,
 ) -> Case:
     """Swish MLP classifier on 4×4 digits (Frye Sec. 3.5.2).
 
@@ -227,8 +296,10 @@ def make_mlp(
         seed: data-subsample seed.
         hidden: hidden-layer widths (thesis: 12, 8).
         n_classes: keep digits ``0..n_classes-1`` (2..10).
-        l2: coefficient of ``||θ||²`` (>= 0).
+        l2: coefficient of ``||θ||²`` (>= 0; the thesis prints ``r(θ) = ||θ||²``, i.e. 1).
+        init, trajectory_lr, noise: the initial-point sampler (module docstring).
     """
+    init, trajectory_lr, noise = _check_init(init, trajectory_lr, noise)
     n_classes = _check_int("n_classes", n_classes, 2, 10)
     seed = _check_int("seed", seed, 0, 2**32 - 1)
     hidden = _check_hidden(hidden)
@@ -241,22 +312,25 @@ def make_mlp(
     shapes = _param_shapes(sizes, True)
     dim = sum(int(np.prod(s)) for _, s in shapes)
     onehot = np.eye(n_classes)[labels[idx]]
+    data = {"x": jnp.asarray(X[idx]), "y": jnp.asarray(onehot), "hidden": _markers(hidden),
+            "l2": jnp.asarray(l2, dtype=jnp.float64)}
     return Case(
         name="swish-mlp",
-        params={"n": n, "seed": seed, "hidden": hidden, "n_classes": n_classes, "l2": l2},
+        params={"n": n, "seed": seed, "hidden": hidden, "n_classes": n_classes, "l2": l2,
+                **_init_params(init, trajectory_lr, noise)},
         dim=dim,
         loss_fn=classifier_loss,
-        data={"x": jnp.asarray(X[idx]), "y": jnp.asarray(onehot), "hidden": _markers(hidden),
-              "l2": jnp.asarray(l2, dtype=jnp.float64)},
-        sample_init=_make_sampler(shapes),
+        data=data,
+        sample_init=_make_init(shapes, init, classifier_loss, data, trajectory_lr, noise),
         ground_truth=None,
         description=f"Swish MLP 16-{'-'.join(map(str, hidden))}-{n_classes} with biases, CE + {l2:g}||θ||², {n} 4x4 digits",
         unflatten=_make_unflatten(shapes),
     )
 
 
-def pca_digits01(n: int, seed: int, input_dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` digits 0/1 (seeded), PCA of their 64 pixels to ``input_dim`` z-scored components, and their labels."""
+def pca_digits01(n: int, seed: int, input_dim: int, zscore: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` digits 0/1 (seeded), PCA of their 64 pixels to ``input_dim`` components (z-scored if
+    ``zscore``; the thesis's sklearn PCA does not), and their labels."""
     images, labels = _digits()
     pool = np.flatnonzero(labels <= 1)
     idx = np.sort(np.random.default_rng(seed).choice(pool, size=n, replace=False))
@@ -264,13 +338,16 @@ def pca_digits01(n: int, seed: int, input_dim: int) -> tuple[np.ndarray, np.ndar
     Z = Z - Z.mean(axis=0)
     _, _, vt = np.linalg.svd(Z, full_matrices=False)
     P = Z @ vt[:input_dim].T
+    if not zscore:
+        return P, labels[idx]
     std = P.std(axis=0)
     std[std < 1e-12] = 1.0
     return P / std, labels[idx]
 
 
 def make_overparam(
-    n: int = 50, seed: int = 0, hidden: tuple[int, ...] = (32, 4), input_dim: int = 32, l2: float = 1e-3
+    n: int = 50, seed: int = 0, hidden: tuple[int, ...] = (32, 4), input_dim: int = 32, l2: float = 1e-3,
+    zscore: bool = True, init: str = "glorot", trajectory_lr: float = 0.1, noise: float = THESIS_NOISE,
 ) -> Case:
     """Over-parameterized Swish MLP memorising permuted 0/1 labels (Frye Sec. 3.5.3).
 
@@ -280,46 +357,53 @@ def make_overparam(
         hidden: hidden-layer widths (thesis: 32, 4).
         input_dim: PCA components kept (thesis: 32; at most ``min(n, 64)``).
         l2: coefficient of ``||θ||²`` (>= 0).
+        zscore: z-score the PCA components (a critbench choice; the thesis's sklearn PCA does not).
+        init, trajectory_lr, noise: the initial-point sampler (module docstring).
     """
+    init, trajectory_lr, noise = _check_init(init, trajectory_lr, noise)
+    if not isinstance(zscore, bool):
+        raise ValueError(f"zscore must be true or false, got {zscore!r}")
     seed = _check_int("seed", seed, 0, 2**32 - 1)
     n = _check_int("n", n, 2, 360)
     input_dim = _check_int("input_dim", input_dim, 1, min(n, 64))
     hidden = _check_hidden(hidden)
     l2 = _check_l2(l2)
-    x, labels = pca_digits01(n, seed, input_dim)
+    x, labels = pca_digits01(n, seed, input_dim, zscore)
     perm_labels = np.random.default_rng([seed, 1]).permutation(labels)
     sizes = [input_dim, *hidden, 2]
     shapes = _param_shapes(sizes, False)
     dim = sum(int(np.prod(s)) for _, s in shapes)
+    data = {"x": jnp.asarray(x), "y": jnp.asarray(np.eye(2)[perm_labels]), "hidden": _markers(hidden),
+            "l2": jnp.asarray(l2, dtype=jnp.float64)}
     return Case(
         name="overparam-mlp",
-        params={"n": n, "seed": seed, "hidden": hidden, "input_dim": input_dim, "l2": l2},
+        params={"n": n, "seed": seed, "hidden": hidden, "input_dim": input_dim, "l2": l2,
+                **({} if zscore else {"zscore": False}), **_init_params(init, trajectory_lr, noise)},
         dim=dim,
         loss_fn=overparam_loss,
-        data={"x": jnp.asarray(x), "y": jnp.asarray(np.eye(2)[perm_labels]), "hidden": _markers(hidden),
-              "l2": jnp.asarray(l2, dtype=jnp.float64)},
-        sample_init=_make_sampler(shapes),
+        data=data,
+        sample_init=_make_init(shapes, init, overparam_loss, data, trajectory_lr, noise),
         ground_truth=None,
         description=f"Swish MLP {input_dim}-{'-'.join(map(str, hidden))}-2 without biases, random 0/1 labels, n={n}",
         unflatten=_make_unflatten(shapes),
     )
 
 
-register_case(
+AUTOENCODER = CaseSpec(
     "swish-autoencoder",
     make_autoencoder,
     description="Frye Sec. 3.5.1: Swish autoencoder 16-8-16-16 with biases on 4x4 digits (no ground truth)",
     ground_truth_kind="none",
     small_params={"n": 64},
 )
-register_case(
+MLP = CaseSpec(
     "swish-mlp",
     make_mlp,
     description="Frye Sec. 3.5.2: Swish MLP 16-12-8-10, cross-entropy + L2, 4x4 digits (no ground truth)",
     ground_truth_kind="none",
     small_params={"n": 64},
 )
-register_case(
+OVERPARAM = CaseSpec(
     "overparam-mlp",
     make_overparam,
     description="Frye Sec. 3.5.3: Swish MLP 32-32-4-2, no biases, random 0/1 labels, n=50 (no ground truth)",

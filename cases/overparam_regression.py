@@ -24,7 +24,7 @@ import numpy as np
 
 from ._core import Case
 from .degenerate_mlp import ACTIVATIONS, MLPData, loss_fn, make_data, n_params, param_slices, unflatten_params
-from .registry import register_case
+from .registry import CaseSpec
 
 NAME = "overparam-regression"
 
@@ -75,7 +75,7 @@ def make_case(widths: tuple[int, ...] = (3, 6, 1), activation: str = "tanh", n: 
     )
 
 
-register_case(
+CASE = CaseSpec(
     NAME,
     make_case,
     description="Cooper: over-parameterized scalar regression (d > n, no L2); global minima have nullity d - n",

@@ -46,7 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._core import Case, CriticalClass, GradientFlatPoint, GroundTruth
-from .registry import register_case
+from .registry import CaseSpec
 
 EQ_335 = {"a": (1.0, 3.6), "b": (-6.0, 10.0), "c": (9.0, 0.0), "const": 40.0}
 MAX_DIM = 4
@@ -217,14 +217,14 @@ def make_quartic(angle: float = 0.0) -> Case:
     return _build("quartic", EQ_335["a"], EQ_335["b"], EQ_335["c"], EQ_335["const"], angle, -1)
 
 
-register_case(
+CASE = CaseSpec(
     "quartic",
     make_quartic,
     description="Thesis Eq. 3.35: one minimum (-3,0), strict gradient-flat points (±√2,0)",
     ground_truth_kind="exact",
     small_params={},
 )
-register_case(
+FAMILY = CaseSpec(
     "quartic-family",
     make_family,
     description="Separable quartics in rotated coordinates (n <= 4); exact critical and gradient-flat points",

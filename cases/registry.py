@@ -1,9 +1,20 @@
-"""Registry of case families by name.
+"""Registry of case families by name (one :class:`cases._registry.Registry`, group ``critbench.cases``).
 
-Each family module registers a *factory* ``factory(**params) -> Case`` whose
-keyword parameters all have defaults (the documented instance, e.g. the thesis
-DLAE).  :func:`get_case` validates names and parameters and raises
-:class:`CaseError` with a one-line message naming the valid choices.
+A family is described by a :class:`CaseSpec`: a *factory* ``factory(**params) -> Case``
+whose keyword parameters all have defaults (the documented instance, e.g. the thesis
+DLAE), a description, the kind of ground truth and the small instance of the default
+scorecard.  Built-in families are declared below as ``"cases.module:ATTR"`` references
+to their module's ``CaseSpec``, so :func:`case_names` imports nothing (no JAX); a
+family module is imported the first time its case is used.  A third-party package
+registers its own (certified) cases in its ``pyproject.toml``::
+
+    [project.entry-points."critbench.cases"]
+    ring = "mypkg.ring:CASE"            # a CaseSpec
+    [project.entry-points."critbench.certificates"]
+    ring = "mypkg.ring_certificate:certify"
+
+:func:`get_case` validates names and parameters and raises :class:`CaseError` with a
+one-line message naming the valid choices.
 """
 
 from __future__ import annotations
@@ -14,19 +25,23 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._core import Case
+from ._registry import Registry, RegistryError
+
+ENTRY_POINT_GROUP = "critbench.cases"
+GROUND_TRUTH_KINDS = ("exact", "numeric", "partial", "none")
 
 
-class CaseError(ValueError):
-    """Unknown case name or invalid case parameters (one-line message)."""
+class CaseError(RegistryError):
+    """Unknown case name, a case plug-in that fails to import, or invalid case parameters (one line)."""
 
 
 @dataclasses.dataclass(frozen=True)
 class CaseSpec:
-    """A registered case family.
+    """A case family.
 
     Attributes:
         name: registry name.
-        factory: ``factory(**params) -> Case``.
+        factory: ``factory(**params) -> Case``; every parameter has a default.
         description: one line.
         ground_truth_kind: ``"exact"``, ``"numeric"``, ``"partial"`` or ``"none"``.
         small_params: parameters of the small instance used by the default
@@ -39,12 +54,47 @@ class CaseSpec:
     ground_truth_kind: str
     small_params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.ground_truth_kind not in GROUND_TRUTH_KINDS:
+            raise CaseError(f"case {self.name!r}: ground_truth_kind must be one of "
+                            f"{', '.join(GROUND_TRUTH_KINDS)}, got {self.ground_truth_kind!r}")
+        object.__setattr__(self, "small_params", dict(self.small_params))
+
     def defaults(self) -> dict[str, Any]:
+        """Every parameter with its default (the factory's keyword defaults)."""
         sig = inspect.signature(self.factory)
         return {k: p.default for k, p in sig.parameters.items() if p.default is not inspect.Parameter.empty}
 
 
-_REGISTRY: dict[str, CaseSpec] = {}
+def _check_spec(name: str, obj: Any) -> CaseSpec:
+    # duck-typed, not isinstance: a reloaded cases.registry (pytester, importlib.reload) has its own class
+    if not all(hasattr(obj, a) for a in ("factory", "defaults", "ground_truth_kind", "small_params")):
+        raise CaseError(f"case {name!r}: expected a cases.CaseSpec, got {type(obj).__name__}")
+    if obj.name != name:
+        obj = dataclasses.replace(obj, name=name)
+    return obj
+
+
+CASES = Registry(
+    "case",
+    ENTRY_POINT_GROUP,
+    {
+        "example-1.1": "cases.example11:CASE",
+        "quartic": "cases.quartic:CASE",
+        "quartic-family": "cases.quartic:FAMILY",
+        "dlae": "cases.dlae:CASE",
+        "deep-linear": "cases.deep_linear:CASE",
+        "degenerate-mlp": "cases.degenerate_mlp:CASE",
+        "xor": "cases.xor:CASE",
+        "si-line": "cases.si_line:CASE",
+        "swish-autoencoder": "cases.field:AUTOENCODER",
+        "swish-mlp": "cases.field:MLP",
+        "overparam-mlp": "cases.field:OVERPARAM",
+        "overparam-regression": "cases.overparam_regression:CASE",
+    },
+    error=CaseError,
+    validate=_check_spec,
+)
 
 
 def register_case(
@@ -54,24 +104,21 @@ def register_case(
     description: str,
     ground_truth_kind: str,
     small_params: Mapping[str, Any] | None = None,
-) -> None:
-    """Register a case family (idempotent for the same factory)."""
-    if ground_truth_kind not in {"exact", "numeric", "partial", "none"}:
-        raise ValueError(f"bad ground_truth_kind {ground_truth_kind!r}")
-    _REGISTRY[name] = CaseSpec(name, factory, description, ground_truth_kind, dict(small_params or {}))
+) -> CaseSpec:
+    """Register a case family in this process (packages use the ``critbench.cases`` entry point)."""
+    spec = CaseSpec(name, factory, description, ground_truth_kind, dict(small_params or {}))
+    CASES.register(name, spec)
+    return spec
 
 
 def case_names() -> list[str]:
-    _load_builtin()
-    return sorted(_REGISTRY)
+    """Registered case names, sorted (imports no family module)."""
+    return CASES.names()
 
 
 def case_spec(name: str) -> CaseSpec:
-    _load_builtin()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise CaseError(f"unknown case {name!r}; valid cases: {', '.join(sorted(_REGISTRY))}") from None
+    """The :class:`CaseSpec` of ``name`` (imports its module). Raises :class:`CaseError`."""
+    return CASES.get(name)
 
 
 def get_case(name: str, **params: Any) -> Case:
@@ -96,33 +143,3 @@ def get_case(name: str, **params: Any) -> Case:
         raise
     except (ValueError, TypeError) as exc:
         raise CaseError(f"case {name!r}: {exc}") from None
-
-
-_BUILTIN_MODULES = (
-    "example11",
-    "quartic",
-    "dlae",
-    "deep_linear",
-    "degenerate_mlp",
-    "xor",
-    "si_line",
-    "field",
-    "overparam_regression",
-)
-_loaded = False
-
-
-def _load_builtin() -> None:
-    """Import the built-in family modules (each registers itself)."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    import importlib
-
-    for mod in _BUILTIN_MODULES:
-        try:
-            importlib.import_module(f"cases.{mod}")
-        except ModuleNotFoundError as exc:  # family not written yet
-            if exc.name != f"cases.{mod}":
-                raise

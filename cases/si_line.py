@@ -70,7 +70,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._core import Case, CriticalClass, GroundTruth
-from .registry import register_case
+from .registry import CaseSpec
 
 NAME = "si-line"
 
@@ -413,7 +413,7 @@ def all_permutations(width: int) -> list[tuple[int, ...]]:
     return list(itertools.permutations(range(width)))
 
 
-register_case(
+CASE = CaseSpec(
     NAME,
     make_case,
     description="Stoican teacher-student (1681-point grid, sigmoid): symmetry-induced critical lines",

@@ -42,7 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._core import Case, CriticalClass, GroundTruth
-from .registry import register_case
+from .registry import CaseSpec
 
 NAME = "xor"
 VARIANTS = ("tanh-mse", "softmax-ce")
@@ -161,7 +161,7 @@ def make_case(variant: str = "tanh-mse", l2: float = 0.0) -> Case:
     )
 
 
-register_case(
+CASE = CaseSpec(
     NAME,
     make_case,
     description="XOR 2-2-1 tanh/MSE or 2-2-2 softmax-CE: known degenerate critical manifolds (loss 1/4, ln 2)",

@@ -1,15 +1,23 @@
 """critbench harness: solvers, scoring, runner, store, reports, CLI.
 
-The public API is re-exported here and imported lazily (PEP 562), so
+The public API is re-exported here and imported lazily (PEP 562, through the one
+helper :func:`cases._registry.lazy_exports`), so ``import harness``,
 ``import harness.results.store`` or ``import harness.report`` does not pull in JAX.
+If a user's own ``cases`` folder shadows critbench's (:mod:`harness._shadow`), this
+package still imports (so ``critbench`` can say so in one line) and every re-exported
+name raises that one-line error.
 Every module that creates JAX arrays enables float64 at import
 (``jax.config.update("jax_enable_x64", True)``) before any array exists.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from harness._shadow import failing_exports, shadowing_message
+
+if shadowing_message("cases") is None:
+    from cases._registry import lazy_exports
+else:  # a user's `cases` is first on sys.path: fail on use, in one line (never import theirs here)
+    lazy_exports = failing_exports
 
 __version__ = "0.1.0"
 
@@ -49,7 +57,7 @@ _EXPORTS = {
     "summarize": "harness.scoring.score",
     "wilson_interval": "harness.scoring.score",
     "cutoff_analysis": "harness.scoring.score",
-    "RunSpec": "harness.run.runner",
+    "RunSpec": "harness.run.spec",
     "run_spec": "harness.run.runner",
     "run_suite": "harness.run.runner",
     "ResultStore": "harness.results.store",
@@ -71,14 +79,4 @@ _EXPORTS = {
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 
-def __getattr__(name: str) -> Any:
-    mod = _EXPORTS.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'harness' has no attribute {name!r}")
-    value = getattr(importlib.import_module(mod), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

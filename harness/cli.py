@@ -11,11 +11,17 @@ Commands (each a few lines calling the runner, the scorer or the report):
 * ``critbench sweep SPEC.toml --out DIR [--scheduler ADDR] [--workers N] [--dry-run]``
   -- expand a sweep file into shards and run them on Dask (:mod:`harness.sweep`);
 * ``critbench score DIR`` (alias ``summary``) -- the table of stored results;
-* ``critbench report DIR [--out FILE] [--baseline BASE]`` -- the HTML report
-  (with a section of changed runs against ``BASE``);
+* ``critbench report DIR [--out FILE] [--baseline BASE] [--save-cutoffs]`` -- the HTML report
+  (with a section of changed runs against ``BASE``), written to ``FILE`` (default
+  ``results/reports/<DIR name>.html``): nothing is written into ``DIR`` unless
+  ``--save-cutoffs`` asks to keep the cutoff analysis there;
+* ``critbench store check DIR`` / ``critbench store reindex DIR --trust`` -- what the
+  store's index vouches for, and rebuilding the index on the user's word (``docs/store.md``);
 * ``critbench compare BASE NEW`` / ``critbench history ...`` -- delegated to
   :mod:`harness.gate.compare` / :mod:`harness.perf.history` when installed;
-* ``critbench reproduce [NAME ...] [--quick | --full]`` -- :mod:`harness.reproduce`.
+* ``critbench reproduce [NAME ...] [--quick | --full]`` -- :mod:`harness.reproduce`;
+* ``critbench suite run --solver S --out DIR``, ``critbench leaderboard DIR ...``,
+  ``critbench site OUT [--serve]`` -- :mod:`harness.leaderboard`, :mod:`harness.site`.
 
 Exit status (``docs/design.md``, "Exit codes"):
 
@@ -45,6 +51,8 @@ from harness.scoring.outcomes import FAILED_OUTCOMES
 from harness.results.store import json_default as _json_default
 
 DEFAULT_RESULTS = Path("results") / "scorecard"
+#: Where ``critbench report DIR`` writes ``<DIR name>.html`` without ``--out`` (outside every result directory).
+DEFAULT_REPORTS = Path("results") / "reports"
 EXIT_OK = 0
 EXIT_SOLVER_FAILED = 1
 EXIT_USAGE = 2
@@ -288,10 +296,26 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 1 if outcome.failed else 0
 
 
+def _store_notes(directory: str | Path, prog: str = "critbench") -> None:
+    """Print one line per problem the store's index check finds (ignored lines, missing arrays; stderr).
+    A missing directory or index is left to the loader that follows (its one-line error)."""
+    from harness.results.store import StoreError, check_store
+
+    try:
+        chk = check_store(directory)
+    except StoreError:
+        return
+    if chk.no_index:
+        return
+    for note in chk.notes():
+        print(f"{prog}: warning: {directory}: {note}", file=sys.stderr)
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     from harness.results.columnar import SCORE_FIELDS, load_columns
     from harness.scoring.score import summarize
 
+    _store_notes(args.dir)  # lines not written by critbench, missing arrays: one line each
     # only the fields summarize reads: from the Parquet snapshot when there is one, else runs.jsonl
     records = load_columns(args.dir, SCORE_FIELDS)
     if not records:
@@ -304,16 +328,52 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def default_report_path(results_dir: str | Path) -> Path:
+    """``results/reports/<DIR name>.html``: the report's default output, outside the result directory."""
+    name = Path(results_dir).resolve().name or "results"
+    return DEFAULT_REPORTS / f"{name}.html"
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.results.store import check_result_dir, load_records
 
-    check_result_dir(args.dir)  # one-line error: missing directory, runs.jsonl or arrays/
-    load_records(args.dir)  # and every record valid (file and line named otherwise)
-    html = _render_html(Path(args.dir), Path(args.out) if args.out else None, getattr(args, "baseline", None))
-    if html is None:
-        raise CLIError("the HTML report module (harness.report) is not installed")
+    root = check_result_dir(args.dir)  # one-line error: missing directory, runs.jsonl or arrays/
+    _store_notes(root)
+    load_records(root, warn=False)  # every counted record valid (file and line named otherwise)
+    try:
+        report = importlib.import_module("harness.report")
+    except ModuleNotFoundError:
+        raise CLIError("the HTML report module (harness.report) is not installed") from None
+    from harness.scoring.cutoffs import cutoff_analyses, write_cutoff_analyses
+
+    out = Path(args.out) if args.out else default_report_path(root)
+    if not args.out and out.resolve().is_relative_to(root.resolve()):
+        raise CLIError(f"the default report path {out} lies inside {root}: pass --out FILE")
+    if args.save_cutoffs:  # asked: keep the analysis in the result directory (reused while fresh)
+        saved = write_cutoff_analyses(root)
+        analyses = None if saved is not None else {}  # the report reads the file just written
+    else:  # thesis Fig. 3.3 from the stored snapshots, in memory: nothing in DIR is written, or trusted
+        analyses = cutoff_analyses(root)
+    html = report.render_report(root, out, cutoff_analyses=analyses, baseline=getattr(args, "baseline", None),
+                                warn=False)
     print(f"HTML report: {html}")
     return 0
+
+
+def cmd_store(args: argparse.Namespace) -> int:
+    from harness.results.store import check_store, reindex
+
+    if args.action == "reindex":
+        n = reindex(args.dir, trust=args.trust)
+        print(f"indexed {n} lines of {args.dir}/runs.jsonl (on your word: --trust)")
+        return 0
+    chk = check_store(args.dir)
+    runs = sum(len(e.run_ids) for e in chk.verified)
+    print(f"{args.dir}: {len(chk.verified)} batches, {runs} runs written by critbench"
+          + ("" if chk.notes() else "; nothing ignored, no arrays missing"))
+    for note in chk.notes():
+        print(f"  {note}")
+    return 1 if chk.notes() else 0
 
 
 def _delegate(module: str, func: str, *call_args: Any) -> int:
@@ -336,6 +396,19 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     return _delegate("harness.reproduce", "main_reproduce", args)
+
+
+# leaderboard (issue 23): standard suites, ranking against the reference archive, the static site
+def cmd_suite(args: argparse.Namespace) -> int:
+    return _delegate("harness.leaderboard.cli", "main_suite", args)
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    return _delegate("harness.leaderboard.cli", "main_leaderboard", args)
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    return _delegate("harness.leaderboard.cli", "main_site", args)
 
 
 def _one_line_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
@@ -446,10 +519,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     rp = sub.add_parser("report", help="write the HTML report of stored results")
     rp.add_argument("dir")
-    rp.add_argument("--out", default=None)
+    rp.add_argument("--out", default=None, metavar="FILE",
+                    help=f"HTML file to write (default: {DEFAULT_REPORTS}/<DIR name>.html; never inside DIR unless given)")
+    rp.add_argument("--save-cutoffs", action="store_true",
+                    help="also save the cutoff analysis as DIR/cutoff_analysis.json (reused by later reports)")
     rp.add_argument("--baseline", default=None, metavar="BASE",
                     help="add a section comparing with BASE (results directory or baseline JSON): tests, changed runs")
     rp.set_defaults(func=cmd_report)
+
+    st = sub.add_parser("store", help="check a result directory's index, or rebuild it on your word")
+    st.add_argument("action", choices=("check", "reindex"),
+                    help="check: what the index vouches for, lines ignored, arrays missing (exit 1 if any); "
+                         "reindex: rebuild runs.index from every line of runs.jsonl (needs --trust)")
+    st.add_argument("dir")
+    st.add_argument("--trust", action="store_true",
+                    help="reindex: vouch that every line of runs.jsonl was written by critbench")
+    st.set_defaults(func=cmd_store)
 
     cp = sub.add_parser("compare", help="compare two result directories (harness.gate.compare)")
     cp.add_argument("base")
@@ -464,11 +549,30 @@ def build_parser() -> argparse.ArgumentParser:
     rr = sub.add_parser("reproduce", help="rerun the seed papers' experiments (harness.reproduce)")
     _add_arguments_from(rr, "harness.reproduce", "add_arguments")
     rr.set_defaults(func=cmd_reproduce)
+
+    # leaderboard (issue 23): harness.leaderboard.cli declares the options
+    su = sub.add_parser("suite", help="standard suites: list, show, or run one solver on every cell")
+    _add_arguments_from(su, "harness.leaderboard.cli", "add_suite_arguments")
+    su.add_argument("--compile-cache", default=argparse.SUPPRESS, metavar="DIR|off", help=COMPILE_CACHE_HELP)
+    su.set_defaults(func=cmd_suite)
+    lb = sub.add_parser("leaderboard", help="rank new methods beside the reference archive, with paired verdicts")
+    _add_arguments_from(lb, "harness.leaderboard.cli", "add_leaderboard_arguments")
+    lb.set_defaults(func=cmd_leaderboard)
+    st = sub.add_parser("site", help="write the static results site (leaderboard, cases, solvers, reproductions)")
+    _add_arguments_from(st, "harness.leaderboard.cli", "add_site_arguments")
+    st.set_defaults(func=cmd_site)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (2 on a user error, with one line on stderr)."""
+    from harness._shadow import ShadowedPackageError, check_not_shadowed
+
+    try:  # a user's own `cases` folder first on sys.path: one line, not an ImportError later
+        check_not_shadowed("cases")
+    except ShadowedPackageError as exc:
+        print(f"critbench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:

@@ -1,8 +1,11 @@
 """critbench pytest plugin (entry point ``pytest11``): fixtures and options for
 validating critical-point finders against certified ground truth.
 
-Loaded in every pytest run of an environment where critbench is installed, so
-importing it is cheap: JAX and the harness are imported inside the fixtures.
+Loaded in every pytest run of an environment where critbench is installed, so it is
+a good citizen: importing it is cheap (JAX and the harness are imported inside the
+fixtures), and a session that uses none of its fixtures is left exactly as it was
+(no hooks beyond the options; the compile cache is turned on by the session fixture
+``critbench_session`` the first time a critbench fixture is used).
 
 Options::
 
@@ -13,10 +16,13 @@ Options::
     --critbench-compile-cache DIR|off
                               JAX persistent compilation cache (default:
                               $CRITBENCH_COMPILE_CACHE, else the user cache
-                              directory; see harness.run.compile_cache)
+                              directory; see harness.run.compile_cache),
+                              applied when a critbench fixture is first used
 
 Fixtures:
 
+* ``critbench_session`` (session scope; every fixture below uses it): checks that
+  ``cases`` is critbench's and turns the compile cache on;
 * ``critbench_runs`` (int), ``critbench_seed`` (int), ``critbench_cases``
   (list of case names);
 * ``critbench_check``: :func:`harness.testing.assert_finds_ground_truth` with
@@ -30,6 +36,7 @@ Fixtures:
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -52,28 +59,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(default: $CRITBENCH_COMPILE_CACHE, else the user cache directory)")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Turn on JAX's persistent compilation cache for the session (cheap if JAX is not imported yet:
-    the setting is applied through JAX's environment variables, read when JAX is first imported)."""
-    import os
-    import sys
+@pytest.fixture(scope="session")
+def critbench_session(request: pytest.FixtureRequest) -> Path | None:
+    """Set up critbench for the session the first time a critbench fixture is used: check
+    that ``cases`` is critbench's (a user's own ``cases/`` folder first on ``sys.path`` fails
+    the test with one line naming it), then turn JAX's persistent compilation cache on
+    (``--critbench-compile-cache``).  Sessions that use no critbench fixture are left as
+    they were: no environment variable, no JAX setting, no import of JAX or the harness.
 
-    from harness.run.compile_cache import resolve_cache_dir
+    Returns the compile cache directory in use (``None``: off or not writable)."""
+    from harness._shadow import shadowing_message
 
-    directory = resolve_cache_dir(config.getoption("critbench_compile_cache", default=None))
-    if "jax" in sys.modules:
-        from harness.run.compile_cache import enable_compile_cache
+    msg = shadowing_message("cases")
+    if msg is not None:
+        pytest.fail(f"critbench: {msg}", pytrace=False)
+    from harness.run.compile_cache import enable_compile_cache
 
-        enable_compile_cache("off" if directory is None else directory)
-        return
-    if directory is None:
-        return
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return  # an unwritable cache never fails a test session
-    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(directory))
-    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+        return enable_compile_cache(request.config.getoption("critbench_compile_cache", default=None))
+    except ValueError:  # an unwritable cache never fails a test session
+        return enable_compile_cache("off")
 
 
 def _opt(config: pytest.Config, name: str, default: Any) -> Any:
@@ -82,7 +87,7 @@ def _opt(config: pytest.Config, name: str, default: Any) -> Any:
 
 
 @pytest.fixture
-def critbench_runs(request: pytest.FixtureRequest) -> int:
+def critbench_runs(request: pytest.FixtureRequest, critbench_session: Path | None) -> int:
     """Runs per check (``--critbench-runs``)."""
     runs = int(_opt(request.config, "critbench_runs", DEFAULT_RUNS))
     if runs < 1:
@@ -91,7 +96,7 @@ def critbench_runs(request: pytest.FixtureRequest) -> int:
 
 
 @pytest.fixture
-def critbench_seed(request: pytest.FixtureRequest) -> int:
+def critbench_seed(request: pytest.FixtureRequest, critbench_session: Path | None) -> int:
     """Seed of the initial points (``--critbench-seed``)."""
     seed = int(_opt(request.config, "critbench_seed", DEFAULT_SEED))
     if seed < 0:
@@ -100,7 +105,7 @@ def critbench_seed(request: pytest.FixtureRequest) -> int:
 
 
 @pytest.fixture
-def critbench_cases(request: pytest.FixtureRequest) -> list[str]:
+def critbench_cases(request: pytest.FixtureRequest, critbench_session: Path | None) -> list[str]:
     """Case names from ``--critbench-cases`` (validated against the case registry)."""
     names = [c.strip() for c in str(_opt(request.config, "critbench_cases", DEFAULT_CASES)).split(",") if c.strip()]
     if not names:

@@ -23,3 +23,12 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+# critbench's own suite compiles a lot: the persistent compile cache (the pytest plugin turns it
+# on only for sessions that use its fixtures, so it is enabled here explicitly).
+from harness.run.compile_cache import enable_compile_cache  # noqa: E402
+
+try:
+    enable_compile_cache()
+except ValueError:  # an unwritable cache directory never fails the suite
+    enable_compile_cache("off")

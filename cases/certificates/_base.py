@@ -1,10 +1,15 @@
-"""The :class:`Certificate` record and the dispatcher."""
+"""The :class:`Certificate` record and the dispatcher :func:`certify` (one
+:class:`cases._registry.Registry`, entry-point group ``critbench.certificates``)."""
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
+import inspect
+from collections.abc import Callable
 from typing import Any
+
+from cases._registry import Registry
+from cases.registry import CaseError, case_spec, get_case
 
 
 class CertificateError(AssertionError):
@@ -53,22 +58,56 @@ class Certificate:
         return self
 
 
-# family name -> module in cases.certificates
-_MODULES = {
-    "example-1.1": "example11",
-    "quartic": "quartic",
-    "quartic-family": "quartic",
-    "dlae": "dlae",
-    "deep-linear": "deep_linear",
-    "degenerate-mlp": "degenerate_mlp",
-    "xor": "xor",
-    "si-line": "si_line",
-}
+ENTRY_POINT_GROUP = "critbench.certificates"
+
+#: A certificate: ``certify(case, **options) -> Certificate``.  It takes the *case* (built
+#: by :func:`certify` from the case's own parameters, so it never repeats them) and
+#: certificate-only options (e.g. ``claimed=`` a perturbed ground truth to reject).
+CertifyFn = Callable[..., Certificate]
+
+CERTIFICATES = Registry(
+    "certificate",
+    ENTRY_POINT_GROUP,
+    {
+        "example-1.1": "cases.certificates.example11:certify",
+        "quartic": "cases.certificates.quartic:certify",
+        "quartic-family": "cases.certificates.quartic:certify",
+        "dlae": "cases.certificates.dlae:certify",
+        "deep-linear": "cases.certificates.deep_linear:certify",
+        "degenerate-mlp": "cases.certificates.degenerate_mlp:certify",
+        "xor": "cases.certificates.xor:certify",
+        "si-line": "cases.certificates.si_line:certify",
+    },
+    error=CaseError,
+)
 
 
-def certify(name: str, **params: Any) -> Certificate:
-    """Run the certificate of case family ``name`` for the given parameters."""
-    if name not in _MODULES:
-        raise KeyError(f"no certificate for case {name!r}; certified families: {', '.join(sorted(_MODULES))}")
-    mod = importlib.import_module(f"cases.certificates.{_MODULES[name]}")
-    return mod.certify(**params)
+def certified_names() -> list[str]:
+    """Names of the case families that have a certificate (imports nothing)."""
+    return CERTIFICATES.names()
+
+
+def certify(name: str, **kwargs: Any) -> Certificate:
+    """Run the certificate of case family ``name``.
+
+    ``kwargs`` holds the case's parameters (any of :meth:`cases.CaseSpec.defaults`; the
+    rest take their defaults) and the certificate's own options; the case is built once,
+    by :func:`cases.get_case`, and handed to the certificate.
+
+    Raises:
+        CaseError: no certificate for ``name`` (one line listing the certified families),
+            bad case parameters, or an option the certificate does not take.
+    """
+    if name not in CERTIFICATES:
+        raise CaseError(f"no certificate for case {name!r}; certified cases: {', '.join(certified_names())}")
+    fn = CERTIFICATES.get(name)
+    defaults = case_spec(name).defaults()
+    params = {k: v for k, v in kwargs.items() if k in defaults}
+    options = {k: v for k, v in kwargs.items() if k not in defaults}
+    accepted = inspect.signature(fn).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+    bad = sorted(k for k in options if k not in accepted and not takes_any)
+    if bad:
+        valid = sorted([*defaults, *(k for k in list(accepted)[1:])])
+        raise CaseError(f"certificate {name!r}: unknown parameter(s) {', '.join(bad)}; valid: {', '.join(valid)}")
+    return fn(get_case(name, **params), **options)

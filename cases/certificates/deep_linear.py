@@ -28,20 +28,21 @@ import sympy as sp
 from sympy.polys.domains import QQ
 from sympy.polys.rings import ring
 
+from cases._core import Case
+
 from ._base import Certificate, Check
 from ._exact_inertia import exact_inertia, rational_matrix
 
 EXACT_INERTIA_MAX_DIM = 60
 
 
-def certify(depth: int = 3, d_in: int = 3, hidden: int = 4, d_out: int = 2, n: int = 16, seed: int = 0,
-            claimed: Any = None) -> Certificate:
+def certify(case: Case, *, claimed: Any = None) -> Certificate:
     """Certify the origin class of a ``deep-linear`` instance (``claimed``: a GroundTruth to check instead)."""
     from cases._numeric import dense_gradient, dense_hessian, inertia
-    from cases.deep_linear import layer_shapes, make_case
+    from cases.deep_linear import layer_shapes
 
-    params = {"depth": depth, "d_in": d_in, "hidden": hidden, "d_out": d_out, "n": n, "seed": seed}
-    case = make_case(**params)
+    params = dict(case.params)
+    depth, d_in, hidden, d_out, n = (int(params[k]) for k in ("depth", "d_in", "hidden", "d_out", "n"))
     gt = claimed if claimed is not None else case.ground_truth
     cls = gt.classes[0]
     widths = case.data.widths
@@ -123,4 +124,4 @@ def certify(depth: int = 3, d_in: int = 3, hidden: int = 4, d_out: int = 2, n: i
         checks.append(Check("dense eigenvalues == ±κσ_i(C)", bool(np.allclose(np.sort(eig), want, atol=1e-12))))
     checks.append(Check("match(0) == origin, match(far) is None",
                         gt.match(theta0) is cls and gt.match(np.ones(dim)) is None))
-    return Certificate("deep-linear", params, "sympy", tuple(checks))
+    return Certificate(case.name, params, "sympy", tuple(checks))

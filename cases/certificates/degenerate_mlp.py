@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from cases._core import Case
+
 from ._base import Certificate, Check
 from ._exact_inertia import to_rational
 
@@ -89,15 +91,13 @@ def _sympy_checks(widths: tuple[int, ...], n_zero: int, activation: str, n: int,
     ]
 
 
-def certify(widths: tuple[int, ...] = (2, 4, 4, 4, 1), n_zero: int = 3, activation: str = "tanh", n: int = 16,
-            seed: int = 0, claimed: Any = None) -> Certificate:
-    """Certify a ``degenerate-mlp`` instance (``claimed``: a GroundTruth to check instead of the factory's)."""
+def certify(case: Case, *, claimed: Any = None) -> Certificate:
+    """Certify a ``degenerate-mlp`` instance (``claimed``: a GroundTruth to check instead of the case's own)."""
     from cases._numeric import dense_gradient, dense_hessian, inertia
-    from cases.degenerate_mlp import make_case
 
-    widths = tuple(int(w) for w in widths)
-    params = {"widths": widths, "n_zero": n_zero, "activation": activation, "n": n, "seed": seed}
-    case = make_case(**params)
+    params = dict(case.params)
+    widths = tuple(int(w) for w in params["widths"])
+    n_zero, activation, n, seed = int(params["n_zero"]), params["activation"], int(params["n"]), int(params["seed"])
     gt = claimed if claimed is not None else case.ground_truth
     cls = gt.classes[0]
     true_point = case.ground_truth.classes[0].point
@@ -136,4 +136,4 @@ def certify(widths: tuple[int, ...] = (2, 4, 4, 4, 1), n_zero: int = 3, activati
                             f"min eig {eig[0]:.3e}"))
     checks.append(Check("match(point) is the class", gt.match(true_point) is cls))
     checks.append(Check("match(far point) is None", gt.match(true_point + 1.0) is None))
-    return Certificate("degenerate-mlp", params, method, tuple(checks))
+    return Certificate(case.name, params, method, tuple(checks))

@@ -48,6 +48,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from cases._core import Case
+
 from ._base import Certificate, Check
 from ._exact_inertia import exact_inertia
 
@@ -183,13 +185,13 @@ def _jitted(loss_fn: Any) -> tuple[Any, Any]:
     return jax.jit(jax.value_and_grad(loss_fn)), jax.jit(jax.hessian(loss_fn))
 
 
-def _certify_dense(params: dict[str, Any], n_sample: int, formulas: tuple[Any, Any, Any]) -> list[Check]:
+def _certify_dense(case: Case, n_sample: int, formulas: tuple[Any, Any, Any]) -> list[Check]:
     import jax.numpy as jnp
 
-    from cases.dlae import DLAEGroundTruth, dlae, subset_label
+    from cases.dlae import DLAEGroundTruth, subset_label
 
     index_f, loss_f, null_f = formulas
-    case = dlae(**params)
+    params = case.params
     gt = case.ground_truth
     assert isinstance(gt, DLAEGroundTruth)
     k, p, dim = gt.k, gt.p, case.dim
@@ -271,17 +273,7 @@ def _certify_dense(params: dict[str, Any], n_sample: int, formulas: tuple[Any, A
 
 
 def certify(
-    k: int = 16,
-    p: int = 4,
-    n: int = 10000,
-    spectrum: tuple[float, ...] = (),
-    seed: int = 0,
-    exact: bool = False,
-    rotation: bool = False,
-    gram: bool = False,
-    init: str = "trajectory",
-    noise: float = 0.1,
-    init_scale: float = 0.1,
+    case: Case,
     *,
     method: str = "auto",
     n_sample: int = 12,
@@ -289,12 +281,12 @@ def certify(
     loss_formula: LossFormula | None = None,
     nullity_formula: NullityFormula | None = None,
 ) -> Certificate:
-    """Certify the DLAE ground truth for the case parameters (see the module docstring).
+    """Certify the DLAE ground truth of ``case`` (see the module docstring).
 
     Args:
-        k, p, n, spectrum, seed, exact, rotation, gram, init, noise, init_scale:
-            the case parameters (``init``, ``noise``, ``init_scale`` do not affect
-            the ground truth; the SymPy method uses ``k, p, spectrum, seed, rotation``).
+        case: the instance, built by :func:`cases.certificates.certify` from its parameters
+            (``init``, ``noise``, ``init_scale`` do not affect the ground truth; the SymPy
+            method uses ``k, p, spectrum, seed, rotation``).
         method: ``"auto"`` (SymPy when ``2pk <= 16``), ``"sympy"`` or ``"dense-numpy"``.
         n_sample: number of classes checked by the dense method.
         index_formula, loss_formula, nullity_formula: replace the closed forms of
@@ -302,17 +294,13 @@ def certify(
     """
     if method not in ("auto", "sympy", "dense-numpy"):
         raise ValueError(f"method must be 'auto', 'sympy' or 'dense-numpy', got {method!r}")
-    params = {
-        "k": k, "p": p, "n": n, "spectrum": tuple(spectrum), "seed": seed, "exact": exact,
-        "rotation": rotation, "gram": gram, "init": init, "noise": noise, "init_scale": init_scale,
-    }  # fmt: skip
-    from cases.dlae import dlae
-
-    dlae(**params)  # validates the parameters (CaseError names the bad one)
+    params = dict(case.params)
+    k, p, seed, rotation = int(params["k"]), int(params["p"]), int(params["seed"]), bool(params["rotation"])
+    spectrum = tuple(params["spectrum"])
     formulas = _defaults(index_formula, loss_formula, nullity_formula)
     use_sympy = method == "sympy" or (method == "auto" and 2 * p * k <= SYMPY_MAX_DIM)
     if use_sympy:
         checks = _certify_sympy(k, p, tuple(spectrum), seed, rotation, formulas)
-        return Certificate("dlae", params, "sympy", tuple(checks))
-    checks = _certify_dense(params, n_sample, formulas)
-    return Certificate("dlae", params, "dense-numpy", tuple(checks))
+        return Certificate(case.name, params, "sympy", tuple(checks))
+    checks = _certify_dense(case, n_sample, formulas)
+    return Certificate(case.name, params, "dense-numpy", tuple(checks))

@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from cases._core import Case
+
 from ._base import Certificate, Check
 from ._exact_inertia import exact_inertia
 
@@ -37,17 +39,15 @@ def _type_from_inertia(neg: int, zero: int, pos: int) -> str:
     return "saddle"
 
 
-def certify(init_scale: float = 1.5, claimed: Any = None) -> Certificate:
-    """Certify Example 1.1's ground truth.
+def certify(case: Case, *, claimed: Any = None) -> Certificate:
+    """Certify Example 1.1's ground truth (the case's ``init_scale`` does not affect it).
 
     Args:
-        init_scale: case parameter (does not affect the ground truth).
-        claimed: a ``GroundTruth`` to check instead of the one the factory builds
+        case: the instance, built by :func:`cases.certificates.certify` from its parameters.
+        claimed: a ``GroundTruth`` to check instead of the case's own
             (tests pass perturbed claims here and expect rejection).
     """
-    from cases.example11 import make_case
-
-    gt = claimed if claimed is not None else make_case(init_scale=init_scale).ground_truth
+    gt = claimed if claimed is not None else case.ground_truth
     a, b, t = sp.symbols("theta1 theta2 t")
     L = (b * a - 1) ** 2
     g = sp.Matrix([L.diff(a), L.diff(b)])
@@ -117,4 +117,4 @@ def certify(init_scale: float = 1.5, claimed: Any = None) -> Certificate:
             checks.append(Check(f"{name} |grad|^2", abs(f.grad_norm_sq - float(gn)) < 1e-12,
                                 f"claimed {f.grad_norm_sq}, exact {gn}"))
             checks.append(Check(f"{name} type", f.stationary_type == typ, f"claimed {f.stationary_type}, exact {typ}"))
-    return Certificate("example-1.1", {"init_scale": init_scale}, "sympy", tuple(checks))
+    return Certificate(case.name, dict(case.params), "sympy", tuple(checks))

@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from cases._core import Case
+
 from ._base import Certificate, Check
 
 _DIGITS = 50
@@ -64,26 +66,22 @@ def _eq335_closed_form() -> list[Check]:
     return out
 
 
-def certify(
-    a: tuple[float, ...] = (1.0, 3.6),
-    b: tuple[float, ...] = (-6.0, 10.0),
-    c: tuple[float, ...] = (9.0, 0.0),
-    const: float = 40.0,
-    angle: float = 0.0,
-    rotation_seed: int = -1,
-    claimed: Any = None,
-) -> Certificate:
-    """Certify a quartic-family instance (defaults: Eq. 3.35).
+def certify(case: Case, *, claimed: Any = None) -> Certificate:
+    """Certify a ``quartic`` or ``quartic-family`` instance.
+
+    The coefficients ``a, b, c, const`` and the rotation ``Q`` are read from the arrays the
+    case's loss evaluates (``case.data``), so the certificate checks the loss that is scored.
 
     Args:
-        a, b, c, const, angle, rotation_seed: the ``quartic-family`` parameters.
-        claimed: a ``GroundTruth`` to check instead of the factory's (for tests
+        case: the instance, built by :func:`cases.certificates.certify` from its parameters.
+        claimed: a ``GroundTruth`` to check instead of the case's own (for tests
             that perturb a claim and expect rejection).
     """
     from cases._numeric import dense_gradient, dense_hessian, inertia
-    from cases.quartic import EQ_335, make_family
+    from cases.quartic import EQ_335
 
-    case = make_family(a=a, b=b, c=c, const=const, angle=angle, rotation_seed=rotation_seed)
+    a, b, c = (tuple(float(v) for v in np.atleast_1d(np.asarray(case.data[k], dtype=float))) for k in "abc")
+    const = float(np.asarray(case.data["const"], dtype=float))
     gt = claimed if claimed is not None else case.ground_truth
     q = np.asarray(case.data["Q"])
     n = case.dim
@@ -163,8 +161,7 @@ def certify(
             checks.append(Check(f"{name} |grad|^2", rel(fp.grad_norm_sq, gn), f"claimed {fp.grad_norm_sq}, exact {gn}"))
             checks.append(Check(f"{name} type", fp.stationary_type == typ, f"claimed {fp.stationary_type}, exact {typ}"))
 
-    params = {"a": tuple(a), "b": tuple(b), "c": tuple(c), "const": const, "angle": angle, "rotation_seed": rotation_seed}
     if tuple(map(float, a)) == EQ_335["a"] and tuple(map(float, b)) == EQ_335["b"] and \
             tuple(map(float, c)) == EQ_335["c"] and float(const) == EQ_335["const"]:
         checks.extend(_eq335_closed_form())
-    return Certificate("quartic", params, "sympy", tuple(checks))
+    return Certificate(case.name, dict(case.params), "sympy", tuple(checks))

@@ -36,7 +36,7 @@ import numpy as np
 import sympy as sp
 
 from .. import si_line as S
-from .._core import INDEX_EIG_TOL, CriticalClass
+from .._core import INDEX_EIG_TOL, Case, CriticalClass
 from .._numeric import dense_gradient, dense_hessian
 from ._base import Certificate, Check
 
@@ -152,9 +152,8 @@ def _dense_check(cls: CriticalClass, theta: np.ndarray, data: Any, tag: str, pre
 
 
 def certify(
-    width: int = 5,
-    mu: float = 0.3,
-    match_tol: float = 0.1,
+    case: Case,
+    *,
     mus: Sequence[float] = DEFAULT_MUS,
     classes: Sequence[CriticalClass] | None = None,
     y_factor: Any = None,
@@ -163,7 +162,8 @@ def certify(
     """Certify the SI-line ground truth.
 
     Args:
-        width, mu, match_tol: the case parameters.
+        case: the instance (its ``width``, ``mu``, ``match_tol``), built by
+            :func:`cases.certificates.certify` from its parameters.
         mus: the splits at which every duplication class is checked (each
             one-sided class only at the ``μ`` on its side).
         classes: the claims to check (default: the case's classes); pass
@@ -171,7 +171,7 @@ def certify(
         y_factor: the claimed factor of ``Y`` in the SymPy check (default ``μ(1-μ)``).
         symbolic: run the SymPy block identities.
     """
-    case = S.make_case(width=width, mu=mu, match_tol=match_tol)
+    width = int(case.params["width"])
     assert case.ground_truth is not None
     claims = tuple(case.ground_truth.classes if classes is None else classes)
     data = case.data
@@ -231,8 +231,8 @@ def certify(
         if cls.point is not None:
             checks += _dense_check(cls, np.asarray(cls.point), data, "representative", None)
     return Certificate(
-        case=S.NAME,
-        params={"width": width, "mu": mu, "match_tol": match_tol, "mus": list(mus)},
+        case=case.name,
+        params={**case.params, "mus": list(mus)},
         method="sympy+dense-numpy",
         checks=tuple(checks),
     )

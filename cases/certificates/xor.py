@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from cases._core import Case
+
 from ._base import Certificate, Check
 
 
@@ -30,12 +32,12 @@ def _xor_data() -> tuple[list[tuple[int, int]], list[int]]:
     return [(0, 0), (0, 1), (1, 0), (1, 1)], [0, 1, 1, 0]
 
 
-def certify(variant: str = "tanh-mse", l2: float = 0.0, claimed: Any = None) -> Certificate:
-    """Certify the ``xor`` instance (``claimed``: a GroundTruth to check instead of the factory's)."""
+def certify(case: Case, *, claimed: Any = None) -> Certificate:
+    """Certify the ``xor`` instance ``case`` (its ``variant`` and ``l2``; ``claimed``: a GroundTruth
+    to check instead of the case's own)."""
     from cases._numeric import dense_gradient, dense_hessian, inertia
-    from cases.xor import make_case
 
-    case = make_case(variant=variant, l2=l2)
+    variant, l2 = case.params["variant"], case.params["l2"]
     gt = claimed if claimed is not None else case.ground_truth
     cls = gt.classes[0]
     xs, ys = _xor_data()
@@ -107,4 +109,4 @@ def certify(variant: str = "tanh-mse", l2: float = 0.0, claimed: Any = None) -> 
                             f"dense ({neg},{zero})"))
         checks.append(Check(f"dense point {k}: matched", gt.match(theta) is cls))
     checks.append(Check("match(far) is None", gt.match(base + 1.0) is None))
-    return Certificate("xor", {"variant": variant, "l2": l2}, "sympy", tuple(checks))
+    return Certificate(case.name, dict(case.params), "sympy", tuple(checks))

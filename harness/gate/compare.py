@@ -683,13 +683,14 @@ def format_changes(report: CompareReport, *, limit: int = 20, top: int = 5) -> s
 
 
 # --------------------------------------------------------------------------- files
-def load_cells(path: str | Path) -> list[CellStats]:
-    """Cells from a result directory (``runs.jsonl``) or a baseline JSON file."""
+def load_cells(path: str | Path, *, warn: bool = True) -> list[CellStats]:
+    """Cells from a result directory (the records critbench wrote,
+    :func:`harness.results.store.load_records`; read-only) or a baseline JSON file."""
     p = Path(path)
     if p.is_dir():
         from harness.results.store import load_records
 
-        recs = load_records(p)
+        recs = load_records(p, warn=warn)
         if not recs:
             raise CompareError(f"{str(p)!r} holds no run records")
         return cell_stats(recs)
@@ -748,6 +749,21 @@ def _options(args: Any) -> argparse.Namespace:
     return opts
 
 
+def _store_notes(path: str | Path) -> None:
+    """One stderr line per problem of a result directory's store (lines not written by critbench, missing arrays)."""
+    from harness.results.store import StoreError, check_store
+
+    if not Path(path).is_dir():
+        return
+    try:
+        chk = check_store(path)
+    except StoreError:
+        return  # load_cells names it
+    if not chk.no_index:
+        for note in chk.notes():
+            print(f"critbench compare: warning: {path}: {note}", file=sys.stderr)
+
+
 def main_compare(base: str | Path, new: str | Path, args: Any = None) -> int:
     """``critbench compare BASE NEW``: print the table and the changed runs; 1 on a regression, 0 if none, 2 on bad input.
 
@@ -757,7 +773,9 @@ def main_compare(base: str | Path, new: str | Path, args: Any = None) -> int:
         opts = _options(args)
         if opts.changes < 0:
             raise CompareError(f"--changes must be >= 0, got {opts.changes}")
-        report = compare(load_cells(base), load_cells(new), alpha=opts.alpha, min_effect=opts.min_effect,
+        for p in (base, new):  # one line per ignored-lines / missing-arrays problem of a result directory
+            _store_notes(p)
+        report = compare(load_cells(base, warn=False), load_cells(new, warn=False), alpha=opts.alpha, min_effect=opts.min_effect,
                          correction=opts.correction, paired=not opts.unpaired)
         if not report.cells:
             raise CompareError("no (case, solver) cell is present in both result sets")

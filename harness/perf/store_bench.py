@@ -26,7 +26,9 @@ except the appended shards.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import shutil
 import statistics
 import time
@@ -81,10 +83,12 @@ def make_synthetic_store(directory: str | Path, n_runs: int) -> Path:
     in the store's formats) quickly; reused if it already holds ``n_runs``."""
     root = Path(directory)
     stamp = root / "synthetic.json"
-    if stamp.is_file() and json.loads(stamp.read_text()) == {"runs": n_runs, "v": 2}:
+    if stamp.is_file() and json.loads(stamp.read_text()) == {"runs": n_runs, "v": 3}:
         return root
     shutil.rmtree(root, ignore_errors=True)
     (root / "arrays").mkdir(parents=True)
+    blank = root / "blank.npz"  # every batch's arrays file: hard links to one tiny file (the store checks they exist)
+    np.savez(blank, theta=np.zeros((1, 1)))
     pos = 0
     with open(root / RUNS_FILE, "wb") as runs, open(root / INDEX_FILE, "wb") as idx:
         for b in range(-(-n_runs // BATCH)):
@@ -92,9 +96,11 @@ def make_synthetic_store(directory: str | Path, n_runs: int) -> Path:
             payload = ("\n".join(json.dumps(r) for r in recs) + "\n").encode()
             runs.write(payload)
             idx.write(json.dumps({"start": pos, "end": pos + len(payload), "batch_id": bid,
-                                  "run_ids": [r["run_id"] for r in recs]}).encode() + b"\n")
+                                  "run_ids": [r["run_id"] for r in recs],
+                                  "sha256": hashlib.sha256(payload).hexdigest()}).encode() + b"\n")
+            os.link(blank, root / "arrays" / f"{bid}.npz")
             pos += len(payload)
-    stamp.write_text(json.dumps({"runs": n_runs, "v": 2}))
+    stamp.write_text(json.dumps({"runs": n_runs, "v": 3}))
     return root
 
 

@@ -10,6 +10,7 @@ import datetime as _dt
 import html
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -245,8 +246,10 @@ def render_html(data: ResultsData, cutoff_analyses: Mapping[str, Sequence[Mappin
 
 def render_report(results_dir: str | Path, out_html: str | Path | None = None, *,
                   cutoff_analyses: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
-                  baseline: str | Path | None = None) -> Path:
-    """Render one self-contained HTML page from a results directory.
+                  baseline: str | Path | None = None, warn: bool = True) -> Path:
+    """Render one self-contained HTML page from a results directory (read-only: the
+    directory is written only when ``out_html`` lies in it; ``critbench report``
+    defaults to a path outside it).
 
     Args:
         results_dir: a directory written by the runner (``runs.jsonl``, ``arrays/``, ``meta.json``).
@@ -256,6 +259,8 @@ def render_report(results_dir: str | Path, out_html: str | Path | None = None, *
             ``<results_dir>/cutoff_analysis.json`` if present, else show cutoff reach fractions.
         baseline: optional results directory or baseline JSON: adds the section "Changes
             against the baseline" (:mod:`harness.report._changes`).
+        warn: warn (:class:`harness.results.store.StoreWarning`) about ignored lines and
+            missing arrays files of ``results_dir``.
 
     Returns:
         The path written.
@@ -264,11 +269,17 @@ def render_report(results_dir: str | Path, out_html: str | Path | None = None, *
         ReportError: the directory is missing, malformed or holds no run records, or the
             baseline is unusable.
     """
-    data = load_results(results_dir)
+    data = load_results(results_dir, warn=warn)
     page = render_html(data, cutoff_analyses, baseline)
     out = Path(out_html) if out_html is not None else Path(results_dir) / "report.html"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out)
+    tmp = out.with_name(f".tmp-{os.getpid()}-{out.name}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        raise ReportError(f"cannot write the report {out}: {exc.strerror or exc}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
     return out

@@ -66,8 +66,11 @@ class ResultsData:
         return arr[row]
 
 
-def load_results(results_dir: str | Path) -> ResultsData:
-    """Read a results directory with the store's readers.
+def load_results(results_dir: str | Path, *, warn: bool = True) -> ResultsData:
+    """Read a results directory with the store's readers (read-only): the records critbench
+    wrote (:func:`harness.results.store.load_records`; with ``warn``, ignored lines and
+    missing arrays files are :class:`harness.results.store.StoreWarning`), the arrays
+    files that exist and ``meta.json``.
 
     Raises:
         ReportError: the directory or its ``runs.jsonl`` is missing or malformed,
@@ -75,7 +78,7 @@ def load_results(results_dir: str | Path) -> ResultsData:
     """
     root = Path(results_dir)
     try:
-        records = [dict(r) for r in store.load_records(root)]
+        records = [dict(r) for r in store.load_records(root, warn=warn)]
         if not records:
             raise ReportError(f"results directory {str(root)!r} holds no run records")
         arrays: dict[str, Mapping[str, np.ndarray]] = {}

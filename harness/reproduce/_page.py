@@ -2,7 +2,9 @@
 Markdown summary per experiment.
 
 A :class:`Page` is a list of blocks -- :class:`Comparison` ("ours | published |
-difference" rows), :class:`Table`, :class:`Figure` (a matplotlib figure, embedded
+difference | reason | verdict" rows: each row with a published value says *reproduced*,
+*differs: measured reason* or *not reproduced*, and a "critbench variant" row is never
+set against a published number), :class:`Table`, :class:`Figure` (a matplotlib figure, embedded
 as base64 PNG in the HTML and saved next to the Markdown) and :class:`Note` --
 written by :func:`write_page` to ``DIR/index.html``, ``DIR/summary.md``,
 ``DIR/summary.json`` and ``DIR/fig-*.png``.  No external assets: the HTML opens
@@ -32,12 +34,49 @@ img{max-width:100%} code{background:#f6f6f6;padding:0 .2em}
 """
 
 
+#: The verdicts a comparison row may carry (``differs`` is followed by ``": <measured reason>"``).
+VERDICTS = ("reproduced", "differs", "not reproduced")
+#: The label of rows that run critbench's own setting rather than the paper's: never set against a
+#: published number (their ``published`` cell must be empty or "–").
+VARIANT = "critbench variant"
+#: ``published`` cells that mean "no published number" (such rows carry the verdict "–").
+NO_PUBLISHED = ("–", "")
+
+
+def verdict(ok: bool | None, reason: str = "") -> str:
+    """A row's verdict: ``"reproduced"`` (``ok``), ``"differs: <reason>"`` (``ok`` false with a measured
+    reason) or ``"not reproduced"`` (``ok`` false without one, or ``None``: nothing measured)."""
+    if ok:
+        return "reproduced"
+    return f"differs: {reason}" if (ok is not None and reason) else "not reproduced"
+
+
+def check_row(row: Sequence[Any]) -> None:
+    """Raise ``ValueError`` (one line) unless ``row`` is ``(quantity, ours, published, difference, why,
+    verdict)`` with a verdict of :data:`VERDICTS` wherever a published value is given, and no
+    :data:`VARIANT` row carries a published value."""
+    if len(row) != 6:
+        raise ValueError(f"comparison row {row[0]!r} has {len(row)} cells; expected 6 (…, verdict)")
+    q, pub, v = str(row[0]), str(row[2]), str(row[5])
+    if pub in NO_PUBLISHED:
+        return
+    if VARIANT in q:
+        raise ValueError(f"row {q!r} is a {VARIANT} but is set against the published {pub!r}")
+    if not (v in ("reproduced", "not reproduced") or (v.startswith("differs: ") and len(v) > 9)):
+        raise ValueError(f"row {q!r} has verdict {v!r}; expected reproduced, 'differs: <reason>' or not reproduced")
+
+
 @dataclasses.dataclass
 class Comparison:
-    """Rows ``(quantity, ours, published, difference, why)``; ``difference``/``why`` may be ''."""
+    """Rows ``(quantity, ours, published, difference, why, verdict)``; ``difference``/``why`` may be '',
+    ``verdict`` is :func:`verdict`'s text (``"–"`` for a row without a published value)."""
 
     title: str
-    rows: list[tuple[str, str, str, str, str]]
+    rows: list[tuple[str, str, str, str, str, str]]
+
+    def __post_init__(self) -> None:
+        for row in self.rows:
+            check_row(row)
 
 
 @dataclasses.dataclass
@@ -80,6 +119,15 @@ def pct(k: int, n: int) -> str:
     return "–" if n == 0 else f"{100 * k / n:.0f}% ({k}/{n})"
 
 
+def agrees(k: int, n: int, published_pct: float, published_se: float) -> bool:
+    """Whether ``k/n`` and a published ``p% ± se`` agree within two combined binomial standard errors."""
+    if n == 0:
+        return False
+    p = k / n
+    se = math.sqrt(max(p * (1 - p), 0.25 / n) / n)  # floor: a 0/n or n/n count still has an uncertainty
+    return abs(100 * p - published_pct) <= 2 * math.hypot(100 * se, published_se)
+
+
 def pct_se(k: int, n: int) -> str:
     """``k/n`` as a percentage ± binomial standard error (the thesis's Table 3.1 convention)."""
     if n == 0:
@@ -107,14 +155,16 @@ def _md_cell(x: Any) -> str:
 def results_table(out_dir: str | Path, link_prefix: str = "") -> str:
     """Markdown table of every page's comparison rows that have a published value, under ``out_dir``
     (experiment, quantity, ours, published, command): the README's results section."""
-    lines = ["| experiment | quantity | ours | published | command |", "|---|---|---|---|---|"]
+    lines = ["| experiment | quantity | ours | published | verdict | command |", "|---|---|---|---|---|---|"]
     for f in sorted(Path(out_dir).glob("*/summary.json")):
         s = json.loads(f.read_text(encoding="utf-8"))
-        for q, ours, pub, *_ in s.get("comparisons", []):
-            if pub in ("–", ""):
+        for row in s.get("comparisons", []):
+            q, ours, pub = row[:3]
+            if pub in NO_PUBLISHED or VARIANT in str(q):
                 continue
+            v = row[5] if len(row) > 5 else "not reproduced (no verdict recorded)"
             lines.append(f"| [{s['name']}]({link_prefix}{s['name']}/summary.md) | {_md_cell(q)} | {_md_cell(ours)} | "
-                         f"{_md_cell(pub)} | `{s['command']}` |")
+                         f"{_md_cell(pub)} | {_md_cell(v)} | `{s['command']}` |")
     return "\n".join(lines) + "\n"
 
 
@@ -130,11 +180,11 @@ def write_page(page: Page, out_dir: str | Path) -> Path:
     for b in page.blocks:
         if isinstance(b, Comparison):
             h.append(f"<h2>{_esc(b.title)}</h2><table><tr><th>quantity</th><th>ours</th><th>published</th>"
-                     "<th>difference</th><th>likely reason</th></tr>")
+                     "<th>difference</th><th>likely reason</th><th>verdict</th></tr>")
             h.extend("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>" for row in b.rows)
             h.append("</table>")
-            md += [f"## {b.title}", "", "| quantity | ours | published | difference | likely reason |",
-                   "|---|---|---|---|---|"]
+            md += [f"## {b.title}", "", "| quantity | ours | published | difference | likely reason | verdict |",
+                   "|---|---|---|---|---|---|"]
             md += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
             md.append("")
         elif isinstance(b, Table):
@@ -166,8 +216,11 @@ def write_page(page: Page, out_dir: str | Path) -> Path:
     (out / "index.html").write_text(doc, encoding="utf-8")
     (out / "summary.md").write_text("\n".join(md), encoding="utf-8")
     comparisons = [list(row) for b in page.blocks if isinstance(b, Comparison) for row in b.rows]
+    rows = [{"quantity": r[0], "ours": r[1], "published": r[2], "difference": r[3], "why": r[4], "verdict": r[5]}
+            for r in comparisons]
     (out / "summary.json").write_text(json.dumps({"name": page.name, "title": page.title, "command": page.command,
-                                                  "numbers": page.numbers, "comparisons": comparisons},
+                                                  "numbers": page.numbers, "comparisons": comparisons,
+                                                  "rows": rows},
                                                  indent=2, default=str),
                                       encoding="utf-8")
     return out / "index.html"

@@ -43,6 +43,7 @@ def run_points(ctx: Context, case: str, case_params: Mapping[str, Any], solver: 
     from harness.run.execute import execute
     from harness.run.plan import Plan, plan_points
     from harness.run.pool import shared_pool
+    from harness.run.spec import RunSpec
     from harness.results.store import ResultStore
 
     theta0 = np.asarray(theta0, dtype=np.float64)
@@ -50,7 +51,9 @@ def run_points(ctx: Context, case: str, case_params: Mapping[str, Any], solver: 
     backend = shared_pool(1)
     cell = plan_points(("name", case, dict(case_params)), ("name", solver, dict(options or {})), theta0, seed,
                        store=ResultStore(ctx.runs), backend=backend, max_iter=max_iter, tol=tol, batch=batch,
-                       case_label=case, solver_label=solver, given=dict(options or {}))
+                       case_label=case, solver_label=solver, given=dict(options or {}),
+                       key_spec=RunSpec(case, dict(case_params), solver, dict(options or {}), len(theta0), seed,
+                                        max_iter=max_iter, tol=tol))
     ctx.log(f"{case} x {solver}: {sum(len(b.indices) for b in cell.blocks)} of {len(theta0)} runs from given points")
     return execute(Plan((cell,)), ResultStore(ctx.runs), backend=backend, progress=ctx.progress)[0]
 

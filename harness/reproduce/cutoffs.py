@@ -3,13 +3,24 @@ what truncating runs at ``||grad L||^2 < eps`` does to that picture.
 
 The certified classes (all ``Σ_{r<=p} C(k, r)`` of them, 2517 for the thesis
 instance) lie on a line in (index fraction, loss): the true relation is linear.
-For each cutoff ``eps`` in ``{1e-10, 1e-6, 1e-4, ∞}`` the harness takes every
-Newton-MR run's first iterate below ``eps`` (the stored snapshots; ``∞`` = the
-final point), measures its loss and index by dense Hessian and matches it to a
-class (:func:`harness.scoring.score.cutoff_analysis`).  Reported per cutoff: points,
-fraction with the right index, mean |loss error|, and the least-squares line and
-parabola through the measured points (a positive quadratic coefficient with a
-better fit is the "looks convex" artefact the thesis describes).
+The runs: Newton-MR as in the thesis (plain MR-QLP: rtol 5e-4, forcing 0) from
+the DLAE's trajectory starts, with the 1e-10 stop *disabled*
+(:data:`harness.solvers._base.NO_EARLY_STOP`, recorded in each run), so both of
+the thesis's procedures are measured on the same runs:
+
+* *run to termination, then filter* (Fig. 3.2 D): the final points with
+  ``||grad L||^2 < 1e-10`` (:func:`harness.scoring.score.filtered_final_points`);
+* *stop at the first iterate below eps* (Fig. 3.3, Sec. 3.2.3.4): for each
+  ``eps`` in ``{1e-10, 1e-8, 1e-6, 1e-4, ∞}`` every run's first ``theta_T`` with
+  ``||grad L(theta_T)||^2 < eps`` (the stored snapshots; ``∞`` is ``T = 0``, the
+  initial point) (:func:`harness.scoring.score.cutoff_analysis`).
+
+Each point's loss and index are measured by dense Hessian and matched to a
+class.  Reported per cutoff: points, fraction with the right index *over all
+points* (and how many matched a class), mean |loss error|, and the
+least-squares line and parabola through the measured points (a positive
+quadratic coefficient with a better fit is the "looks convex" artefact the
+thesis describes).
 """
 
 from __future__ import annotations
@@ -22,8 +33,8 @@ from matplotlib.figure import Figure as MplFigure
 
 from . import _page as P
 from . import table31
-from ._registry import Context, Experiment, register
-from ._runs import arrays_of, command
+from ._registry import Context, Experiment
+from ._runs import arrays_of, command, run_cell
 
 NAME = "fig-3.2-3.3"
 THESIS_CUTOFFS = (math.inf, 1e-4, 1e-6, 1e-8, 1e-10)
@@ -42,88 +53,147 @@ def _fits(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
 
 def _frac(entry: dict[str, Any]) -> str:
     f = entry.get("fraction_correct_index")
-    return "–" if f is None else f"{100 * f:.0f}% of {entry['n_points']} points"
-
-
-def _seen_looser(loose: dict[str, Any], tight: dict[str, Any]) -> str:
-    """"seen" when a looser cutoff gets the index right less often than the tight one (thesis Fig. 3.3)."""
-    a, b = loose.get("fraction_correct_index"), tight.get("fraction_correct_index")
-    if a is None or b is None:
+    if f is None:
         return "–"
-    return f"seen ({100 * (a - b):+.0f} points)" if a < b else f"not seen ({100 * (a - b):+.0f} points)"
+    right = round(f * entry["n_points"])
+    return f"{100 * f:.0f}% of all {entry['n_points']} points ({right} right; {entry.get('n_matched', '–')} matched a class)"
+
+
+def _looser_worse(loose: dict[str, Any], tight: dict[str, Any]) -> bool | None:
+    """Whether a looser cutoff gets the index right less often than the tight one (thesis Fig. 3.3)."""
+    a, b = loose.get("fraction_correct_index"), tight.get("fraction_correct_index")
+    return None if a is None or b is None else a < b
+
+
+def _diff(loose: dict[str, Any], tight: dict[str, Any]) -> str:
+    a, b = loose.get("fraction_correct_index"), tight.get("fraction_correct_index")
+    return "–" if a is None or b is None else f"{100 * (a - b):+.0f} points vs 1e-10"
+
+
+def _extreme_errors(entry: dict[str, Any]) -> tuple[int, int]:
+    """``(wrong, points)`` among the points at the low and high ends of the index range (outer thirds)."""
+    pts = [p for p in entry["points"] if p.get("index_fraction") is not None]
+    if not pts:
+        return 0, 0
+    xs = np.array([p["index_fraction"] for p in pts], dtype=float)
+    lo, hi = np.quantile(xs, [1 / 3, 2 / 3])
+    ext = [p for p, x in zip(pts, xs) if x <= lo or x >= hi]
+    return sum(p.get("index_error_count") != 0 for p in ext), len(ext)
+
+
+#: (runs, max_iter) of the no-early-stop Newton-MR cell (the thesis's 100 runs x 500 iterations at --full).
+BUDGET = {"quick": (12, 200), "full": (100, 500)}
+#: The thesis's Newton-MR (plain MR-QLP steps).
+THESIS_OPTIONS = {"forcing": 0.0}
 
 
 def run(ctx: Context) -> P.Page:
     from cases import get_case
     from harness.scoring.cutoffs import dense_oracle
-    from harness.scoring.score import cutoff_analysis
+    from harness.scoring.score import cutoff_analysis, filtered_final_points
+    from harness.solvers._base import NO_EARLY_STOP
 
     page = P.Page(NAME, "Figures 3.2-3.3: loss-index of found points and the cutoff analysis",
                   "Frye, thesis Sec. 3.2.3, Figures 3.2 and 3.3", command(NAME, ctx))
     params = table31.case_params(ctx)
     case = get_case("dlae", **params)
-    newton = table31.cells(ctx, "newton-mr")
-    records = [r for _, recs in newton for r in recs]
-    analysis = cutoff_analysis(case, records, arrays_of(ctx, records), oracle=dense_oracle(case))
+    runs, iters = BUDGET[ctx.mode]
+    records = run_cell(ctx, "dlae", params, "newton-mr", THESIS_OPTIONS, runs=runs, max_iter=iters,
+                       tol=NO_EARLY_STOP)
+    arrays = arrays_of(ctx, records)
+    oracle = dense_oracle(case)
+    analysis = cutoff_analysis(case, records, arrays, cutoffs=THESIS_CUTOFFS, oracle=oracle)
+    filtered = filtered_final_points(case, records, arrays, eps=1e-10, oracle=oracle)
     gt = case.ground_truth
     cls = np.array([(c.index_count / case.dim, c.loss) for c in gt.classes])
     true_fit = _fits(cls[:, 0], cls[:, 1])
     rows, numbers = [], {}
-    fig = MplFigure(figsize=(3.3 * len(analysis), 3.3))
-    axes = fig.subplots(1, len(analysis), sharey=True, squeeze=False)[0]
-    for ax, a in zip(axes, analysis):
+    panels = [("filter", filtered)] + [("cut", a) for a in analysis]
+    fig = MplFigure(figsize=(3.1 * len(panels), 3.3))
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    for ax, (kind, a) in zip(axes, panels):
         pts = [(p["index_fraction"], p["loss"], p["index_error_count"]) for p in a["points"]
                if p["index_fraction"] is not None and p["loss"] is not None and math.isfinite(p["loss"])]
         x = np.array([p[0] for p in pts], dtype=float)
         y = np.array([p[1] for p in pts], dtype=float)
         f = _fits(x, y)
         eps = "∞" if math.isinf(a["cutoff"]) else f"{a['cutoff']:g}"
-        rows.append((eps, a["n_points"], a["fraction_correct_index"], a["mean_abs_loss_error"], f["slope"],
-                     f["quad"], f["rms_line"], f["rms_quad"]))
-        numbers[eps] = {"n_points": a["n_points"], "fraction_correct_index": a["fraction_correct_index"],
-                        "mean_abs_loss_error": a["mean_abs_loss_error"], **f}
+        label = "filter 1e-10 after the full budget" if kind == "filter" else f"first iterate below {eps}"
+        if kind == "cut" and eps == "∞":
+            label = "ε = ∞: initial points (T = 0)"
+        rows.append((label, a["n_points"], a["n_matched"], a["fraction_correct_index"],
+                     a["fraction_correct_index_of_matched"], a["mean_abs_loss_error"], f["slope"], f["quad"],
+                     f["rms_line"], f["rms_quad"]))
+        key = "filtered_1e-10" if kind == "filter" else eps
+        numbers[key] = {k: a[k] for k in ("n_points", "n_matched", "fraction_correct_index",
+                                          "fraction_correct_index_of_matched", "mean_abs_loss_error")} | f
         ax.scatter(cls[:, 0], cls[:, 1], s=6, color="#bbbbbb", label="certified classes")
         ok = np.array([p[2] == 0 for p in pts], dtype=bool)
         if pts:
             ax.scatter(x[ok], y[ok], s=14, color="#2ca02c", label="index right")
             ax.scatter(x[~ok], y[~ok], s=14, color="#d62728", label="index wrong / no class")
-        ax.set_title(f"ε = {eps} ({a['n_points']} points)", fontsize=9)
+        ax.set_title(f"{label} ({a['n_points']})", fontsize=8)
         ax.set_xlabel("index fraction")
     axes[0].set_ylabel("loss")
     axes[0].legend(fontsize=6)
     fig.tight_layout()
-    page.numbers = {"case_params": params, "cutoffs": numbers, "classes": len(gt.classes), "true_line": true_fit}
-    inf = numbers["∞"]
-    tight = numbers["1e-10"]
+    statuses = {}
+    for r in records:
+        statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+    page.numbers = {"case_params": params, "runs": runs, "max_iter": iters, "tol": NO_EARLY_STOP,
+                    "statuses": statuses, "cutoffs": numbers, "classes": len(gt.classes), "true_line": true_fit}
+    inf, tight = numbers["∞"], numbers["1e-10"]
+    by_eps = {("∞" if math.isinf(a["cutoff"]) else f"{a['cutoff']:g}"): a for a in analysis}
+    tight_e = by_eps["1e-10"]
+    ext_cut, ext_fil = _extreme_errors(tight_e), _extreme_errors(filtered)
+    early_worse = (tight_e["fraction_correct_index"] is not None and filtered["fraction_correct_index"] is not None
+                   and tight_e["fraction_correct_index"] < filtered["fraction_correct_index"])
+    # "convex upward": a positive x² coefficient whose parabola fits better than the line
+    convex = (inf["quad"] or 0) > 0 and (inf["rms_quad"] or 0) < (inf["rms_line"] or 0)
+    frac10 = tight["fraction_correct_index"]
+
+    def looser(e: str, published: str, why: str = "") -> tuple[str, str, str, str, str, str]:
+        worse = _looser_worse(by_eps[e], tight_e)
+        return (f"index right, first iterate below {e}", _frac(by_eps[e]), published, _diff(by_eps[e], tight_e), why,
+                P.verdict(worse))
+
     page.add(
-        P.Note(f"Points: the final iterate and the first iterates below 1e-4, 1e-6, 1e-8, 1e-10 of the {len(records)} "
-               f"Newton-MR runs of Table 3.1 ({', '.join(r[0] for r, _ in newton)}; same stored runs). Grey: all "
-               f"{len(gt.classes)} certified classes (loss, index fraction), which lie on a line of slope "
-               f"{P.fmt(true_fit['slope'])} (rms {P.fmt(true_fit['rms_line'])}: linear)."),
-        P.Figure(fig, "Loss vs index fraction of the first iterate below each cutoff (thesis Fig. 3.3); "
-                      "the ε = ∞ panel is the final points (thesis Fig. 3.2)."),
-        P.Table("Cutoff analysis", ("cutoff ε", "points", "fraction correct index", "mean |loss error|",
-                                    "line slope", "parabola x² coef.", "rms (line)", "rms (parabola)"), rows),
+        P.Note(f"Runs: {len(records)} Newton-MR runs (thesis solver: plain MR-QLP, rtol 5e-4, forcing 0) of "
+               f"{iters} iterations on dlae {params}, with the 1e-10 stop disabled (tol = 0 recorded in each run; "
+               f"statuses {statuses}), so each run uses its budget and its snapshots hold the first iterate below "
+               f"1e-4, 1e-6, 1e-8 and 1e-10. Grey: all {len(gt.classes)} certified classes (loss, index fraction), "
+               f"which lie on a line of slope {P.fmt(true_fit['slope'])} (rms {P.fmt(true_fit['rms_line'])}: "
+               "linear). 'Fraction correct index' is over all points at that cutoff; a point matching no class "
+               "counts as wrong. Verdict criteria: 'linear' = rms of the line <= 5% of the loss range; 'convex "
+               "upward' = a positive x² coefficient whose parabola fits better than the line; a looser cutoff is "
+               "'worse' when fewer of its points have the right index than at 1e-10; 'small error at low and high "
+               "index' = at least 80% right, with some wrong points in the outer thirds of the index range."),
+        P.Figure(fig, "Loss vs index fraction: the final points filtered at 1e-10 after the full budget (thesis "
+                      "Fig. 3.2D), then the first iterate below each cutoff (thesis Fig. 3.3; ε = ∞ is the initial "
+                      "point)."),
+        P.Table("Cutoff analysis", ("points taken", "points", "matched a class", "fraction correct index (all)",
+                                    "fraction correct index (matched)", "mean |loss error|", "line slope",
+                                    "parabola x² coef.", "rms (line)", "rms (parabola)"), rows),
         P.Comparison("Claims of the thesis: ours | published", [
             ("relation of the certified classes", f"linear (rms of line {P.fmt(true_fit['rms_line'])})",
-             "linear", "none", ""),
-            ("index right at ε = 1e-10", _frac(tight), "nearly all", "", ""),
-            ("index right at ε = 1e-6", _frac(numbers["1e-06"]), "many wrong (cutoff too loose)",
-             _seen_looser(numbers["1e-06"], tight), ""),
-            ("index right at ε = 1e-4", _frac(numbers["0.0001"]), "many wrong (cutoff too loose)",
-             _seen_looser(numbers["0.0001"], tight), ""),
-            ("index right at ε = 1e-8", _frac(numbers["1e-08"]), "not strict enough (index errors remain)",
-             _seen_looser(numbers["1e-08"], tight),
-             "seen = fewer points with the right index at 1e-8 than at 1e-10"),
-            ("no cutoff (ε = ∞) looks convex", f"x² coefficient {P.fmt(inf['quad'])}, index right "
-             f"{_frac(inf)}", "convex-looking",
-             "seen" if (inf["quad"] or 0) > 0 and (inf["rms_quad"] or 0) < 0.8 * (inf["rms_line"] or 0) else
-             "not seen",
-             "with ε = ∞ every final point is shown, including runs that stopped at the iteration budget "
-             "far from a critical point"),
+             "linear", "none", "", P.verdict((true_fit["rms_line"] or 0) <= 0.05 * float(np.ptp(cls[:, 1])))),
+            ("filter at 1e-10 after the full budget: index right", _frac(filtered), "close match (Fig. 3.2D)", "",
+             "", P.verdict(filtered["fraction_correct_index"] is not None and filtered["fraction_correct_index"] >= 0.9)),
+            ("index right, first iterate below 1e-10", _frac(tight_e), "small error, at low and high index",
+             f"outer-third index errors: {ext_cut[0]}/{ext_cut[1]} (filtered: {ext_fil[0]}/{ext_fil[1]})", "",
+             P.verdict(frac10 is not None and frac10 >= 0.8 and ext_cut[0] > 0)),
+            ("stopping at the first iterate below 1e-10 vs filtering after termination",
+             f"{_frac(tight_e)} vs {_frac(filtered)}", "early stop slightly worse", "", "",
+             P.verdict(early_worse)),
+            looser("1e-08", "not strict enough (index errors remain)"),
+            looser("1e-06", "quantitatively worse"),
+            looser("0.0001", "quantitatively worse"),
+            ("ε = ∞ (the initial points) looks convex upward", f"x² coefficient {P.fmt(inf['quad'])} (rms parabola "
+             f"{P.fmt(inf['rms_quad'])} vs line {P.fmt(inf['rms_line'])})", "convex upward", "", "",
+             P.verdict(convex)),
         ]),
     )
     return page
 
 
-register(Experiment(NAME, "Figures 3.2-3.3 (loss-index scatter and cutoff analysis)", "thesis Sec. 3.2.3", run))
+EXPERIMENT = Experiment(NAME, "Figures 3.2-3.3 (loss-index scatter and cutoff analysis)", "thesis Sec. 3.2.3", run)

@@ -23,7 +23,7 @@ import numpy as np
 from matplotlib.figure import Figure as MplFigure
 
 from . import _page as P
-from ._registry import Context, Experiment, register
+from ._registry import Context, Experiment
 from ._runs import command, run_cell
 
 NAME = "cooper-locus"
@@ -103,12 +103,13 @@ def run(ctx: Context) -> P.Page:
         P.Comparison("Claims of Cooper: ours | published", [
             ("core locus: all Hessian eigenvalues zero but one positive per output, equal to "
              "(2/d_out)(1 + ||σ(b_{L-1})||²)", f"{ok_a}/{tot_a} random locus points", "every point of the locus",
-             "none" if ok_a == tot_a else f"{tot_a - ok_a} points differ", ""),
+             "none" if ok_a == tot_a else f"{tot_a - ok_a} points differ", "", P.verdict(ok_a == tot_a)),
             (f"nullity of global minima = d - n = {d - n} (d = {d}, n = {n})",
              f"{match}/{len(zero_loss)} zero-loss runs", "every global minimum (generic data)",
              "none" if match == len(zero_loss) else f"{len(zero_loss) - match} differ",
-             "a smallest nonzero eigenvalue below the 1e-5 threshold counts as zero"),
-            ("Newton-MR runs reaching loss < 1e-12", P.pct(len(zero_loss), len(recs)), "–", "", ""),
+             "a smallest nonzero eigenvalue below the 1e-5 threshold counts as zero",
+             P.verdict(match == len(zero_loss) and len(zero_loss) > 0)),
+            ("Newton-MR runs reaching loss < 1e-12", P.pct(len(zero_loss), len(recs)), "–", "", "", "–"),
         ]),
         P.Table("(a) Points drawn across the core locus (dense Hessian, threshold 1e-5)",
                 ("widths", "zero matrices", "σ", "d", "||∇L||²", "negative", "zero", "positive",
@@ -120,4 +121,4 @@ def run(ctx: Context) -> P.Page:
     return page
 
 
-register(Experiment(NAME, "Critical locus (Cooper)", "Cooper seed 002", run))
+EXPERIMENT = Experiment(NAME, "Critical locus (Cooper)", "Cooper seed 002", run)

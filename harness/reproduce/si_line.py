@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib.figure import Figure as MplFigure
 
 from . import _page as P
-from ._registry import Context, Experiment, register
+from ._registry import Context, Experiment
 from ._runs import command, run_points
 
 NAME = "si-lines"
@@ -94,14 +94,15 @@ def run(ctx: Context) -> P.Page:
         P.Comparison("Claims of Stoican: ours | published", [
             ("inertia = inertia(H_4) + inertia(μ(1-μ)Y) + one zero, away from μ ∈ {0, 1}",
              f"{agree}/{total} points of the lines agree", "holds on the whole line", "none" if agree == total
-             else f"{total - agree} disagree", ""),
+             else f"{total - agree} disagree", "", P.verdict(agree == total)),
             ("zero crossings of the Y-block eigenvalues (nullity 1 + 2 there)",
              f"measured nullity at μ = 0, 1: {sorted(set(at01))}", "at μ = 0 and 1 (nullity 3)",
-             "none" if set(at01) == {n4[1] + 3} else "differs", ""),
+             "none" if set(at01) == {n4[1] + 3} else "differs", "", P.verdict(set(at01) == {n4[1] + 3})),
             ("Newton-MR started next to the line stays on it", P.pct(stay, len(recs)), "stays on the line",
-             "", "runs that leave match another class or none"),
+             "", "runs that leave match another class or none",
+             P.verdict(stay == len(recs), f"{len(recs) - stay} of {len(recs)} runs leave the line (measured)")),
             ("…reaching ||∇L||² < 1e-10 / right loss and index", f"{P.pct(crit, len(recs))} / "
-             f"{P.pct(correct, len(recs))}", "–", "", ""),
+             f"{P.pct(correct, len(recs))}", "–", "", "", "–"),
         ]),
         P.Table("Inertia along the lines: measured (threshold 1e-5) vs formula",
                 ("neuron j", "μ", "index", "formula index", "nullity", "formula nullity", "agree"), rows),
@@ -111,4 +112,4 @@ def run(ctx: Context) -> P.Page:
     return page
 
 
-register(Experiment(NAME, "Symmetry-induced lines (Stoican)", "Stoican MSc thesis Sec. 6.2", run))
+EXPERIMENT = Experiment(NAME, "Symmetry-induced lines (Stoican)", "Stoican MSc thesis Sec. 6.2", run)

@@ -1,55 +1,47 @@
-"""The result store: append-only JSONL run records plus per-batch array files.
+"""The result store: append-only JSONL run records, an index that vouches for them, per-batch array files.
 
-A result directory ``DIR/`` (``docs/design.md``, "Run records") holds
+A result directory ``DIR/`` (``docs/design.md``, "Run records"; ``docs/store.md``) holds
 
 * ``DIR/runs.jsonl`` -- one JSON object per finished run;
+* ``DIR/runs.index`` -- one line per stored batch: its byte range in ``runs.jsonl``
+  and the SHA-256 of those bytes (:mod:`harness.results.index`).  Only lines inside
+  an indexed range whose hash matches are counted as results;
 * ``DIR/arrays/<batch_id>.npz`` -- the batch's arrays (``theta0``, ``theta``,
   ``snapshots``, ``snapshot_iter`` and every trace field), row ``batch_row`` of
   each array belonging to the record with that ``batch_row``;
 * ``DIR/meta.json`` -- command, provenance and the critbench version.
 
-Crash safety (a ``SIGKILL`` at any moment loses at most the batch being
-written and never duplicates a run):
+Storing one batch (:meth:`ResultStore.append_batch`), crash- and failure-safe:
 
-1. the batch's arrays are written to a temporary file, flushed, ``fsync``-ed and
-   moved into place with ``os.replace`` (atomic on POSIX) *before*
-2. all of the batch's JSONL lines are appended with a single ``write`` followed
-   by ``flush`` + ``fsync``.
+1. the arrays go to a temporary file, ``fsync``, ``os.replace`` into place;
+2. under the file lock, the batch's index entry (range + hash) is appended and ``fsync``-ed;
+3. all of the batch's JSONL lines are appended with one ``write`` + ``fsync``.
 
-Only newline-terminated lines count as records; a torn (unterminated) trailing
-line is skipped with a warning on load and cut off before the next append.  A
-record whose arrays are missing cannot occur (arrays go first); arrays without
-records (killed between 1 and 2) are orphans that a rerun overwrites or ignores.
+A kill between 2 and 3 leaves an entry ending beyond the file: readers skip it
+and the next writer rolls it back.  Any ``OSError`` in 1-3 (a full disk, a
+read-only directory) rolls back everything of the batch -- ``runs.jsonl`` cut to
+its previous end, the index entry removed, temporary and array files deleted --
+and raises a one-line :class:`StoreError`.
 
-The resume key is ``run_id``.  This module imports only the standard library
-and NumPy (never JAX), so reports can read results without a solver stack.
+Opening a store for appending (:class:`ResultStore`) validates it first: the
+directory must be writable, every indexed range must match its hash, and every
+indexed batch must have its arrays file.  Otherwise :class:`StoreError`, before
+anything (``meta.json`` included) is written.  Stale temporary files of dead
+processes are swept.
 
-The run index (``DIR/runs.index``).  Appending must cost O(batch), not
-O(store): a :class:`ResultStore` keeps the set of stored ``run_id`` and
-``batch_id`` in memory, loaded once from ``runs.index`` -- an append-only JSONL
-file with one entry per stored batch, ``{"start", "end", "batch_id",
-"run_ids"}``, ``start``/``end`` being the batch's byte range in ``runs.jsonl``.
-The index is derived data: after each batch is appended to ``runs.jsonl`` its
-entry is appended to the index (a kill in between leaves the index behind,
-which is detected and caught up).  On open, and under the lock before each
-append, the index is checked against ``runs.jsonl``: the last indexed ``end``
-must not exceed the file size and must fall just after a newline; if the file
-grew (another writer, an older critbench) only the new bytes are parsed; if
-the index is missing, torn in the middle or inconsistent, it is rebuilt from
-``runs.jsonl``.  :meth:`ResultStore.records_for` reads only the byte ranges of
-the batches holding the wanted runs.
-
-Every stored line is turned into a record by one function,
-:func:`parse_record` (the single per-record parse point).
+The resume key is ``run_id``.  This module imports only the standard library,
+NumPy and :mod:`harness.results.columnar` (never JAX), so reports can read
+results without a solver stack.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
-import re
 import threading
+import time
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -57,32 +49,47 @@ from typing import Any
 
 import numpy as np
 
+from harness.results import columnar
+from harness.results.index import (
+    ARRAYS_DIR,
+    INDEX_FILE,
+    META_FILE,
+    RUNS_FILE,
+    IndexEntry,
+    StoreCheck,
+    StoreError,
+    StoreWarning,
+    check_batch_id,
+    check_store,
+    missing_arrays,
+    parse_record,
+    read_index,
+    sha256,
+    verify,
+)
 from harness.results.records import check_record
 
-RUNS_FILE = "runs.jsonl"
-INDEX_FILE = "runs.index"
-ARRAYS_DIR = "arrays"
-META_FILE = "meta.json"
-_BATCH_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=-]*$")
+__all__ = ["ARRAYS_DIR", "INDEX_FILE", "META_FILE", "RUNS_FILE", "ResultStore", "StoreCheck", "StoreError",
+           "StoreWarning", "as_stored", "check_result_dir", "check_store", "json_default", "load_arrays",
+           "load_meta", "load_records", "parse_record", "reindex"]
 
 try:  # POSIX advisory lock so two writers never interleave a batch.
     import fcntl as _fcntl
 except ImportError:  # pragma: no cover - non-POSIX
     _fcntl = None  # type: ignore[assignment]
 
-
-class StoreError(ValueError):
-    """A missing or malformed result directory (one-line message)."""
+_check_batch_id = check_batch_id  # old private name
 
 
-class StoreWarning(UserWarning):
-    """A recoverable problem on load (torn trailing line, duplicate run_id)."""
+def _process_start() -> float:
+    """This process's start time (epoch seconds); module import time where /proc is absent."""
+    try:
+        return os.stat(f"/proc/{os.getpid()}").st_ctime
+    except OSError:
+        return time.time()
 
 
-def _check_batch_id(batch_id: str) -> str:
-    if not isinstance(batch_id, str) or not _BATCH_ID_RE.match(batch_id):
-        raise StoreError(f"invalid batch_id {batch_id!r}: use letters, digits and . _ + = - only")
-    return batch_id
+_STARTED = _process_start()
 
 
 def _jsonable(value: Any) -> Any:
@@ -130,13 +137,98 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _tmp_name(what: str) -> str:
+    """A temporary file name ``.tmp-<pid>-<thread>-<what>`` (swept once its process is gone)."""
+    return f".tmp-{os.getpid()}-{threading.get_ident()}-{what}"
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def sweep_stale_tmp(directory: str | os.PathLike[str]) -> list[Path]:
+    """Delete ``.tmp-*`` files in ``DIR``, ``DIR/arrays`` and ``DIR/columns`` that are older than this
+    process and whose writing process (the pid in the name) is gone; the paths deleted."""
+    root = Path(directory)
+    gone = []
+    for d in (root, root / ARRAYS_DIR, root / columnar.COLUMNS_DIR):
+        try:
+            names = [p for p in d.iterdir() if p.name.startswith(".tmp-")]
+        except OSError:
+            continue
+        for p in names:
+            try:
+                if p.stat().st_mtime >= _STARTED:
+                    continue
+            except OSError:
+                continue
+            pid = p.name.split("-")[1] if p.name.count("-") >= 2 else ""
+            if pid.isdigit() and _pid_alive(int(pid)):
+                continue
+            with contextlib.suppress(OSError):
+                p.unlink()
+                gone.append(p)
+    return gone
+
+
+def _os_error(exc: OSError, doing: str, directory: Path, lost: str = "nothing of it was written") -> StoreError:
+    """A one-line :class:`StoreError` for an ``OSError`` while ``doing`` (``lost``: what was kept/dropped)."""
+    if exc.errno == errno.ENOSPC:
+        return StoreError(f"no space left on device while {doing} in {str(directory)!r}; {lost}; "
+                          "free space and rerun to resume")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return StoreError(f"result directory {str(directory)!r} is not writable ({exc.strerror}) while {doing}; "
+                          "score, report and compare read it without writing")
+    return StoreError(f"cannot write to {str(directory)!r} while {doing}: {exc.strerror or exc}")
+
+
+class _Index:
+    """The in-memory index of a store opened for appending: verified entries, run and batch ids."""
+
+    def __init__(self) -> None:
+        self.entries: list[IndexEntry] = []
+        self.run_ids: set[str] = set()
+        self.batches: set[str] = set()
+        self.span_of: dict[str, IndexEntry] = {}
+        self.index_len = 0  # bytes of runs.index consumed
+        self.end = 0  # end of the last indexed batch in runs.jsonl
+
+    def note(self, e: IndexEntry) -> None:
+        self.entries.append(e)
+        self.end = max(self.end, e.end)
+        self.batches.add(e.batch_id)
+        for i in e.run_ids:
+            if i not in self.run_ids:  # a duplicate keeps the first record (as load_records)
+                self.run_ids.add(i)
+                self.span_of[i] = e
+
+
 class ResultStore:
-    """One result directory, opened for appending (created if absent).
+    """One result directory, opened for appending (created if absent) and validated.
 
     Args:
         directory: the result directory ``DIR``.
         create: create ``DIR`` (and ``DIR/arrays``) if missing; otherwise a
             missing directory raises :class:`StoreError`.
+
+    Raises:
+        StoreError: ``DIR`` is not writable; ``runs.jsonl`` has lines but no
+            ``runs.index``; an indexed range does not match its hash (the store
+            was edited); or an indexed batch's arrays file is missing.  Nothing
+            is written then.
     """
 
     def __init__(self, directory: str | os.PathLike[str], *, create: bool = True) -> None:
@@ -148,16 +240,27 @@ class ResultStore:
                 raise StoreError(f"cannot create result directory {str(self.dir)!r}: {exc.strerror}") from None
         elif not self.dir.is_dir():
             raise StoreError(f"result directory {str(self.dir)!r} does not exist")
-        self._idx: _RunIndex | None = None
         self._lock = threading.RLock()  # threads of one process; the file lock serialises processes
+        self._idx = _Index()
+        with self._lock, self._locked():
+            self._validate()
+        sweep_stale_tmp(self.dir)
 
     @property
     def runs_path(self) -> Path:
         return self.dir / RUNS_FILE
 
+    @property
+    def index_path(self) -> Path:
+        return self.dir / INDEX_FILE
+
     @contextlib.contextmanager
     def _locked(self) -> Iterator[Any]:
-        with open(self.runs_path, "a+b") as fh:
+        try:
+            fh = open(self.runs_path, "a+b")
+        except OSError as exc:
+            raise _os_error(exc, f"opening {RUNS_FILE} for appending", self.dir) from None
+        with fh:
             if _fcntl is not None:
                 _fcntl.flock(fh.fileno(), _fcntl.LOCK_EX)
             try:
@@ -166,33 +269,88 @@ class ResultStore:
                 if _fcntl is not None:
                     _fcntl.flock(fh.fileno(), _fcntl.LOCK_UN)
 
-    @property
-    def index_path(self) -> Path:
-        return self.dir / INDEX_FILE
+    # ------------------------------------------------------------------ validation
+    def _validate(self) -> None:
+        """Load and check the whole index (under the lock): see the class docstring."""
+        self._idx = _Index()
+        if not self.index_path.exists() and self.runs_path.stat().st_size and verify(self.runs_path, []).unindexed_lines:
+            raise StoreError(f"{self.runs_path} has lines but there is no {INDEX_FILE}: critbench counts only lines "
+                             "it indexed; run `critbench store reindex DIR --trust` if you vouch for every line")
+        self._catch_up()
+        missing = missing_arrays(self.dir, self._idx.batches)
+        if missing:
+            names = ", ".join(f"{ARRAYS_DIR}/{b}.npz" for b in missing[:3]) + (" ..." if len(missing) > 3 else "")
+            raise StoreError(f"{len(missing)} stored batch(es) of {str(self.dir)!r} lost their arrays file ({names}); "
+                             "restore them, or write to a new result directory (resuming would leave runs without arrays)")
 
-    # ------------------------------------------------------------------ index
-    def _index(self) -> _RunIndex:
-        """The in-memory index, loaded once and caught up with ``runs.jsonl``."""
-        if self._idx is None:
-            self._idx = _RunIndex.open(self.runs_path, self.index_path)
-        else:
-            self._idx.sync(self.runs_path, self.index_path)
-        return self._idx
+    def _catch_up(self) -> None:
+        """Read index entries added since the last call (other writers), verify them against
+        ``runs.jsonl``, roll back a batch whose write was cut by a kill."""
+        try:
+            size = self.index_path.stat().st_size
+        except FileNotFoundError:
+            size = 0
+        if size < self._idx.index_len:  # rewritten behind our back (reindex): start over
+            self._idx = _Index()
+        entries, consumed, bad = read_index(self.index_path, self._idx.index_len)
+        if bad:
+            raise StoreError(f"{self.index_path} has {bad} malformed line(s): the index was edited; "
+                             "run `critbench store reindex DIR --trust` if you vouch for every line of runs.jsonl")
+        if consumed < size:  # a torn entry (kill mid-write): its batch never reached runs.jsonl
+            self._truncate(self.index_path, consumed)
+        chk = verify(self.runs_path, entries, gaps=False)  # O(new entries' bytes)
+        if chk.incomplete:
+            last = max(entries, key=lambda e: e.end)
+            if chk.incomplete != [last] or self.runs_path.stat().st_size < last.start or any(e.end > last.start for e in chk.verified if e is not last):
+                raise StoreError(f"{self.index_path} lists batches beyond the end of {RUNS_FILE}: the store was "
+                                 "truncated or edited")
+            warnings.warn(f"rolled back batch {last.batch_id!r}, whose write was cut off", StoreWarning, stacklevel=3)
+            self._truncate(self.runs_path, last.start)
+            self._drop_last_index_line(consumed)
+            entries = [e for e in entries if e is not last]
+            consumed = self.index_path.stat().st_size
+        if chk.mismatched:
+            e = chk.mismatched[0]
+            raise StoreError(f"{RUNS_FILE} bytes {e.start}-{e.end} (batch {e.batch_id!r}) do not match their hash in "
+                             f"{INDEX_FILE}: the store was edited after critbench wrote it; nothing is appended "
+                             "(inspect it; `critbench store reindex DIR --trust` accepts every line as it is)")
+        for e in sorted(entries, key=lambda e: e.start):
+            self._idx.note(e)
+        self._idx.index_len = consumed
 
+    def _truncate(self, path: Path, size: int) -> None:
+        try:
+            with open(path, "r+b") as fh:
+                fh.truncate(size)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise _os_error(exc, f"repairing {path.name}", self.dir) from None
+
+    def _drop_last_index_line(self, consumed: int) -> None:
+        data = self.index_path.read_bytes()[:consumed]
+        cut = data[:-1].rfind(b"\n") + 1
+        self._truncate(self.index_path, cut)
+
+    # ------------------------------------------------------------------ appending
     def append_batch(
         self, records: Sequence[Mapping[str, Any]], arrays: Mapping[str, np.ndarray], batch_id: str
     ) -> None:
         """Store one batch atomically: arrays first (temp file + ``os.replace``),
-        then all JSONL lines in one ``write`` + ``flush`` + ``fsync``, then the
-        batch's index entry.  Costs O(batch): duplicates are checked against the
+        then the index entry (range + SHA-256), then all JSONL lines in one
+        ``write`` + ``fsync``.  Costs O(batch): duplicates are checked against the
         in-memory index (caught up under the lock with what other writers added).
+
+        On any ``OSError`` nothing of the batch remains (``runs.jsonl`` and the
+        index cut back, temporary and array files removed).
 
         Raises:
             StoreError: a bad ``batch_id``, a record without ``run_id`` or not
                 valid (:func:`harness.results.records.check_record`), a ``run_id``
-                repeated in the batch or already in the store.
+                repeated in the batch or already in the store; a full disk or an
+                unwritable directory (one line, nothing of the batch stored).
         """
-        _check_batch_id(batch_id)
+        check_batch_id(batch_id)
         lines = []
         ids: list[str] = []
         for rec in records:
@@ -206,274 +364,198 @@ class ResultStore:
             lines.append(json.dumps(obj, allow_nan=False, sort_keys=False))
         if len(set(ids)) != len(ids):
             raise StoreError(f"a batch repeats a run_id ({batch_id!r})")
-        arr_dir = self.dir / ARRAYS_DIR
-        arr_dir.mkdir(parents=True, exist_ok=True)
-        final = arr_dir / f"{batch_id}.npz"
-        tmp = arr_dir / f".tmp-{batch_id}-{os.getpid()}-{threading.get_ident()}.npz"
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-        _fsync_dir(arr_dir)
-        if not lines:
-            return
-        payload = ("\n".join(lines) + "\n").encode("utf-8")
+        payload = ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
         with self._lock, self._locked() as fh:
-            idx = self._index()
-            dup = [i for i in ids if i in idx.run_ids]
+            self._catch_up()
+            dup = [i for i in ids if i in self._idx.run_ids]
             if dup:
                 raise StoreError(f"run_id {dup[0]!r} is already stored in {str(self.dir)!r}")
+            if batch_id in self._idx.batches:
+                raise StoreError(f"batch_id {batch_id!r} is already stored in {str(self.dir)!r}")
+            self._write(fh, payload, arrays, batch_id, ids)
+
+    def _write(self, fh: Any, payload: bytes, arrays: Mapping[str, np.ndarray], batch_id: str,
+               ids: Sequence[str]) -> None:
+        arr_dir = self.dir / ARRAYS_DIR
+        final = arr_dir / f"{batch_id}.npz"
+        tmp = arr_dir / _tmp_name(f"{batch_id}.npz")
+        runs_end = index_end = None
+        try:
+            arr_dir.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as afh:
+                np.savez(afh, **{k: np.asarray(v) for k, v in arrays.items()})
+                afh.flush()
+                os.fsync(afh.fileno())
+            os.replace(tmp, final)
+            _fsync_dir(arr_dir)
+            if not payload:
+                return
             fh.seek(0, os.SEEK_END)
-            if fh.tell() != idx.end:  # a torn trailing line: the index ends at the last newline
-                warnings.warn(f"cut a torn trailing line ({fh.tell() - idx.end} bytes) from {RUNS_FILE}",
-                              StoreWarning, stacklevel=2)
-                fh.truncate(idx.end)
-                fh.seek(idx.end)
+            size = fh.tell()
+            last_end = self._idx.end
+            if size > last_end:  # bytes critbench did not write: keep complete lines (ignored), cut a torn one
+                fh.seek(last_end)
+                extra = fh.read(size - last_end)
+                keep = last_end + extra.rfind(b"\n") + 1
+                if keep < size:
+                    warnings.warn(f"cut a torn trailing line ({size - keep} bytes) from {RUNS_FILE}",
+                                  StoreWarning, stacklevel=3)
+                    fh.truncate(keep)
+                    size = keep
+            runs_end = size
+            entry = IndexEntry(size, size + len(payload), batch_id, tuple(ids), sha256(payload))
+            index_end = self._idx.index_len
+            with open(self.index_path, "ab") as ifh:
+                ifh.write(entry.to_line())
+                ifh.flush()
+                os.fsync(ifh.fileno())
+            fh.seek(size)
             fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
-            idx.add(self.index_path, idx.end, idx.end + len(payload), batch_id, ids)
+        except OSError as exc:
+            _unlink(tmp)
+            _unlink(final)
+            for path, end in ((self.runs_path, runs_end), (self.index_path, index_end)):
+                if end is not None:
+                    with contextlib.suppress(OSError), open(path, "r+b") as rfh:
+                        rfh.truncate(end)
+            raise _os_error(exc, f"storing batch {batch_id}", self.dir, "nothing of this batch was stored") from None
+        finally:
+            _unlink(tmp)
+        self._idx.index_len += len(entry.to_line())
+        self._idx.note(entry)
 
+    # ------------------------------------------------------------------ reading
     def finished_run_ids(self) -> set[str]:
-        """The ``run_id`` of every stored (complete) record (from the index)."""
-        if not self.runs_path.exists():
-            return set()
-        with self._lock:
-            return set(self._index().run_ids)
+        """The ``run_id`` of every stored, verified record (from the index)."""
+        with self._lock, self._locked():
+            self._catch_up()
+            return set(self._idx.run_ids)
 
     def has_run(self, run_id: str) -> bool:
         """Whether ``run_id`` is stored (O(1) after the index is loaded)."""
-        if not self.runs_path.exists():
-            return False
         with self._lock:
-            return str(run_id) in self._index().run_ids
+            return str(run_id) in self._idx.run_ids
 
     def batch_ids(self) -> set[str]:
         """The ``batch_id`` of every stored batch (from the index)."""
-        if not self.runs_path.exists():
-            return set()
-        with self._lock:
-            return set(self._index().batches)
+        with self._lock, self._locked():
+            self._catch_up()
+            return set(self._idx.batches)
 
     def records_for(self, run_ids: Iterable[str]) -> list[dict[str, Any]]:
-        """The stored records among ``run_ids`` (any order), reading only their batches."""
+        """The stored records among ``run_ids`` (any order), reading only their batches;
+        a batch whose bytes no longer match its hash is skipped."""
         wanted = {str(i) for i in run_ids}
-        if not wanted or not self.runs_path.exists():
+        if not wanted:
             return []
-        with self._lock:
-            idx = self._index()
-            spans = sorted({idx.span_of[i] for i in wanted if i in idx.span_of})
+        with self._lock, self._locked():
+            self._catch_up()
+            spans = sorted({(e.start, e.end): e for i in wanted if (e := self._idx.span_of.get(i))}.values(),
+                           key=lambda e: e.start)
         out: list[dict[str, Any]] = []
         with open(self.runs_path, "rb") as fh:
-            for start, end in spans:
-                fh.seek(start)
-                for raw in fh.read(end - start).split(b"\n"):
+            for e in spans:
+                fh.seek(e.start)
+                body = fh.read(e.end - e.start)
+                if e.sha256 is not None and sha256(body) != e.sha256:
+                    warnings.warn(f"batch {e.batch_id!r} of {RUNS_FILE} no longer matches its hash: ignored",
+                                  StoreWarning, stacklevel=2)
+                    continue
+                for raw in body.split(b"\n"):
                     if raw.strip():
-                        rec = parse_record(raw, f"{self.runs_path} at byte {start}")
-                        if str(rec["run_id"]) in wanted:
+                        rec = parse_record(raw, f"{self.runs_path} at byte {e.start}")
+                        if str(rec["run_id"]) in wanted and self._idx.span_of.get(str(rec["run_id"])) is e:
                             out.append(rec)
         return out
-
-    def used_batch_ids(self) -> set[str]:
-        """Same as :meth:`batch_ids` (every ``batch_id`` named by a stored line)."""
-        return self.batch_ids()
 
     def compact(self) -> list[Path]:
         """Add the records not yet in the columnar snapshot as Parquet segments
         (:func:`harness.results.columnar.compact`; needs ``pyarrow``)."""
-        from harness.results.columnar import compact
-
         with self._lock, self._locked():
-            return compact(self.dir)
+            return columnar.compact(self.dir)
 
     def records(self) -> list[dict[str, Any]]:
         """All stored records (see :func:`load_records`)."""
-        if not self.runs_path.exists():
-            return []
         return load_records(self.dir)
 
     def write_meta(self, **fields: Any) -> Path:
-        """Merge ``fields`` into ``meta.json`` (written atomically)."""
+        """Merge ``fields`` into ``meta.json`` (written atomically; on failure it is left as it was).
+
+        Raises:
+            StoreError: the directory is not writable or the disk is full.
+        """
         meta = load_meta(self.dir) if (self.dir / META_FILE).exists() else {}
         meta.update(_jsonable(fields))
-        tmp = self.dir / f".tmp-meta-{os.getpid()}.json"
-        tmp.write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.dir / META_FILE)
+        tmp = self.dir / _tmp_name("meta.json")
+        try:
+            tmp.write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, self.dir / META_FILE)
+        except OSError as exc:
+            raise _os_error(exc, f"writing {META_FILE}", self.dir, f"{META_FILE} was left as it was") from None
+        finally:
+            _unlink(tmp)
         return self.dir / META_FILE
 
 
-def parse_record(raw: bytes, where: str, *, validate: bool = True) -> dict[str, Any]:
-    """One stored line -> one record: the single per-record parse point of the store
-    (with ``validate``, checked against the run-record schema, :func:`harness.results.records.check_record`).
+def reindex(directory: str | os.PathLike[str], *, trust: bool = False) -> int:
+    """Rebuild ``runs.index`` from every complete line of ``runs.jsonl`` (consecutive lines of
+    one ``batch_id`` form a batch), sealing them with fresh hashes; the number of lines indexed.
+
+    This vouches for lines critbench may not have written, so it runs only with
+    ``trust=True`` (``critbench store reindex DIR --trust``); it is never done implicitly.
 
     Raises:
-        StoreError: the line is not JSON, not an object with a ``run_id``, or
-            not a valid run record (the message names ``where``, e.g. the file and line).
+        StoreError: without ``trust``; a missing directory or ``runs.jsonl``; an invalid line (named).
     """
+    root = Path(directory)
+    if not trust:
+        raise StoreError("reindex counts every line of runs.jsonl as written by critbench, including any a solver or "
+                         "someone else appended: pass --trust if you vouch for them")
+    if not (root / RUNS_FILE).is_file():
+        raise StoreError(f"no {RUNS_FILE} in {str(root)!r}: not a critbench result directory")
+    data = (root / RUNS_FILE).read_bytes()
+    data = data[: data.rfind(b"\n") + 1]
+    groups: list[list[Any]] = []  # [start, end, batch_id, run_ids]
+    pos = 0
+    n = 0
+    for no, raw in enumerate(data.split(b"\n")[:-1], start=1):
+        start, pos = pos, pos + len(raw) + 1
+        if not raw.strip():
+            continue
+        rec = parse_record(raw, f"{root / RUNS_FILE}: line {no}")
+        bid = str(rec.get("batch_id"))
+        n += 1
+        if groups and groups[-1][2] == bid and groups[-1][1] == start:
+            groups[-1][1] = pos
+            groups[-1][3].append(str(rec["run_id"]))
+        else:
+            groups.append([start, pos, bid, [str(rec["run_id"])]])
+    tmp = root / _tmp_name(INDEX_FILE)
     try:
-        obj = json.loads(raw.decode("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise StoreError(f"{where} is not valid JSON (malformed result file)") from None
-    if not isinstance(obj, dict) or "run_id" not in obj:
-        raise StoreError(f"{where} is not a run record (needs a JSON object with 'run_id')")
-    if validate and (why := check_record(obj)) is not None:
-        raise StoreError(f"{where} is not a valid run record: {why}")
-    return obj
+        with open(tmp, "wb") as fh:
+            for s, e, b, ids in groups:
+                fh.write(IndexEntry(s, e, b, tuple(ids), sha256(data[s:e])).to_line())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, root / INDEX_FILE)
+    except OSError as exc:
+        raise _os_error(exc, f"writing {INDEX_FILE}", root) from None
+    finally:
+        _unlink(tmp)
+    return n
 
 
-class _RunIndex:
-    """Stored ``run_id`` / ``batch_id`` sets and each run's batch byte range.
-
-    ``end`` is the byte offset in ``runs.jsonl`` up to which every line is
-    indexed (always just after a newline, or 0).
-    """
-
-    def __init__(self) -> None:
-        self.run_ids: set[str] = set()
-        self.batches: set[str] = set()
-        self.span_of: dict[str, tuple[int, int]] = {}
-        self.batch_of_span: dict[tuple[int, int], str] = {}
-        self.end = 0
-
-    def _note(self, start: int, end: int, batch_id: str, ids: Iterable[str]) -> None:
-        span = (start, end)
-        for i in ids:
-            if i not in self.run_ids:  # a duplicate line keeps the first record (as load_records)
-                self.run_ids.add(i)
-                self.span_of[i] = span
-        self.batches.add(batch_id)
-        self.batch_of_span[span] = batch_id
-        self.end = max(self.end, end)
-
-    def add(self, index_path: Path, start: int, end: int, batch_id: str, ids: Sequence[str]) -> None:
-        """Record a batch just appended at ``[start, end)`` (memory and index file)."""
-        self._note(start, end, batch_id, ids)
-        entry = json.dumps({"start": start, "end": end, "batch_id": batch_id, "run_ids": list(ids)})
-        try:
-            with open(index_path, "ab") as fh:
-                fh.write(entry.encode("utf-8") + b"\n")
-        except OSError:  # the index is derived data; a stale one is rebuilt on open
-            pass
-
-    @classmethod
-    def open(cls, runs_path: Path, index_path: Path) -> _RunIndex:
-        """Load ``runs.index`` and check it against ``runs.jsonl`` (rebuild if stale)."""
-        idx = cls()
-        size = runs_path.stat().st_size if runs_path.exists() else 0
-        ok = idx._load(index_path) and idx.end <= size and (idx.end == 0 or _byte_at(runs_path, idx.end - 1) == b"\n")
-        if not ok:
-            idx = cls()
-            idx._rewrite_index = True  # type: ignore[attr-defined]
-        idx.sync(runs_path, index_path)
-        return idx
-
-    def _load(self, index_path: Path) -> bool:
-        if not index_path.is_file():
-            return False
-        data = index_path.read_bytes()
-        if not data:
-            return True
-        lines = data.split(b"\n")
-        tail = lines.pop()
-        try:
-            for raw in lines:
-                e = json.loads(raw)
-                self._note(int(e["start"]), int(e["end"]), str(e["batch_id"]), [str(i) for i in e["run_ids"]])
-        except (ValueError, KeyError, TypeError):
-            return False
-        if tail:  # a torn index entry: cut it; the batch is caught up from runs.jsonl
-            with open(index_path, "r+b") as fh:
-                fh.truncate(len(data) - len(tail))
-        return True
-
-    def sync(self, runs_path: Path, index_path: Path) -> None:
-        """Index lines of ``runs.jsonl`` after ``end`` (O(new bytes)); rewrite a stale index."""
-        rewrite = getattr(self, "_rewrite_index", False)
-        size = runs_path.stat().st_size if runs_path.exists() else 0
-        if size < self.end:  # runs.jsonl replaced or truncated behind our back: start over
-            self.__init__()  # type: ignore[misc]
-            rewrite = True
-        entries: list[tuple[int, int, str, list[str]]] = []
-        if size > self.end:
-            with open(runs_path, "rb") as fh:
-                fh.seek(self.end)
-                data = fh.read(size - self.end)
-            complete = data[: data.rfind(b"\n") + 1]
-            pos = self.end
-            for no, raw in enumerate(complete.split(b"\n")[:-1]):
-                start, pos = pos, pos + len(raw) + 1
-                if not raw.strip():
-                    continue
-                rec = _peek(raw)  # lenient: a foreign line never stops the harness storing its own runs
-                if rec is None:
-                    continue
-                bid, rid = str(rec.get("batch_id")), str(rec["run_id"])
-                if entries and entries[-1][2] == bid and entries[-1][1] == start:
-                    s0, _, _, ids = entries[-1]
-                    entries[-1] = (s0, pos, bid, ids + [rid])
-                else:
-                    entries.append((start, pos, bid, [rid]))
-            for e in entries:
-                self._note(*e)
-            self.end = self.end if not complete else max(self.end, pos)
-        if rewrite:
-            self._rewrite(index_path)
-            self._rewrite_index = False  # type: ignore[attr-defined]
-        elif entries:
-            try:
-                with open(index_path, "ab") as fh:
-                    fh.write(b"".join(json.dumps({"start": s0, "end": e0, "batch_id": b0, "run_ids": ids})
-                                      .encode("utf-8") + b"\n" for s0, e0, b0, ids in entries))
-            except OSError:
-                pass
-
-    def _rewrite(self, index_path: Path) -> None:
-        by_span: dict[tuple[int, int], list[str]] = {}
-        for rid, span in self.span_of.items():
-            by_span.setdefault(span, []).append(rid)
-        bids = self.batch_of_span
-        tmp = index_path.with_name(f".tmp-{index_path.name}-{os.getpid()}-{threading.get_ident()}")
-        try:
-            with open(tmp, "wb") as fh:
-                for span in sorted(by_span):
-                    fh.write(json.dumps({"start": span[0], "end": span[1], "batch_id": bids.get(span, ""),
-                                         "run_ids": by_span[span]}).encode("utf-8") + b"\n")
-            os.replace(tmp, index_path)
-        except OSError:
-            pass
-
-
-def _peek(raw: bytes) -> dict[str, Any] | None:
-    """A line's object if it parses as one with a string ``run_id`` (else ``None``)."""
-    try:
-        obj = json.loads(raw.decode("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    return obj if isinstance(obj, dict) and isinstance(obj.get("run_id"), str) else None
-
-
-def _byte_at(path: Path, offset: int) -> bytes:
-    with open(path, "rb") as fh:
-        fh.seek(offset)
-        return fh.read(1)
-
-
-def load_records(
-    directory: str | os.PathLike[str], *, warn: bool = True, validate: bool = True
-) -> list[dict[str, Any]]:
-    """Read every complete record of ``DIR/runs.jsonl`` in file order.
-
-    A torn trailing line (no final newline, e.g. after a kill mid-write) is
-    skipped with a :class:`StoreWarning`; a duplicated ``run_id`` keeps the first
-    record (warned).  Strings ``"inf"``/``"-inf"`` written for non-finite floats
-    are returned as strings only in free-form fields; numeric fields are as stored.
-    With ``validate`` (the default) every line is checked against the run-record
-    schema (:func:`harness.results.records.check_record`).
+def read_records(
+    directory: str | os.PathLike[str], *, validate: bool = True
+) -> tuple[list[dict[str, Any]], StoreCheck]:
+    """The records critbench wrote (indexed, hash-verified), in file order, and the :class:`StoreCheck`
+    saying what was ignored.  Read-only.
 
     Raises:
-        StoreError: ``DIR`` or its ``runs.jsonl`` is missing, or a complete line
-            is not a JSON object or not a valid run record (names the file and line).
+        StoreError: ``DIR`` or its ``runs.jsonl`` is missing, it has lines but no
+            ``runs.index``, or a verified line is not a valid run record (names the file and line).
     """
     root = Path(directory)
     if not root.is_dir():
@@ -482,23 +564,53 @@ def load_records(
     if not path.is_file():
         raise StoreError(f"no {RUNS_FILE} in {str(root)!r}: not a critbench result directory")
     data = path.read_bytes()
-    lines = data.split(b"\n")
-    tail = lines.pop()  # text after the last newline: empty, or a torn line
-    if tail.strip() and warn:
-        warnings.warn(f"{path}: skipped a torn trailing line ({len(tail)} bytes)", StoreWarning, stacklevel=2)
+    index = root / INDEX_FILE
+    entries, _, bad = read_index(index)
+    chk = verify(path, entries, data=data)
+    chk.bad_index_lines = bad
+    if not index.exists() and chk.unindexed_lines:
+        raise StoreError(f"{path} has {chk.unindexed_lines} lines but there is no {INDEX_FILE}: critbench counts "
+                         "only lines it indexed; run `critbench store reindex DIR --trust` if you vouch for every line")
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for no, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        obj = parse_record(raw, f"{path}: line {no}", validate=validate)
-        rid = str(obj["run_id"])
-        if rid in seen:
-            if warn:
-                warnings.warn(f"{path}: duplicate run_id {rid!r} on line {no} ignored", StoreWarning, stacklevel=2)
-            continue
-        seen.add(rid)
-        out.append(obj)
+    no = pos = 0  # line number of the line before `pos`
+    for e in chk.verified:
+        body = data[e.start:e.end]
+        no += data.count(b"\n", pos, e.start)
+        pos = e.end
+        for raw in body.split(b"\n")[:-1]:
+            no += 1
+            if not raw.strip():
+                continue
+            obj = parse_record(raw, f"{path}: line {no}", validate=validate)
+            rid = str(obj["run_id"])
+            if rid in seen:
+                continue
+            seen.add(rid)
+            out.append(obj)
+    chk.missing_arrays = missing_arrays(root, (e.batch_id for e in chk.verified))
+    return out, chk
+
+
+def load_records(
+    directory: str | os.PathLike[str], *, warn: bool = True, validate: bool = True
+) -> list[dict[str, Any]]:
+    """Every record critbench wrote into ``DIR/runs.jsonl``, in file order (:func:`read_records`).
+
+    Lines outside the index or in a batch whose bytes do not match its hash are
+    ignored; with ``warn`` each kind of problem (ignored lines, a torn trailing
+    line, missing arrays files) is one :class:`StoreWarning`.  A duplicated
+    ``run_id`` keeps the first record.  With ``validate`` (the default) every
+    counted line is checked against the run-record schema
+    (:func:`harness.results.records.check_record`).
+
+    Raises:
+        StoreError: as :func:`read_records`.
+    """
+    out, chk = read_records(directory, validate=validate)
+    if warn:
+        for note in chk.notes():
+            warnings.warn(f"{directory}: {note}", StoreWarning, stacklevel=2)
     return out
 
 
@@ -523,10 +635,11 @@ def load_arrays(directory: str | os.PathLike[str], batch_id: str) -> dict[str, n
     Raises:
         StoreError: the file is missing or unreadable.
     """
-    _check_batch_id(batch_id)
+    check_batch_id(batch_id)
     path = Path(directory) / ARRAYS_DIR / f"{batch_id}.npz"
     if not path.is_file():
-        raise StoreError(f"no arrays for batch {batch_id!r} in {str(Path(directory))!r}")
+        raise StoreError(f"no arrays for batch {batch_id!r} in {str(Path(directory))!r} ({ARRAYS_DIR}/{batch_id}.npz "
+                         "is missing)")
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: np.asarray(z[k]) for k in z.files}

@@ -1,10 +1,20 @@
 """Resume keys of runs: stable hashes of a case's parameters and a solver's options.
 
 ``case_key = <case>-<hash of the case's complete parameters>``;
-``solver_key = <solver>-<hash of the solver's options, max_iter and tol>``
-(the budget is part of the key because it changes the result);
+``solver_key = <solver>-<hash of the solver's options, max_iter, tol and lanes>``;
 ``run_id = case_key/solver_key/seed/run_index``.  Hashes are the first 10 hex
 digits of SHA-256 of canonical JSON.  JAX-free.
+
+One run id, one result (docs/design.md): everything that changes a run's
+result is in its id.  The budget (``max_iter``, ``tol``) changes it, and so
+does the number of vmapped lanes the run was solved in: XLA compiles a batch
+of ``L`` lanes into kernels whose floating-point summation order depends on
+``L`` (measured on the thesis DLAE: one lane and two lanes disagree on 6 of 6
+runs, up to 19% in HVPs, theta up to 3e-3 apart; 2 and 4 lanes agree bit for
+bit, 6 do not), while lane-mates, refilling versus lockstep, threads and
+processes leave it unchanged.  The options are typed once, before they are
+hashed (:mod:`harness.run.params`), so ``forcing=0`` and ``forcing=0.0`` hash
+alike.
 """
 
 from __future__ import annotations
@@ -46,9 +56,24 @@ def case_key(case: Any) -> str:
     return f"{_slug(case.name)}-{stable_hash(dict(case.params))}"
 
 
-def solver_key(solver_name: str, options: Mapping[str, Any], max_iter: int, tol: float) -> str:
-    """``<solver>-<hash of options, max_iter, tol>``."""
-    return f"{_slug(solver_name)}-{stable_hash({'options': dict(options), 'max_iter': max_iter, 'tol': tol})}"
+def solver_key(
+    solver_name: str, options: Mapping[str, Any], max_iter: int, tol: float, *, lanes: int | None = None
+) -> str:
+    """``<solver>-<hash of options, max_iter, tol, lanes>``.
+
+    Args:
+        solver_name: registered name or ``module:attr``.
+        options: the solver's complete, typed options.
+        max_iter, tol: the budget (``tol`` hashed as a float: ``0`` and ``0.0`` are one key).
+        lanes: vmapped lanes of the solve (the solve's width: ``min(batch, rows)``);
+            ``None`` only where no layout exists (the key then names none, as before issue 20).
+    """
+    payload: dict[str, Any] = {"options": dict(options), "max_iter": int(max_iter), "tol": float(tol)}
+    if lanes is not None:
+        if isinstance(lanes, bool) or not isinstance(lanes, int) or lanes < 1:
+            raise ValueError(f"lanes must be an integer >= 1, got {lanes!r}")
+        payload["lanes"] = int(lanes)
+    return f"{_slug(solver_name)}-{stable_hash(payload)}"
 
 
 def run_id(ckey: str, skey: str, seed: int, index: int) -> str:

@@ -29,7 +29,7 @@ import numpy as np
 from harness.run.keys import case_key, run_id, solver_key
 
 __all__ = ["DEFAULT_TIME_LIMIT", "LARGE_CASE_ELEMENTS", "LARGE_CASE_WORK", "REFILL_QUEUE", "Block", "CellPlan", "Plan", "block_size", "default_batch_size", "default_threads", "plan_cell", "plan_points",
-           "use_refill"]
+           "solve_lanes", "use_refill"]
 
 #: Default time limit per block of runs, seconds: generous for the thesis budgets
 #: (the slowest measured block, BTLS-GNM on the thesis DLAE, takes minutes).
@@ -130,13 +130,14 @@ def plan_cell(spec: Any, store: Any, backend: Any, *, scoring_case: Any = None) 
     sref = ("name", spec.solver, copy.deepcopy(dict(spec.solver_options)))
     info = _describe(backend, sref, spec.solver_options)
     opts = copy.deepcopy(dict(info["options"]))
-    ckey, skey = case_key(case), solver_key(spec.solver, opts, spec.max_iter, spec.tol)
-    ids = [run_id(ckey, skey, spec.seed, i) for i in range(spec.runs)]
-    stored = {r["run_id"]: r for r in store.records_for(set(ids))} if store is not None else {}
-    todo = [i for i in range(spec.runs) if ids[i] not in stored]
     B = default_batch_size(spec, case)
     refill = use_refill(spec, case, refillable=bool(info["refill"]))
     Q = block_size(spec, B, refill)
+    lanes = min(B, Q) if refill else B  # = solve_lanes(spec, case): part of the key
+    ckey, skey = case_key(case), solver_key(spec.solver, opts, spec.max_iter, spec.tol, lanes=lanes)
+    ids = [run_id(ckey, skey, spec.seed, i) for i in range(spec.runs)]
+    stored = {r["run_id"]: r for r in store.records_for(set(ids))} if store is not None else {}
+    todo = [i for i in range(spec.runs) if ids[i] not in stored]
     groups = _blocks(todo, Q)
     blocks = tuple(Block(tuple(g), pad_rows(initial_points(case, spec.seed, g), Q)) for g in groups)
     threads = default_threads(spec, case, 0 if refill else B, max(len(blocks), 1))
@@ -153,10 +154,11 @@ def plan_points(
     case_ref: tuple, solver_ref: tuple, theta0: np.ndarray, seed: int, *, store: Any, backend: Any,
     max_iter: int, tol: float, batch: int, case: Any = None, scoring_case: Any = None,
     case_label: str | None = None, solver_label: str | None = None, given: Mapping[str, Any] | None = None,
-    score_options: Mapping[str, Any] | None = None, batch_prefix: str | None = None,
+    score_options: Mapping[str, Any] | None = None, batch_prefix: str | None = None, key_spec: Any = None,
 ) -> CellPlan:
     """Plan runs from the given rows of ``theta0`` (run ``i`` starts at row ``i``), in
-    lockstep blocks of ``batch`` rows (padded), skipping stored runs."""
+    lockstep blocks of ``batch`` rows (padded), skipping stored runs.  ``key_spec``: a RunSpec
+    whose :func:`solve_lanes` enter the solver key (None: no lanes in the key)."""
     from cases import get_case
     from harness.run.shard import pad_rows
 
@@ -167,7 +169,8 @@ def plan_points(
     info = _describe(backend, solver_ref, dict(given or {}))
     opts = copy.deepcopy(dict(info["options"]))
     label = solver_label or (solver_ref[1] if solver_ref[0] == "name" else str(info["name"]))
-    ckey, skey = case_key(case), solver_key(label, opts, max_iter, tol)
+    key_lanes = None if key_spec is None else solve_lanes(key_spec, case, refillable=bool(info["refill"]))
+    ckey, skey = case_key(case), solver_key(label, opts, max_iter, tol, lanes=key_lanes)
     n = len(theta0)
     ids = [run_id(ckey, skey, seed, i) for i in range(n)]
     stored = {r["run_id"]: r for r in store.records_for(set(ids))} if store is not None else {}
@@ -268,6 +271,17 @@ def default_threads(spec: Any, case: Any, batch: int, n_blocks: int) -> int:
     if batch == 1 and jax.default_backend() == "cpu":
         return max(1, min(os.cpu_count() or 1, n_blocks))
     return 1
+
+
+def solve_lanes(spec: Any, case: Any, solver: Any = None, *, refillable: bool | None = None) -> int:
+    """The vmapped lanes every run of ``spec`` is solved in (part of its key, docs/design.md,
+    "One run id, one result"): ``min(B, runs)`` for refilling solves (:func:`harness.solvers.iterate_refill`
+    caps the lanes by the block's rows), ``B`` for lockstep solves (every block padded to ``B`` rows),
+    ``B = default_batch_size(spec, case)``.  ``refillable``: what a worker reported for a plug-in."""
+    B = default_batch_size(spec, case)
+    if use_refill(spec, case, solver, refillable=refillable):
+        return min(B, block_size(spec, B, True))
+    return B
 
 
 def check_time_limit(value: Any) -> float | None:

@@ -47,7 +47,7 @@ from harness.run.initial_points import POOL, initial_points, pool_seed
 from harness.run.keys import case_key, run_id, solver_key, solver_options_of, stable_hash
 from harness.run.plan import (DEFAULT_TIME_LIMIT, LARGE_CASE_ELEMENTS, LARGE_CASE_WORK, REFILL_QUEUE, Plan,  # noqa: F401
                               _blocks, _large_on_cpu, block_size, check_time_limit, default_batch_size,
-                              default_threads, plan_cell, use_refill)
+                              default_threads, plan_cell, solve_lanes, use_refill)
 from harness.run.pool import shared_pool
 from harness.run.progress import ProgressSink
 from harness.run.shard import Resolved
@@ -62,7 +62,7 @@ __all__ = [
     "DEFAULT_BATCH", "DEFAULT_TIME_LIMIT", "POOL", "RunSpec", "block_size", "case_key", "default_batch_size",
     "default_threads", "use_refill",
     "enable_compile_cache", "initial_points", "point_oracles", "pool_seed", "resolve", "run_id",
-    "run_spec", "run_suite", "solver_key", "solver_options_of", "stable_hash",
+    "run_spec", "run_suite", "solve_lanes", "solver_key", "solver_options_of", "stable_hash",
 ]
 
 
@@ -75,8 +75,8 @@ def resolve(spec: RunSpec) -> Resolved:
     opts = copy.deepcopy(solver_options_of(solver, spec.solver_options))
     # Points are scored against a case rebuilt from (name, params): never an object a solver held.
     scoring_case = get_case(spec.case, **spec.case_params)
-    return Resolved(case, solver, case_key(case), solver_key(spec.solver, opts, spec.max_iter, spec.tol), opts,
-                    spec.case, spec.solver, scoring_case)
+    skey = solver_key(spec.solver, opts, spec.max_iter, spec.tol, lanes=solve_lanes(spec, case, solver))
+    return Resolved(case, solver, case_key(case), skey, opts, spec.case, spec.solver, scoring_case)
 
 
 def run_spec(

@@ -2,7 +2,20 @@
 
 :class:`RunSpec` is the value every entry point (the CLI, sweep files, Python
 callers, the reproductions and the test helpers) builds and hands to the
-pipeline (:mod:`harness.run.runner`).  JAX-free.
+pipeline (:mod:`harness.run.runner`).
+
+Typed once, whatever the source.  Constructing a :class:`RunSpec` replaces
+``case_params`` and ``solver_options`` by the complete, typed values of
+:func:`harness.run.params.type_values` (the registries' defaults overridden by
+the given values, each typed like its default: ``forcing=0`` becomes ``0.0``,
+a list for a tuple default becomes a tuple), and ``tol`` by a ``float``.  So a
+cell built by the CLI, by a sweep file or in Python is the same value, with
+the same keys and run ids (docs/design.md, "One run id, one result").  The
+module is JAX-free; the registry look-up happens at construction
+(:func:`harness.run.params.typed_case_params` imports the registries lazily).
+Unknown names, unknown keys and wrongly typed values raise at construction,
+with one line (``CaseError`` / ``SolverError`` / ``ParamError``, all
+``ValueError``).
 """
 
 from __future__ import annotations
@@ -13,6 +26,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+from harness.run.params import typed_case_params, typed_solver_options
 
 __all__ = ["DEFAULT_BATCH", "RunSpec"]
 
@@ -26,10 +41,9 @@ class RunSpec:
 
     Attributes:
         case: registered case name.
-        case_params: typed case parameters (the CLI passes the complete set,
-            parsed once by :mod:`harness.run.params`; registries do not coerce strings).
+        case_params: case parameters; stored complete and typed (module docstring).
         solver: registered solver name or ``module:attr``.
-        solver_options: typed solver options (likewise complete from the CLI).
+        solver_options: solver options; stored complete and typed (module docstring).
         runs: number of runs (initial points) ``>= 1``.
         seed: seed of the initial points ``>= 0``.
         max_iter: iteration budget per run.
@@ -63,8 +77,10 @@ class RunSpec:
             "None or an integer >= 1")
         bad("threads", self.threads is None or (isint(self.threads) and self.threads >= 1),
             "None or an integer >= 1")
-        object.__setattr__(self, "case_params", dict(self.case_params or {}))
-        object.__setattr__(self, "solver_options", dict(self.solver_options or {}))
+        object.__setattr__(self, "case_params", typed_case_params(self.case, self.case_params or {}))
+        object.__setattr__(self, "solver_options", typed_solver_options(self.solver, self.solver_options or {}))
+        for name, kind in (("runs", int), ("seed", int), ("max_iter", int), ("tol", float)):
+            object.__setattr__(self, name, kind(getattr(self, name)))  # NumPy scalars, tol=0 -> 0.0: one key
 
     @property
     def effective_batch(self) -> int:

@@ -3,7 +3,9 @@
 The report package never imports JAX or the cases (it renders from stored
 files), but the analysis needs each snapshot's Hessian.  So the ``critbench``
 commands that render a report first call :func:`write_cutoff_analyses`, which
-reads the stored snapshots (``arrays/*.npz``), runs
+reads the stored initial points and snapshots (``arrays/*.npz``; thesis
+Sec. 3.2.3.4: ``ε = ∞`` is the initial point, finite ``ε`` the first iterate
+below it), runs
 :func:`harness.scoring.score.cutoff_analysis` per case (instances with different
 parameters are analysed separately and their points pooled) and writes
 ``DIR/cutoff_analysis.json`` (:data:`harness.report.CUTOFF_FILE`), which the
@@ -25,18 +27,13 @@ CUTOFF_FILE = "cutoff_analysis.json"
 
 
 def _merge(parts: Sequence[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Pool several :func:`harness.scoring.score.cutoff_analysis` outputs (same cutoffs) into one."""
-    out = []
-    for entries in zip(*parts):
-        points = [p for e in entries for p in e["points"]]
-        errs = [abs(p["loss_error"]) for p in points if p.get("loss_error") is not None]
-        with_class = [p for p in points if p.get("index_error_count") is not None]
-        out.append({"cutoff": entries[0]["cutoff"], "n_points": len(points),
-                    "mean_abs_loss_error": sum(errs) / len(errs) if errs else None,
-                    "fraction_correct_index": (sum(p["index_error_count"] == 0 for p in with_class) / len(with_class))
-                    if with_class else None,
-                    "points": points})
-    return out
+    """Pool several :func:`harness.scoring.score.cutoff_analysis` outputs (same cutoffs) into one
+    (fractions over all pooled points, as in :func:`harness.scoring.score.cutoff_entry`)."""
+    from harness.scoring.score import cutoff_entry
+
+    return [cutoff_entry(entries[0]["cutoff"], [p for e in entries for p in e["points"]],
+                         has_ground_truth=any(e.get("fraction_correct_index") is not None for e in entries))
+            for entries in zip(*parts)]
 
 
 def dense_oracle(case: Any) -> Any:

@@ -54,7 +54,8 @@ import numpy as np
 from cases._core import CRITICAL_GRAD_SQ, INDEX_EIG_TOL, Case, CriticalClass
 from harness.scoring.outcomes import OUTCOMES, SNAPSHOT_CUTOFFS, snapshot_cutoffs_for, status_name
 
-__all__ = ["CUTOFFS", "OUTCOMES", "SNAPSHOT_CUTOFFS", "class_errors", "cutoff_analysis", "flatness_statistics",
+__all__ = ["CUTOFFS", "OUTCOMES", "SNAPSHOT_CUTOFFS", "class_errors", "cutoff_analysis", "cutoff_entry",
+           "filtered_final_points", "flatness_statistics",
            "kernel_fraction",
            "is_flat", "loss_matches", "measure_point", "score_run", "status_name", "summarize", "wilson_interval"]
 
@@ -462,10 +463,18 @@ def cutoff_analysis(
 ) -> list[dict[str, Any]]:
     """Thesis Fig. 3.3: what truncating runs at ``||grad L||^2 < eps`` does to loss and index.
 
-    For each ``eps`` in ``cutoffs`` take every run's first iterate below ``eps``
-    (the stored ``snapshots``; ``inf`` = the final iterate ``theta``), measure its
-    loss and index by dense Hessian, match it to a ground-truth class and compute
-    the errors.
+    For each ``eps`` in ``cutoffs`` take every run truncated at the first ``T``
+    with ``||grad L(theta_T)||^2 < eps`` (thesis Sec. 3.2.3.4) and its iterate
+    ``theta_T``: the stored ``snapshots`` for finite ``eps``; for ``eps = inf``
+    that is ``T = 0``, the run's *initial point* ``theta0`` ("no cutoff, taking
+    the initial points ... as candidate critical points").  Measure its loss and
+    index by dense Hessian, match it to a ground-truth class and compute the
+    errors.  A run that never got below ``eps`` gives no point.
+
+    ``fraction_correct_index`` is over *all* points at that cutoff (a point that
+    matches no class counts as a wrong index), ``n_matched`` beside it says how
+    many matched a class; ``fraction_correct_index_of_matched`` is the fraction
+    over the matched points only.
 
     Args:
         case: the case the records belong to (``dim <= 2000``).
@@ -478,8 +487,9 @@ def cutoff_analysis(
         oracle: optional ``theta -> (loss, grad, hessian)``; default dense.
 
     Returns:
-        One dict per ``eps``: ``cutoff``, ``n_points``, ``mean_abs_loss_error``,
-        ``fraction_correct_index`` (``None`` with no points or no ground truth) and
+        One dict per ``eps``: ``cutoff``, ``n_points``, ``n_matched``, ``mean_abs_loss_error``,
+        ``fraction_correct_index`` (over all points; ``None`` with no points or no ground truth),
+        ``fraction_correct_index_of_matched`` (``None`` with no matched point) and
         ``points``: ``[{run_id, loss, index_count, index_fraction, matched_class,
         loss_error, index_error_count}]``.
     """
@@ -493,7 +503,9 @@ def cutoff_analysis(
             if arr is None or row is None:
                 continue
             if math.isinf(eps):
-                theta = arr["theta"][int(row)]
+                if "theta0" not in arr:
+                    continue
+                theta = arr["theta0"][int(row)]
             else:
                 if "snapshots" not in arr:
                     continue
@@ -503,24 +515,60 @@ def cutoff_analysis(
                 theta = arr["snapshots"][int(row), axis.index(eps)]
             if not np.all(np.isfinite(theta)):
                 continue  # never got below eps
-            kw = {}
-            if oracle is not None:
-                kw = dict(zip(("loss", "grad", "hessian"), oracle(theta)))
-            m = measure_point(case, theta, **kw)
-            klass = gt.match(theta) if gt is not None else None
-            err = class_errors(klass, m["loss"], m["index_count"], case.dim)
-            points.append({
-                "run_id": rec.get("run_id"), "loss": m["loss"], "index_count": m["index_count"],
-                "index_fraction": m["index_fraction"], "matched_class": err["matched_class"],
-                "loss_error": err["loss_error"], "index_error_count": err["index_error_count"],
-            })
-        with_class = [p for p in points if p["index_error_count"] is not None]
-        out.append({
-            "cutoff": eps,
-            "n_points": len(points),
-            "mean_abs_loss_error": _mean_abs(p["loss_error"] for p in points),
-            "fraction_correct_index": (sum(p["index_error_count"] == 0 for p in with_class) / len(with_class))
-            if with_class else None,
-            "points": points,
-        })
+            points.append(_cutoff_point(case, rec, theta, oracle))
+        out.append(cutoff_entry(eps, points, has_ground_truth=gt is not None))
     return out
+
+
+def _cutoff_point(case: Case, rec: Mapping[str, Any], theta: np.ndarray, oracle: HessianFn | None) -> dict[str, Any]:
+    """Loss, index and class errors of one candidate point (dense Hessian or ``oracle``)."""
+    kw = dict(zip(("loss", "grad", "hessian"), oracle(theta))) if oracle is not None else {}
+    m = measure_point(case, theta, **kw)
+    gt = case.ground_truth
+    klass = gt.match(theta) if gt is not None else None
+    err = class_errors(klass, m["loss"], m["index_count"], case.dim)
+    return {"run_id": rec.get("run_id"), "loss": m["loss"], "index_count": m["index_count"],
+            "index_fraction": m["index_fraction"], "matched_class": err["matched_class"],
+            "loss_error": err["loss_error"], "index_error_count": err["index_error_count"]}
+
+
+def filtered_final_points(
+    case: Case,
+    records: Sequence[Mapping[str, Any]],
+    arrays: Mapping[str, Mapping[str, np.ndarray]],
+    *,
+    eps: float = CRITICAL_GRAD_SQ,
+    oracle: HessianFn | None = None,
+) -> dict[str, Any]:
+    """Thesis Fig. 3.2 (D-F): run to termination, *then* filter: the final points whose harness-recomputed
+    ``||grad L||^2`` (record ``final_grad_norm_sq``) is below ``eps``, measured and matched as in
+    :func:`cutoff_analysis`; one :func:`cutoff_entry` (``cutoff = eps``)."""
+    points = []
+    for rec in records:
+        arr = arrays.get(str(rec.get("batch_id")))
+        g2, row = rec.get("final_grad_norm_sq"), rec.get("batch_row")
+        if arr is None or row is None or g2 is None or not float(g2) < eps:
+            continue
+        points.append(_cutoff_point(case, rec, np.asarray(arr["theta"][int(row)], dtype=np.float64), oracle))
+    return cutoff_entry(eps, points, has_ground_truth=case.ground_truth is not None)
+
+
+def cutoff_entry(eps: float, points: Sequence[Mapping[str, Any]], *, has_ground_truth: bool = True) -> dict[str, Any]:
+    """One cutoff's summary of :func:`cutoff_analysis` points (also used to pool analyses).
+
+    ``fraction_correct_index = #(index error 0) / #points`` over every point (unmatched points
+    count as wrong); ``n_matched`` points matched a class; ``fraction_correct_index_of_matched =
+    #(index error 0) / n_matched``.  Both fractions are ``None`` without ground truth or points.
+    """
+    pts = list(points)
+    matched = [p for p in pts if p.get("index_error_count") is not None]
+    right = sum(p["index_error_count"] == 0 for p in matched)
+    return {
+        "cutoff": eps,
+        "n_points": len(pts),
+        "n_matched": len(matched),
+        "mean_abs_loss_error": _mean_abs(p.get("loss_error") for p in pts),
+        "fraction_correct_index": right / len(pts) if (pts and has_ground_truth) else None,
+        "fraction_correct_index_of_matched": right / len(matched) if matched else None,
+        "points": pts,
+    }

@@ -1,70 +1,27 @@
-"""JAX critical-point finders (thesis Algorithms 2, 4, 5, 11, 12, 13) and the solver protocol."""
+"""JAX critical-point finders (thesis Algorithms 2, 4, 5, 11, 12, 13) and the solver protocol.
 
-from ._base import (
-    CONVERGED,
-    DIVERGED,
-    MAX_ITER,
-    SNAPSHOT_CUTOFFS,
-    STALLED,
-    STATUS_NAMES,
-    TRACE_FIELDS,
-    RUNNING,
-    IterativeSolver,
-    LoopCarry,
-    NumpyOracles,
-    Problem,
-    SolveResult,
-    Solver,
-    SolverOptionError,
-    StepInfo,
-    hvp,
-    iterate,
-    iterate_refill,
-    lockstep_utilization,
-    supports_refill,
-)
-from .registry import (
-    ENTRY_POINT_GROUP,
-    SolverError,
-    SolverSpec,
-    get_solver,
-    option_defaults,
-    register_solver,
-    resolve_factory,
-    solver_names,
-    solver_specs,
-)
+Names are re-exported lazily (:func:`cases._registry.lazy_exports`, PEP 562): importing
+``harness.solvers`` or its registry does not import JAX; ``harness.solvers.NewtonMR`` does.
+"""
 
-__all__ = [
-    "CONVERGED",
-    "DIVERGED",
-    "ENTRY_POINT_GROUP",
-    "MAX_ITER",
-    "SNAPSHOT_CUTOFFS",
-    "STALLED",
-    "STATUS_NAMES",
-    "TRACE_FIELDS",
-    "IterativeSolver",
-    "LoopCarry",
-    "NumpyOracles",
-    "RUNNING",
-    "Problem",
-    "SolveResult",
-    "Solver",
-    "SolverError",
-    "SolverOptionError",
-    "SolverSpec",
-    "StepInfo",
-    "get_solver",
-    "hvp",
-    "iterate",
-    "option_defaults",
-    "iterate_refill",
-    "lockstep_utilization",
-    "parse_options",
-    "register_solver",
-    "resolve_factory",
-    "solver_names",
-    "solver_specs",
-    "supports_refill",
-]
+from cases._registry import lazy_exports
+
+_BASE = "harness.solvers._base"
+_REG = "harness.solvers.registry"
+_EXPORTS = {
+    **dict.fromkeys(
+        ["CONVERGED", "DIVERGED", "MAX_ITER", "SNAPSHOT_CUTOFFS", "STALLED", "STATUS_NAMES", "TRACE_FIELDS",
+         "RUNNING", "IterativeSolver", "LoopCarry", "NumpyOracles", "Problem", "SolveResult", "Solver",
+         "SolverOptionError", "StepInfo", "hvp", "iterate", "iterate_refill", "lockstep_utilization",
+         "supports_refill"],
+        _BASE,
+    ),
+    **dict.fromkeys(
+        ["ENTRY_POINT_GROUP", "SOLVERS", "SolverError", "SolverSpec", "get_solver", "option_defaults",
+         "register_solver", "resolve_factory", "solver_names", "solver_specs"],
+        _REG,
+    ),
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

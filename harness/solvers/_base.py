@@ -20,6 +20,12 @@ shape, budget).  It stops a run when
   last finite iterate; other runs in the batch are unaffected)
 * the iteration budget is spent              -> ``MAX_ITER``
 
+``tol = 0`` (:data:`NO_EARLY_STOP`) disables the first test: a run then uses its
+whole budget (only an exactly zero gradient ends it early, where every Newton-type
+step is zero anyway), which is how the thesis's Fig. 3.2 runs "run to termination"
+while the snapshots still record the first iterate below each cutoff (Fig. 3.3).
+``tol`` is part of the run's solver key and record (``harness.run.keys.solver_key``).
+
 Costs are counted, not timed: one gradient per iterate (by the loop) plus what
 each step reports in ``StepInfo.grads`` and ``StepInfo.hvps``.  A
 Hessian-vector product is ``jvp`` of ``grad`` (forward-over-reverse), see
@@ -75,6 +81,9 @@ TRACE_FIELDS = (
     "grads",
 )
 _INT_FIELDS = {"krylov_iters", "krylov_flag", "hvps", "grads"}
+
+#: ``tol`` that disables the stop at ``||grad L||^2 <= tol`` (module docstring): the run uses its budget.
+NO_EARLY_STOP = 0.0
 
 
 

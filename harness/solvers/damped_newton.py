@@ -13,9 +13,18 @@ One iteration at ``theta`` with ``g = grad L(theta)``, ``H = Hess L(theta)`` (HV
    and added a scalar instead of ``gamma v``: it never damped as documented);
 2. ``p* = argmin_gamma ||grad L(theta + p_gamma)||^2`` (line 12; one gradient per
    candidate; ties go to the earlier ``gamma``; non-finite merits lose);
-3. ``theta <- theta + p*`` (line 13).  As in Algorithm 11 the best candidate is
-   taken even if it increases ``||grad L||^2`` (the reference implementation
-   instead kept ``theta`` when no candidate improved it).
+3. ``theta <- theta + alpha p*`` (line 13; ``alpha`` = option ``step_size``, 1 in
+   Algorithm 11).  What happens when no candidate improves the merit is option
+   ``rule``:
+
+   * ``rule = "move"`` (default; Algorithm 11 as printed, the *critbench variant*
+     of the reproduction pages): the best candidate is taken even if it
+     increases ``||grad L||^2``;
+   * ``rule = "stop"`` (the thesis's public reference code, and what its remark
+     that many damped-Newton runs "terminate in a small number of iterations"
+     (Sec. 3.2.3.3) requires): if ``min_gamma ||grad L(theta + alpha p_gamma)||^2
+     >= ||grad L(theta)||^2``, ``theta`` is kept and the run ends (the shared
+     loop stops an unchanged iterate with status ``STALLED``).
 
 Flatness statistics (thesis Eqs. 3.36-3.37) are those of the *undamped* Newton
 system ``H p = -g`` at ``theta`` for the chosen step ``p = p*``::
@@ -55,10 +64,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._base import IterativeSolver, SolverOptionError, StepInfo, check_positive, hvp
+from ._base import IterativeSolver, SolverOptionError, StepInfo, check_open_unit, check_positive, hvp
 from .minres_qlp import MinresQLPResult, check_minres_options, minres_qlp
 
 jax.config.update("jax_enable_x64", True)
+
+
+#: Values of the ``rule`` option (see the module docstring).
+RULES = ("move", "stop")
 
 
 class DampedCandidates(NamedTuple):
@@ -86,6 +99,9 @@ class DampedNewton(IterativeSolver):
         krylov_iters: Krylov space dimension ``K`` (MINRES-QLP ``maxit``), ``>= 1``.
         rtol: MINRES-QLP relative residual tolerance in ``(0, 1)``.
         maxxnorm, acondlim, trancond: MINRES-QLP limits (see ``minres_qlp``).
+        rule: ``"move"`` (take the best candidate always) or ``"stop"`` (keep ``theta`` and end the run
+            when no ``gamma`` improves ``||grad L||^2``: the thesis's public code).
+        step_size: ``alpha`` in ``theta + alpha p*``, in ``(0, 1]`` (Algorithm 11: 1).
     """
 
     name: ClassVar[str] = "damped-newton"
@@ -97,6 +113,8 @@ class DampedNewton(IterativeSolver):
     maxxnorm: float = 1e4
     acondlim: float = 1e7
     trancond: float = 1e4
+    rule: str = "move"
+    step_size: float = 1.0
 
     def __post_init__(self) -> None:
         gs = self.gammas
@@ -115,9 +133,12 @@ class DampedNewton(IterativeSolver):
         object.__setattr__(self, "gammas", tuple(float(x) for x in gs))
         check_positive("krylov_iters", self.krylov_iters, integer=True)
         check_minres_options(self.rtol, self.maxxnorm, self.acondlim, self.trancond)
+        if self.rule not in RULES:
+            raise SolverOptionError(f"option 'rule' must be one of {', '.join(map(repr, RULES))}, got {self.rule!r}")
+        check_open_unit("step_size", self.step_size, closed_right=True)
 
     def candidates(self, fn: Callable, theta: jax.Array, g: jax.Array, args: Any) -> DampedCandidates:
-        """Algorithm 11 lines 5-12: one MINRES-QLP solve and one gradient per ``gamma``."""
+        """Algorithm 11 lines 5-12: one MINRES-QLP solve and one gradient (at ``theta + alpha p_gamma``) per ``gamma``."""
         mv = lambda v: hvp(fn, theta, v, args)  # noqa: E731
         gam = jnp.asarray(self.gammas, dtype=jnp.float64)
 
@@ -138,7 +159,7 @@ class DampedNewton(IterativeSolver):
         steps = res.x
 
         def merit(p: jax.Array) -> jax.Array:
-            gn = jax.grad(fn)(theta + p, args)
+            gn = jax.grad(fn)(theta + self.step_size * p, args)
             return jnp.vdot(gn, gn)
 
         merits = jax.vmap(merit)(steps)
@@ -160,7 +181,7 @@ class DampedNewton(IterativeSolver):
         r = rn / (hfro * jnp.linalg.norm(p) + jnp.linalg.norm(g))
         r_H = jnp.where(rn > 0, jnp.linalg.norm(mv(resid)) / (hfro * jnp.where(rn > 0, rn, 1.0)), 0.0)
         info = StepInfo.make(
-            step_size=1.0,
+            step_size=self.step_size,
             r=r,
             r_H=r_H,
             hfro=hfro,
@@ -169,4 +190,8 @@ class DampedNewton(IterativeSolver):
             hvps=jnp.sum(c.solves.matvecs) + 2,
             grads=len(self.gammas),
         )
-        return theta + p, state, info
+        move = jnp.asarray(True)
+        if self.rule == "stop":  # no gamma improves ||grad L||^2: keep theta (the loop then ends the run)
+            move = c.merits[c.best] < jnp.vdot(g, g)
+        return jnp.where(move, theta + self.step_size * p, theta), state, info._replace(
+            step_size=jnp.where(move, jnp.float64(self.step_size), 0.0))

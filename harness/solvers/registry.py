@@ -1,38 +1,43 @@
 """Solver registry: built-in names, ``module:attr`` references and the
-``critbench.solvers`` entry-point group.
+``critbench.solvers`` entry-point group (one :class:`cases._registry.Registry`).
 
 A registered item is a *factory*: a callable ``factory(**options) -> Solver``
 (a solver class is such a factory).  :func:`get_solver` validates the name and
-the options and raises :class:`SolverError` with a one-line message.
+the options and raises :class:`SolverError` with a one-line message; a plug-in
+whose module imports a package that is not installed is reported as a missing
+dependency, not as an unknown solver.  Importing this module does not import JAX.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import inspect
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
-from ._base import Solver, SolverOptionError
+from cases._registry import Registry, RegistryError, load_ref
 
 ENTRY_POINT_GROUP = "critbench.solvers"
 
 
-class SolverError(ValueError):
-    """Unknown solver name or invalid options (one-line message)."""
+class SolverError(RegistryError):
+    """Unknown solver name, a plug-in that fails to import, or invalid options (one-line message)."""
 
 
 @dataclasses.dataclass(frozen=True)
 class SolverSpec:
+    """A registered solver: ``name``, ``factory(**options) -> Solver``, one-line ``description``,
+    and whether it ships with critbench (``builtin``)."""
+
     name: str
     factory: Callable[..., Any]
-    description: str
+    description: str = ""
     builtin: bool = True
 
     def option_defaults(self) -> dict[str, Any]:
+        """Every option with its default (dataclass fields, else keyword defaults of the signature)."""
         if dataclasses.is_dataclass(self.factory):
             out = {}
             for f in dataclasses.fields(self.factory):
@@ -48,95 +53,81 @@ class SolverSpec:
         return {k: p.default for k, p in sig.parameters.items() if p.default is not inspect.Parameter.empty}
 
 
-_REGISTRY: dict[str, SolverSpec] = {}
+SOLVERS = Registry(
+    "solver",
+    ENTRY_POINT_GROUP,
+    {
+        "newton-mr": "harness.solvers.newton_mr:NewtonMR",
+        "damped-newton": "harness.solvers.damped_newton:DampedNewton",
+        "gnm": "harness.solvers.gnm:GNM",
+        "btls-gnm": "harness.solvers.gnm:BTLSGNM",
+        "exact-newton": "harness.solvers.exact_newton:ExactNewton",
+        "pinv-newton": "harness.solvers.exact_newton:PseudoInverseNewton",
+    },
+    error=SolverError,
+)
 
 
-def register_solver(name: str, factory: Callable[..., Any], description: str = "", *, builtin: bool = False) -> None:
-    """Register a solver factory under ``name``."""
-    _REGISTRY[name] = SolverSpec(name, factory, description or (inspect.getdoc(factory) or "").split("\n")[0], builtin)
+def register_solver(name: str, factory: Callable[..., Any] | str, description: str = "") -> None:
+    """Register a solver factory (or a ``"module:attr"`` reference) under ``name`` in this process."""
+    SOLVERS.register(name, factory)
+    if description:
+        _DESCRIPTIONS[name] = description
 
 
-def _load_entry_points() -> None:
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in _REGISTRY:
-            continue
-        try:
-            obj = ep.load()
-        except Exception as exc:  # a broken plugin must not break the tool
-            raise SolverError(f"solver plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from None
-        register_solver(ep.name, obj, builtin=False)
+_DESCRIPTIONS: dict[str, str] = {}
 
 
-_BUILTIN = {
-    "newton-mr": ("harness.solvers.newton_mr", "NewtonMR"),
-    "damped-newton": ("harness.solvers.damped_newton", "DampedNewton"),
-    "gnm": ("harness.solvers.gnm", "GNM"),
-    "btls-gnm": ("harness.solvers.gnm", "BTLSGNM"),
-    "exact-newton": ("harness.solvers.exact_newton", "ExactNewton"),
-    "pinv-newton": ("harness.solvers.exact_newton", "PseudoInverseNewton"),
-}
-_loaded = False
+def _describe(factory: Any) -> str:
+    return (inspect.getdoc(factory) or "").split("\n")[0]
 
 
-def _load_builtin() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for name, (mod, attr) in _BUILTIN.items():
-        try:
-            cls = getattr(importlib.import_module(mod), attr)
-        except (ModuleNotFoundError, AttributeError):  # not written yet
-            continue
-        register_solver(name, cls, builtin=True)
-    _load_entry_points()
-
-
-def solver_specs() -> list[SolverSpec]:
-    _load_builtin()
-    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+def solver_specs(*, builtin_only: bool = False) -> list[SolverSpec]:
+    """Every registered solver, or only the built-ins (then no plug-in is imported); imports each."""
+    names = [n for n in SOLVERS.names() if SOLVERS.is_builtin(n) or not builtin_only]
+    return [SolverSpec(n, f, _DESCRIPTIONS.get(n) or _describe(f), SOLVERS.is_builtin(n))
+            for n, f in ((n, SOLVERS.get(n)) for n in names)]
 
 
 def solver_names() -> list[str]:
-    return [s.name for s in solver_specs()]
+    """Registered solver names, sorted (imports nothing)."""
+    return SOLVERS.names()
 
 
 def resolve_factory(name: str) -> Callable[..., Any]:
-    """A registered name, or ``module:attr`` naming a factory or solver instance."""
-    _load_builtin()
-    if name in _REGISTRY:
-        return _REGISTRY[name].factory
+    """A registered name, or ``module:attr`` naming a factory or solver instance.
+
+    Raises:
+        SolverError: unknown name; a module that does not exist, lacks the attribute,
+            has a syntax error (file and line) or needs a package that is not installed.
+    """
+    if name in SOLVERS:
+        return SOLVERS.get(name)
     if ":" in name:
-        mod, _, attr = name.partition(":")
         # Like other `module:attr` loaders (uvicorn, gunicorn), look in the
         # working directory too: the console script's sys.path lacks it.
         if os.getcwd() not in sys.path and "" not in sys.path:
             sys.path.append(os.getcwd())
-        try:
-            obj: Any = importlib.import_module(mod)
-        except ImportError as exc:
-            raise SolverError(f"cannot import solver module {mod!r}: {exc}") from None
-        for part in attr.split("."):
-            try:
-                obj = getattr(obj, part)
-            except AttributeError:
-                raise SolverError(f"module {mod!r} has no attribute {attr!r}") from None
-        return obj
-    raise SolverError(f"unknown solver {name!r}; valid solvers: {', '.join(solver_names())} (or module:attr)")
+        return load_ref(name, what=f"solver {name!r}", error=SolverError)
+    raise SOLVERS.unknown(name, " (or module:attr)")
+
+
+def _is_instance(obj: Any) -> bool:
+    from ._base import Solver  # JAX: only once a solver is built
+
+    return isinstance(obj, Solver) and not isinstance(obj, type)
 
 
 def option_defaults(name: str) -> dict[str, Any]:
     """Every option of solver ``name`` (registered or ``module:attr``) with its default:
     the type source of the CLI's parser (:mod:`harness.run.params`); ``{}`` for an instance."""
     obj = resolve_factory(name)
-    if isinstance(obj, Solver) and not isinstance(obj, type):
+    if _is_instance(obj):
         return {}
-    return SolverSpec(name, obj, "").option_defaults()
+    return SolverSpec(name, obj).option_defaults()
 
 
-def get_solver(name: str, **options: Any) -> Solver:
+def get_solver(name: str, **options: Any) -> Any:
     """Build the solver ``name`` with typed ``options`` (no string coercion: command-line
     strings are parsed once, by :func:`harness.run.params.parse_assignments`, with
     :func:`option_defaults` as the type source).
@@ -144,13 +135,14 @@ def get_solver(name: str, **options: Any) -> Solver:
     Raises:
         SolverError: unknown name, unknown option, or a value the solver rejects.
     """
+    from ._base import Solver, SolverOptionError
+
     obj = resolve_factory(name)
-    if isinstance(obj, Solver) and not isinstance(obj, type):
+    if _is_instance(obj):
         if options:
             raise SolverError(f"solver {name!r} is an instance; it takes no options")
         return obj
-    spec = SolverSpec(name, obj, "")
-    defaults = spec.option_defaults()
+    defaults = SolverSpec(name, obj).option_defaults()
     unknown = sorted(set(options) - set(defaults))
     if unknown:
         raise SolverError(
@@ -163,7 +155,3 @@ def get_solver(name: str, **options: Any) -> Solver:
     if not isinstance(solver, Solver):
         raise SolverError(f"{name!r} did not produce a solver (needs a 'name' and a 'solve' method)")
     return solver
-
-
-def describe(spec: SolverSpec) -> Mapping[str, Any]:
-    return {"name": spec.name, "description": spec.description, "builtin": spec.builtin, "options": spec.option_defaults()}

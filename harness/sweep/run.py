@@ -59,11 +59,9 @@ def _cell_key(spec: RunSpec) -> str:
 def _enable_compile_cache(directory: str | None) -> None:
     if directory is None or _WORKER["cache"] == directory:
         return
-    try:  # issue 14's module, once it is on main
-        from harness.run.compile_cache import enable as _enable  # type: ignore[import-not-found]
-    except ImportError:
-        from harness.run.runner import enable_compile_cache as _enable
-    _enable(directory)
+    from harness.run.compile_cache import enable_compile_cache
+
+    enable_compile_cache(directory)
     _WORKER["cache"] = directory
 
 

@@ -5,7 +5,7 @@ seeds, runs per cell and budgets::
 
     runs = 16            # runs per cell (per seed)
     seeds = [0, 1]       # one cell per seed
-    batch_size = 8       # runs per shard (default min(runs, 32))
+    batch_size = 8       # vmapped lanes (default: as critbench run, see cell_batch)
     max_iter = 200       # budget; a list makes it a grid axis
     tol = 1e-10          # stopping tolerance on ||grad L||^2; a list: a grid axis
 
@@ -18,12 +18,21 @@ seeds, runs per cell and budgets::
     options = { forcing = [0.1, 0.5] }
 
 Every list value of ``params`` / ``options`` (and ``max_iter``, ``tol``) is a
-grid axis; a scalar is fixed.  A cell is one point of the product
+grid axis; a scalar is fixed.  For a parameter whose default is a tuple (e.g.
+``dlae``'s ``spectrum``) a list of numbers is one value and a list of lists is
+the axis: ``spectrum = [4.0, 3.0]`` is fixed, ``spectrum = [[4.0, 3.0], [2.0]]``
+is swept.  Values are typed like the registries' defaults by the one parse
+every source shares (:func:`harness.run.params.type_values`, applied by
+:class:`~harness.run.spec.RunSpec`): ``forcing = 0`` here and
+``--option forcing=0.0`` on the command line make the same cell, with the same
+keys and run ids.  A cell is one point of the product
 ``case x params grid x solver x options grid x max_iter x tol x seed`` and is
-described by a :class:`harness.run.runner.RunSpec`; a shard is one batch of runs
+described by a :class:`harness.run.spec.RunSpec`; a shard is one batch of runs
 of one cell (run indices ``[b B, (b + 1) B)``, the last block padded to ``B``
-rows so every shard of a cell reuses one compiled executable, exactly as
-:func:`harness.run.runner.run_spec` does).  A shard is a pure function of its spec.
+rows so every shard of a cell reuses one compiled executable), ``B`` being the
+lanes :func:`harness.run.runner.run_spec` solves the cell in
+(:func:`cell_batch`): a run's result depends on its lanes, which are therefore
+part of its run id, and the sweep uses the same lanes as ``critbench run``.  A shard is a pure function of its spec.
 
 Errors are :class:`SweepError` with one line naming the file and key (or the
 TOML line), which the CLI prints with exit status 2.
@@ -39,7 +48,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.run.runner import DEFAULT_BATCH, RunSpec
+from harness.run.params import typed_case_params, typed_solver_options
+from harness.run.spec import RunSpec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -92,8 +102,9 @@ class Sweep:
         return sum(c.runs for c in self.cells)
 
 
-def _grid(table: Mapping[str, Any], where: str) -> list[dict[str, Any]]:
-    """The product of a table whose list values are grid axes."""
+def _grid(table: Mapping[str, Any], where: str, defaults: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The product of a table whose list values are grid axes (for a key whose
+    default in ``defaults`` is a tuple: a list of lists; a flat list is one value)."""
     if not isinstance(table, Mapping):
         raise SweepError(f"{where} must be a table (e.g. {{ k = [4, 6] }})")
     keys = list(table)
@@ -102,7 +113,10 @@ def _grid(table: Mapping[str, Any], where: str) -> list[dict[str, Any]]:
         v = table[k]
         if isinstance(v, Mapping):
             raise SweepError(f"{where}.{k} must be a value or a list of values, not a table")
-        if isinstance(v, list):
+        if isinstance(v, list) and isinstance((defaults or {}).get(k), tuple) and (
+                not v or not all(isinstance(x, list) for x in v)):
+            axes.append([v])  # one tuple value, not an axis
+        elif isinstance(v, list):
             if not v:
                 raise SweepError(f"{where}.{k} is an empty list (a grid axis needs at least one value)")
             axes.append(v)
@@ -167,7 +181,8 @@ def parse_sweep(doc: Mapping[str, Any], name: str = "sweep", where: str = "sweep
                 raise SweepError(f"{where}: unknown key '{w}.{bad[0]}' (allowed: {', '.join(sorted(allowed))})")
             if not isinstance(item.get("name"), str) or not item["name"]:
                 raise SweepError(f"{where}: '{w}.name' must be a non-empty string")
-            out.append((item["name"], _grid(item.get(sub, {}), f"{where}: '{w}.{sub}'")))
+            out.append((item["name"], _grid(item.get(sub, {}), f"{where}: '{w}.{sub}'",
+                                            _defaults(key, item["name"], where))))
         return out
 
     cases = entries("case", _CASE_KEYS, "params")
@@ -199,6 +214,14 @@ def parse_sweep(doc: Mapping[str, Any], name: str = "sweep", where: str = "sweep
     return Sweep(sname, tuple(cells), tuple(swept))
 
 
+def _defaults(kind: str, name: str, where: str) -> dict[str, Any]:
+    """The registry defaults of case / solver ``name`` (the type source), or SweepError."""
+    try:
+        return typed_case_params(name, {}) if kind == "case" else typed_solver_options(name, {})
+    except ValueError as exc:
+        raise SweepError(f"{where}: {exc}") from None
+
+
 def _by(cells: Sequence[RunSpec], group: Any, value: Any) -> dict[Any, list[Any]]:
     out: dict[Any, list[Any]] = {}
     for c in cells:
@@ -228,9 +251,26 @@ def load_sweep(path: str | Path) -> Sweep:
     return parse_sweep(doc, name=p.stem, where=str(p))
 
 
+_CASES: dict[str, Any] = {}
+
+
 def cell_batch(spec: RunSpec) -> int:
-    """Runs per shard of a cell: ``batch_size`` or ``min(runs, DEFAULT_BATCH)``."""
-    return int(spec.batch_size or min(spec.runs, DEFAULT_BATCH))
+    """Runs per shard of a cell, solved at that many rows in lockstep: the lanes the
+    runner solves the cell in (:func:`harness.run.runner.solve_lanes`), so a sweep cell and
+    ``critbench run`` of it have the same layout, run ids and results (docs/design.md,
+    "One run id, one result").  Builds the case (cached per process) when the default
+    depends on its size."""
+    from harness.run.keys import stable_hash
+    from harness.run.runner import solve_lanes  # JAX: only when a sweep is planned
+
+    key = stable_hash([spec.case, spec.case_params], 16)
+    if key not in _CASES:
+        from cases import get_case
+
+        if len(_CASES) > 16:
+            _CASES.clear()
+        _CASES[key] = get_case(spec.case, **spec.case_params)
+    return int(solve_lanes(spec, _CASES[key]))
 
 
 def expand_shards(spec: RunSpec, todo: Sequence[int] | None = None) -> list[Shard]:

@@ -112,3 +112,106 @@ def test_bad_params(name: str, params: dict) -> None:
 def test_typed_params() -> None:
     case = cases.get_case("swish-autoencoder", n=16, hidden=(4, 8))
     assert case.params["hidden"] == (4, 8) and case.params["n"] == 16
+
+
+# --------------------------------------------------------------------------- trajectory starts (thesis Sec. 3.2.3.2)
+def test_uniform_by_loss_picks_iterates_by_loss_and_noises_half() -> None:
+    """Ground truth by construction: a trajectory whose loss falls exponentially (as a first-order method's
+    does); uniform-by-loss picks must be uniform in loss, not in iteration (KS test), half of them exact
+    iterates, the other half iterates plus N(0, 0.1^2) noise."""
+    from scipy import stats
+
+    from cases._trajectory import uniform_by_loss
+
+    T, dim, n = 4000, 3, 400
+    losses = np.exp(-np.arange(T) / 300.0)
+    thetas = np.stack([np.arange(T, dtype=float)] * dim, axis=1) * 1000.0  # iterate t = (1000 t, ...)
+    pts = uniform_by_loss(np.random.default_rng(0), thetas, losses, n, noise=0.1)
+    t_near = np.rint(pts[:, 0] / 1000.0).astype(int)
+    exact = np.all(pts == thetas[t_near], axis=1)
+    assert exact.sum() == n - n // 2
+    resid = (pts - thetas[t_near])[~exact].ravel()
+    assert abs(resid.std() - 0.1) < 0.01 and abs(resid.mean()) < 0.01
+    picked = losses[t_near]
+    assert stats.kstest(picked, stats.uniform(losses.min(), np.ptp(losses)).cdf).pvalue > 0.01
+    # by iteration it is far from uniform: most picks come from the early, fast-falling part
+    assert np.median(t_near) < T / 4
+
+
+def test_gd_trajectory_is_plain_gradient_descent() -> None:
+    from cases._trajectory import gd_trajectory
+
+    case = cases.get_case("swish-autoencoder", n=16, hidden=(3, 4))
+    t0 = case.initial_points(0, 1)[0]
+    thetas, losses = gd_trajectory(case.loss_fn, case.data, t0, steps=5, lr=0.1)
+    g0 = np.asarray(jax.grad(case.loss_fn)(jnp.asarray(t0), case.data))
+    np.testing.assert_array_equal(thetas[0], t0)
+    np.testing.assert_allclose(thetas[1], t0 - 0.1 * g0, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(losses[0], float(case.loss_fn(jnp.asarray(t0), case.data)), rtol=1e-12)
+    assert losses[-1] < losses[0]
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_trajectory_init_starts_on_the_gd_trajectory(name: str) -> None:
+    from cases._trajectory import gd_trajectory
+
+    glorot = cases.get_case(name, **SMALL[name])
+    traj = cases.get_case(name, **SMALL[name], init="trajectory")
+    assert traj.params["init"] == "trajectory" and traj.params["noise"] == 0.1
+    assert "init" not in glorot.params  # default Glorot cases keep their keys
+    pts = traj.initial_points(seed=2, n=6)
+    assert pts.shape == (6, traj.dim) and np.isfinite(pts).all()
+    # the trajectory starts at the case's Glorot draw from the same seed
+    t0 = glorot.initial_points(seed=2, n=1)[0]
+    thetas, _ = gd_trajectory(traj.loss_fn, traj.data, t0, steps=F.TRAJECTORY_STEPS, lr=0.1)
+    on = [np.any(np.all(thetas == p, axis=1)) for p in pts]
+    assert sum(on) == 3  # the un-noised half are iterates of the trajectory
+
+
+def test_overparam_zscore_option_and_bad_init() -> None:
+    a = cases.get_case("overparam-mlp", **SMALL["overparam-mlp"])
+    b = cases.get_case("overparam-mlp", **SMALL["overparam-mlp"], zscore=False)
+    xa, xb = np.asarray(a.data["x"]), np.asarray(b.data["x"])
+    np.testing.assert_allclose(xa.std(axis=0), 1.0, atol=1e-12)
+    assert xb.std(axis=0).max() > 5.0  # raw PCA components of pixel values 0..16
+    np.testing.assert_allclose(xb.mean(axis=0), 0.0, atol=1e-9)
+    assert b.params["zscore"] is False and "zscore" not in a.params
+    with pytest.raises(ValueError, match="init"):
+        cases.get_case("swish-mlp", n=16, init="sobol")
+    with pytest.raises(ValueError, match="noise"):
+        cases.get_case("swish-mlp", n=16, init="trajectory", noise=-1.0)
+
+
+def test_autoencoder_on_the_dlae_gaussian_data() -> None:
+    """Thesis Fig. 3.4: "the same data as in Section 3.2.3": N(0, diag(linspace(1, 16))) rows, zero means."""
+    case = cases.get_case("swish-autoencoder", n=4000, data="gaussian")
+    x = np.asarray(case.data["x"])
+    assert x.shape == (4000, 16) and case.params["data"] == "gaussian" and case.dim == DEFAULT_DIMS["swish-autoencoder"]
+    np.testing.assert_allclose(x.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(x.var(axis=0), np.linspace(1, 16, 16), rtol=0.1)  # sampling error ~ 2.2% (1 SE)
+    np.testing.assert_array_equal(np.asarray(case.data["y"]), x)
+    with pytest.raises(ValueError, match="data"):
+        cases.get_case("swish-autoencoder", n=16, data="mnist")
+
+
+def test_uniform_by_iteration_over_represents_low_losses() -> None:
+    """The scheme the thesis rejects (Sec. 3.2.3.2): uniform in iteration (KS), so on an exponentially
+    falling loss most picks sit at low loss -- far below the by-loss median (the loss range's middle)."""
+    from scipy import stats
+
+    from cases._trajectory import uniform_by_iteration, uniform_by_loss
+
+    T, n = 4000, 400
+    losses = np.exp(-np.arange(T) / 300.0)
+    thetas = np.arange(T, dtype=float)[:, None] * 1000.0
+    it = uniform_by_iteration(np.random.default_rng(1), thetas, losses, n, noise=0.0)
+    t_it = np.rint(it[:, 0] / 1000.0).astype(int)
+    assert stats.kstest(t_it / T, "uniform").pvalue > 0.01
+    by_loss = uniform_by_loss(np.random.default_rng(1), thetas, losses, n, noise=0.0)
+    med_it = np.median(losses[t_it])
+    med_loss = np.median(losses[np.rint(by_loss[:, 0] / 1000.0).astype(int)])
+    assert med_it < 0.05 < 0.3 < med_loss  # exp(-2000/300) ~ 1e-3 vs ~ 0.5
+    case = cases.get_case("dlae", k=4, p=1, n=50, exact=True, init="trajectory-by-iteration")
+    assert case.initial_points(0, 4).shape == (4, 8)
+    with pytest.raises(ValueError, match="init"):
+        cases.get_case("dlae", k=4, p=1, n=50, init="by-magic")

@@ -56,7 +56,8 @@ def test_bad_input_exits_2_with_one_line(capsys, tmp_path, argv, expect):
 
 def test_malformed_results_file_exits_2(capsys, tmp_path):
     (tmp_path / "runs.jsonl").write_text('{"run_id": "a"}\nnot json\n{"run_id": "b"}\n')
-    _one_line_error(capsys, ["score", str(tmp_path)], "line 1")  # {"run_id": "a"} is not a valid run record
+    _one_line_error(capsys, ["score", str(tmp_path)], "no runs.index")  # nothing here vouched for by an index
+    _one_line_error(capsys, ["store", "reindex", str(tmp_path), "--trust"], "line 1")  # not a valid run record
     _one_line_error(capsys, ["score", str(tmp_path / "missing")], "does not exist")
 
 

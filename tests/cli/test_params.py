@@ -78,3 +78,70 @@ def test_each_case_is_built_once_per_cell(tmp_path, monkeypatch):
     # per cell: the case the solver sees, and the scoring case rebuilt from (name, params)
     # that no solver ever held (isolation) -- not again for validation and again for running
     assert calls == ["quartic"] * 4
+
+
+# --------------------------------------------------------------------------- one typed parse for every source
+def test_python_values_are_typed_by_the_default():
+    import numpy as np
+
+    from harness.run.params import type_values
+
+    got = type_values({"k": np.int64(4), "rate": 0, "exact": False, "spectrum": [1, 2.5], "variant": "swish",
+                       "opt": 3}, DEFAULTS, owner="o")
+    assert got == {"k": 4, "rate": 0.0, "exact": False, "spectrum": (1.0, 2.5), "variant": "swish", "opt": 3}
+    assert type(got["k"]) is int and type(got["rate"]) is float and type(got["spectrum"][0]) is float
+    # strings from any source are parsed as on the command line
+    assert type_values({"rate": "0"}, DEFAULTS, owner="o")["rate"] == 0.0
+
+
+@pytest.mark.parametrize("given, words", [
+    ({"rate": True}, ("rate=True", "float")), ({"k": True}, ("k=True", "int")), ({"k": 4.0}, ("k=4.0", "int")),
+    ({"exact": 1}, ("exact=1", "bool")), ({"spectrum": 3.0}, ("spectrum", "tuple")),
+    ({"spectrum": [1, "x"]}, ("spectrum", "tuple")), ({"variant": 2}, ("variant=2", "str")),
+    ({"nope": 1}, ("unknown", "nope", "valid")),
+])
+def test_wrong_python_value_is_a_one_line_param_error(given, words):
+    from harness.run.params import type_values
+
+    with pytest.raises(ParamError) as exc:
+        type_values(given, DEFAULTS, owner="case 't'")
+    assert len(str(exc.value).splitlines()) == 1 and all(w in str(exc.value) for w in words), str(exc.value)
+
+
+def test_typing_is_idempotent():
+    from harness.run.params import type_values
+
+    once = parse_assignments(["k=4", "spectrum=1,2"], DEFAULTS, owner="o")
+    assert type_values(once, DEFAULTS, owner="o") == once
+
+
+def test_cli_sweep_and_python_give_one_value():
+    """Issue 20: `forcing = 0` (TOML / Python int) and `--option forcing=0.0` are one value."""
+    from harness.cli import _solver_options
+    from harness.run.spec import RunSpec
+    from harness.sweep.spec import parse_sweep
+
+    cli = _solver_options("newton-mr", ["forcing=0.0"])
+    py = RunSpec("quartic", {}, "newton-mr", {"forcing": 0}, 2, 0).solver_options
+    (cell,) = parse_sweep({"runs": 2, "case": {"name": "quartic"},
+                           "solver": {"name": "newton-mr", "options": {"forcing": 0}}}).cells
+    assert cli == py == cell.solver_options
+    assert all(type(d["forcing"]) is float for d in (cli, py, cell.solver_options))
+
+
+def test_run_spec_rejects_wrong_values_at_construction():
+    from harness.run.spec import RunSpec
+
+    with pytest.raises(ValueError, match="forcing=True is not a valid float"):
+        RunSpec("quartic", {}, "newton-mr", {"forcing": True}, 2, 0)
+    with pytest.raises(ValueError, match="unknown parameter"):
+        RunSpec("quartic", {"k": 3}, "newton-mr", {}, 2, 0)
+
+
+def test_run_spec_module_stays_jax_free():
+    import subprocess
+    import sys
+
+    code = "import sys, harness.run.spec, harness.run.params; print('jax' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -1,7 +1,8 @@
-"""Synthetic result directories (written with json/numpy only, per docs/design.md)."""
+"""Synthetic result directories (written with json/hashlib/numpy only, per docs/design.md and docs/store.md)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -63,9 +64,26 @@ def make_results(root: Path, case: str = "quartic", *, shuffle: bool = False) ->
                  snapshots=np.zeros((B, 3, 2)), snapshot_iter=snap_it, **tr)
     if shuffle:
         lines = [lines[i] for i in rng.permutation(len(lines))]
-    with (root / "runs.jsonl").open("w") as fh:
-        for rec in lines:
-            fh.write(json.dumps(rec) + "\n")
+    write_runs(root, lines)
     (root / "meta.json").write_text(json.dumps({"command": ["critbench", "run", "--case", case],
                                                 "provenance": PROVENANCE, "critbench_version": "0.1.0"}))
     return root
+
+
+def write_runs(root: Path, records: list[dict]) -> None:
+    """Write ``runs.jsonl`` and its ``runs.index`` (one entry per run of consecutive
+    records of a batch: byte range and SHA-256 of those bytes), as critbench does."""
+    data, index, pos = b"", [], 0
+    for rec in records:
+        line = (json.dumps(rec) + "\n").encode()
+        if index and index[-1]["batch_id"] == rec["batch_id"]:
+            index[-1]["end"] += len(line)
+            index[-1]["run_ids"].append(rec["run_id"])
+        else:
+            index.append({"start": pos, "end": pos + len(line), "batch_id": rec["batch_id"], "run_ids": [rec["run_id"]]})
+        data += line
+        pos += len(line)
+    for e in index:
+        e["sha256"] = hashlib.sha256(data[e["start"]:e["end"]]).hexdigest()
+    (root / "runs.jsonl").write_bytes(data)
+    (root / "runs.index").write_text("".join(json.dumps(e) + "\n" for e in index))

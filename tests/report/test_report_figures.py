@@ -14,7 +14,7 @@ from harness.report import render_report
 from harness.report import _figures as figs
 from harness.scoring.score import summarize
 
-from ._synthetic import CUTOFFS, make_results
+from ._synthetic import CUTOFFS, make_results, write_runs
 
 
 def _records(root: Path) -> list[dict]:
@@ -22,7 +22,7 @@ def _records(root: Path) -> list[dict]:
 
 
 def _rewrite(root: Path, recs: list[dict]) -> None:
-    (root / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    write_runs(root, recs)
 
 
 def test_diverged_and_huge_losses_do_not_set_the_loss_index_axes(tmp_path: Path) -> None:
@@ -75,7 +75,12 @@ def test_cutoff_analysis_is_computed_whenever_snapshots_exist(tmp_path: Path) ->
         arrs["snapshots"] = np.where((it >= 0)[..., None], np.array([-3.0, 0.0]), np.nan)
         reached[npz.stem] = (it >= 0).sum(axis=0)
         np.savez(npz, **arrs)
-    assert main(["report", str(root)]) == 0
+    out = tmp_path / "report.html"
+    assert main(["report", str(root), "--out", str(out)]) == 0  # computed in memory: nothing written into DIR
+    assert not (root / "cutoff_analysis.json").exists() and not (root / "report.html").exists()
+    page = out.read_text()
+    assert "thesis Fig. 3.3" in page and "not available" not in page
+    assert main(["report", str(root), "--out", str(out), "--save-cutoffs"]) == 0  # asked: saved in DIR
     analysis = json.loads((root / "cutoff_analysis.json").read_text())["quartic"]
     by_cut = {float(a["cutoff"]): a for a in analysis}
     for c, eps in enumerate(CUTOFFS):
@@ -83,5 +88,5 @@ def test_cutoff_analysis_is_computed_whenever_snapshots_exist(tmp_path: Path) ->
         if by_cut[eps]["n_points"]:
             assert by_cut[eps]["fraction_correct_index"] == 1.0  # (-3, 0) is the certified index-0 minimum
     assert math.isinf(min(by_cut, key=lambda k: -k))
-    page = (root / "report.html").read_text()
+    page = out.read_text()
     assert "thesis Fig. 3.3" in page and "not available" not in page

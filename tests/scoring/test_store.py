@@ -71,17 +71,22 @@ def test_torn_trailing_line_skipped_then_cut(tmp_path):
 
 
 def test_unterminated_but_parseable_last_line_is_torn(tmp_path):
-    (tmp_path / "runs.jsonl").write_text(_line("a") + "\n" + _line("b"))
-    with pytest.warns(StoreWarning):
-        assert [r["run_id"] for r in load_records(tmp_path)] == ["a"]
+    ResultStore(tmp_path).append_batch(*_batch([0], "b0"))
+    with open(tmp_path / "runs.jsonl", "a") as fh:
+        fh.write(_line("b"))
+    with pytest.warns(StoreWarning, match="torn"):
+        assert [r["run_id"] for r in load_records(tmp_path)] == ["r0"]
 
 
 @pytest.mark.parametrize("bad", ['{"run_id": "b"', '[1, 2]', '{"no_id": 1}'])
-def test_malformed_middle_line_raises(tmp_path, bad):
+def test_malformed_middle_line_raises_on_trusted_reindex(tmp_path, bad):
+    from harness.results.store import reindex
+
     (tmp_path / "runs.jsonl").write_text(_line("a") + "\n" + bad + "\n" + _line("c") + "\n")
     with pytest.raises(StoreError, match="line 2") as exc:
-        load_records(tmp_path)
+        reindex(tmp_path, trust=True)
     assert "\n" not in str(exc.value)
+    assert not (tmp_path / "runs.index").exists()
 
 
 def test_missing_directory_and_arrays(tmp_path):
@@ -156,39 +161,58 @@ def test_append_does_not_reparse_runs_jsonl(tmp_path, monkeypatch):
     assert st.finished_run_ids() == {f"r{k}" for k in range(6)}
 
 
-def test_index_deleted_is_rebuilt(tmp_path):
+def test_index_deleted_is_not_rebuilt_without_trust(tmp_path):
+    from harness.results.store import reindex
+
     st = ResultStore(tmp_path)
     st.append_batch(*_batch([0, 1], "b0"))
     st.append_batch(*_batch([2], "b1"))
     before = _index_entries(tmp_path)
+    assert all(len(e["sha256"]) == 64 for e in before)
     (tmp_path / "runs.index").unlink()
+    with pytest.raises(StoreError, match="no runs.index.*--trust"):
+        ResultStore(tmp_path)
+    with pytest.raises(StoreError, match="no runs.index"):
+        load_records(tmp_path)
+    with pytest.raises(StoreError, match="--trust"):
+        reindex(tmp_path)
+    assert not (tmp_path / "runs.index").exists()
+    assert reindex(tmp_path, trust=True) == 3
+    assert _index_entries(tmp_path) == before  # the same entries, hashes included
     st2 = ResultStore(tmp_path)
     assert st2.finished_run_ids() == {"r0", "r1", "r2"} and st2.batch_ids() == {"b0", "b1"}
-    assert _index_entries(tmp_path) == before  # rebuilt to the same entries
     with pytest.raises(StoreError, match="already stored"):
         st2.append_batch(*_batch([2], "b2"))
 
 
-def test_stale_index_caught_up_or_rebuilt(tmp_path):
+def test_foreign_lines_are_never_counted(tmp_path):
     st = ResultStore(tmp_path)
     st.append_batch(*_batch([0], "b0"))
-    # another writer (or a kill between runs.jsonl and runs.index) left the index behind
-    with open(tmp_path / "runs.jsonl", "ab") as fh:
-        fh.write(b'{"run_id": "r7", "batch_id": "bx"}\n')
-    assert ResultStore(tmp_path).finished_run_ids() == {"r0", "r7"}
-    assert st.has_run("r7")  # an open store catches up too
-    with pytest.raises(StoreError, match="already stored"):
-        st.append_batch(*_batch([7], "b9"))
-    # runs.jsonl replaced by a shorter file: the index no longer fits it -> rebuilt
-    (tmp_path / "runs.jsonl").write_text('{"run_id": "q", "batch_id": "bq"}\n')
-    st3 = ResultStore(tmp_path)
-    assert st3.finished_run_ids() == {"q"} and st3.batch_ids() == {"bq"}
-    # a corrupt (non-JSON) index line in the middle -> rebuilt
-    st3.append_batch(*_batch([5], "b5"))
-    lines = (tmp_path / "runs.index").read_text().splitlines()
-    (tmp_path / "runs.index").write_text("garbage\n" + "\n".join(lines) + "\n")
-    assert ResultStore(tmp_path).finished_run_ids() == {"q", "r5"}
-    assert len(_index_entries(tmp_path)) == 2
+    forged = json.dumps({**_rec("r7", batch_id="bx"), "outcome": "critical"})
+    with open(tmp_path / "runs.jsonl", "a") as fh:  # another writer (a plug-in) appends schema-valid lines
+        fh.write(forged + "\n" + json.dumps(_rec("r0", outcome="other")) + "\n")
+    assert ResultStore(tmp_path).finished_run_ids() == {"r0"}
+    assert st.finished_run_ids() == {"r0"} and not st.has_run("r7")
+    with pytest.warns(StoreWarning, match="ignored 2 lines in runs.jsonl not written by critbench"):
+        assert [r["run_id"] for r in load_records(tmp_path)] == ["r0"]
+    st.append_batch(*_batch([7], "b7"))  # the harness goes on storing its own runs after them
+    recs = load_records(tmp_path, warn=False)
+    assert [(r["run_id"], r["batch_id"]) for r in recs] == [("r0", "b0"), ("r7", "b7")]
+    assert [e["batch_id"] for e in _index_entries(tmp_path)] == ["b0", "b7"]
+
+
+def test_edited_batch_is_ignored_by_readers_and_refused_by_writers(tmp_path):
+    st = ResultStore(tmp_path)
+    st.append_batch(*_batch([0, 1], "b0"))
+    st.append_batch(*_batch([2], "b1"))
+    data = (tmp_path / "runs.jsonl").read_bytes()
+    (tmp_path / "runs.jsonl").write_bytes(data.replace(b'"outcome": "critical"', b'"outcome": "other"   ', 1))
+    with pytest.warns(StoreWarning, match=r"ignored 2 lines .*2 in 1 batch\(es\) whose bytes do not match"):
+        assert [r["run_id"] for r in load_records(tmp_path)] == ["r2"]
+    with pytest.raises(StoreError, match="bytes 0-.*batch 'b0'.*do not match their hash"):
+        ResultStore(tmp_path)
+    with pytest.warns(StoreWarning, match="no longer matches"):
+        assert st.records_for(["r0", "r2"]) == [r for r in load_records(tmp_path, warn=False) if r["run_id"] == "r2"]
 
 
 def test_torn_lines_with_index(tmp_path):
@@ -253,15 +277,15 @@ def test_columnar_snapshot_ignored_when_runs_jsonl_replaced(tmp_path):
     st = ResultStore(tmp_path)
     st.append_batch(*_real_like(range(3), "b0"))
     compact(tmp_path)
+    assert len(segments(tmp_path)) == 1
     size = (tmp_path / "runs.jsonl").stat().st_size
-    # replaced by a file as long as the old one (same segment range), different content
+    # replaced by a file as long as the old one (same range), different content: not critbench's
     line = json.dumps(_rec("x", hvps=1))
     (tmp_path / "runs.jsonl").write_text(line + " " * (size - len(line) - 2) + "\n\n")
     assert (tmp_path / "runs.jsonl").stat().st_size == size
     assert segments(tmp_path) == []
-    assert load_columns(tmp_path, ["hvps"]) == [{"run_id": "x", "hvps": 1}]  # from runs.jsonl itself
-    compact(tmp_path)
-    assert [p.name for p in (tmp_path / "columns").iterdir()] == [f"part-{0:016d}-{size:016d}.parquet"]
+    assert load_columns(tmp_path, ["hvps"]) == []  # neither the stale snapshot nor the foreign line
+    assert compact(tmp_path) == [] and not list((tmp_path / "columns").glob("part-*"))
 
 
 def test_score_cli_same_with_or_without_snapshot(tmp_path, capsys):
@@ -287,7 +311,9 @@ def test_compact_writes_bounded_segments(tmp_path, monkeypatch):
     spans = [(s, e) for s, e, _ in columnar.segments(tmp_path)]
     assert len(segs) == len(spans) > 3
     line = max(len(x) for x in (tmp_path / "runs.jsonl").read_bytes().split(b"\n"))
-    assert all(e - s <= 1000 + line for s, e in spans)  # a chunk is extended to one line end, no further
+    batch = max(e["end"] - e["start"] for e in _index_entries(tmp_path))
+    assert all(e - s <= max(1000, batch) for s, e in spans)  # at most SEGMENT_BYTES, or one batch
+    del line
     full = load_records(tmp_path)
     assert columnar.load_columns(tmp_path, ["hvps", "case_params"]) == [
         {"run_id": r["run_id"], "hvps": r["hvps"], "case_params": r["case_params"]} for r in full]

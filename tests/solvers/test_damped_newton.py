@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from harness.solvers import CONVERGED, SolverError, SolverOptionError, get_solver
+from harness.solvers import CONVERGED, STALLED, SolverError, SolverOptionError, get_solver
 from harness.solvers.damped_newton import DampedNewton
 from tests.solvers._quartic import QUARTIC, quartic, quartic_grad, quartic_hess  # noqa: F401
 
@@ -117,3 +117,47 @@ def test_registry_coerces_and_rejects():
     assert DampedNewton(gammas=[1, 0.5]).gammas == (1.0, 0.5)
     with pytest.raises(SolverError, match="gammas"):
         get_solver("damped-newton", gammas=(-1.0,))
+
+
+def test_stop_rule_keeps_theta_and_ends_the_run_when_no_gamma_improves():
+    """Thesis public-code rule: at (-1.3, 1) no gamma in (1e-6, 1) lowers ||grad f||^2 (numpy: 398.2 ->
+    8.5e6 and 8.6e13), so rule="stop" ends the run at iteration 1 at theta0; "move" takes the worse step."""
+    gammas = (1e-6, 1.0)
+    steps_np, merits_np = _numpy_candidates(THETA, gammas)
+    g2 = quartic_grad(THETA) @ quartic_grad(THETA)
+    assert merits_np.min() > g2  # precondition: no candidate improves
+    stop = DampedNewton(gammas=gammas, krylov_iters=2, rtol=1e-14, rule="stop").solve(
+        QUARTIC, THETA[None], max_iter=50, tol=1e-10)
+    assert stop.status[0] == STALLED and stop.n_iter[0] == 1
+    np.testing.assert_array_equal(stop.theta[0], THETA)
+    move = DampedNewton(gammas=gammas, krylov_iters=2, rtol=1e-14, rule="move").solve(
+        QUARTIC, THETA[None], max_iter=1, tol=1e-10)
+    np.testing.assert_allclose(move.theta[0], THETA + steps_np[int(np.argmin(merits_np))], rtol=1e-8)
+
+
+def test_stop_rule_still_moves_while_some_gamma_improves():
+    """With gamma = 10 in the set a candidate improves (41.9 < 398.2), so "stop" moves like "move"."""
+    steps_np, merits_np = _numpy_candidates(THETA, GAMMAS)
+    assert merits_np.min() < quartic_grad(THETA) @ quartic_grad(THETA)
+    res = DampedNewton(gammas=GAMMAS, krylov_iters=2, rtol=1e-14, rule="stop").solve(
+        QUARTIC, THETA[None], max_iter=1, tol=0.0)
+    np.testing.assert_allclose(res.theta[0], THETA + steps_np[int(np.argmin(merits_np))], rtol=1e-10)
+
+
+def test_step_size_scales_the_chosen_step_and_its_merit():
+    """theta + alpha p_gamma, the merit evaluated there (numpy with alpha = 0.5)."""
+    alpha = 0.5
+    H, g = quartic_hess(THETA), quartic_grad(THETA)
+    steps = [np.linalg.solve(H + gm * np.eye(2), -g) for gm in GAMMAS]
+    merits = [quartic_grad(THETA + alpha * p) @ quartic_grad(THETA + alpha * p) for p in steps]
+    res = DampedNewton(gammas=GAMMAS, krylov_iters=2, rtol=1e-14, step_size=alpha).solve(
+        QUARTIC, THETA[None], max_iter=1, tol=0.0)
+    np.testing.assert_allclose(res.theta[0], THETA + alpha * steps[int(np.argmin(merits))], rtol=1e-10)
+    np.testing.assert_allclose(res.trace["grad_norm_sq"][0, 1], min(merits), rtol=1e-8)
+
+
+@pytest.mark.parametrize("opts, name", [(dict(rule="keep"), "rule"), (dict(step_size=0.0), "step_size"),
+                                        (dict(step_size=1.5), "step_size")])
+def test_bad_rule_and_step_size_raise(opts, name):
+    with pytest.raises(SolverOptionError, match=name):
+        DampedNewton(**opts)

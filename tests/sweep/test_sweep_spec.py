@@ -50,7 +50,9 @@ def test_dry_run_prints_cells_runs_and_hvp_bound(tmp_path, capsys):
                  '[[solver]]\nname = "newton-mr"\noptions = { forcing = [0.1, 0.5] }\n')
     assert main(["sweep", str(f), "--out", str(tmp_path / "o"), "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert out.count("quartic[] x newton-mr[forcing=") == 2
+    # cells hold the complete typed values (harness.run.params), so the label lists every one
+    assert out.count("quartic[angle=0.0] x newton-mr[maxit=0,") == 2
+    assert "forcing=0.1," in out and "forcing=0.5," in out
     # quartic: dim 2, Newton-MR maxit=0 -> dim, + 1 line-search HVP bound per iteration: 6 * 10 * 3
     assert "6 runs in 2 shards of 4, <= 180 HVPs" in out
     assert "2 cells, 12 runs, 4 shards, <= 360 HVPs" in out and "swept: solver.forcing" in out
@@ -90,3 +92,47 @@ def test_parse_sweep_rejects_nested_tables():
     with pytest.raises(SweepError, match=r"case\[0\]\.params'\.k must be a value"):
         parse_sweep({"runs": 2, "case": [{"name": "quartic", "params": {"k": {"a": 1}}}],
                      "solver": [{"name": "newton-mr"}]})
+
+
+def _sweep(text: str):
+    import tomllib
+
+    return parse_sweep(tomllib.loads(text))
+
+
+def test_cells_hold_complete_typed_values():
+    """Issue 20: TOML `forcing = 0` (an int) is the float 0.0, and every default is filled in."""
+    from harness.solvers import option_defaults
+
+    (cell,) = _sweep('runs = 2\n[[case]]\nname = "quartic"\n[[solver]]\nname = "newton-mr"\n'
+                     'options = { forcing = 0 }\n').cells
+    assert cell.solver_options == {**option_defaults("newton-mr"), "forcing": 0.0}
+    assert type(cell.solver_options["forcing"]) is float
+    assert cell.case_params == {"angle": 0.0} and type(cell.tol) is float
+
+
+def test_tuple_parameter_list_is_one_value_list_of_lists_is_an_axis():
+    fixed = _sweep('runs = 2\n[[case]]\nname = "dlae"\nparams = { k = 4, p = 2, n = 20, spectrum = [4, 3, 2, 1] }\n'
+                   '[[solver]]\nname = "newton-mr"\n')
+    assert [c.case_params["spectrum"] for c in fixed.cells] == [(4.0, 3.0, 2.0, 1.0)]
+    assert "case.spectrum" not in fixed.swept
+    swept = _sweep('runs = 2\n[[case]]\nname = "dlae"\n'
+                   'params = { k = 4, p = 2, n = 20, spectrum = [[4, 3, 2, 1], [5.0, 4.0, 3.0, 2.0]] }\n'
+                   '[[solver]]\nname = "newton-mr"\n')
+    assert [c.case_params["spectrum"] for c in swept.cells] == [(4.0, 3.0, 2.0, 1.0), (5.0, 4.0, 3.0, 2.0)]
+    assert swept.swept == ("case.spectrum",)
+    empty = _sweep('runs = 2\n[[case]]\nname = "dlae"\nparams = { k = 4, p = 2, n = 20, spectrum = [] }\n'
+                   '[[solver]]\nname = "newton-mr"\n')
+    assert [c.case_params["spectrum"] for c in empty.cells] == [()]
+
+
+@pytest.mark.parametrize("opts, words", [
+    ("forcing = true", ("forcing=True", "float")),
+    ('forcing = "fast"', ("forcing='fast'", "float")),
+    ("maxit = 2.5", ("maxit=2.5", "int")),
+])
+def test_wrongly_typed_toml_value_is_one_line_sweep_error(opts, words):
+    with pytest.raises(SweepError) as exc:
+        _sweep(f'runs = 2\n[[case]]\nname = "quartic"\n[[solver]]\nname = "newton-mr"\noptions = {{ {opts} }}\n')
+    msg = str(exc.value)
+    assert len(msg.splitlines()) == 1 and all(w in msg for w in words), msg

@@ -46,10 +46,14 @@ def test_check_record_accepts_a_valid_record_and_names_what_is_wrong():
 def test_score_on_a_bare_run_id_is_exit_2_naming_file_and_line(tmp_path, capsys):
     (tmp_path / "arrays").mkdir()
     (tmp_path / "runs.jsonl").write_text(json.dumps(_valid()) + "\n" + '{"run_id": "x"}\n')
-    assert main(["score", str(tmp_path)]) == 2
+    assert main(["score", str(tmp_path)]) == 2  # no runs.index: nothing here was written by critbench
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "there is no runs.index" in err and "--trust" in err
+    assert main(["store", "reindex", str(tmp_path), "--trust"]) == 2  # vouching still validates every line
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert f"{tmp_path / 'runs.jsonl'}: line 2 is not a valid run record: missing required field" in err
+    assert not (tmp_path / "runs.index").exists()
 
 
 def test_report_without_arrays_is_exit_2(tmp_path, capsys):

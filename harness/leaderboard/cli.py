@@ -1,0 +1,170 @@
+"""Arguments and entry points of ``critbench suite``, ``critbench leaderboard`` and ``critbench site``.
+
+``harness.cli`` only declares the three subcommands and delegates here.
+
+* ``critbench suite list`` / ``critbench suite show NAME`` -- the declared suites and their cells;
+* ``critbench suite run --solver S [--option K=V] --out DIR [--suite standard-v1] [--jobs N]`` --
+  run only ``S`` on every cell (resumable), the result set stamped with the suite;
+* ``critbench leaderboard DIR [DIR ...] [--out OUT] [--alpha A] [--archive FILE] [--allow-mixed-suites]``
+  -- rank the new methods beside the archived references (never rerun);
+  ``critbench leaderboard --regenerate-reference [--jobs 1]`` rebuilds the archive;
+* ``critbench site OUT [--results DIR ...] [--runs-pages] [--serve [--port N]]`` -- the static site.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_leaderboard_arguments", "add_site_arguments", "add_suite_arguments", "main_leaderboard",
+           "main_site", "main_suite"]
+
+
+def add_suite_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=("list", "show", "run"), help="list suites, show one's cells, or run a solver on it")
+    p.add_argument("name", nargs="?", default=None, help="suite name for `show` (default standard-v1)")
+    p.add_argument("--suite", default=None, help="suite to run (default standard-v1)")
+    p.add_argument("--solver", default=None, help="registered name or module:attr (for `run`)")
+    p.add_argument("--option", action="append", default=[], metavar="K=V")
+    p.add_argument("--out", default=None, help="result directory (for `run`; resumable)")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--quiet", action="store_true")
+
+
+def main_suite(args: Any) -> int:
+    from harness.leaderboard.suite import DEFAULT_SUITE, get_suite, run_suite_for, suite_names
+
+    if args.action == "list":
+        for name in suite_names():
+            s = get_suite(name)
+            print(f"{s.name:<14} {s.hash}  {len(s.cells)} cells, references: {', '.join(s.reference_solvers)}")
+            print(f"{'':<14} {s.description}")
+        return 0
+    suite = get_suite(args.name or args.suite or DEFAULT_SUITE)
+    if args.action == "show":
+        print(f"{suite.name} ({suite.hash}): {suite.description}")
+        for c in suite.cells:
+            params = ", ".join(f"{k}={v}" for k, v in c.case_params.items()) or "defaults"
+            print(f"  {c.case:<16} [{params}] runs={c.runs} max_iter={c.max_iter} seed={c.seed} tol={c.tol:g}")
+        return 0
+    from harness.cli import CLIError, _solver_options, _solver_failures
+    from harness.run.compile_cache import enable_compile_cache
+    from harness.run.progress import make_progress
+
+    if not args.solver or not args.out:
+        raise CLIError("suite run needs --solver and --out")
+    enable_compile_cache(getattr(args, "compile_cache", None))
+    t0 = time.perf_counter()
+    with make_progress(args.quiet) as progress:
+        records = run_suite_for(suite, args.solver, args.out, options=_solver_options(args.solver, args.option),
+                                jobs=args.jobs, progress=progress, command=["critbench", *getattr(args, "argv", [])])
+    print(f"{suite.name}: {len(records)} runs of {args.solver} on {len(suite.cells)} cells in "
+          f"{time.perf_counter() - t0:.0f} s; results: {args.out}")
+    print(f"next: critbench leaderboard {args.out}")
+    return _solver_failures(records)
+
+
+def add_leaderboard_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dirs", nargs="*", metavar="DIR", help="result directories of new methods (critbench suite run)")
+    p.add_argument("--out", default="results/leaderboard", help="where to write leaderboard.json/.md and the ECDF")
+    p.add_argument("--suite", default=None, help="suite (default: the result sets' stamp, else standard-v1)")
+    p.add_argument("--archive", default=None, help="reference archive (default: the committed one of the suite)")
+    p.add_argument("--alpha", type=float, default=0.05, help="family-wise error rate of the verdicts (Holm; 0.05)")
+    p.add_argument("--allow-mixed-suites", action="store_true",
+                   help="rank result sets of another suite/version than the archive's (noted) instead of refusing")
+    p.add_argument("--json", action="store_true", help="print the leaderboard as JSON")
+    p.add_argument("--regenerate-reference", action="store_true",
+                   help="rerun every built-in solver on the suite and rewrite the reference archive")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes for --regenerate-reference (default 1)")
+    p.add_argument("--results", default=None, help="results directory of --regenerate-reference (resumable)")
+
+
+def _build(args: Any) -> Any:
+    from harness.leaderboard.rank import build_leaderboard
+
+    return build_leaderboard(args.dirs, archive=args.archive, suite=args.suite, alpha=args.alpha,
+                             allow_mixed=args.allow_mixed_suites)
+
+
+def main_leaderboard(args: Any) -> int:
+    import json
+
+    from harness.cli import CLIError
+    from harness.leaderboard.rank import format_text, write_outputs
+    from harness.results.store import json_default
+
+    if args.regenerate_reference:
+        from harness.leaderboard.archive import regenerate
+        from harness.leaderboard.suite import DEFAULT_SUITE
+        from harness.run.compile_cache import enable_compile_cache
+
+        enable_compile_cache(None)
+        regenerate(args.suite or DEFAULT_SUITE, results=args.results, jobs=args.jobs, out=args.archive)
+        return 0
+    if not args.dirs:
+        raise CLIError("give at least one result directory (critbench suite run --solver S --out DIR)")
+    lb = _build(args)
+    paths = write_outputs(lb, args.out)
+    if args.json:
+        print(json.dumps(lb.to_json(), indent=1, default=json_default))
+    else:
+        format_text(lb)
+        print(f"written: {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def add_site_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("out", help="site directory to write")
+    p.add_argument("--results", nargs="*", default=[], metavar="DIR",
+                   help="result directories of new methods (default: none, references only)")
+    p.add_argument("--suite", default=None)
+    p.add_argument("--archive", default=None)
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--allow-mixed-suites", action="store_true")
+    p.add_argument("--runs-pages", action="store_true", help="one page per run of the new methods")
+    p.add_argument("--docs-results", default="docs/results", help="reproduction pages source (docs/results)")
+    p.add_argument("--asv-html", default=".asv/html", help="built asv history to include when present")
+    p.add_argument("--serve", action="store_true", help="serve the site on 127.0.0.1 after building it")
+    p.add_argument("--port", type=int, default=0, help="port for --serve (default: any free one)")
+
+
+def main_site(args: Any) -> int:
+    from harness.site import build_site, start_server
+
+    args.dirs = list(args.results)
+    lb = _build(args) if args.dirs else _references_only(args)
+    t0 = time.perf_counter()
+    info = build_site(args.out, lb, runs_pages=args.runs_pages, docs_results=args.docs_results,
+                      asv_html=args.asv_html)
+    print(f"site: {info['pages']} pages ({info['cases']} cases, {info['solvers']} solvers, {info['run_pages']} run "
+          f"pages, {info['reproductions']} reproductions, asv {'included' if info['asv'] else 'not built'}) in "
+          f"{time.perf_counter() - t0:.1f} s: {Path(args.out) / 'index.html'}")
+    if args.serve:
+        server, url = start_server(args.out, args.port)
+        print(f"serving {args.out} at {url} (Ctrl-C to stop)", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.shutdown()
+            server.server_close()
+    return 0
+
+
+def _references_only(args: Any) -> Any:
+    """A leaderboard of the archive alone (no new method): rankings without verdicts."""
+    from harness.leaderboard import rank as lbr
+    from harness.leaderboard.archive import read_archive
+    from harness.leaderboard.suite import DEFAULT_SUITE
+
+    recs, stamp = read_archive(args.archive, suite=args.suite or DEFAULT_SUITE)
+    return lbr.rank_records(recs, stamp, alpha=args.alpha)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(0)

@@ -1,0 +1,557 @@
+"""The leaderboard: new methods beside every reference method, on the same starts.
+
+Inputs: result directories of new methods (``critbench suite run``) and the
+reference archive of the suite (:mod:`harness.leaderboard.archive`); the
+references are read from the archive, never rerun.
+
+Per case (``case``, ``case_key``) and solver the numbers are exactly those of
+``critbench score`` (:func:`harness.scoring.score.summarize`, called on the
+same records): success (critical outcomes) and correct with Wilson 95%
+intervals, HVPs per success, gradient-flat detections (verified by the
+harness), and COCO's expected running time ``ERT = sum of HVPs over all runs /
+successes`` (Hansen et al., "COCO: performance assessment", 2021).  Within a
+case solvers are ranked by success fraction (higher first), then correct
+fraction, then HVPs per success (lower first).  Overall, a solver's row sums
+its runs over the cells it covers, and solvers are ordered by the number of
+cells covered, then by their mean per-case rank, then by overall success.
+
+Paired tests.  Run ``i`` of a ``(case, seed)`` starts from the same initial
+point for every solver (:mod:`harness.run.initial_points`), so for each pair
+(new method ``N``, reference ``R``) and each case, runs pair on
+``(seed, run_index)`` (and the same budget ``max_iter``, ``tol``).  Two-sided
+exact tests, built from the gate's one-sided ones
+(:mod:`harness.gate.compare`, ``docs/gate-power.md``):
+
+* **success** and **correct**: exact McNemar -- of the ``d`` discordant pairs,
+  ``b`` favour ``R``; under H0 ``b ~ Binomial(d, 1/2)``, two-sided
+  ``p = min(1, 2 min(P(B >= b), P(B <= b)))``;
+* **HVPs** on the pairs both solved (at least ``MIN_COST_SAMPLES``): the exact
+  sign test, two-sided the same way (ties dropped; exact whatever the ties,
+  which integer HVP counts have many of).
+
+Family-wise error: every test performed on the leaderboard (all new methods x
+references x cases x metrics) is one family, controlled at ``alpha`` by Holm's
+step-down correction (:func:`harness.gate.compare.significant`).  The verdict
+of a (new, reference, case) triple is read from its significant tests in the
+order success, correct, HVPs: ``better`` / ``worse`` (for the new method), or
+``no detectable difference`` when none is significant.  The disagreeing runs
+(outcome or correctness differs on the same start) are listed by index.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.gate.compare import MIN_COST_SAMPLES, mcnemar_greater, sign_greater, significant
+from harness.leaderboard.archive import COLUMNS, read_archive
+from harness.leaderboard.suite import SuiteError, check_stamp
+from harness.scoring.score import summarize, wilson_interval
+
+__all__ = ["BETTER", "NO_DIFFERENCE", "WORSE", "CaseVerdict", "Leaderboard", "LeaderboardError", "PairedTest",
+           "build_leaderboard", "ecdf_figure", "rank_records", "format_text", "load_result_set", "to_markdown", "write_outputs"]
+
+BETTER, WORSE, NO_DIFFERENCE = "better", "worse", "no detectable difference"
+#: Fields read from a result directory.
+FIELDS = tuple(dict.fromkeys((*COLUMNS, "solver_name", "solver_options", "batch_row")))
+#: Default family-wise error rate of the paired verdicts.
+ALPHA = 0.05
+
+
+class LeaderboardError(ValueError):
+    """Unusable leaderboard input (one-line message)."""
+
+
+# --------------------------------------------------------------------------- inputs
+@dataclasses.dataclass(frozen=True)
+class ResultSet:
+    """The records of one result directory and its suite stamp."""
+
+    path: Path
+    records: tuple[dict[str, Any], ...]
+    suite: str | None
+    suite_hash: str | None
+
+
+def load_result_set(directory: str | Path) -> ResultSet:
+    """Records (projected on :data:`FIELDS`) and suite stamp of a result directory.
+
+    Raises:
+        StoreError / LeaderboardError: not a result directory, or no records.
+    """
+    from harness.results.columnar import load_columns
+    from harness.results.store import check_result_dir, load_meta
+
+    root = check_result_dir(directory)
+    records = load_columns(root, FIELDS)
+    if not records:
+        raise LeaderboardError(f"no run records in {str(root)!r}")
+    s, h = check_stamp(load_meta(root), str(root))
+    return ResultSet(root, tuple(records), s, h)
+
+
+def _check_suites(sets: Sequence[ResultSet], stamp: Mapping[str, Any], allow_mixed: bool) -> list[str]:
+    """Refuse result sets of another suite (or fingerprint) than the archive's; the warnings when allowed."""
+    want = (stamp.get("suite"), stamp.get("suite_hash"))
+    notes = []
+    for rs in sets:
+        if (rs.suite, rs.suite_hash) == want:
+            continue
+        what = ("has no suite stamp (run it with `critbench suite run`)" if rs.suite is None else
+                f"was produced by suite {rs.suite} ({rs.suite_hash})")
+        msg = f"{str(rs.path)!r} {what}, the reference archive by {want[0]} ({want[1]})"
+        if not allow_mixed:
+            raise SuiteError(msg + "; pass --allow-mixed-suites to rank them anyway")
+        notes.append(msg + " (mixed suites allowed: only runs with the same case, start and budget are paired)")
+    return notes
+
+
+def _options_key(r: Mapping[str, Any]) -> str:
+    """The solver's options as canonical JSON (its identity across cells; the budget is the cell's)."""
+    import json
+
+    from harness.results.store import json_default
+
+    return json.dumps(r.get("solver_options") or {}, sort_keys=True, default=json_default)
+
+
+def _label_new(sets: Sequence[ResultSet], taken: set[str]) -> list[dict[str, Any]]:
+    """Copies of the new records whose ``solver`` is a unique label.
+
+    A solver is identified by its name and options (not by ``solver_key``,
+    which also hashes the cell's budget).  A solver named like a reference (or
+    like a solver of another directory) becomes ``"<solver> (<directory
+    name>)"``; one solver run with several option sets in one directory gets
+    ``"<solver> [k=v, ...]"``.
+    """
+    out: list[dict[str, Any]] = []
+    used = set(taken)
+    for rs in sets:
+        opts: dict[str, dict[str, Mapping[str, Any]]] = {}
+        for r in rs.records:
+            opts.setdefault(str(r.get("solver")), {}).setdefault(_options_key(r), r.get("solver_options") or {})
+        names: dict[tuple[str, str], str] = {}
+        for solver, variants in sorted(opts.items()):
+            for ok, o in sorted(variants.items()):
+                label = solver if len(variants) == 1 else f"{solver} [{', '.join(f'{k}={v}' for k, v in o.items())}]"
+                if label in used:
+                    label = f"{label} ({rs.path.name})"
+                n, base = 2, label
+                while label in used:
+                    label, n = f"{base} #{n}", n + 1
+                used.add(label)
+                names[(solver, ok)] = label
+        for r in rs.records:
+            out.append(dict(r, solver=names[(str(r.get("solver")), _options_key(r))], solver_given=r.get("solver")))
+    return out
+
+
+# --------------------------------------------------------------------------- paired tests
+def _two_sided(p_one: float, p_other: float) -> float:
+    """Two-sided exact p-value of a Binomial(d, 1/2) statistic from its two one-sided tails."""
+    return float(min(1.0, 2.0 * min(p_one, p_other)))
+
+
+@dataclasses.dataclass
+class PairedTest:
+    """One two-sided paired test: ``metric`` (success, correct, hvps), counts favouring each side, p-value.
+
+    ``new_wins`` / ``ref_wins``: discordant pairs favouring the new / reference
+    method (for ``hvps``: pairs where it needed fewer HVPs); ``n``: pairs used.
+    """
+
+    metric: str
+    n: int
+    new_wins: int
+    ref_wins: int
+    p: float | None
+    threshold: float | None = None
+    significant: bool = False
+
+    @property
+    def direction(self) -> str | None:
+        if not self.significant:
+            return None
+        return BETTER if self.new_wins > self.ref_wins else WORSE
+
+
+@dataclasses.dataclass
+class CaseVerdict:
+    """A new method against one reference on one case."""
+
+    case: str
+    case_key: str
+    new: str
+    ref: str
+    pairs: int
+    tests: list[PairedTest]
+    disagreeing: list[dict[str, Any]]
+    verdict: str = NO_DIFFERENCE
+    evidence: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        for t, td in zip(self.tests, d["tests"]):
+            td["direction"] = t.direction
+        return d
+
+
+def _pair_rows(ref: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -> list[tuple[Mapping, Mapping]]:
+    """Runs of the same start and budget: ``(seed, run_index, max_iter, tol)`` on both sides."""
+    def key(r: Mapping[str, Any]) -> tuple:
+        return (int(r["seed"]), int(r["run_index"]), r.get("max_iter"), r.get("tol"))
+
+    by = {key(r): r for r in ref}
+    return [(by[key(n)], n) for n in sorted(new, key=key) if key(n) in by]
+
+
+def _ok(r: Mapping[str, Any]) -> bool:
+    return r.get("outcome") == "critical"
+
+
+def _verdict_of(r: Mapping[str, Any]) -> str:
+    mark = "" if r.get("correct") is None else (" (correct)" if r.get("correct") else " (wrong)")
+    return f"{r.get('outcome')}{' ' + str(r['matched_class']) if r.get('matched_class') else ''}{mark}"
+
+
+def _paired(case: str, ckey: str, new: str, ref: str, pr: Sequence[tuple[Mapping, Mapping]]) -> CaseVerdict:
+    rs, ns = [_ok(a) for a, _ in pr], [_ok(b) for _, b in pr]
+    tests = [PairedTest("success", len(pr), sum(n and not r for r, n in zip(rs, ns)),
+                        sum(r and not n for r, n in zip(rs, ns)),
+                        _two_sided(mcnemar_greater(rs, ns), mcnemar_greater(ns, rs)))]
+    if any(a.get("correct") is not None for a, _ in pr) and any(b.get("correct") is not None for _, b in pr):
+        rc, nc = [a.get("correct") is True for a, _ in pr], [b.get("correct") is True for _, b in pr]
+        tests.append(PairedTest("correct", len(pr), sum(n and not r for r, n in zip(rc, nc)),
+                                sum(r and not n for r, n in zip(rc, nc)),
+                                _two_sided(mcnemar_greater(rc, nc), mcnemar_greater(nc, rc))))
+    both = [(float(a.get("hvps") or 0), float(b.get("hvps") or 0)) for a, b in pr if _ok(a) and _ok(b)]
+    if len(both) >= MIN_COST_SAMPLES:
+        hr, hn = [x for x, _ in both], [y for _, y in both]
+        tests.append(PairedTest("hvps", len(both), sum(y < x for x, y in both), sum(y > x for x, y in both),
+                                _two_sided(sign_greater(hr, hn), sign_greater(hn, hr))))
+    else:
+        tests.append(PairedTest("hvps", len(both), 0, 0, None))
+    dis = [{"seed": int(a["seed"]), "run_index": int(a["run_index"]), "ref": _verdict_of(a), "new": _verdict_of(b),
+            "ref_run_id": a.get("run_id"), "new_run_id": b.get("run_id")}
+           for a, b in pr if (a.get("outcome"), a.get("correct"), a.get("matched_class")) !=
+           (b.get("outcome"), b.get("correct"), b.get("matched_class"))]
+    return CaseVerdict(case, ckey, new, ref, len(pr), tests, dis)
+
+
+# --------------------------------------------------------------------------- the leaderboard
+@dataclasses.dataclass
+class Leaderboard:
+    """Everything ``critbench leaderboard`` prints and writes.
+
+    Attributes:
+        rows: :func:`harness.scoring.score.summarize` rows of every (case, solver), plus ``rank`` within the case.
+        overall: one row per solver (sums over its cells, Wilson intervals, mean rank), ranked.
+        verdicts: one :class:`CaseVerdict` per (new, reference, case).
+        new_solvers, ref_solvers: labels; alpha: family-wise error rate (Holm); n_tests: tests performed.
+        stamp: the archive's stamp (suite, versions, commit); notes: warnings (mixed suites).
+        records: every record (new labelled), for figures and the site.
+    """
+
+    rows: list[dict[str, Any]]
+    overall: list[dict[str, Any]]
+    verdicts: list[CaseVerdict]
+    new_solvers: list[str]
+    ref_solvers: list[str]
+    alpha: float
+    n_tests: int
+    stamp: dict[str, Any]
+    notes: list[str]
+    records: list[dict[str, Any]] = dataclasses.field(repr=False, default_factory=list)
+    sources: list[str] = dataclasses.field(default_factory=list)
+
+    def cases(self) -> list[tuple[str, str]]:
+        return list(dict.fromkeys((r["case"], r["case_key"]) for r in self.rows))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": "critbench-leaderboard/1", "suite": self.stamp.get("suite"),
+                "suite_hash": self.stamp.get("suite_hash"), "reference_archive": self.stamp, "sources": self.sources,
+                "alpha": self.alpha, "correction": "holm", "n_tests": self.n_tests, "notes": self.notes,
+                "new_solvers": self.new_solvers, "reference_solvers": self.ref_solvers, "overall": self.overall,
+                "cases": self.rows, "verdicts": [v.to_json() for v in self.verdicts]}
+
+
+def _rank_key(row: Mapping[str, Any]) -> tuple:
+    hps = row.get("hvps_per_success")
+    return (-row["success_fraction"], -(row.get("correct_fraction") or 0.0), math.inf if hps is None else hps,
+            str(row["solver"]))
+
+
+def _overall(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    by: dict[str, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        by.setdefault(str(r["solver"]), []).append(r)
+    out = []
+    for solver, rs in by.items():
+        n = sum(r["runs"] for r in rs)
+        k = sum(r["successes"] for r in rs)
+        ver = sum(r["verified"] or 0 for r in rs)
+        cor = sum(r["correct"] or 0 for r in rs)
+        hvps = sum(_total_hvps(r) for r in rs)
+        out.append({
+            "solver": solver, "cells": len(rs), "runs": n, "successes": k, "success_fraction": k / n,
+            "success_ci": wilson_interval(k, n), "verified": ver, "correct": cor,
+            "correct_fraction": cor / ver if ver else None, "correct_ci": wilson_interval(cor, ver) if ver else None,
+            "gradient_flat": sum(r["gradient_flat"] for r in rs),
+            "gradient_flat_ever": sum(r["gradient_flat_ever"] for r in rs),
+            "hvps_per_success": hvps / k if k else None, "ert_hvps": hvps / k if k else None,
+            "mean_rank": float(np.mean([r["rank"] for r in rs])),
+        })
+    out.sort(key=lambda o: (-o["cells"], o["mean_rank"], -o["success_fraction"], o["solver"]))
+    for i, o in enumerate(out, 1):
+        o["rank"] = i
+    return out
+
+
+def _total_hvps(row: Mapping[str, Any]) -> float:
+    return float(row.get("_total_hvps", 0.0))
+
+
+def build_leaderboard(
+    result_dirs: Iterable[str | Path],
+    *,
+    archive: str | Path | None = None,
+    suite: str | None = None,
+    alpha: float = ALPHA,
+    allow_mixed: bool = False,
+) -> Leaderboard:
+    """Merge result directories with the reference archive, rank, and test every (new, reference) pair.
+
+    Args:
+        result_dirs: result directories of the new methods (at least one).
+        archive: the reference archive (default: the committed one of ``suite``).
+        suite: suite name (default: the result sets' stamp, else ``standard-v1``).
+        alpha: family-wise error rate of the paired verdicts, in (0, 1) (Holm).
+        allow_mixed: rank result sets of another suite than the archive's (with a note) instead of refusing.
+
+    Raises:
+        LeaderboardError, SuiteError, ArchiveError, StoreError: bad input (one-line messages).
+    """
+    if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
+        raise LeaderboardError(f"alpha must be in (0, 1), got {alpha!r}")
+    sets = [load_result_set(d) for d in result_dirs]
+    if not sets:
+        raise LeaderboardError("give at least one result directory of a new method")
+    name = suite or next((s.suite for s in sets if s.suite), None) or "standard-v1"
+    ref_records, stamp = read_archive(archive, suite=name)
+    notes = _check_suites(sets, stamp, allow_mixed)
+    refs = {str(r["solver"]) for r in ref_records}
+    return rank_records(ref_records, stamp, _label_new(sets, refs), alpha=alpha, notes=notes,
+                        sources=[str(s.path) for s in sets])
+
+
+def rank_records(
+    ref_records: Sequence[Mapping[str, Any]],
+    stamp: Mapping[str, Any],
+    new_records: Sequence[Mapping[str, Any]] = (),
+    *,
+    alpha: float = ALPHA,
+    notes: Sequence[str] = (),
+    sources: Sequence[str] = (),
+) -> Leaderboard:
+    """The leaderboard of reference records and (uniquely labelled) new records: rows, ranks, verdicts."""
+    if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
+        raise LeaderboardError(f"alpha must be in (0, 1), got {alpha!r}")
+    refs = sorted({str(r["solver"]) for r in ref_records})
+    clash = refs and {str(r["solver"]) for r in new_records} & set(refs)
+    if clash:
+        raise LeaderboardError(f"new records may not be labelled like a reference: {', '.join(sorted(clash))}")
+    news = list(dict.fromkeys(str(r["solver"]) for r in new_records))
+    records = [dict(r) for r in ref_records] + [dict(r) for r in new_records]
+
+    rows = summarize(records)
+    totals: dict[tuple, float] = {}
+    for r in records:
+        k = (r.get("case"), r.get("case_key"), r.get("solver"), r.get("solver_key"))
+        totals[k] = totals.get(k, 0.0) + float(r.get("hvps") or 0)
+    for row in rows:
+        row["_total_hvps"] = totals.get((row["case"], row["case_key"], row["solver"], row["solver_key"]), 0.0)
+        row["reference"] = row["solver"] in refs
+    by_case: dict[tuple, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_case.setdefault((row["case"], row["case_key"]), []).append(row)
+    ordered = []
+    for key in sorted(by_case, key=lambda k: (str(k[0]), str(k[1]))):
+        for i, row in enumerate(sorted(by_case[key], key=_rank_key), 1):
+            row["rank"] = i
+            ordered.append(row)
+    overall = _overall(ordered)
+    for row in ordered:
+        row.pop("_total_hvps", None)
+
+    cell: dict[tuple, list[dict[str, Any]]] = {}
+    for r in records:
+        cell.setdefault((str(r["solver"]), r.get("case"), r.get("case_key")), []).append(r)
+    verdicts = []
+    for n in news:
+        for ref in refs:
+            for case, ckey in by_case:
+                a, b = cell.get((ref, case, ckey)), cell.get((n, case, ckey))
+                if not a or not b:
+                    continue
+                pr = _pair_rows(a, b)
+                if pr:
+                    verdicts.append(_paired(str(case), str(ckey), n, ref, pr))
+    performed = [t for v in verdicts for t in v.tests if t.p is not None]
+    rej, thr = significant([float(t.p) for t in performed], float(alpha), "holm") if performed else ([], [])
+    for t, sig, th in zip(performed, rej, thr):
+        t.significant, t.threshold = bool(sig), th
+    for v in verdicts:
+        sig = [t for t in v.tests if t.significant]
+        if sig:
+            v.verdict = sig[0].direction or NO_DIFFERENCE
+            v.evidence = "; ".join(f"{t.metric} {t.direction} ({t.new_wins} vs {t.ref_wins} of {t.n} pairs, "
+                                   f"p={t.p:.2g})" for t in sig)
+            if len({t.direction for t in sig}) > 1:
+                v.evidence += " [mixed]"
+    return Leaderboard(ordered, overall, verdicts, news, refs, float(alpha), len(performed), dict(stamp), list(notes),
+                       records, list(sources))
+
+
+# --------------------------------------------------------------------------- output
+def _pct(frac: float | None, ci: Sequence[float] | None) -> str:
+    if frac is None:
+        return "-"
+    return f"{100 * frac:.0f}% [{100 * ci[0]:.0f}, {100 * ci[1]:.0f}]" if ci else f"{100 * frac:.0f}%"
+
+
+def _num(v: Any) -> str:
+    return "-" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))
+
+
+def overall_table(lb: Leaderboard) -> tuple[list[str], list[list[str]]]:
+    head = ["rank", "solver", "cells", "runs", "success (95% CI)", "correct (95% CI)", "flat ever", "HVPs/success",
+            "mean case rank", "vs references"]
+    body = []
+    for o in lb.overall:
+        vs = [v for v in lb.verdicts if v.new == o["solver"]]
+        tally = (f"{sum(v.verdict == BETTER for v in vs)} better / {sum(v.verdict == WORSE for v in vs)} worse / "
+                 f"{sum(v.verdict == NO_DIFFERENCE for v in vs)} n.d." if vs else "reference")
+        body.append([str(o["rank"]), o["solver"], str(o["cells"]), str(o["runs"]),
+                     _pct(o["success_fraction"], o["success_ci"]), _pct(o["correct_fraction"], o["correct_ci"]),
+                     str(o["gradient_flat_ever"]), _num(o["hvps_per_success"]), f"{o['mean_rank']:.2f}", tally])
+    return head, body
+
+
+def case_table(lb: Leaderboard, case: str, ckey: str) -> tuple[list[str], list[list[str]]]:
+    head = ["rank", "solver", "runs", "success (95% CI)", "correct (95% CI)", "flat final/ever", "HVPs/success",
+            "ERT (HVPs)"]
+    body = [[str(r["rank"]), r["solver"] + ("" if r["reference"] else " *"), str(r["runs"]),
+             _pct(r["success_fraction"], r["success_ci"]), _pct(r["correct_fraction"], r["correct_ci"]),
+             f"{r['gradient_flat']}/{r['gradient_flat_ever']}", _num(r["hvps_per_success"]), _num(r["ert_hvps"])]
+            for r in lb.rows if (r["case"], r["case_key"]) == (case, ckey)]
+    return head, body
+
+
+def verdict_table(lb: Leaderboard, new: str | None = None, case: str | None = None,
+                  limit: int = 10) -> tuple[list[str], list[list[str]]]:
+    head = ["new", "reference", "case", "pairs", "verdict", "evidence", "disagreeing runs (index)"]
+    body = []
+    for v in lb.verdicts:
+        if (new is not None and v.new != new) or (case is not None and v.case != case):
+            continue
+        idx = [str(d["run_index"]) for d in v.disagreeing]
+        more = f" (+{len(idx) - limit})" if len(idx) > limit else ""
+        body.append([v.new, v.ref, v.case, str(v.pairs), v.verdict, v.evidence or "-",
+                     (", ".join(idx[:limit]) + more) or "none"])
+    return head, body
+
+
+def _md(head: Sequence[str], body: Sequence[Sequence[str]]) -> str:
+    esc = lambda s: str(s).replace("|", "\\|")  # noqa: E731
+    lines = ["| " + " | ".join(map(esc, head)) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(map(esc, row)) + " |" for row in body]
+    return "\n".join(lines)
+
+
+def to_markdown(lb: Leaderboard) -> str:
+    """The leaderboard as markdown: overall ranking, one table per case, the paired verdicts."""
+    s = lb.stamp
+    out = [f"# critbench leaderboard: {s.get('suite')} ({s.get('suite_hash')})", "",
+           f"References from the archive (critbench {s.get('critbench')}, commit {s.get('git_commit')}, "
+           f"JAX {s.get('jax')}, {s.get('created')}); new methods (*) from {', '.join(lb.sources)}.", ""]
+    out += [f"> note: {n}" for n in lb.notes]
+    out += ["## Overall", "", _md(*overall_table(lb)), ""]
+    for case, ckey in lb.cases():
+        out += [f"## {case} (`{ckey}`)", "", _md(*case_table(lb, case, ckey)), ""]
+    out += ["## Paired verdicts (same starts)", "",
+            f"Two-sided exact McNemar (success, correct) and sign tests (HVPs, runs both solved); {lb.n_tests} tests, "
+            f"family-wise alpha = {lb.alpha:g} (Holm).", "", _md(*verdict_table(lb)), ""]
+    return "\n".join(out)
+
+
+def format_text(lb: Leaderboard) -> None:
+    """Print the overall ranking, the per-case rankings and the verdicts with rich."""
+    import sys
+
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(width=None if sys.stdout.isatty() else 200)
+
+    def show(title: str, head: Sequence[str], body: Sequence[Sequence[str]]) -> None:
+        t = Table(title=title)
+        for h in head:
+            t.add_column(h)
+        for row in body:
+            t.add_row(*row)
+        con.print(t)
+
+    for n in lb.notes:
+        con.print(f"[yellow]note:[/] {n}")
+    show(f"leaderboard {lb.stamp.get('suite')} ({lb.stamp.get('suite_hash')}): overall", *overall_table(lb))
+    for case, ckey in lb.cases():
+        show(f"{case} ({ckey})", *case_table(lb, case, ckey))
+    show(f"paired verdicts: {lb.n_tests} tests, family-wise alpha {lb.alpha:g} (Holm)", *verdict_table(lb))
+
+
+def ecdf_figure(lb: Leaderboard) -> Any:
+    """COCO-style ECDF: fraction of a solver's runs (over all its suite cells) solved within ``x`` HVPs.
+
+    Each solver's curve is the empirical distribution of HVPs-to-success over
+    every run of the suite, normalised by its number of runs, so it plateaus at
+    its overall success fraction (unsuccessful runs never reach a target).
+    """
+    from matplotlib.figure import Figure
+
+    from harness.report._figures import _ecdf, _solver_colors
+
+    solvers = [o["solver"] for o in lb.overall]
+    colors = _solver_colors(solvers)
+    fig = Figure(figsize=(7.0, 4.2))
+    ax = fig.add_subplot()
+    for s in solvers:
+        recs = [r for r in lb.records if r.get("solver") == s]
+        vals = np.array([max(float(r.get("hvps") or 0), 1.0) for r in recs if _ok(r)])
+        _ecdf(ax, vals, len(recs), s + ("" if s in lb.ref_solvers else " (new)"), colors[s])
+    ax.set_xscale("log")
+    ax.set_xlabel("Hessian-vector products to success (at least 1)")
+    ax.set_ylabel("fraction of runs solved")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"{lb.stamp.get('suite')}: HVPs to success, all cells", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left")
+    return fig
+
+
+def write_outputs(lb: Leaderboard, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``leaderboard.json``, ``leaderboard.md`` and ``hvps_ecdf.png`` under ``out_dir``."""
+    import json
+
+    from harness.results.store import json_default
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "leaderboard.json", "markdown": out / "leaderboard.md", "ecdf": out / "hvps_ecdf.png"}
+    paths["json"].write_text(json.dumps(lb.to_json(), indent=1, default=json_default))
+    paths["markdown"].write_text(to_markdown(lb))
+    ecdf_figure(lb).savefig(paths["ecdf"], format="png", dpi=90, bbox_inches="tight")
+    return paths

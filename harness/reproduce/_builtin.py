@@ -1,3 +1,0 @@
-"""Imports every built-in experiment module (each registers itself), in page order."""
-
-from . import table31, cutoffs, quartic, field, si_line, locus  # noqa: F401
