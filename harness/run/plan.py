@@ -127,8 +127,18 @@ def plan_cell(spec: Any, store: Any, backend: Any, *, scoring_case: Any = None) 
 
     case = get_case(spec.case, **spec.case_params)
     scoring = scoring_case if scoring_case is not None else get_case(spec.case, **spec.case_params)
-    sref = ("name", spec.solver, copy.deepcopy(dict(spec.solver_options)))
+    sref: tuple = ("name", spec.solver, copy.deepcopy(dict(spec.solver_options)))
+    from harness.solvers.registry import SOLVERS
+
+    if spec.solver in getattr(SOLVERS, "_registered", {}):  # registered by this process's caller: its own object
+        import cloudpickle
+
+        from harness.solvers import get_solver
+
+        sref = ("pickle", cloudpickle.dumps(get_solver(spec.solver, **copy.deepcopy(dict(spec.solver_options)))))
     info = _describe(backend, sref, spec.solver_options)
+    if sref[0] == "name" and isinstance(info.get("typed"), dict):
+        sref = ("name", spec.solver, copy.deepcopy(info["typed"]))  # as the worker typed them
     opts = copy.deepcopy(dict(info["options"]))
     B = default_batch_size(spec, case)
     refill = use_refill(spec, case, refillable=bool(info["refill"]))

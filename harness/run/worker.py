@@ -160,14 +160,19 @@ def describe_solver(ref: tuple, given: Mapping[str, Any]) -> dict[str, Any]:
             from harness.solvers import option_defaults
 
             defaults = json.loads(json.dumps(option_defaults(ref[1]), default=_jsonable))
+            if defaults:  # the one typed parse, done here for a plug-in (never imported by the judge)
+                from harness.run.params import type_values
+
+                given = type_values(dict(given), option_defaults(ref[1]), owner=f"solver {ref[1]!r}", what="option")
+            ref = ("name", ref[1], dict(given))
         solver = build_solver(ref)
         opts = solver_options_of(solver, given)
         out = {"name": str(getattr(solver, "name", ref[1] if ref[0] == "name" else "?")),
                "options": opts, "refill": bool(supports_refill(solver)), "cost_source": cost_source_of(solver),
-               "defaults": defaults}
+               "defaults": defaults, "typed": dict(given)}
         json.dumps(out, default=_jsonable)  # plain values only
         return json.loads(json.dumps(out, default=_jsonable))
-    except SolverError as exc:
+    except (SolverError, ValueError) as exc:  # ParamError is a ValueError
         return {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__, "defaults": defaults}
     except BaseException as exc:  # noqa: BLE001 - a plug-in's import may raise anything (SyntaxError, SystemExit)
         what = ref[1] if ref[0] == "name" else "the given solver"
