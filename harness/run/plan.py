@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from cases import get_case
 from harness.run.keys import case_key, run_id, solver_key
 
 __all__ = ["DEFAULT_TIME_LIMIT", "LARGE_CASE_ELEMENTS", "LARGE_CASE_WORK", "REFILL_QUEUE", "Block", "CellPlan", "Plan", "block_size", "default_batch_size", "default_threads", "plan_cell", "plan_points",
@@ -121,7 +122,6 @@ def plan_cell(spec: Any, store: Any, backend: Any, *, scoring_case: Any = None) 
     Raises:
         CaseError, SolverError: unknown names, bad parameters/options, a plug-in that cannot be loaded.
     """
-    from cases import get_case
     from harness.run.initial_points import initial_points
     from harness.run.shard import pad_rows
 
@@ -169,7 +169,6 @@ def plan_points(
     """Plan runs from the given rows of ``theta0`` (run ``i`` starts at row ``i``), in
     lockstep blocks of ``batch`` rows (padded), skipping stored runs.  ``key_spec``: a RunSpec
     whose :func:`solve_lanes` enter the solver key (None: no lanes in the key)."""
-    from cases import get_case
     from harness.run.shard import pad_rows
 
     if case is None:
