@@ -161,7 +161,7 @@ def cmd_default(args: argparse.Namespace) -> int:
     out = Path(args.out)
     with make_progress(args.quiet) as progress:
         records = run_suite(default_specs(), out, progress=progress, command=["critbench", *args.argv],
-                            jobs=args.jobs)
+                            jobs=args.jobs, time_limit=args.time_limit)
     print_summary(summarize(records))
     html = _render_html(out, None)
     print(f"results: {out}" + (f"; HTML report: {html}" if html else " (HTML report module not installed)"))
@@ -251,9 +251,16 @@ def _case_params(name: str, items: Sequence[str]) -> dict[str, Any]:
 def _solver_options(name: str, items: Sequence[str]) -> dict[str, Any]:
     """The solver's complete typed options from ``--option K=V`` strings (parsed once, here)."""
     from harness.run.params import parse_assignments, split_assignments
-    from harness.solvers import option_defaults
+    from harness.run.pool import is_builtin_solver, shared_pool
+    from harness.solvers import SolverError, option_defaults
 
-    defaults = option_defaults(name)
+    if is_builtin_solver(("name", name)):
+        defaults = option_defaults(name)
+    else:  # a plug-in is loaded in a worker process, never in this one
+        info = shared_pool(1).describe(("name", name, {}), {})
+        if info.get("defaults") is None and "error" in info:
+            raise SolverError(str(info["error"]))
+        defaults = dict(info.get("defaults") or {})
     if not defaults:  # a solver instance or a factory without options: the registry rejects any given
         return split_assignments(items, what="option")
     return parse_assignments(items, defaults, owner=f"solver {name!r}", what="option")
@@ -269,7 +276,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                    args.seed, max_iter=args.max_iter, tol=args.tol, batch_size=args.batch_size,
                    threads=args.threads)
     with make_progress(args.quiet) as progress:
-        records = run_suite([spec], args.out, progress=progress, command=["critbench", *args.argv])
+        records = run_suite([spec], args.out, progress=progress, command=["critbench", *args.argv],
+                            time_limit=args.time_limit)
     print_summary(summarize(records), title=f"{args.case} × {args.solver}")
     print(f"results: {args.out}")
     return _solver_failures(records)
@@ -443,6 +451,25 @@ def _add_arguments_from(parser: argparse.ArgumentParser, module: str, func: str)
     getattr(mod, func)(parser)
 
 
+#: Default ``--time-limit``: seconds per block of runs (generous for the thesis budgets).
+DEFAULT_TIME_LIMIT = 3600.0
+TIME_LIMIT_HELP = ("time limit per block of runs, in seconds (default 3600; 'none' for no limit): a block past it "
+                   "is stopped, its runs recorded as 'timeout', and the rest of the cell goes on")
+
+
+def _time_limit(text: str) -> float | None:
+    """``--time-limit`` value: seconds > 0, or ``none``."""
+    if text.strip().lower() in ("none", "off", "0"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds or 'none', got {text!r}") from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0 or 'none', got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used for ``--help``)."""
     p = argparse.ArgumentParser(prog="critbench", description="Benchmark critical-point finders of NN losses.")
@@ -451,6 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                    help="worker processes for the scorecard's cells (default: min(2, cores))")
     p.add_argument("--compile-cache", default=None, metavar="DIR|off", help=COMPILE_CACHE_HELP)
+    p.add_argument("--time-limit", type=_time_limit, default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
+                   help=TIME_LIMIT_HELP)
     p.set_defaults(func=cmd_default)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -480,6 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--threads", type=int, default=None,
                    help="blocks of runs solved concurrently (default: one per core for one-at-a-time blocks on a CPU)")
     r.add_argument("--out", required=True)
+    r.add_argument("--time-limit", type=_time_limit, default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
+                   help=TIME_LIMIT_HELP)
     r.add_argument("--quiet", action="store_true")
     r.add_argument("--compile-cache", default=argparse.SUPPRESS, metavar="DIR|off", help=COMPILE_CACHE_HELP)
     r.set_defaults(func=cmd_run)

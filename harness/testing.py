@@ -111,33 +111,52 @@ def run_records(
     ``n_iter``, ``hvps``, ``grads`` and ``theta0`` (a list).  ``theta0`` (shape
     ``(runs, dim)``) overrides the runner's initial points.
     """
-    import copy
-
     from cases._core import CRITICAL_GRAD_SQ
-    from harness.run.initial_points import initial_points
-    from harness.run.keys import case_key, solver_key, solver_options_of
-    from harness.run.shard import Resolved, solve_shard
+    from harness.run.execute import execute
+    from harness.run.plan import Plan, plan_points
 
     c = resolve_case(case, case_params)
-    s = resolve_solver(solver, solver_options)
     if theta0 is None:
         if not (isinstance(runs, int) and runs >= 1):
             raise ValueError(f"runs must be an integer >= 1, got {runs!r}")
+        from harness.run.initial_points import initial_points
+
         theta0 = initial_points(c, seed, range(runs))
     theta0 = np.atleast_2d(np.asarray(theta0, dtype=np.float64))
-    label = _solver_label(solver, s)
-    opts = copy.deepcopy(solver_options_of(s, solver_options or {}))
-    # Score against a case the solver never held: built again from the same
-    # name / ``module:attr`` and parameters, or a deep copy of a Case object.
+    # The solver runs in a worker process (harness.run.pool): a name or ``module:attr`` is
+    # loaded there, never here; an object is pickled to it.  Points are scored here, against a
+    # case the solver never held: rebuilt from the same name and parameters, or a deep copy.
+    case_ref = (("name", case, dict(case_params or {})) if isinstance(case, str) and ":" not in case
+                else ("pickle", _pickle(c)))
+    if isinstance(solver, str):
+        solver_ref, label, given = ("name", solver, dict(solver_options or {})), solver, dict(solver_options or {})
+    else:
+        s = resolve_solver(solver, solver_options)
+        solver_ref, label, given = ("pickle", _pickle(s)), _solver_label(solver, s), {}
+    import copy
+
     scoring = resolve_case(case, case_params) if isinstance(case, str) else copy.deepcopy(c)
-    rs = Resolved(c, s, case_key(c), solver_key(label, opts, max_iter, tol), opts, c.name, label, scoring)
-    # solve_shard gives the solver copies and turns its exceptions into ``error`` records.
-    shard = solve_shard(rs, seed, range(theta0.shape[0]), theta0, max_iter=max_iter, tol=tol,
-                        score_options={"critical_tol": CRITICAL_GRAD_SQ if critical_tol is None else critical_tol})
-    out = shard.records
+    cell = plan_points(case_ref, solver_ref, theta0, seed, store=None, backend=_backend(), max_iter=max_iter,
+                       tol=tol, batch=len(theta0), case=c, scoring_case=scoring, case_label=c.name,
+                       solver_label=label, given=given,
+                       score_options={"critical_tol": CRITICAL_GRAD_SQ if critical_tol is None else critical_tol})
+    # plan_points numbers runs 0..n-1 of ``seed``: exactly the runner's run indices for drawn points.
+    out = execute(Plan((cell,)), None, backend=_backend())[0]
     for i, rec in enumerate(out):
         rec["theta0"] = theta0[i].tolist()
     return out
+
+
+def _pickle(obj: Any) -> bytes:
+    import cloudpickle
+
+    return cloudpickle.dumps(obj)
+
+
+def _backend() -> Any:
+    from harness.run.pool import shared_pool
+
+    return shared_pool(1)
 
 
 def run_is_good(rec: Mapping[str, Any], *, require_correct_index: bool = True) -> bool:
@@ -197,8 +216,9 @@ def assert_finds_ground_truth(
     c = resolve_case(case, case_params)
     if c.ground_truth is None or not c.ground_truth.classes:
         raise ValueError(f"case {c.name!r} has no certified ground truth to test against")
-    s = resolve_solver(solver, solver_options)
-    recs = run_records(s, c, runs=runs, seed=seed, max_iter=max_iter, tol=tol, theta0=theta0)
+    s = solver if isinstance(solver, str) else resolve_solver(solver, solver_options)
+    recs = run_records(s, c, runs=runs, seed=seed, max_iter=max_iter, tol=tol, theta0=theta0,
+                       solver_options=solver_options if isinstance(solver, str) else None)
     wanted = None if expect_class is None else ({expect_class} if isinstance(expect_class, str) else set(expect_class))
     good = [run_is_good(r, require_correct_index=require_correct_index)
             and (wanted is None or r.get("matched_class") in wanted) for r in recs]

@@ -3,8 +3,8 @@
 :func:`run_cell` is :func:`harness.run.runner.run_spec` into the shared store
 (resumable, every record carries seed, options, versions and commit).
 :func:`run_points` solves runs from *given* initial points (a grid, points on a
-critical line) with :func:`harness.run.shard.solve_shard` -- the function that builds
-every run record -- and stores them in the same store under a run-id ``seed``
+critical line) through the same plan and :func:`harness.run.execute.execute`
+as every run (solved in worker processes, scored and stored by the parent), and stores them in the same store under a run-id ``seed``
 derived from the points, so a rerun skips what is stored.
 """
 
@@ -40,30 +40,22 @@ def run_points(ctx: Context, case: str, case_params: Mapping[str, Any], solver: 
 
     The run-id seed is a hash of the points, so different point sets never collide.
     """
-    from harness.run.runner import RunSpec, resolve
-    from harness.run.keys import run_id
-    from harness.run.shard import pad_rows, solve_shard
+    from harness.run.execute import execute
+    from harness.run.plan import Plan, plan_points
+    from harness.run.pool import shared_pool
+    from harness.run.spec import RunSpec
     from harness.results.store import ResultStore
 
     theta0 = np.asarray(theta0, dtype=np.float64)
     seed = int(stable_hash(theta0.tobytes().hex())[:8], 16)
-    rs = resolve(RunSpec(case, dict(case_params), solver, dict(options or {}), len(theta0), seed,
-                         max_iter=max_iter, tol=tol))
-    store = ResultStore(ctx.runs)
-    ids = [run_id(rs.case_key, rs.solver_key, seed, i) for i in range(len(theta0))]
-    done = store.finished_run_ids()
-    todo = [i for i in range(len(theta0)) if ids[i] not in done]
-    ctx.log(f"{case} x {solver}: {len(todo)} of {len(theta0)} runs from given points")
-    b = min(batch, len(theta0))
-    for k in range(0, len(todo), b):
-        block = todo[k:k + b]
-        shard = solve_shard(rs, seed, block, pad_rows(theta0[block], b), max_iter=max_iter, tol=tol)
-        bid = f"{rs.case_key}_{rs.solver_key}_p{seed}_r{block[0]}-{block[-1]}"
-        for r in shard.records:
-            r["batch_id"] = bid
-        store.append_batch(shard.records, shard.arrays, bid)
-    wanted = set(ids)
-    return sorted((r for r in store.records() if r["run_id"] in wanted), key=lambda r: r["run_index"])
+    backend = shared_pool(1)
+    cell = plan_points(("name", case, dict(case_params)), ("name", solver, dict(options or {})), theta0, seed,
+                       store=ResultStore(ctx.runs), backend=backend, max_iter=max_iter, tol=tol, batch=batch,
+                       case_label=case, solver_label=solver, given=dict(options or {}),
+                       key_spec=RunSpec(case, dict(case_params), solver, dict(options or {}), len(theta0), seed,
+                                        max_iter=max_iter, tol=tol))
+    ctx.log(f"{case} x {solver}: {sum(len(b.indices) for b in cell.blocks)} of {len(theta0)} runs from given points")
+    return execute(Plan((cell,)), ResultStore(ctx.runs), backend=backend, progress=ctx.progress)[0]
 
 
 def arrays_of(ctx: Context, records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, np.ndarray]]:

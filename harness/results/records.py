@@ -79,8 +79,8 @@ RECORD_FIELDS: tuple[RecordField, ...] = (
        "`invalid`/`error` when the result was rejected or the solver raised)"),
     _f("outcome", "str", True, "the harness's verdict: " + ", ".join(f"`{o}`" for o in OUTCOMES)),
     _f("invalid_reason", "str|null", False, "why the solver's result was rejected (outcome `invalid`)"),
-    _f("error", "str|null", False, "the solver's exception, first line, with global run index and seed "
-       "(outcome `error`)"),
+    _f("error", "str|null", False, "the solver's exception, first line, or what happened to its worker "
+       "(exited, killed, time limit), with global run index and seed (outcome `error` or `timeout`)"),
     _f("n_iter", "int|null", False, "solver-reported iterations (null if rejected)"),
     _f("hvps", "int|null", False, "Hessian-vector products: counted by the harness's oracles for NumPy plug-ins, "
        "by the shared loop for built-ins, else solver-reported (see `cost_source`)"),
@@ -88,7 +88,9 @@ RECORD_FIELDS: tuple[RecordField, ...] = (
     _f("cost_source", "str", False, "who counted `hvps`/`grads`: `harness` (NumPy oracles / shared loop) or "
        "`solver` (reported by a custom solver)"),
     _f("seconds", _NUM, False, "batch wall time / real runs in the batch (compile time excluded)"),
-    _f("compile_seconds", _NUM, False, "compile warm-up time (first batch of a cell, else 0)"),
+    _f("compile_seconds", _NUM, False, "compile warm-up time (a worker's first batch of a cell, else 0)"),
+    _f("time_limit", _NUM, False, "the time limit per batch in effect, seconds (null: none enforced); "
+       "a batch past it is recorded `timeout`"),
     _f("hfro_method", "str", False, "how the solver estimated `||H||_F` in its trace"),
     _f("final_loss", _NUM, False, "loss at the final point (harness-computed)"),
     _f("final_grad_norm_sq", _NUM, False, "`||grad L||^2` at the final point (harness-computed)"),

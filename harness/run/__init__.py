@@ -1,2 +1,4 @@
-"""The execution pipeline: spec -> plan -> execute. Typed run specifications, keys and initial points, the
-runner that solves blocks of runs and the shard step that checks, scores and records them, progress and provenance."""
+"""The execution pipeline: spec -> plan -> execute.  ``spec`` (typed RunSpec), ``plan`` (keys, stored runs, blocks,
+CPU heuristics), ``execute`` (the one cell loop: dispatch, time limits, Ctrl-C, appends), ``pool`` (back ends: worker
+processes, in-process), ``worker`` (the only code that runs a solver), ``shard`` (the judge: check, score, records);
+``runner`` (run_spec / run_suite), keys, initial points, progress, provenance, compile cache."""

@@ -197,8 +197,12 @@ def typed_solver_options(solver: str, given: Mapping[str, Any]) -> dict[str, Any
     Raises:
         SolverError: unknown solver.  ParamError: unknown option or wrong type.
     """
-    from harness.solvers.registry import option_defaults  # imports JAX: only when asked
+    from harness.solvers.registry import SOLVERS, option_defaults  # imports JAX: only when asked
 
+    if not (SOLVERS.is_builtin(solver) or solver in getattr(SOLVERS, "_registered", {})):
+        # a plug-in (module:attr, entry point) is never imported here, in the judge's process:
+        # its worker types the options (harness.run.worker.describe_solver)
+        return dict(given)
     defaults = option_defaults(solver)
     if not defaults:
         return dict(given)

@@ -1,11 +1,10 @@
 """Solve one shard (a batch of runs), score it, and hand back its records and arrays.
 
-This is the one place where run records are assembled: the runner
-(:func:`harness.run.runner.run_spec`), the test helpers
-(:func:`harness.testing.run_records`) and sweeps all call
-:func:`solve_shard` / :func:`build_records`.  A shard is a pure function of
-its inputs (case, solver, seed, run indices, initial points, budget): the same
-inputs give the same records on any worker.
+This is the one place where run records are assembled, in the parent
+(the judge): :func:`harness.run.execute.execute` hands each block's worker
+reply to :func:`finish_block` / :func:`build_records`.  A block is a pure
+function of its inputs (case, solver, seed, run indices, initial points,
+budget): the same inputs give the same records on any worker.
 
 Scoring never trusts the solver (``docs/design.md``, "Trust"):
 
@@ -38,12 +37,13 @@ from typing import Any
 import numpy as np
 
 from harness.run.keys import run_id
+from harness.run.worker import cost_source_of, isolated_data, solver_failure
 from harness.scoring.oracles import point_oracles
 from harness.scoring.outcomes import FAILED_OUTCOMES
 from harness.scoring.score import score_run, status_name
 
 __all__ = ["Resolved", "ShardResult", "batch_arrays", "build_records", "check_result", "isolated_data", "pad_rows",
-           "solve_shard"]
+           "finish_block", "cost_source_of", "solve_shard", "solver_failure"]
 
 #: Status codes a solver may report (``harness.solvers`` ``CONVERGED .. DIVERGED``).
 _KNOWN_STATUS = frozenset({0, 1, 2, 3})
@@ -70,6 +70,8 @@ class Resolved:
         scoring_case: the case the returned points are scored against; the
             runner rebuilds it from (name, params) so that it is never an
             object the solver held (None: score against ``case``).
+        solver_name, cost_source: the solver's ``name`` and who counted its costs,
+            as the plan learnt them (None: read off ``solver``).
     """
 
     case: Any
@@ -80,6 +82,8 @@ class Resolved:
     case_label: str
     solver_label: str
     scoring_case: Any = None
+    solver_name: str | None = None
+    cost_source: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,24 +126,6 @@ def batch_arrays(res: Any, theta0: np.ndarray, n: int, indices: Sequence[int]) -
             arrs[k] = np.asarray(v)[:n]
     return arrs
 
-
-def isolated_data(data: Any) -> Any:
-    """A copy of the case data for a solver: a fresh pytree container whose
-    NumPy leaves are read-only copies and whose JAX leaves are fresh (immutable)
-    buffers, so nothing the solver does to it reaches the case that is scored."""
-    import jax
-    import jax.numpy as jnp
-
-    def leaf(x: Any) -> Any:
-        if isinstance(x, jax.Array):
-            return jnp.array(x, copy=True)
-        if isinstance(x, np.ndarray):
-            y = np.array(x, copy=True)
-            y.flags.writeable = False
-            return y
-        return x
-
-    return jax.tree_util.tree_map(leaf, data)
 
 
 def _shape(x: Any) -> str:
@@ -217,14 +203,6 @@ def check_result(res: Any, batch: int, dim: int) -> tuple[str | None, dict[int, 
     return None, rows
 
 
-def _cost_source(solver: Any) -> str:
-    """``harness`` when the harness's own code counted HVPs/gradients (the shared
-    loop of built-ins, the counting oracles of the NumPy adapter), else ``solver``."""
-    from harness.solvers import IterativeSolver
-    from harness.solvers.numpy_adapter import NumpySolver
-
-    return "harness" if isinstance(solver, (IterativeSolver, NumpySolver)) else "solver"
-
 
 def build_records(
     rs: Resolved,
@@ -273,7 +251,8 @@ def build_records(
     oracle_of = dict(zip(scored_rows, oracles))
     snaps, snap_oracles = _snapshot_oracles(case, getattr(res, "snapshots", None), n, scored_rows)
     options = copy.deepcopy(rs.solver_options)
-    cost_source = _cost_source(rs.solver)
+    cost_source = rs.cost_source or cost_source_of(rs.solver)
+    solver_name = rs.solver_name if rs.solver_name is not None else str(getattr(rs.solver, "name", rs.solver_label))
     out = []
     for row, i in enumerate(indices):
         rec: dict[str, Any] = {
@@ -285,7 +264,7 @@ def build_records(
             "case_key": rs.case_key,
             "dim": case.dim,
             "solver": rs.solver_label,
-            "solver_name": str(getattr(rs.solver, "name", rs.solver_label)),
+            "solver_name": solver_name,
             "solver_options": copy.deepcopy(options),
             "solver_key": rs.solver_key,
             "seed": int(seed),
@@ -328,28 +307,6 @@ def build_records(
     return out
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
-
-
-def solver_failure(exc: Exception, seed: int, indices: Sequence[int]) -> dict[int, tuple[str, str]]:
-    """The rows of a shard whose solver raised ``exc``, as ``{row: (outcome, reason)}``.
-
-    A :class:`~harness.solvers.numpy_adapter.NumpySolverError` carries the
-    adapter's per-row verdicts (``row_rejections``; its other rows are then
-    scored normally); any other exception fails the whole shard.  Every reason
-    names the global run index and the seed (``critbench run --seed S --runs
-    i+1`` reproduces run ``i``).
-    """
-    n = len(indices)
-    per_row = getattr(exc, "row_rejections", None)
-    if isinstance(per_row, Mapping) and getattr(exc, "partial", None) is not None:
-        return {int(row): (outcome, f"run {indices[row]} (seed {seed}): {reason}")
-                for row, (outcome, reason) in per_row.items() if 0 <= int(row) < n}
-    where = f"run {indices[0]}" if n == 1 else f"runs {indices[0]}-{indices[-1]} (one batch)"
-    return {row: ("error", f"solver raised on {where} (seed {seed}): {_first_line(exc)}") for row in range(n)}
-
 
 def _snapshot_oracles(
     case: Any, snapshots: Any, n: int, rows: Sequence[int]
@@ -374,6 +331,41 @@ def _snapshot_oracles(
     return snaps, {row: flat[j * c : (j + 1) * c] for j, row in enumerate(rows)}
 
 
+def finish_block(
+    rs: Resolved,
+    res: Any,
+    seed: int,
+    indices: Sequence[int],
+    theta0: np.ndarray,
+    *,
+    max_iter: int,
+    tol: float,
+    seconds: float = float("nan"),
+    compile_seconds: float = 0.0,
+    prov: Mapping[str, Any] | None = None,
+    score_options: Mapping[str, Any] | None = None,
+    rejected: Mapping[int, tuple[str, str]] | None = None,
+) -> ShardResult:
+    """The parent's half of a block: check and score the worker's result ``res`` for runs
+    ``indices`` of ``seed`` started from ``theta0`` (padded rows included), build records and
+    the array file (:func:`build_records`, :func:`batch_arrays`).
+
+    ``rejected`` holds the rows already decided (``error`` from a solver exception or a dead
+    worker, ``timeout``); ``res`` may then be None.  Only the first ``len(indices)`` rows are
+    scored and stored; ``seconds`` is per run.
+    """
+    n = len(indices)
+    theta0 = np.asarray(theta0, dtype=np.float64)
+    case = rs.scoring_case if rs.scoring_case is not None else rs.case
+    records = build_records(rs, res, seed, indices, max_iter=max_iter, tol=tol, seconds=seconds,
+                            compile_seconds=compile_seconds, prov=prov, score_options=score_options,
+                            batch=len(theta0), rejected=rejected)
+    ok = res is not None and (all(r["outcome"] not in FAILED_OUTCOMES for r in records)
+                              or check_result(res, len(theta0), case.dim)[0] is None)
+    return ShardResult(records, batch_arrays(res if ok else None, theta0, n, indices),
+                       seconds * n if seconds == seconds else float("nan"))
+
+
 def solve_shard(
     rs: Resolved,
     seed: int,
@@ -387,45 +379,23 @@ def solve_shard(
     score_options: Mapping[str, Any] | None = None,
     lanes: int | None = None,
 ) -> ShardResult:
-    """Solve runs ``indices`` of ``seed`` from ``theta0``, check and score them, build records and arrays.
+    """In-process solve and score of one shard: kept only for :mod:`harness.sweep` until it
+    runs on :func:`harness.run.execute.execute` (a Dask back end).  The same two halves as
+    ``execute``: :func:`harness.run.worker.run_task` (the solve, its reply encoded and decoded
+    as between processes) and :func:`finish_block` (check, score, records)."""
+    import uuid
 
-    ``theta0`` may have more rows than ``indices`` (padding to a fixed batch
-    shape, so every shard of a cell reuses one compiled executable); only the
-    first ``len(indices)`` rows are scored and stored.  ``seconds`` on each
-    record is the solve's wall time divided by the real (unpadded) runs.  The
-    solver gets copies (:func:`isolated_data`, a read-only copy of
-    ``theta0``); an exception in it becomes ``error`` records
-    (:func:`solver_failure`), never an exception here.
+    from harness.run.worker import Result, SolveTask, WorkerState, decode_reply, encode_reply, reason_rows, run_task
 
-    With ``lanes`` and a solver that can refill
-    (:func:`harness.solvers.supports_refill`: every built-in solver), the runs are solved in
-    ``lanes`` vmapped lanes that refill from the queue of initial points
-    (:func:`harness.solvers.iterate_refill`; pad rows are not solved but
-    copy the last real run, which they repeat); otherwise by the plugin
-    protocol's ``solve`` on all rows in lockstep.
-    """
-    from harness.solvers import Problem, supports_refill
-
-    case = rs.case
-    n = len(indices)
     theta0 = np.asarray(theta0, dtype=np.float64)
-    given = theta0.copy()
-    given.flags.writeable = False
-    problem = Problem(case.loss_fn, isolated_data(case.data), case.dim)
-    rejected: dict[int, tuple[str, str]] = {}
-    t = time.perf_counter()
-    try:
-        if lanes is not None and supports_refill(rs.solver):
-            res = rs.solver.solve_refill(problem, given, max_iter=max_iter, tol=tol, lanes=int(lanes), runs=n)
-        else:
-            res = rs.solver.solve(problem, given, max_iter=max_iter, tol=tol)
-    except Exception as exc:  # the solver's failure is a result, not a crash of the harness
-        rejected = solver_failure(exc, seed, indices)
-        res = getattr(exc, "partial", None) if len(rejected) < n else None
-    wall = time.perf_counter() - t
-    records = build_records(rs, res, seed, indices, max_iter=max_iter, tol=tol, seconds=wall / max(n, 1),
-                            compile_seconds=compile_seconds, prov=prov, score_options=score_options,
-                            batch=len(theta0), rejected=rejected)
-    ok = all(r["outcome"] not in FAILED_OUTCOMES for r in records) or (
-        res is not None and check_result(res, len(theta0), case.dim)[0] is None)
-    return ShardResult(records, batch_arrays(res if ok else None, theta0, n, indices), wall)
+    n = len(indices)
+    token = uuid.uuid4().hex
+    state = WorkerState(cells={token: (rs.case, rs.solver)})
+    state.warmed.add((token, theta0.shape, lanes))  # the caller warmed up (or measures compile time itself)
+    task = SolveTask(token, ("object",), ("object",), theta0, n, max_iter, tol, lanes, seed, tuple(indices))
+    head, arrays = decode_reply(encode_reply(*run_task(task, state)))
+    res = Result(head["result"], arrays) if isinstance(head.get("result"), dict) else None
+    rejected = reason_rows(head, n)
+    seconds = float(head.get("seconds", float("nan"))) / max(n, 1)
+    return finish_block(rs, res, seed, indices, theta0, max_iter=max_iter, tol=tol, seconds=seconds,
+                        compile_seconds=compile_seconds, prov=prov, score_options=score_options, rejected=rejected)

@@ -28,9 +28,9 @@ STATUS_NAMES = {RUNNING: "running", CONVERGED: "converged", MAX_ITER: "max_iter"
                 DIVERGED: "diverged"}
 
 #: Every outcome a run record can carry: the harness's verdict (``docs/design.md``, "Outcomes").
-OUTCOMES = ("critical", "gradient-flat", "other", "diverged", "invalid", "error")
+OUTCOMES = ("critical", "gradient-flat", "other", "diverged", "invalid", "error", "timeout")
 #: Outcomes that mean the solver failed (raised, or returned a malformed result): exit status 1.
-FAILED_OUTCOMES = ("error", "invalid")
+FAILED_OUTCOMES = ("error", "invalid", "timeout")
 
 #: Cutoffs of the thesis's Fig. 3.3 analysis: the loop keeps a snapshot of the
 #: first iterate with ``||grad L||^2 < eps`` for each ``eps`` (the infinite

@@ -68,11 +68,12 @@ def test_meta_and_records_hold_the_same_typed_options(tmp_path, capsys):
 
 
 def test_each_case_is_built_once_per_cell(tmp_path, monkeypatch):
+    import harness.run.plan as plan
     import harness.run.runner as runner
 
     calls = []
-    real = runner.get_case
-    monkeypatch.setattr(runner, "get_case", lambda name, **p: calls.append(name) or real(name, **p))
+    real = plan.get_case  # the plan builds the cells' cases (harness.run.plan.plan_cell)
+    monkeypatch.setattr(plan, "get_case", lambda name, **p: calls.append(name) or real(name, **p))
     specs = [runner.RunSpec("quartic", {}, s, {}, 2, 0, max_iter=5) for s in ("newton-mr", "damped-newton")]
     runner.run_suite(specs, tmp_path / "out")
     # per cell: the case the solver sees, and the scoring case rebuilt from (name, params)

@@ -127,10 +127,10 @@ def test_different_lanes_different_run_ids(tmp_path):
 
 def test_large_case_default_layout_is_shared(monkeypatch):
     """The thesis DLAE on a CPU runs one lane per run by default (runner heuristics); the sweep follows."""
-    import harness.run.runner as runner
+    import harness.run.plan as plan  # the CPU heuristics live in the plan (harness.run.runner re-exports them)
 
     spec = RunSpec("quartic", {}, "newton-mr", {}, 8, 0, max_iter=10)
-    monkeypatch.setattr(runner, "_large_on_cpu", lambda case: True)
+    monkeypatch.setattr(plan, "_large_on_cpu", lambda case: True)
     assert solve_lanes(spec, get_case("quartic")) == cell_batch(spec) == 1
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -99,3 +101,94 @@ def test_threaded_blocks_store_the_same_results_as_sequential(tmp_path):
         xa = load_arrays(tmp_path / "seq", a["batch_id"])["theta"]
         xb = load_arrays(tmp_path / "par", b["batch_id"])["theta"]
         np.testing.assert_array_equal(xa, xb)
+
+
+def test_inline_backend_gives_the_process_pool_records_and_refuses_plugins(tmp_path):
+    """The explicit in-process back end (trusted built-ins only) stores what the worker pool stores."""
+    from harness.run.pool import InlineBackend
+    from harness.solvers import SolverError
+
+    spec = RunSpec("quartic", {}, "newton-mr", {}, 5, 3, max_iter=40, batch_size=2)
+    pooled = run_spec(spec, tmp_path / "pool")
+    inline = run_spec(spec, tmp_path / "inline", backend=InlineBackend())
+    keys = ("run_id", "outcome", "n_iter", "hvps", "grads", "final_loss", "final_grad_norm_sq")
+    assert [[r[k] for k in keys] for r in inline] == [[r[k] for k in keys] for r in pooled]
+    for a, b in zip(inline, pooled):
+        np.testing.assert_array_equal(load_arrays(tmp_path / "inline", a["batch_id"])["theta"][a["batch_row"]],
+                                      load_arrays(tmp_path / "pool", b["batch_id"])["theta"][b["batch_row"]])
+    assert {r["time_limit"] for r in inline} == {None} and {r["time_limit"] for r in pooled} == {3600.0}
+    with pytest.raises(SolverError, match="built-in solvers only"):
+        run_spec(_spec(2), tmp_path / "plugin", backend=InlineBackend())
+
+
+class _FakeBackend:
+    """A back end (the interface of harness.run.pool) that solves nothing: each task 'dies'.
+    ``interrupt_after`` raises KeyboardInterrupt from the n-th wait, as a Ctrl-C would."""
+
+    def __init__(self, slots, interrupt_after=None):
+        self.n, self.interrupt_after, self.waits = slots, interrupt_after, 0
+        self.running, self.submitted, self.abandoned = {}, [], False
+
+    def slots(self):
+        return self.n
+
+    def ensure(self, n):
+        pass
+
+    def describe(self, solver_ref, given):
+        return {"error": "not used"}
+
+    def free(self):
+        return self.n - len(self.running)
+
+    def submit(self, task, time_limit):
+        ticket = len(self.submitted)
+        self.submitted.append(task)
+        self.running[ticket] = task
+        return ticket
+
+    def wait(self, timeout):
+        self.waits += 1
+        if self.waits == self.interrupt_after:
+            raise KeyboardInterrupt
+        done = [(t, ("died", f"fake death of runs {task.indices}")) for t, task in self.running.items()]
+        self.running = {}
+        return done
+
+    def abandon(self):
+        self.abandoned = True
+
+    def close(self):
+        pass
+
+
+def test_execute_with_a_custom_backend_and_ctrl_c_stores_blocks_in_flight(tmp_path):
+    """Ctrl-C: nothing new starts, the blocks in flight are stored, then KeyboardInterrupt."""
+    from harness.results.store import ResultStore
+    from harness.run.execute import execute
+    from harness.run.plan import Plan, plan_points
+    from harness.run.pool import InlineBackend
+
+    theta0 = initial_points(get_case("quartic"), 0, range(6))
+    store = ResultStore(tmp_path)
+
+    def plan():  # lockstep one-run blocks, two in flight; a built-in, described in-process
+        cell = plan_points(("name", "quartic", {}), ("name", "newton-mr", {}), theta0, 0, store=store,
+                           backend=InlineBackend(), max_iter=10, tol=1e-10, batch=1)
+        return dataclasses.replace(cell, threads=2)
+
+    cell = plan()
+    assert [b.indices for b in cell.blocks] == [(i,) for i in range(6)]
+    fake = _FakeBackend(2, interrupt_after=1)
+    with pytest.raises(KeyboardInterrupt):
+        execute(Plan((cell,), time_limit=5.0), store, backend=fake)
+    recs = sorted(load_records(tmp_path), key=lambda r: r["run_index"])
+    assert [r["run_index"] for r in recs] == [0, 1]  # the two in flight, stored; no new block started
+    assert len(fake.submitted) == 2 and not fake.abandoned
+    assert all(r["outcome"] == "error" and r["error"].startswith("fake death") and r["time_limit"] == 5.0
+               for r in recs)
+    # Resume: only the four missing runs are planned and run.
+    cell = plan()
+    assert [b.indices for b in cell.blocks] == [(i,) for i in range(2, 6)]
+    out = execute(Plan((cell,)), store, backend=_FakeBackend(2))[0]
+    assert [r["run_index"] for r in out] == list(range(6))

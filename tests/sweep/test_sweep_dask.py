@@ -35,7 +35,8 @@ options = { forcing = [0.1, 0.5] }
 """
 #: Fields that legitimately differ between executions: timing, where it ran, and how runs were
 #: grouped into solves (the runner drains blocks with refilling lanes, a sweep solves one shard per task).
-VOLATILE = {"seconds", "compile_seconds", "provenance", "batch_id", "batch_row", "lane_utilization"}
+VOLATILE = {"seconds", "compile_seconds", "provenance", "batch_id", "batch_row", "lane_utilization",
+            "time_limit"}  # enforced (and recorded) by execute; the sweep does not run on it yet
 
 
 def _comparable(directory: Path) -> dict[str, dict]:

@@ -1,15 +1,20 @@
 """Deliberately broken or dishonest solvers, plugged in as a user would (``module:attr``).
 
 Each attacks one way a solver under test could fool the harness; the tests in
-``test_adversarial.py`` run them through ``harness.run.runner.run_spec`` and the
-CLI and check that none of them ever scores a success.  Module globals let a
-test aim an attack (which run to fail on, where the result directory is).
+``test_adversarial.py`` and ``test_isolation.py`` run them through
+``harness.run.runner.run_spec`` and the CLI and check that none of them ever
+scores a success.  Solvers run in worker processes, so a test aims an attack
+through the solver's options (``target``: the initial point, as comma-separated
+floats, on which to misbehave; ``out_dir``: where to vandalise), never
+through module globals, which a worker would not see.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import os
+import signal
+import time
 from typing import Any
 
 import numpy as np
@@ -17,12 +22,18 @@ import numpy as np
 from harness import numpy_solver
 from harness.solvers import MAX_ITER, SolveResult
 
-#: Initial point on which :func:`raise_on_target` raises (set by the test).
-TARGET: np.ndarray | None = None
-#: Result directory that :func:`vandal` writes into (set by the test).
-OUT_DIR: Path | None = None
-#: A point that :func:`foreign_point` returns (set by the test).
-FOREIGN: np.ndarray | None = None
+
+
+def point_option(x: Any) -> str:
+    """An initial point as the ``target`` option string (exact float reprs)."""
+    return ",".join(repr(float(v)) for v in np.asarray(x, dtype=np.float64).ravel())
+
+
+def _is(theta0: np.ndarray, target: str) -> bool:
+    if not target:
+        return False
+    t = np.array([float(v) for v in target.split(",")])
+    return t.shape == np.shape(theta0) and bool(np.allclose(theta0, t, rtol=0, atol=1e-15))
 
 
 def _newton(oracles: Any, x: np.ndarray, max_iter: int, tol: float) -> np.ndarray:
@@ -64,18 +75,18 @@ def integer_theta(oracles, theta0, max_iter, tol):
 
 
 @numpy_solver
-def raise_on_target(oracles, theta0, max_iter, tol):
-    """Honest Newton, except that it raises on the initial point ``TARGET``."""
-    if TARGET is not None and np.allclose(theta0, TARGET):
+def raise_on_target(oracles, theta0, max_iter, tol, target=""):
+    """Honest Newton, except that it raises on the initial point ``target``."""
+    if _is(theta0, target):
         raise RuntimeError("boom on the targeted run\nsecond line of the message")
     return _newton(oracles, theta0, max_iter, tol)
 
 
 @numpy_solver
-def nan_on_target(oracles, theta0, max_iter, tol):
-    """Honest Newton, except NaN in the final point of run ``TARGET``."""
+def nan_on_target(oracles, theta0, max_iter, tol, target=""):
+    """Honest Newton, except NaN in the final point of run ``target``."""
     x = _newton(oracles, theta0, max_iter, tol)
-    if TARGET is not None and np.allclose(theta0, TARGET):
+    if _is(theta0, target):
         x = x.copy()
         x[0] = np.nan
     return x
@@ -110,9 +121,9 @@ def hides_hvps(oracles, theta0, max_iter, tol):
 
 
 @numpy_solver
-def foreign_point(oracles, theta0, max_iter, tol):
-    """Returns ``FOREIGN``: a certified critical point of another instance."""
-    return np.array(FOREIGN, dtype=np.float64)
+def foreign_point(oracles, theta0, max_iter, tol, point=""):
+    """Returns ``point``: a certified critical point of another instance."""
+    return np.array([float(v) for v in point.split(",")], dtype=np.float64)
 
 
 def _result(theta: Any, batch: int, *, hvps: int = 0, status: Any = None) -> SolveResult:
@@ -211,10 +222,13 @@ class OptionMutator:
 
 
 @numpy_solver
-def vandal(oracles, theta0, max_iter, tol):
+def vandal(oracles, theta0, max_iter, tol, out_dir=""):
     """Writes into the result directory: a fake array file and a bogus
     'critical' record, then returns its initial point."""
-    if OUT_DIR is not None:
+    if out_dir:
+        from pathlib import Path
+
+        OUT_DIR = Path(out_dir)
         arrays = OUT_DIR / "arrays"
         arrays.mkdir(parents=True, exist_ok=True)
         np.savez(arrays / "forged.npz", theta=np.zeros((64, theta0.size)), theta0=np.zeros((64, theta0.size)))
@@ -224,13 +238,84 @@ def vandal(oracles, theta0, max_iter, tol):
 
 
 class Spy:
-    """Records the problem and initial points it is given (for isolation tests)."""
+    """Logs, one JSON line per call into the file ``log``, whether the data arrived zeroed
+    (by an earlier call) and whether its initial points were writeable; then zeroes the data."""
 
     name = "spy"
-    seen: list[Any] = []
+
+    def __init__(self, log: str = "") -> None:
+        self.log = log
+
+    def options(self) -> dict[str, Any]:
+        return {"log": self.log}
 
     def solve(self, problem, theta0, *, max_iter, tol):
-        """Notes whether the data arrived zeroed (by an earlier call), then zeroes it."""
-        Spy.seen.append((bool(np.all(np.asarray(problem.data["x"]) == 0)), theta0))
+        zeroed = bool(np.all(np.asarray(problem.data["x"]) == 0))
+        if self.log:
+            with open(self.log, "a") as fh:
+                fh.write(json.dumps({"zeroed": zeroed, "writeable": bool(theta0.flags.writeable)}) + "\n")
         problem.data["x"] = np.zeros_like(np.asarray(problem.data["x"]))
         return _result(np.array(theta0, dtype=np.float64), len(theta0))
+
+
+# --------------------------------------------------------------------------- attacks on the process (issue 20)
+def _patch_the_scorer() -> None:
+    """Replace the harness's scoring functions in *this* process by ones that call everything critical."""
+    import harness.scoring.score as score
+
+    def says_critical(*args: Any, **kwargs: Any) -> Any:
+        return "critical"
+
+    original = score.score_run
+
+    def score_run(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        out = dict(original(*args, **kwargs))
+        out.update(outcome="critical", final_grad_norm_sq=0.0, correct=True)
+        return out
+
+    score.score_run = score_run
+    if hasattr(score, "classify"):
+        score.classify = says_critical
+    import harness.run.shard as shard
+
+    shard.score_run = score_run
+
+
+@numpy_solver
+def patch_scorer(oracles, theta0, max_iter, tol):
+    """Patches the scorer from inside ``solve``, then returns its (non-critical) initial point."""
+    _patch_the_scorer()
+    return theta0
+
+
+@numpy_solver
+def exit_on_target(oracles, theta0, max_iter, tol, target=""):
+    """Honest Newton, except ``sys.exit(0)`` on the initial point ``target`` (the timed solve only)."""
+    if tol < 1.0 and _is(theta0, target):
+        raise SystemExit(0)
+    return _newton(oracles, theta0, max_iter, tol)
+
+
+@numpy_solver
+def os_exit_on_target(oracles, theta0, max_iter, tol, target=""):
+    """Honest Newton, except ``os._exit(0)`` on the initial point ``target`` (the timed solve only)."""
+    if tol < 1.0 and _is(theta0, target):
+        os._exit(0)
+    return _newton(oracles, theta0, max_iter, tol)
+
+
+@numpy_solver
+def hang_on_target(oracles, theta0, max_iter, tol, target=""):
+    """Honest Newton, except that it never returns on the initial point ``target``."""
+    if tol < 1.0 and _is(theta0, target):
+        while True:
+            time.sleep(60)
+    return _newton(oracles, theta0, max_iter, tol)
+
+
+@numpy_solver
+def sigkill_on_target(oracles, theta0, max_iter, tol, target=""):
+    """Honest Newton, except that it SIGKILLs its own process on the initial point ``target``."""
+    if tol < 1.0 and _is(theta0, target):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _newton(oracles, theta0, max_iter, tol)

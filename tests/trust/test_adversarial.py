@@ -77,11 +77,8 @@ def test_plus_inf_is_diverged(tmp_path):
 
 
 def test_nan_in_one_run_leaves_the_others_alone(tmp_path):
-    _attackers.TARGET = initial_points(get_case("quartic"), 0, [1])[0]
-    try:
-        recs = _run(tmp_path, QUARTIC, "nan_on_target", runs=4, batch=4, max_iter=50)
-    finally:
-        _attackers.TARGET = None
+    target = _attackers.point_option(initial_points(get_case("quartic"), 0, [1])[0])
+    recs = _run(tmp_path, QUARTIC, "nan_on_target", runs=4, batch=4, max_iter=50, options={"target": target})
     assert [r["outcome"] for r in recs] == ["critical", "diverged", "critical", "critical"]
 
 
@@ -105,19 +102,18 @@ def test_isolated_data_is_a_read_only_copy():
 
 
 def test_solver_gets_copies_and_points_are_scored_on_a_rebuilt_case(tmp_path):
-    """Each layer on its own: the solver's data is not the case's, and the scoring case is another object."""
-    from harness.run.runner import resolve
-
-    spec = RunSpec("dlae", DLAE[1], A + "Spy", {}, 3, 0, max_iter=5, batch_size=1)
-    rs = resolve(spec)
-    assert rs.scoring_case is not rs.case and rs.scoring_case.data["x"] is not rs.case.data["x"]
-    np.testing.assert_array_equal(np.asarray(rs.scoring_case.data["x"]), np.asarray(rs.case.data["x"]))
-    _attackers.Spy.seen.clear()
-    run_spec(spec, tmp_path / "out")
-    assert len(_attackers.Spy.seen) == 4  # warm-up + 3 one-run shards
-    for arrived_zeroed, theta0 in _attackers.Spy.seen:
-        assert not arrived_zeroed, "a solver saw data zeroed by an earlier call: not a fresh copy"
-        assert not theta0.flags.writeable
+    """Each layer on its own: the solver's data is a fresh read-only copy on every call (warm-up
+    included), its initial points are read-only, and scoring uses a case it never held."""
+    log = tmp_path / "spy.jsonl"
+    spec = RunSpec("dlae", DLAE[1], A + "Spy", {"log": str(log)}, 3, 0, max_iter=5, batch_size=1, threads=1)
+    recs = run_spec(spec, tmp_path / "out")
+    assert [r["run_index"] for r in recs] == [0, 1, 2]
+    seen = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(seen) == 4  # one worker: warm-up + 3 one-run shards
+    for call in seen:
+        assert not call["zeroed"], "a solver saw data zeroed by an earlier call: not a fresh copy"
+        assert not call["writeable"]
+    _no_success(recs)
 
 
 def test_mutated_options_are_not_what_is_recorded(tmp_path):
@@ -129,13 +125,10 @@ def test_mutated_options_are_not_what_is_recorded(tmp_path):
 
 # --------------------------------------------------------------------------- failures are results
 def test_solver_exception_is_an_error_result_with_global_run_and_seed(tmp_path, capsys):
-    _attackers.TARGET = initial_points(get_case("quartic"), 0, [3])[0]
+    target = _attackers.point_option(initial_points(get_case("quartic"), 0, [3])[0])
     out = tmp_path / "out"
-    try:
-        code = main(["run", "--case", "quartic", "--solver", A + "raise_on_target", "--runs", "6",
-                     "--batch-size", "2", "--max-iter", "50", "--out", str(out), "--quiet"])
-    finally:
-        _attackers.TARGET = None
+    code = main(["run", "--case", "quartic", "--solver", A + "raise_on_target", "--option", f"target={target}",
+                 "--runs", "6", "--batch-size", "2", "--max-iter", "50", "--out", str(out), "--quiet"])
     cap = capsys.readouterr()
     assert code == 1
     assert "quartic × " in cap.out  # the summary was printed
@@ -177,11 +170,7 @@ def test_certified_critical_point_of_another_instance_is_not_a_success(tmp_path)
     eps, f = 1e-6, lambda t: float(other.loss(t))
     g = np.array([(f(point + eps * e) - f(point - eps * e)) / (2 * eps) for e in np.eye(point.size)])
     assert g @ g < 1e-8
-    _attackers.FOREIGN = point
-    try:
-        recs = _run(tmp_path, DLAE, "foreign_point")
-    finally:
-        _attackers.FOREIGN = None
+    recs = _run(tmp_path, DLAE, "foreign_point", options={"point": _attackers.point_option(point)})
     _no_success(recs)
 
 
@@ -202,11 +191,7 @@ def test_hvps_are_the_harness_counts_or_labelled_solver_reported(tmp_path):
 # --------------------------------------------------------------------------- the result directory
 def test_solver_writing_into_the_result_directory(tmp_path, capsys):
     out = tmp_path / "out"
-    _attackers.OUT_DIR = out
-    try:
-        recs = _run(tmp_path, QUARTIC, "vandal", runs=4, batch=2)
-    finally:
-        _attackers.OUT_DIR = None
+    recs = _run(tmp_path, QUARTIC, "vandal", runs=4, batch=2, options={"out_dir": str(out)})
     _no_success(recs)
     assert [r["run_index"] for r in recs] == [0, 1, 2, 3] and "forged" not in {r["run_id"] for r in recs}
     # The harness's own arrays are intact (written after the solve, atomically).

@@ -1,0 +1,192 @@
+"""``execute(plan, store, backend)``: the one place where runs are solved, scored and stored.
+
+Data flow of one block (``docs/design.md``, "Pipeline")::
+
+    CellPlan.blocks[k] --SolveTask--> worker (solver only) --reply bytes--> parent:
+        check_result -> score_run at the harness's own oracles of CellPlan.scoring_case
+        -> build_records -> ResultStore.append_batch (the parent is the only writer)
+
+:func:`execute` owns, for every caller (``run_spec``, ``run_suite``, the
+reproductions, :mod:`harness.testing`, and sweeps through a back end):
+
+* dispatch: up to ``CellPlan.threads`` blocks of a cell at once, cells in
+  order, as many blocks as the back end has free slots;
+* warm-up: each worker compiles a cell's shapes once before its first block
+  there (:mod:`harness.run.worker`); that time is ``compile_seconds`` of that block;
+* failures as records: a solver exception becomes ``error`` rows (its reason
+  names the runs and the seed), a worker that exits, dies or sends a malformed
+  reply makes its block ``error`` ("worker exited with code 0 during runs 0-7
+  (seed 0)"), a block past the time limit ``timeout``; the back end replaces
+  the worker and the cell goes on;
+* batch ids (unique against the store's index), appends, progress;
+* Ctrl-C: nothing new starts, blocks in flight finish and are stored, then
+  ``KeyboardInterrupt`` is re-raised; a second Ctrl-C kills them.
+
+Time limit: per block of runs, measured by the back end from dispatch (a
+worker's first block of a cell includes its compile warm-up); the limit in
+effect is recorded in every record as ``time_limit`` (null: none enforced,
+as in the in-process back end).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from harness.run.plan import Block, CellPlan, Plan, check_time_limit
+from harness.run.progress import NullProgress, ProgressSink
+from harness.run.shard import Resolved, finish_block
+from harness.run.worker import Result, SolveTask, reason_rows
+
+__all__ = ["execute", "fresh_batch_id"]
+
+
+def fresh_batch_id(store: Any, base: str) -> str:
+    """``base``, or ``base.N`` if stored records already use ``base`` (possible only
+    after a batch-size change); orphan arrays of a killed batch are overwritten.
+    O(1) reads: the batch ids come from the store's index."""
+    used = store.batch_ids()
+    cand, k = base, 1
+    while cand in used:
+        cand, k = f"{base}.{k}", k + 1
+    return cand
+
+
+def _resolved(cell: CellPlan) -> Resolved:
+    return Resolved(cell.scoring_case, None, cell.case_key, cell.solver_key, dict(cell.solver_options),
+                    cell.case_label, cell.solver_label, cell.scoring_case, solver_name=cell.solver_name,
+                    cost_source=cell.cost_source)
+
+
+def _task(cell: CellPlan, block: Block) -> SolveTask:
+    return SolveTask(cell.token, cell.case_ref, cell.solver_ref, block.theta0, len(block.indices), cell.max_iter,
+                     cell.tol, cell.lanes, cell.seed, tuple(block.indices))
+
+
+def _score(cell: CellPlan, block: Block, outcome: tuple, *, prov: Mapping[str, Any] | None,
+           time_limit: float | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The parent's half of a block: check, score, build records (never trusts the reply)."""
+    n = len(block.indices)
+    res, seconds, compile_s = None, float("nan"), 0.0
+    if outcome[0] == "reply":
+        head, arrays = outcome[1], outcome[2]
+        rejected = reason_rows(head, n)
+        if isinstance(head.get("result"), dict):
+            res = Result(head["result"], arrays)
+        elif len(rejected) < n:
+            rejected = {row: ("error", f"worker sent no result for runs {block.indices[0]}-{block.indices[-1]} "
+                                       f"(seed {cell.seed})") for row in range(n)}
+        try:
+            seconds = float(head.get("seconds", float("nan"))) / max(n, 1)
+            compile_s = float(head.get("compile_seconds", 0.0))
+        except (TypeError, ValueError):
+            pass
+    else:
+        kind = "timeout" if outcome[0] == "timeout" else "error"
+        rejected = {row: (kind, str(outcome[1])) for row in range(n)}
+    shard = finish_block(_resolved(cell), res, cell.seed, block.indices, block.theta0, max_iter=cell.max_iter,
+                         tol=cell.tol, seconds=seconds, compile_seconds=compile_s, prov=prov,
+                         score_options=cell.score_options, rejected=rejected)
+    for r in shard.records:
+        r["time_limit"] = time_limit
+    return shard.records, shard.arrays
+
+
+def execute(
+    plan: Plan,
+    store: Any = None,
+    *,
+    backend: Any = None,
+    progress: ProgressSink | None = None,
+    time_limit: float | None | str = "plan",
+    prov: Mapping[str, Any] | None = None,
+) -> list[list[dict[str, Any]]]:
+    """Run every block of ``plan``; store each (if ``store``) as soon as it is scored.
+
+    Args:
+        plan: the cells (:func:`harness.run.plan.plan_cell`).
+        store: a :class:`~harness.results.store.ResultStore` (None: records are only returned).
+        backend: a :class:`harness.run.pool.Backend`; default the process's shared worker pool
+            (:func:`harness.run.pool.shared_pool`), grown to the plan's workers.
+        progress: a progress sink.
+        time_limit: seconds per block (default: the plan's), None for none.
+        prov: provenance recorded in every record.
+
+    Returns:
+        Per cell, its records (stored before and now), ordered by ``run_index``.
+    """
+    from harness.run.pool import InlineBackend, shared_pool
+
+    limit = plan.time_limit if time_limit == "plan" else check_time_limit(time_limit)
+    progress = progress or NullProgress()
+    cells = plan.cells
+    n_blocks = sum(len(c.blocks) for c in cells)
+    if backend is None:
+        want = max([plan.workers] + [c.threads for c in cells if c.blocks]) if n_blocks else 1
+        backend = shared_pool(max(1, min(want, n_blocks or 1)))
+    else:
+        backend.ensure(max([1] + [c.threads for c in cells if c.blocks]))
+    recorded_limit = None if isinstance(backend, InlineBackend) else limit
+    if len(cells) == 1:
+        c = cells[0]
+        progress.start(c.label, c.runs, len(c.stored), sum(1 for r in c.stored if r.get("outcome") == "critical"))
+    else:
+        stored = [r for c in cells for r in c.stored]
+        progress.start(f"{len(cells)} cells", sum(c.runs for c in cells), len(stored),
+                       sum(1 for r in stored if r.get("outcome") == "critical"))
+    produced: list[list[dict[str, Any]]] = [[] for _ in cells]
+    pending = deque((ci, bi) for ci, c in enumerate(cells) for bi in range(len(c.blocks)))
+    in_flight: dict[int, tuple[int, int]] = {}
+    busy = [0] * len(cells)
+    interrupted = False
+
+    def dispatch() -> None:
+        while backend.free() > 0 and pending:
+            pick = next((item for item in pending if busy[item[0]] < cells[item[0]].threads), None)
+            if pick is None:
+                return
+            pending.remove(pick)
+            ci, bi = pick
+            in_flight[backend.submit(_task(cells[ci], cells[ci].blocks[bi]), limit)] = pick
+            busy[ci] += 1
+
+    def handle(ci: int, bi: int, outcome: tuple) -> None:
+        cell, block = cells[ci], cells[ci].blocks[bi]
+        records, arrays = _score(cell, block, outcome, prov=prov, time_limit=recorded_limit)
+        if store is not None:
+            batch_id = fresh_batch_id(store, f"{cell.batch_prefix}_r{block.indices[0]}-{block.indices[-1]}")
+            for r in records:
+                r["batch_id"] = batch_id
+            store.append_batch(records, arrays, batch_id)
+            from harness.results.store import as_stored
+
+            records = [as_stored(r) for r in records]
+        produced[ci].extend(records)
+        progress.advance(len(block.indices), sum(1 for r in records if r["outcome"] == "critical"))
+
+    ready: deque[tuple[int, int, tuple]] = deque()  # solved, not yet scored and stored
+    while pending or in_flight or ready:
+        try:
+            if not interrupted:
+                dispatch()  # workers get their next block before this process scores the last one
+            if ready:
+                handle(*ready.popleft())
+                continue
+            if not in_flight:
+                break
+            for ticket, outcome in backend.wait(None):
+                ci, bi = in_flight.pop(ticket)
+                busy[ci] -= 1
+                ready.append((ci, bi, outcome))
+        except KeyboardInterrupt:
+            if interrupted or not (in_flight or ready):
+                backend.abandon()
+                raise
+            interrupted = True
+            print(f"critbench: finishing the {len(in_flight) + len(ready)} block(s) in flight so they are stored "
+                  "(Ctrl-C again to abandon them)", file=sys.stderr, flush=True)
+    if interrupted:
+        raise KeyboardInterrupt
+    return [sorted([*c.stored, *produced[ci]], key=lambda r: r["run_index"]) for ci, c in enumerate(cells)]

@@ -1,0 +1,428 @@
+"""The worker: the only code that runs a solver.  It solves, and nothing else.
+
+A worker (a spawned process of :mod:`harness.run.pool`, or the calling process
+for the trusted in-process back end) receives :class:`SolveTask` values,
+rebuilds the case and the solver from ``(name, params/options)`` (or unpickles
+objects given by Python callers of :mod:`harness.testing`), hands the solver a
+read-only copy of the initial points and a copy of the data
+(:func:`isolated_data`), and answers with plain arrays:
+``theta, status, n_iter, hvps, grads``, the trace, the snapshots, and the
+wall times of the solve and of its compile warm-up.  It never scores, never
+opens the store.
+
+Replies cross the trust boundary as bytes that cannot run code when decoded:
+a JSON header and an ``.npz`` body read with ``allow_pickle=False``
+(:func:`encode_reply` / :func:`decode_reply`).  The parent never unpickles
+anything a worker (and so a solver) could have written.
+
+Warm-up (compile once): the first task of a cell with a given
+``(shape, lanes)`` on a worker is preceded by one untimed call with
+``tol = 1e300`` (every run converges at its initial point, but ``jit``
+compiles the very executable, ``tol`` being traced); its wall time is
+returned as ``compile_seconds`` (0 on later tasks of that worker).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import signal
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["SolveTask", "WARMUP_TOL", "WorkerState", "cost_source_of", "decode_reply", "describe_solver",
+           "encode_reply", "isolated_data", "run_task", "solver_failure", "worker_main"]
+
+#: ``tol`` of the compile warm-up call: every run converges at iteration 0.
+WARMUP_TOL = 1e300
+#: Result attributes a worker sends back (each only if the solver's result has it).
+_ARRAY_FIELDS = ("theta", "status", "n_iter", "hvps", "grads", "snapshots", "snapshot_iter")
+
+
+@dataclasses.dataclass(frozen=True)
+class SolveTask:
+    """One block of runs for a worker (a plain, picklable value).
+
+    Attributes:
+        cell: token naming the cell (a worker builds a cell's case/solver once).
+        case_ref: ``("name", case, params)`` or ``("pickle", bytes)``.
+        solver_ref: ``("name", solver, options)`` or ``("pickle", bytes)``.
+        theta0: ``(rows, dim)`` float64 initial points (padded rows included).
+        runs: real (unpadded) rows.
+        max_iter, tol: the budget.
+        lanes: refilling lanes, or None for the protocol's lockstep ``solve``.
+        seed, indices: for failure reasons (global run indices).
+    """
+
+    cell: str
+    case_ref: tuple
+    solver_ref: tuple
+    theta0: np.ndarray
+    runs: int
+    max_iter: int
+    tol: float
+    lanes: int | None
+    seed: int
+    indices: tuple[int, ...]
+
+
+def _loads(blob: bytes) -> Any:
+    import cloudpickle
+
+    return cloudpickle.loads(blob)
+
+
+def build_case(ref: tuple) -> Any:
+    """The case of ``ref``: rebuilt from (name, params) or unpickled."""
+    if ref[0] == "pickle":
+        return _loads(ref[1])
+    from cases import get_case
+
+    return get_case(ref[1], **dict(ref[2]))
+
+
+def build_solver(ref: tuple) -> Any:
+    """The solver of ``ref``: built by the registry from (name, options) or unpickled."""
+    if ref[0] == "pickle":
+        return _loads(ref[1])
+    import copy
+
+    from harness.solvers import get_solver
+
+    return get_solver(ref[1], **copy.deepcopy(dict(ref[2])))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+def solver_failure(exc: Exception, seed: int, indices: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """The rows of a shard whose solver raised ``exc``, as ``{row: (outcome, reason)}``.
+
+    A :class:`~harness.solvers.numpy_adapter.NumpySolverError` carries the
+    adapter's per-row verdicts (``row_rejections``; its other rows are then
+    scored normally); any other exception fails the whole shard.  Every reason
+    names the global run index and the seed (``critbench run --seed S --runs
+    i+1`` reproduces run ``i``).
+    """
+    n = len(indices)
+    per_row = getattr(exc, "row_rejections", None)
+    if isinstance(per_row, Mapping) and getattr(exc, "partial", None) is not None:
+        return {int(row): (outcome, f"run {indices[row]} (seed {seed}): {reason}")
+                for row, (outcome, reason) in per_row.items() if 0 <= int(row) < n}
+    where = f"run {indices[0]}" if n == 1 else f"runs {indices[0]}-{indices[-1]} (one batch)"
+    return {row: ("error", f"solver raised on {where} (seed {seed}): {_first_line(exc)}") for row in range(n)}
+
+
+def isolated_data(data: Any) -> Any:
+    """A copy of the case data for a solver: a fresh pytree container whose
+    NumPy leaves are read-only copies and whose JAX leaves are fresh (immutable)
+    buffers, so nothing the solver does to it reaches the case that is scored."""
+    import jax
+    import jax.numpy as jnp
+
+    def leaf(x: Any) -> Any:
+        if isinstance(x, jax.Array):
+            return jnp.array(x, copy=True)
+        if isinstance(x, np.ndarray):
+            y = np.array(x, copy=True)
+            y.flags.writeable = False
+            return y
+        return x
+
+    return jax.tree_util.tree_map(leaf, data)
+
+
+def cost_source_of(solver: Any) -> str:
+    """``harness`` when the harness's own code counted HVPs/gradients (the shared
+    loop of built-ins, the counting oracles of the NumPy adapter), else ``solver``."""
+    from harness.solvers import IterativeSolver
+    from harness.solvers.numpy_adapter import NumpySolver
+
+    return "harness" if isinstance(solver, (IterativeSolver, NumpySolver)) else "solver"
+
+
+def describe_solver(ref: tuple, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Name, complete options, refill support and cost source of the solver of ``ref``
+    (``{"error": one line}`` if it cannot be built); also its option defaults."""
+    from harness.run.keys import solver_options_of
+    from harness.solvers import SolverError, supports_refill
+
+    defaults: dict[str, Any] | None = None
+    try:
+        if ref[0] == "name":
+            from harness.solvers import option_defaults
+
+            defaults = json.loads(json.dumps(option_defaults(ref[1]), default=_jsonable))
+            if defaults:  # the one typed parse, done here for a plug-in (never imported by the judge)
+                from harness.run.params import type_values
+
+                given = type_values(dict(given), option_defaults(ref[1]), owner=f"solver {ref[1]!r}", what="option")
+            ref = ("name", ref[1], dict(given))
+        solver = build_solver(ref)
+        opts = solver_options_of(solver, given)
+        out = {"name": str(getattr(solver, "name", ref[1] if ref[0] == "name" else "?")),
+               "options": opts, "refill": bool(supports_refill(solver)), "cost_source": cost_source_of(solver),
+               "defaults": defaults, "typed": dict(given)}
+        json.dumps(out, default=_jsonable)  # plain values only
+        return json.loads(json.dumps(out, default=_jsonable))
+    except (SolverError, ValueError) as exc:  # ParamError is a ValueError
+        return {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__, "defaults": defaults}
+    except BaseException as exc:  # noqa: BLE001 - a plug-in's import may raise anything (SyntaxError, SystemExit)
+        what = ref[1] if ref[0] == "name" else "the given solver"
+        return {"error": f"cannot load solver {what!r}: {_first_line(exc)}", "defaults": defaults}
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, tuple):
+        return list(v)
+    return repr(v)
+
+
+@dataclasses.dataclass
+class WorkerState:
+    """What a worker keeps between tasks: built cells and warmed shapes."""
+
+    cells: dict[str, tuple[Any, Any]] = dataclasses.field(default_factory=dict)
+    warmed: set[tuple] = dataclasses.field(default_factory=set)
+
+
+def _plain(res: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """A solver's result as (JSON header, arrays): attributes missing stay missing,
+    values that are not numeric arrays are named, never pickled."""
+    head: dict[str, Any] = {"present": [], "bad": {}, "trace": None}
+    arrays: dict[str, np.ndarray] = {}
+    if res is None:
+        head["none"] = True
+        return head, arrays
+    head["type"] = type(res).__name__
+
+    def put(key: str, val: Any) -> None:
+        try:
+            a = np.asarray(val)
+        except Exception as exc:  # noqa: BLE001
+            head["bad"][key] = type(exc).__name__
+            return
+        if a.dtype.kind not in "biuf":
+            head["bad"][key] = f"dtype {a.dtype}"
+            return
+        arrays[key] = a
+
+    for name in _ARRAY_FIELDS:
+        if hasattr(res, name):
+            head["present"].append(name)
+            val = getattr(res, name)
+            if val is None:
+                head.setdefault("null", []).append(name)
+            else:
+                put(name, val)
+    trace = getattr(res, "trace", None)
+    if trace is not None:
+        if isinstance(trace, Mapping):
+            head["trace"] = [str(k) for k in trace]
+            for k, v in trace.items():
+                put(f"trace/{k}", v)
+        else:
+            head["trace_type"] = type(trace).__name__
+    lanes, util = getattr(res, "lanes", None), getattr(res, "lane_utilization", None)
+    head["lanes"] = None if lanes is None else int(lanes)
+    head["lane_utilization"] = None if util is None else float(util)
+    head["hfro_method"] = str(getattr(res, "hfro_method", "none"))
+    return head, arrays
+
+
+def run_task(task: SolveTask, state: WorkerState) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Solve ``task`` (building/warming its cell first); the reply as (header, arrays).
+
+    An ``Exception`` of the solver is a reply (``failure``, with per-row
+    verdicts of the NumPy adapter); any other ``BaseException`` is re-raised
+    for :func:`worker_main` to report and exit.
+    """
+    from harness.solvers import Problem, supports_refill
+
+    head: dict[str, Any] = {"compile_seconds": 0.0, "seconds": float("nan")}
+    try:
+        if task.cell not in state.cells:
+            while len(state.cells) >= 16:  # a long-lived worker keeps the latest cells only
+                state.cells.pop(next(iter(state.cells)))
+            state.cells[task.cell] = (build_case(task.case_ref), build_solver(task.solver_ref))
+    except Exception as exc:  # noqa: BLE001 - a plug-in that cannot be built fails its runs
+        head["failure"] = {str(r): v for r, v in solver_failure(exc, task.seed, task.indices).items()}
+        return head, {}
+    case, solver = state.cells[task.cell]
+    theta0 = np.asarray(task.theta0, dtype=np.float64)
+    refill = task.lanes is not None and supports_refill(solver)
+
+    def call(x: np.ndarray, tol: float) -> Any:
+        problem = Problem(case.loss_fn, isolated_data(case.data), case.dim)
+        given = x.copy()
+        given.flags.writeable = False
+        if refill:
+            return solver.solve_refill(problem, given, max_iter=task.max_iter, tol=tol, lanes=int(task.lanes),
+                                       runs=task.runs)
+        return solver.solve(problem, given, max_iter=task.max_iter, tol=tol)
+
+    wkey = (task.cell, theta0.shape, task.lanes)
+    if wkey not in state.warmed:
+        t = time.perf_counter()
+        try:
+            call(theta0, WARMUP_TOL)
+        except Exception:  # noqa: BLE001 - a failing solver fails in the timed call, where it becomes records
+            pass
+        head["compile_seconds"] = time.perf_counter() - t
+        state.warmed.add(wkey)
+    t = time.perf_counter()
+    try:
+        res = call(theta0, task.tol)
+    except Exception as exc:  # the solver's failure is a result
+        rejected = solver_failure(exc, task.seed, task.indices)
+        head["seconds"] = time.perf_counter() - t
+        head["failure"] = {str(r): list(v) for r, v in rejected.items()}
+        partial = getattr(exc, "partial", None) if len(rejected) < len(task.indices) else None
+        if partial is not None:
+            h, arrays = _plain(partial)
+            head["result"] = h
+            return head, arrays
+        return head, {}
+    head["seconds"] = time.perf_counter() - t
+    h, arrays = _plain(res)
+    head["result"] = h
+    return head, arrays
+
+
+def encode_reply(head: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> bytes:
+    """``len(json) (8 bytes) + json + npz``: decodable without unpickling."""
+    js = json.dumps(head, default=_jsonable).encode("utf-8")
+    buf = io.BytesIO()
+    np.savez(buf, **{k.replace("/", "__SLASH__"): np.asarray(v) for k, v in arrays.items()})
+    return len(js).to_bytes(8, "little") + js + buf.getvalue()
+
+
+def decode_reply(blob: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Inverse of :func:`encode_reply` (``ValueError`` on anything malformed)."""
+    try:
+        n = int.from_bytes(blob[:8], "little")
+        head = json.loads(blob[8:8 + n].decode("utf-8"))
+        with np.load(io.BytesIO(blob[8 + n:]), allow_pickle=False) as z:
+            arrays = {k.replace("__SLASH__", "/"): z[k] for k in z.files}
+    except Exception as exc:  # noqa: BLE001
+        raise ValueError(f"malformed worker reply ({type(exc).__name__})") from None
+    if not isinstance(head, dict):
+        raise ValueError("malformed worker reply (header)")
+    return head, arrays
+
+
+class Result:
+    """A solve result rebuilt by the parent from a decoded reply (what
+    :func:`harness.run.shard.check_result` and ``build_records`` read)."""
+
+    def __init__(self, head: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        for name in head.get("present", []):
+            if name in head.get("bad", {}):
+                setattr(self, name, _Unreadable(head["bad"][name]))
+            else:
+                setattr(self, name, arrays.get(name))
+        if head.get("trace") is not None:
+            self.trace = {k: arrays.get(f"trace/{k}", _Unreadable(head.get("bad", {}).get(f"trace/{k}", "missing")))
+                          for k in head["trace"]}
+        elif head.get("trace_type"):
+            self.trace = _Unreadable(head["trace_type"])
+        else:
+            self.trace = None
+        self.lanes = head.get("lanes")
+        self.lane_utilization = head.get("lane_utilization")
+        self.hfro_method = str(head.get("hfro_method", "none"))
+
+
+class _Unreadable:
+    """Stands for a value a worker could not send as a numeric array (check_result rejects it)."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+    def __array__(self, *a: Any, **k: Any) -> np.ndarray:
+        raise TypeError(f"not a numeric array ({self.why})")
+
+    def __repr__(self) -> str:
+        return f"<unreadable: {self.why}>"
+
+
+def worker_main(conn: Any, cache: str | None) -> None:
+    """Entry point of a pool worker: :func:`_serve`, and never a traceback on the terminal
+    (an unexpected failure of the worker itself is one line on stderr; the parent then
+    sees the worker's death and records it)."""
+    try:
+        _serve(conn, cache)
+    except BaseException as exc:  # noqa: BLE001
+        try:
+            os.write(2, f"critbench worker: {_first_line(exc)}\n".encode())
+        finally:
+            os._exit(4)
+
+
+def _serve(conn: Any, cache: str | None) -> None:
+    """Loop of a pool worker: ``("solve", task)`` / ``("describe", ref, given)`` / ``("stop",)``.
+
+    SIGINT is ignored (Ctrl-C is the parent's: blocks in flight finish).  A
+    ``BaseException`` that is not an ``Exception`` (``SystemExit``...) inside a
+    solve is answered as ``fatal`` and the worker exits: the parent respawns it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from harness.run.compile_cache import enable_compile_cache
+
+    if cache:
+        enable_compile_cache(cache)
+    import jax  # noqa: F401 - pay the import while the parent plans
+
+    import harness.solvers  # noqa: F401
+    state = WorkerState()
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            os._exit(0)
+        if msg[0] == "stop":
+            os._exit(0)
+        if msg[0] == "describe":
+            conn.send_bytes(encode_reply({"describe": describe_solver(msg[1], msg[2])}, {}))
+            continue
+        task: SolveTask = msg[1]
+        try:
+            head, arrays = run_task(task, state)
+        except BaseException as exc:  # noqa: BLE001 - sys.exit, KeyboardInterrupt, ... inside the solver
+            code = exc.code if isinstance(exc, SystemExit) else None
+            try:
+                conn.send_bytes(encode_reply({"fatal": _first_line(exc), "exit_code": code
+                                              if isinstance(code, int) else None}, {}))
+            finally:
+                os._exit(3)
+        conn.send_bytes(encode_reply(head, arrays))
+
+
+def reason_rows(head: Mapping[str, Any], n: int) -> dict[int, tuple[str, str]]:
+    """The ``failure`` rows of a reply as ``{row: (outcome, reason)}`` (rows outside ``0..n-1`` dropped)."""
+    out: dict[int, tuple[str, str]] = {}
+    for k, v in dict(head.get("failure") or {}).items():
+        try:
+            row, (outcome, reason) = int(k), v
+        except (TypeError, ValueError):
+            continue
+        if 0 <= row < n and outcome in ("error", "invalid"):
+            out[row] = (str(outcome), str(reason).splitlines()[0] if str(reason) else "solver failed")
+    return out
+
+
+def indices_text(seed: int, indices: Sequence[int]) -> str:
+    """``runs 0-7 (seed 0)`` / ``run 3 (seed 0)``."""
+    where = f"run {indices[0]}" if len(indices) == 1 else f"runs {indices[0]}-{indices[-1]}"
+    return f"{where} (seed {seed})"
