@@ -301,22 +301,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             params = ",".join(f"{k}={v}" for k, v in r["case_params"].items())
             opts = ",".join(f"{k}={v}" for k, v in r["solver_options"].items())
             print(f"{r['case']}[{params}] x {r['solver']}[{opts}] seed={r['seed']} max_iter={r['max_iter']} "
-                  f"tol={r['tol']:g}: {r['runs']} runs in {r['shards']} shards of {r['batch']}, "
+                  f"tol={r['tol']:g}: {r['runs']} runs in {r['shards']} block(s) on {r['batch']} lanes, "
                   f"<= {r['hvp_bound']:,} HVPs")
         print(f"sweep {sweep.name}: {len(rows)} cells, {sum(r['runs'] for r in rows)} runs, "
-              f"{sum(r['shards'] for r in rows)} shards, <= {sum(r['hvp_bound'] for r in rows):,} HVPs (budget bound); "
+              f"{sum(r['shards'] for r in rows)} blocks, <= {sum(r['hvp_bound'] for r in rows):,} HVPs (budget bound); "
               f"swept: {', '.join(sweep.swept) or '(nothing)'}")
         return 0
     out = Path(args.out)
     outcome = run_sweep(sweep, out, scheduler=args.scheduler, workers=args.workers, command=["critbench", *args.argv],
                         compile_cache=None if args.scheduler else out / ".jax-cache", quiet=args.quiet,
                         log=lambda m: print(m, file=sys.stderr))
-    print(f"sweep {sweep.name}: {outcome.cells} cells, {outcome.shards} shards to run "
+    print(f"sweep {sweep.name}: {outcome.cells} cells, {outcome.shards} blocks to run "
           f"({outcome.skipped_runs} runs already stored): {outcome.stored} stored, {outcome.failed} failed, "
-          f"{outcome.retried} retried; results: {out}")
+          f"{outcome.retried} retried, {outcome.failed_runs} runs error/invalid/timeout; results: {out}")
     for line in outcome.failures[:5]:
-        print(f"critbench: failed shard {line}", file=sys.stderr)
-    return 1 if outcome.failed else 0
+        print(f"critbench: failed block: {line}", file=sys.stderr)
+    return 1 if outcome.failed or outcome.failed_runs else 0
 
 
 def _store_notes(directory: str | Path, prog: str = "critbench") -> None:

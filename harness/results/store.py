@@ -409,10 +409,14 @@ class ResultStore:
                 ifh.write(entry.to_line())
                 ifh.flush()
                 os.fsync(ifh.fileno())
-            fh.seek(size)
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
+            # Not through ``fh`` (O_APPEND): the payload must land exactly in the byte range its index entry
+            # names, even when a foreign writer (a solver's process) appended since ``size`` was read; its
+            # bytes there are overwritten, and what it appends later lies outside every indexed range.
+            with open(self.runs_path, "r+b") as wfh:
+                wfh.seek(size)
+                wfh.write(payload)
+                wfh.flush()
+                os.fsync(wfh.fileno())
         except OSError as exc:
             _unlink(tmp)
             _unlink(final)

@@ -142,9 +142,11 @@ def execute(
     busy = [0] * len(cells)
     interrupted = False
 
+    cap = getattr(backend, "cap_per_cell", True)  # a cluster back end may run more blocks of a cell at once
+
     def dispatch() -> None:
         while backend.free() > 0 and pending:
-            pick = next((item for item in pending if busy[item[0]] < cells[item[0]].threads), None)
+            pick = next((item for item in pending if not cap or busy[item[0]] < cells[item[0]].threads), None)
             if pick is None:
                 return
             pending.remove(pick)

@@ -33,13 +33,11 @@ executable since ``tol`` is traced), and that call's wall time is recorded as
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from cases import get_case
 from harness.run import provenance as _prov
 from harness.run.compile_cache import enable_compile_cache
 from harness.run.execute import execute
@@ -56,29 +54,17 @@ from harness.run.worker import WARMUP_TOL  # noqa: F401 - re-exported
 from harness.results.store import ResultStore
 from harness.scoring.oracles import point_oracles
 from harness.scoring.outcomes import SNAPSHOT_CUTOFFS
-from harness.solvers import get_solver
 
 __all__ = [
     "DEFAULT_BATCH", "DEFAULT_TIME_LIMIT", "POOL", "RunSpec", "block_size", "case_key", "default_batch_size",
     "default_threads", "use_refill",
-    "enable_compile_cache", "initial_points", "point_oracles", "pool_seed", "resolve", "run_id",
+    "enable_compile_cache", "initial_points", "point_oracles", "pool_seed", "run_id",
     "run_spec", "run_suite", "solve_lanes", "solver_key", "solver_options_of", "stable_hash",
 ]
 
 
 
 # --------------------------------------------------------------------------- running
-def resolve(spec: RunSpec) -> Resolved:
-    """Build the case and solver of ``spec`` (``CaseError`` / ``SolverError`` on bad input)."""
-    case = get_case(spec.case, **spec.case_params)
-    solver = get_solver(spec.solver, **copy.deepcopy(spec.solver_options))
-    opts = copy.deepcopy(solver_options_of(solver, spec.solver_options))
-    # Points are scored against a case rebuilt from (name, params): never an object a solver held.
-    scoring_case = get_case(spec.case, **spec.case_params)
-    skey = solver_key(spec.solver, opts, spec.max_iter, spec.tol, lanes=solve_lanes(spec, case, solver))
-    return Resolved(case, solver, case_key(case), skey, opts, spec.case, spec.solver, scoring_case)
-
-
 def run_spec(
     spec: RunSpec,
     out_dir: str | Path,
@@ -162,12 +148,18 @@ def run_suite(
     store = store or ResultStore(out_dir)
     cells = tuple(plan_cell(spec, store, backend) for spec in specs)  # bad input fails before anything runs
     prov = dict(prov or _prov.collect())
-    if write_meta:
-        store.write_meta(command=list(command) if command is not None else None, provenance=prov,
-                         critbench=prov["critbench"], specs=[dataclasses.asdict(s) for s in specs],
-                         snapshot_cutoffs=list(SNAPSHOT_CUTOFFS))
+
+    def meta() -> None:  # written once the runs are stored: a command that fails leaves meta.json as it was
+        if write_meta:
+            store.write_meta(command=list(command) if command is not None else None, provenance=prov,
+                             critbench=prov["critbench"], specs=[dataclasses.asdict(s) for s in specs],
+                             snapshot_cutoffs=list(SNAPSHOT_CUTOFFS))
+
     plan = Plan(cells, time_limit=limit, workers=jobs)
-    out: list[dict[str, Any]] = []
-    for recs in execute(plan, store, backend=backend, progress=progress, prov=prov):
-        out.extend(recs)
-    return out
+    try:
+        per_cell = execute(plan, store, backend=backend, progress=progress, prov=prov)
+    except KeyboardInterrupt:  # the blocks in flight were stored: describe them
+        meta()
+        raise
+    meta()
+    return [r for recs in per_cell for r in recs]

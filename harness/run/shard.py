@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,7 +42,7 @@ from harness.scoring.outcomes import FAILED_OUTCOMES
 from harness.scoring.score import score_run, status_name
 
 __all__ = ["Resolved", "ShardResult", "batch_arrays", "build_records", "check_result", "isolated_data", "pad_rows",
-           "finish_block", "cost_source_of", "solve_shard", "solver_failure"]
+           "finish_block", "cost_source_of", "solver_failure"]
 
 #: Status codes a solver may report (``harness.solvers`` ``CONVERGED .. DIVERGED``).
 _KNOWN_STATUS = frozenset({0, 1, 2, 3})
@@ -364,38 +363,3 @@ def finish_block(
                               or check_result(res, len(theta0), case.dim)[0] is None)
     return ShardResult(records, batch_arrays(res if ok else None, theta0, n, indices),
                        seconds * n if seconds == seconds else float("nan"))
-
-
-def solve_shard(
-    rs: Resolved,
-    seed: int,
-    indices: Sequence[int],
-    theta0: np.ndarray,
-    *,
-    max_iter: int,
-    tol: float,
-    compile_seconds: float = 0.0,
-    prov: Mapping[str, Any] | None = None,
-    score_options: Mapping[str, Any] | None = None,
-    lanes: int | None = None,
-) -> ShardResult:
-    """In-process solve and score of one shard: kept only for :mod:`harness.sweep` until it
-    runs on :func:`harness.run.execute.execute` (a Dask back end).  The same two halves as
-    ``execute``: :func:`harness.run.worker.run_task` (the solve, its reply encoded and decoded
-    as between processes) and :func:`finish_block` (check, score, records)."""
-    import uuid
-
-    from harness.run.worker import Result, SolveTask, WorkerState, decode_reply, encode_reply, reason_rows, run_task
-
-    theta0 = np.asarray(theta0, dtype=np.float64)
-    n = len(indices)
-    token = uuid.uuid4().hex
-    state = WorkerState(cells={token: (rs.case, rs.solver)})
-    state.warmed.add((token, theta0.shape, lanes))  # the caller warmed up (or measures compile time itself)
-    task = SolveTask(token, ("object",), ("object",), theta0, n, max_iter, tol, lanes, seed, tuple(indices))
-    head, arrays = decode_reply(encode_reply(*run_task(task, state)))
-    res = Result(head["result"], arrays) if isinstance(head.get("result"), dict) else None
-    rejected = reason_rows(head, n)
-    seconds = float(head.get("seconds", float("nan"))) / max(n, 1)
-    return finish_block(rs, res, seed, indices, theta0, max_iter=max_iter, tol=tol, seconds=seconds,
-                        compile_seconds=compile_seconds, prov=prov, score_options=score_options, rejected=rejected)

@@ -1,9 +1,8 @@
 """Sweeps: a TOML grid of cases x parameters x solvers x options x seeds, expanded
-into shards (:mod:`harness.sweep.spec`) and run on Dask into one result store
-(:mod:`harness.sweep.run`)."""
+into cells (:mod:`harness.sweep.spec`) and run on Dask through the one pipeline
+into one result store (:mod:`harness.sweep.run`)."""
 
-from harness.sweep.run import SweepOutcome, dry_run_rows, run_sweep, solve_shard_task
-from harness.sweep.spec import Shard, Sweep, SweepError, expand_shards, load_sweep, parse_sweep
+from harness.sweep.run import SweepOutcome, dry_run_rows, run_sweep
+from harness.sweep.spec import Sweep, SweepError, load_sweep, parse_sweep
 
-__all__ = ["Shard", "Sweep", "SweepError", "SweepOutcome", "dry_run_rows", "expand_shards", "load_sweep",
-           "parse_sweep", "run_sweep", "solve_shard_task"]
+__all__ = ["Sweep", "SweepError", "SweepOutcome", "dry_run_rows", "load_sweep", "parse_sweep", "run_sweep"]

@@ -5,7 +5,7 @@ seeds, runs per cell and budgets::
 
     runs = 16            # runs per cell (per seed)
     seeds = [0, 1]       # one cell per seed
-    batch_size = 8       # vmapped lanes (default: as critbench run, see cell_batch)
+    batch_size = 8       # vmapped lanes (default: as critbench run)
     max_iter = 200       # budget; a list makes it a grid axis
     tol = 1e-10          # stopping tolerance on ||grad L||^2; a list: a grid axis
 
@@ -27,12 +27,9 @@ every source shares (:func:`harness.run.params.type_values`, applied by
 ``--option forcing=0.0`` on the command line make the same cell, with the same
 keys and run ids.  A cell is one point of the product
 ``case x params grid x solver x options grid x max_iter x tol x seed`` and is
-described by a :class:`harness.run.spec.RunSpec`; a shard is one batch of runs
-of one cell (run indices ``[b B, (b + 1) B)``, the last block padded to ``B``
-rows so every shard of a cell reuses one compiled executable), ``B`` being the
-lanes :func:`harness.run.runner.run_spec` solves the cell in
-(:func:`cell_batch`): a run's result depends on its lanes, which are therefore
-part of its run id, and the sweep uses the same lanes as ``critbench run``.  A shard is a pure function of its spec.
+described by a :class:`harness.run.spec.RunSpec`, planned and executed by the
+one pipeline (:func:`harness.run.plan.plan_cell`, :func:`harness.run.execute.execute`)
+exactly as ``critbench run`` plans it: the same lanes, run ids and results.
 
 Errors are :class:`SweepError` with one line naming the file and key (or the
 TOML line), which the CLI prints with exit status 2.
@@ -56,7 +53,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["Shard", "Sweep", "SweepError", "expand_shards", "load_sweep", "parse_sweep"]
+__all__ = ["Sweep", "SweepError", "load_sweep", "parse_sweep"]
 
 _TOP_KEYS = {"runs", "seeds", "batch_size", "max_iter", "tol", "case", "solver", "name"}
 _CASE_KEYS = {"name", "params"}
@@ -65,21 +62,6 @@ _SOLVER_KEYS = {"name", "options"}
 
 class SweepError(ValueError):
     """A malformed sweep file (one line naming the key or line)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Shard:
-    """One batch of runs of one cell: what a worker needs to rebuild and solve it.
-
-    Attributes:
-        spec: the cell (case, params, solver, options, seed, budget, batch size).
-        indices: run indices of this shard (consecutive, within one block).
-        batch: rows of the solve (``len(indices)`` padded up to it).
-    """
-
-    spec: RunSpec
-    indices: tuple[int, ...]
-    batch: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -249,36 +231,3 @@ def load_sweep(path: str | Path) -> Sweep:
     except tomllib.TOMLDecodeError as exc:
         raise SweepError(f"{p}: not valid TOML: {str(exc).splitlines()[0]}") from None
     return parse_sweep(doc, name=p.stem, where=str(p))
-
-
-_CASES: dict[str, Any] = {}
-
-
-def cell_batch(spec: RunSpec) -> int:
-    """Runs per shard of a cell, solved at that many rows in lockstep: the lanes the
-    runner solves the cell in (:func:`harness.run.runner.solve_lanes`), so a sweep cell and
-    ``critbench run`` of it have the same layout, run ids and results (docs/design.md,
-    "One run id, one result").  Builds the case (cached per process) when the default
-    depends on its size."""
-    from harness.run.keys import stable_hash
-    from harness.run.runner import solve_lanes  # JAX: only when a sweep is planned
-
-    key = stable_hash([spec.case, spec.case_params], 16)
-    if key not in _CASES:
-        from cases import get_case
-
-        if len(_CASES) > 16:
-            _CASES.clear()
-        _CASES[key] = get_case(spec.case, **spec.case_params)
-    return int(solve_lanes(spec, _CASES[key]))
-
-
-def expand_shards(spec: RunSpec, todo: Sequence[int] | None = None) -> list[Shard]:
-    """The shards of one cell: aligned blocks ``[b B, (b + 1) B)`` of the run
-    indices still ``todo`` (all runs by default), each solved at ``B`` rows."""
-    B = cell_batch(spec)
-    todo = range(spec.runs) if todo is None else todo
-    blocks: dict[int, list[int]] = {}
-    for i in todo:
-        blocks.setdefault(int(i) // B, []).append(int(i))
-    return [Shard(spec, tuple(blocks[b]), B) for b in sorted(blocks)]

@@ -105,13 +105,13 @@ def test_holm_controls_the_whole_family(new_dir: Path, archive: Path) -> None:
 
 
 def test_reference_solvers_are_never_rerun(new_dir: Path, archive: Path, tmp_path: Path, monkeypatch) -> None:
+    import harness.run.execute as execute
     import harness.run.runner as runner
-    import harness.run.shard as shard
 
     def boom(*a, **k):
         raise AssertionError("a solver was run")
 
-    for mod, name in ((runner, "run_suite"), (runner, "run_spec"), (shard, "solve_shard")):
+    for mod, name in ((runner, "run_suite"), (runner, "run_spec"), (runner, "execute"), (execute, "execute")):
         monkeypatch.setattr(mod, name, boom)
     assert main(["leaderboard", str(new_dir), "--archive", str(archive), "--out", str(tmp_path / "o")]) == 0
 

@@ -248,7 +248,7 @@ def test_full_disk_during_append_stores_nothing_of_the_batch(tmp_path: Path, mon
 
 def test_full_disk_during_run_is_one_line_exit_2(res: Path, monkeypatch, capsys) -> None:
     real_fsync = os.fsync
-    before = {k: v for k, v in _snapshot(res).items() if k != "meta.json"}
+    before = _snapshot(res)  # meta.json included: a command that fails leaves it as it was
 
     def fsync(fd: int) -> None:
         if os.readlink(f"/proc/self/fd/{fd}").endswith("/runs.jsonl"):
@@ -259,7 +259,7 @@ def test_full_disk_during_run_is_one_line_exit_2(res: Path, monkeypatch, capsys)
     assert _rerun(res) == 2
     line = _one_line(capsys.readouterr().err)
     assert "no space left on device while storing batch" in line and "free space and rerun to resume" in line
-    assert {k: v for k, v in _snapshot(res).items() if k != "meta.json"} == before
+    assert _snapshot(res) == before
 
 
 # --------------------------------------------------------------------------- 5. read-only stores
@@ -356,3 +356,24 @@ def test_store_columnar_index_imports_are_one_way() -> None:
     assert not {m for m in _imports(d / "columnar.py") if m.startswith("harness.results.store")}
     assert not {m for m in _imports(d / "index.py") if m.startswith(("harness.results.store", "harness.results.columnar"))}
     assert not hasattr(ResultStore, "used_batch_ids")
+
+
+def test_a_foreign_append_during_a_store_never_hides_the_harness_batch(tmp_path: Path, monkeypatch) -> None:
+    """A solver's process appending to runs.jsonl while the parent stores a batch (the race between
+    reading the file's end and writing the payload) must not move the harness's bytes out of the
+    range its index entry names: the batch stays counted, the foreign line stays ignored."""
+    st = ResultStore(tmp_path)
+    st.append_batch(*_batch([0, 1], "b0"))
+    real = store_mod.sha256
+
+    def sha_then_foreign_append(payload: bytes) -> str:  # runs after the end was read, before the payload is written
+        with open(tmp_path / "runs.jsonl", "a") as fh:
+            fh.write(json.dumps(_rec("forged", batch_row=0, run_index=9)) + "\n")
+        return real(payload)
+
+    monkeypatch.setattr(store_mod, "sha256", sha_then_foreign_append)
+    st.append_batch(*_batch([2, 3], "b1"))
+    monkeypatch.setattr(store_mod, "sha256", real)
+    assert [r["run_id"] for r in load_records(tmp_path)] == ["r0", "r1", "r2", "r3"]
+    chk = check_store(tmp_path)
+    assert chk.mismatched_lines == 0 and chk.unindexed_lines == 0  # the foreign bytes were overwritten in place

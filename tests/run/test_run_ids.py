@@ -21,11 +21,13 @@ from harness.cli import main
 from harness.results.store import load_arrays
 from harness.run.initial_points import initial_points
 from harness.run.keys import run_id, solver_key
-from harness.run.runner import resolve, run_spec, solve_lanes
+from harness.run.plan import plan_cell
+from harness.run.pool import InlineBackend
+from harness.run.runner import run_spec, solve_lanes
 from harness.run.spec import RunSpec
 from harness.solvers import Problem, get_solver
-from harness.sweep.run import solve_shard_task
-from harness.sweep.spec import cell_batch, expand_shards, parse_sweep
+from harness.sweep.run import run_sweep
+from harness.sweep.spec import Sweep, parse_sweep
 
 #: Fields of a record that define a run's result (timings, batch ids and provenance do not).
 RESULT_FIELDS = ("run_id", "run_index", "status", "n_iter", "hvps", "grads", "outcome", "final_loss",
@@ -59,14 +61,21 @@ def _cli_records(out: Path) -> tuple[list[dict], dict[int, np.ndarray]]:
     return sorted(recs, key=lambda r: r["run_index"]), theta
 
 
-def _sweep_records(cell: RunSpec) -> tuple[list[dict], dict[int, np.ndarray]]:
-    """The sweep's own worker step (what a Dask worker runs), shard by shard, without Dask."""
-    recs, theta = [], {}
-    for shard in expand_shards(cell):
-        r, arrs = solve_shard_task(shard)
-        recs.extend(r)
-        theta.update({int(i): arrs["theta"][j] for j, i in enumerate(arrs["run_index"])})
-    return sorted(recs, key=lambda r: r["run_index"]), theta
+def _keys(spec: RunSpec):
+    """The cell's plan (keys, lanes) as the pipeline makes it, for any entry point."""
+    return plan_cell(spec, None, InlineBackend())
+
+
+def _sweep_records(text: str, out: Path) -> tuple[list[dict], dict[int, np.ndarray]]:
+    """The sweep run on Dask (an in-process cluster: quick) into ``out``."""
+    from dask.distributed import Client, LocalCluster
+
+    sweep: Sweep = parse_sweep(tomllib.loads(text))
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        outcome = run_sweep(sweep, out, client=client)
+    assert outcome.failed == 0 and outcome.failed_runs == 0
+    return _cli_records(out)
 
 
 def test_sweep_cell_and_critbench_run_share_run_ids_and_records(tmp_path, capsys):
@@ -82,9 +91,9 @@ def test_sweep_cell_and_critbench_run_share_run_ids_and_records(tmp_path, capsys
     meta_spec = json.loads((out / "meta.json").read_text())["specs"][0]
     assert meta_spec["solver_options"] == cell.solver_options and meta_spec["case_params"] == cell.case_params
 
-    rs = resolve(cell)
+    rs = _keys(cell)
     assert [r["run_id"] for r in cli] == [run_id(rs.case_key, rs.solver_key, 0, i) for i in range(RUNS)]
-    sweep, sweep_theta = _sweep_records(cell)
+    sweep, sweep_theta = _sweep_records(SWEEP, tmp_path / "sweep")
     assert [{k: r[k] for k in RESULT_FIELDS} for r in sweep] == [{k: r[k] for k in RESULT_FIELDS} for r in cli]
     for i in range(RUNS):
         assert cli_theta[i].tobytes() == sweep_theta[i].tobytes(), f"run {i}: theta differs"
@@ -95,8 +104,8 @@ def test_typed_values_give_one_solver_key():
     cell = _sweep_cell(SWEEP)
     cli = RunSpec("quartic", {"angle": 0.0}, "newton-mr", {"forcing": 0.0}, RUNS, 0, max_iter=MAX_ITER)
     assert cell == cli
-    assert resolve(cell).solver_key == resolve(cli).solver_key
-    assert resolve(cell).case_key == resolve(cli).case_key
+    assert _keys(cell).solver_key == _keys(cli).solver_key
+    assert _keys(cell).case_key == _keys(cli).case_key
 
 
 def test_lanes_are_part_of_the_key():
@@ -113,8 +122,8 @@ def test_run_and_sweep_use_one_layout(runs, batch, lanes):
     """The sweep solves a cell in the lanes its key names, the same as `critbench run`."""
     spec = RunSpec("quartic", {}, "newton-mr", {}, runs, 0, max_iter=10, batch_size=batch)
     case = get_case("quartic")
-    assert solve_lanes(spec, case) == cell_batch(spec) == lanes
-    assert {s.batch for s in expand_shards(spec)} == {lanes}
+    assert solve_lanes(spec, case) == lanes
+    assert _keys(spec).solver_key == solver_key("newton-mr", _keys(spec).solver_options, 10, 1e-10, lanes=lanes)
 
 
 def test_different_lanes_different_run_ids(tmp_path):
@@ -131,7 +140,8 @@ def test_large_case_default_layout_is_shared(monkeypatch):
 
     spec = RunSpec("quartic", {}, "newton-mr", {}, 8, 0, max_iter=10)
     monkeypatch.setattr(plan, "_large_on_cpu", lambda case: True)
-    assert solve_lanes(spec, get_case("quartic")) == cell_batch(spec) == 1
+    assert solve_lanes(spec, get_case("quartic")) == 1
+    assert _keys(spec).solver_key == solver_key("newton-mr", _keys(spec).solver_options, 10, 1e-10, lanes=1)
 
 
 def test_within_one_lane_count_result_is_independent_of_lane_mates_and_refill():

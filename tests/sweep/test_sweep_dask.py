@@ -33,10 +33,9 @@ name = "quartic"
 name = "newton-mr"
 options = { forcing = [0.1, 0.5] }
 """
-#: Fields that legitimately differ between executions: timing, where it ran, and how runs were
-#: grouped into solves (the runner drains blocks with refilling lanes, a sweep solves one shard per task).
-VOLATILE = {"seconds", "compile_seconds", "provenance", "batch_id", "batch_row", "lane_utilization",
-            "time_limit"}  # enforced (and recorded) by execute; the sweep does not run on it yet
+#: Fields that legitimately differ between executions: timing and where it ran (the blocks and
+#: their lanes are the same plan: the sweep runs on harness.run.execute like `critbench run`).
+VOLATILE = {"seconds", "compile_seconds", "provenance", "batch_id", "lane_utilization"}
 
 
 def _comparable(directory: Path) -> dict[str, dict]:
@@ -99,7 +98,8 @@ def test_worker_killed_mid_sweep_loses_and_duplicates_nothing(sweep_file, refere
         outcome = run_sweep(load_sweep(sweep_file), tmp_path / "out", client=client, compile_cache=cache,
                             on_stored=kill_one)
     assert killed, "no worker was busy after the first stored shard"
-    assert outcome.failed == 0 and outcome.stored == outcome.shards == 12
+    # 2 cells x 12 runs on 2 refilling lanes: one block of 12 runs per cell (harness.run.plan)
+    assert outcome.failed == 0 and outcome.failed_runs == 0 and outcome.stored == outcome.shards == 2
     got = _comparable(tmp_path / "out")
     assert got.keys() == ref.keys()
     for rid in ref:
@@ -151,7 +151,7 @@ def test_external_scheduler_gives_the_same_records(sweep_file, reference, tmp_pa
                 p.kill()
     got = _comparable(tmp_path / "ext")
     assert got == ref
-    assert "12 stored, 0 failed" in capsys.readouterr().out
+    assert "2 stored, 0 failed" in capsys.readouterr().out
 
 
 def test_unreachable_scheduler_is_a_one_line_error(sweep_file, tmp_path, capsys, monkeypatch):
@@ -161,3 +161,26 @@ def test_unreachable_scheduler_is_a_one_line_error(sweep_file, tmp_path, capsys,
     rc = main(["sweep", str(sweep_file), "--out", str(tmp_path / "x"), "--scheduler", f"tcp://127.0.0.1:{_free_port()}"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "cannot connect to the Dask scheduler" in err and len(err.splitlines()) == 1
+
+
+def test_a_solver_that_exits_in_a_sweep_fails_its_block_only(tmp_path):
+    """`sys.exit` inside a plug-in's solve used to hang a sweep: now that block's run is an
+    `error` record naming it, every other run of the cell is stored and scored by the client."""
+    from dask.distributed import Client, LocalCluster
+
+    from cases import get_case
+    from harness.run.initial_points import initial_points
+    from tests.trust._attackers import point_option
+
+    target = point_option(initial_points(get_case("quartic"), 0, [2])[0])
+    f = tmp_path / "exit.toml"
+    f.write_text(f'runs = 4\nbatch_size = 1\nmax_iter = 50\n[[case]]\nname = "quartic"\n[[solver]]\n'
+                 f'name = "tests.trust._attackers:exit_on_target"\noptions = {{ target = "{target}" }}\n')
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        outcome = run_sweep(load_sweep(f), tmp_path / "out", client=client)
+    recs = sorted(load_records(tmp_path / "out"), key=lambda r: r["run_index"])
+    assert [r["run_index"] for r in recs] == [0, 1, 2, 3]
+    assert recs[2]["outcome"] == "error" and "exited with code 0 during run 2 (seed 0)" in recs[2]["error"]
+    assert [r["outcome"] for i, r in enumerate(recs) if i != 2] == ["critical"] * 3
+    assert outcome.failed_runs == 1 and outcome.stored == outcome.shards == 4

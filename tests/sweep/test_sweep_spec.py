@@ -1,11 +1,11 @@
-"""Sweep files: expansion into cells and shards; malformed files -> exit 2 naming the key."""
+"""Sweep files: expansion into cells; the dry run (blocks as the pipeline plans them); malformed files -> exit 2 naming the key."""
 
 from __future__ import annotations
 
 import pytest
 
 from harness.cli import main
-from harness.sweep import SweepError, expand_shards, load_sweep, parse_sweep
+from harness.sweep import SweepError, load_sweep, parse_sweep
 
 GOOD = """
 runs = 10
@@ -38,10 +38,7 @@ def test_expansion_is_the_grid_product(tmp_path):
     assert sorted({c.case_params["k"] for c in dl}) == [3, 4] and all(c.case_params["p"] == 2 for c in dl)
     assert {(c.solver_options["forcing"], c.max_iter, c.seed) for c in sw.cells if c.case == "quartic"} == {
         (f, m, s) for f in (0.1, 0.5, 0.9) for m in (20, 40) for s in (0, 3)}
-    # shards: aligned blocks of 4, the last short; a resumed subset keeps the alignment
-    sh = expand_shards(sw.cells[0])
-    assert [s.indices for s in sh] == [(0, 1, 2, 3), (4, 5, 6, 7), (8, 9)] and all(s.batch == 4 for s in sh)
-    assert [s.indices for s in expand_shards(sw.cells[0], [1, 2, 9])] == [(1, 2), (9,)]
+    assert all(c.batch_size == 4 for c in sw.cells)  # lanes; blocks are the pipeline's (harness.run.plan)
 
 
 def test_dry_run_prints_cells_runs_and_hvp_bound(tmp_path, capsys):
@@ -54,8 +51,8 @@ def test_dry_run_prints_cells_runs_and_hvp_bound(tmp_path, capsys):
     assert out.count("quartic[angle=0.0] x newton-mr[maxit=0,") == 2
     assert "forcing=0.1," in out and "forcing=0.5," in out
     # quartic: dim 2, Newton-MR maxit=0 -> dim, + 1 line-search HVP bound per iteration: 6 * 10 * 3
-    assert "6 runs in 2 shards of 4, <= 180 HVPs" in out
-    assert "2 cells, 12 runs, 4 shards, <= 360 HVPs" in out and "swept: solver.forcing" in out
+    assert "6 runs in 1 block(s) on 4 lanes, <= 180 HVPs" in out  # one refilling block drains the 6 runs
+    assert "2 cells, 12 runs, 2 blocks, <= 360 HVPs" in out and "swept: solver.forcing" in out
     assert not (tmp_path / "o").exists()  # nothing ran
 
 
