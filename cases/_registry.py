@@ -124,6 +124,10 @@ class Registry:
         return isinstance(name, str) and (name in self._builtins or name in self._registered
                                           or name in self._entry_points())
 
+    def is_registered_here(self, name: str) -> bool:
+        """Whether ``name`` was registered by this process (:meth:`register`), not shipped or installed."""
+        return isinstance(name, str) and name in self._registered
+
     def is_builtin(self, name: str) -> bool:
         return name in self._builtins
 

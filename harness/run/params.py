@@ -199,7 +199,7 @@ def typed_solver_options(solver: str, given: Mapping[str, Any]) -> dict[str, Any
     """
     from harness.solvers.registry import SOLVERS, option_defaults  # imports JAX: only when asked
 
-    if not (SOLVERS.is_builtin(solver) or solver in getattr(SOLVERS, "_registered", {})):
+    if not (SOLVERS.is_builtin(solver) or SOLVERS.is_registered_here(solver)):
         # a plug-in (module:attr, entry point) is never imported here, in the judge's process:
         # its worker types the options (harness.run.worker.describe_solver)
         return dict(given)

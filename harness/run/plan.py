@@ -130,7 +130,7 @@ def plan_cell(spec: Any, store: Any, backend: Any, *, scoring_case: Any = None) 
     sref: tuple = ("name", spec.solver, copy.deepcopy(dict(spec.solver_options)))
     from harness.solvers.registry import SOLVERS
 
-    if spec.solver in getattr(SOLVERS, "_registered", {}):  # registered by this process's caller: its own object
+    if SOLVERS.is_registered_here(spec.solver):  # registered by this process's caller: its own object
         import cloudpickle
 
         from harness.solvers import get_solver

@@ -72,14 +72,9 @@ class Backend(Protocol):
 
 def is_builtin_solver(ref: tuple) -> bool:
     """Whether ``ref`` names a built-in solver (trusted code the parent may import)."""
-    from harness.solvers import registry
+    from harness.solvers.registry import SOLVERS
 
-    if ref[0] != "name":
-        return False
-    solvers = getattr(registry, "SOLVERS", None)
-    if solvers is not None and hasattr(solvers, "is_builtin"):
-        return bool(solvers.is_builtin(ref[1]))
-    return ref[1] in getattr(registry, "_BUILTIN", {})
+    return ref[0] == "name" and SOLVERS.is_builtin(ref[1])
 
 
 def _cache_setting() -> str:
