@@ -310,7 +310,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out = Path(args.out)
     outcome = run_sweep(sweep, out, scheduler=args.scheduler, workers=args.workers, command=["critbench", *args.argv],
                         compile_cache=None if args.scheduler else out / ".jax-cache", quiet=args.quiet,
-                        log=lambda m: print(m, file=sys.stderr))
+                        log=lambda m: print(m, file=sys.stderr), time_limit=args.time_limit)
     print(f"sweep {sweep.name}: {outcome.cells} cells, {outcome.shards} blocks to run "
           f"({outcome.skipped_runs} runs already stored): {outcome.stored} stored, {outcome.failed} failed, "
           f"{outcome.retried} retried, {outcome.failed_runs} runs error/invalid/timeout; results: {out}")
@@ -535,6 +535,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="an existing Dask scheduler, e.g. tcp://host:8786 (default: a LocalCluster)")
     sw.add_argument("--workers", type=int, default=None,
                     help="LocalCluster worker processes, one thread each (default: one per core)")
+    sw.add_argument("--time-limit", type=_time_limit, default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
+                    help=TIME_LIMIT_HELP)
     sw.add_argument("--dry-run", action="store_true", help="print the expansion (cells, runs, HVP bound) only")
     sw.add_argument("--quiet", action="store_true")
     sw.set_defaults(func=cmd_sweep)

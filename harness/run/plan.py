@@ -149,7 +149,10 @@ def plan_cell(spec: Any, store: Any, backend: Any, *, scoring_case: Any = None) 
     stored = {r["run_id"]: r for r in store.records_for(set(ids))} if store is not None else {}
     todo = [i for i in range(spec.runs) if ids[i] not in stored]
     groups = _blocks(todo, Q)
-    blocks = tuple(Block(tuple(g), pad_rows(initial_points(case, spec.seed, g), Q)) for g in groups)
+    # one draw for the whole cell: each call draws whole pools of POOL starts (a trajectory per pool for the
+    # DLAE), so drawing per block repeated the same pools once per block
+    start = dict(zip(todo, initial_points(case, spec.seed, todo))) if todo else {}
+    blocks = tuple(Block(tuple(g), pad_rows(np.stack([start[i] for i in g]), Q)) for g in groups)
     threads = default_threads(spec, case, 0 if refill else B, max(len(blocks), 1))
     return CellPlan(
         label=f"{spec.case} × {spec.solver}", case_ref=("name", spec.case, dict(spec.case_params)), solver_ref=sref,

@@ -48,7 +48,6 @@ from harness.run.plan import (DEFAULT_TIME_LIMIT, LARGE_CASE_ELEMENTS, LARGE_CAS
                               default_threads, plan_cell, solve_lanes, use_refill)
 from harness.run.pool import shared_pool
 from harness.run.progress import ProgressSink
-from harness.run.shard import Resolved
 from harness.run.spec import DEFAULT_BATCH, RunSpec
 from harness.run.worker import WARMUP_TOL  # noqa: F401 - re-exported
 from harness.results.store import ResultStore
@@ -72,7 +71,6 @@ def run_spec(
     progress: ProgressSink | None = None,
     store: ResultStore | None = None,
     prov: Mapping[str, Any] | None = None,
-    resolved: Resolved | None = None,
     backend: Any = None,
     time_limit: float | None = DEFAULT_TIME_LIMIT,
 ) -> list[dict[str, Any]]:
@@ -82,8 +80,6 @@ def run_spec(
     The solver runs in worker processes (``backend``, default the shared pool of
     :mod:`harness.run.pool`); this process checks, scores and stores each block as
     soon as it is done, so an interruption loses at most the blocks in flight.
-    ``resolved`` is accepted for compatibility and ignored (the plan resolves).
-
     A solver that raises, returns a malformed result, exits, dies or outlives
     ``time_limit`` (seconds per block) does not stop the spec: its runs are
     stored as ``error`` / ``invalid`` / ``timeout`` records and the other blocks still run.
