@@ -39,7 +39,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.results.index import INDEX_FILE, RUNS_FILE, IndexEntry, StoreCheck, StoreError, check_store, parse_record
+from harness.results.index import INDEX_FILE, RUNS_FILE, IndexEntry, StoreCheck, StoreError, check_store, parse_record, runs_file
 
 __all__ = ["COLUMNS_DIR", "SCORE_FIELDS", "compact", "load_columns", "segments"]
 
@@ -225,12 +225,8 @@ def load_columns(directory: str | os.PathLike[str], columns: Sequence[str]) -> l
     """
     import pyarrow.parquet as pq
 
-    root = Path(directory)
-    if not root.is_dir():
-        raise StoreError(f"result directory {str(root)!r} does not exist")
-    runs = root / RUNS_FILE
-    if not runs.is_file():
-        raise StoreError(f"no {RUNS_FILE} in {str(root)!r}: not a critbench result directory")
+    runs = runs_file(directory)
+    root = runs.parent
     chk = _checked(root)
     cols = list(dict.fromkeys(["run_id", *columns]))
     segs = segments(root, chk)

@@ -39,7 +39,7 @@ from typing import Any
 
 from harness.results.records import check_record
 
-__all__ = ["ARRAYS_DIR", "INDEX_FILE", "META_FILE", "RUNS_FILE", "IndexEntry", "StoreCheck", "StoreError",
+__all__ = ["ARRAYS_DIR", "INDEX_FILE", "META_FILE", "RUNS_FILE", "IndexEntry", "StoreCheck", "StoreError", "runs_file",
            "StoreWarning", "check_batch_id", "check_store", "parse_record", "read_index", "verify"]
 
 RUNS_FILE = "runs.jsonl"
@@ -283,12 +283,11 @@ def verify(runs_path: Path, entries: Iterable[IndexEntry], *, data: bytes | None
     return chk
 
 
-def check_store(directory: str | os.PathLike[str], *, arrays: bool = True) -> StoreCheck:
-    """:func:`verify` the result directory's index against its ``runs.jsonl`` (read-only),
-    and with ``arrays`` name the verified batches whose arrays file is missing.
+def runs_file(directory: str | os.PathLike[str]) -> Path:
+    """``DIR/runs.jsonl`` of a result directory.
 
     Raises:
-        StoreError: ``DIR`` or its ``runs.jsonl`` is missing.
+        StoreError: ``DIR`` does not exist or has no ``runs.jsonl`` (one line).
     """
     root = Path(directory)
     if not root.is_dir():
@@ -296,6 +295,18 @@ def check_store(directory: str | os.PathLike[str], *, arrays: bool = True) -> St
     runs = root / RUNS_FILE
     if not runs.is_file():
         raise StoreError(f"no {RUNS_FILE} in {str(root)!r}: not a critbench result directory")
+    return runs
+
+
+def check_store(directory: str | os.PathLike[str], *, arrays: bool = True) -> StoreCheck:
+    """:func:`verify` the result directory's index against its ``runs.jsonl`` (read-only),
+    and with ``arrays`` name the verified batches whose arrays file is missing.
+
+    Raises:
+        StoreError: ``DIR`` or its ``runs.jsonl`` is missing.
+    """
+    runs = runs_file(directory)
+    root = runs.parent
     index = root / INDEX_FILE
     entries, _, bad = read_index(index)
     chk = verify(runs, entries)

@@ -64,6 +64,7 @@ from harness.results.index import (
     missing_arrays,
     parse_record,
     read_index,
+    runs_file,
     sha256,
     verify,
 )
@@ -561,12 +562,8 @@ def read_records(
         StoreError: ``DIR`` or its ``runs.jsonl`` is missing, it has lines but no
             ``runs.index``, or a verified line is not a valid run record (names the file and line).
     """
-    root = Path(directory)
-    if not root.is_dir():
-        raise StoreError(f"result directory {str(root)!r} does not exist")
-    path = root / RUNS_FILE
-    if not path.is_file():
-        raise StoreError(f"no {RUNS_FILE} in {str(root)!r}: not a critbench result directory")
+    path = runs_file(directory)
+    root = path.parent
     data = path.read_bytes()
     index = root / INDEX_FILE
     entries, _, bad = read_index(index)
