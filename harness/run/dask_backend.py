@@ -85,14 +85,15 @@ class DaskBackend:
             callable returning one (called when the client is first needed).
         max_retries: resubmissions of a task that failed outside the solver.
         compile_cache: JAX persistent compilation cache directory for the workers.
-        in_flight: tasks submitted at once per worker thread (the scheduler queues them).
+        in_flight: tasks submitted at once per worker thread.  A block's time limit runs from its
+            submission, so the default (1) keeps tasks from waiting in the scheduler's queue on their clock.
     """
 
     #: execute() may run more blocks of one cell at once than the cell's CPU thread count
     cap_per_cell = False
 
     def __init__(self, client: Any, *, max_retries: int = 2, compile_cache: str | None = None,
-                 in_flight: int = 2) -> None:
+                 in_flight: int = 1) -> None:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be an integer >= 0, got {max_retries!r}")
         self._connect = client if callable(client) and not hasattr(client, "submit") else (lambda: client)

@@ -184,3 +184,26 @@ def test_a_solver_that_exits_in_a_sweep_fails_its_block_only(tmp_path):
     assert recs[2]["outcome"] == "error" and "exited with code 0 during run 2 (seed 0)" in recs[2]["error"]
     assert [r["outcome"] for i, r in enumerate(recs) if i != 2] == ["critical"] * 3
     assert outcome.failed_runs == 1 and outcome.stored == outcome.shards == 4
+
+
+def test_a_hang_in_a_sweep_is_a_timeout_and_the_sweep_goes_on(tmp_path):
+    """A solver that never returns used to hang a sweep: past ``time_limit`` its block is cancelled,
+    its Dask worker restarted, and its run stored as ``timeout``; the other runs are stored."""
+    from dask.distributed import Client, LocalCluster
+
+    from cases import get_case
+    from harness.run.initial_points import initial_points
+    from tests.trust._attackers import point_option
+
+    target = point_option(initial_points(get_case("quartic"), 0, [1])[0])
+    f = tmp_path / "hang.toml"
+    f.write_text(f'runs = 3\nbatch_size = 1\nmax_iter = 50\n[[case]]\nname = "quartic"\n[[solver]]\n'
+                 f'name = "tests.trust._attackers:hang_on_target"\noptions = {{ target = "{target}" }}\n')
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        outcome = run_sweep(load_sweep(f), tmp_path / "out", client=client, time_limit=15)
+    recs = sorted(load_records(tmp_path / "out"), key=lambda r: r["run_index"])
+    assert [r["run_index"] for r in recs] == [0, 1, 2]
+    assert recs[1]["outcome"] == "timeout" and "time limit 15 s exceeded during run 1 (seed 0)" in recs[1]["error"]
+    assert [recs[0]["outcome"], recs[2]["outcome"]] == ["critical", "critical"]
+    assert outcome.failed == 1 and outcome.failed_runs == 1 and all(r["time_limit"] == 15 for r in recs)
