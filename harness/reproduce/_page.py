@@ -162,7 +162,7 @@ def results_table(out_dir: str | Path, link_prefix: str = "") -> str:
             q, ours, pub = row[:3]
             if pub in NO_PUBLISHED or VARIANT in str(q):
                 continue
-            v = row[5] if len(row) > 5 else "not reproduced (no verdict recorded)"
+            v = row[5] if len(row) > 5 else "not judged: a summary from before verdicts (rerun --full, then publish)"
             lines.append(f"| [{s['name']}]({link_prefix}{s['name']}/summary.md) | {_md_cell(q)} | {_md_cell(ours)} | "
                          f"{_md_cell(pub)} | {_md_cell(v)} | `{s['command']}` |")
     return "\n".join(lines) + "\n"

@@ -58,3 +58,17 @@ def test_summary_rows_and_results_table_carry_the_verdict(tmp_path: Path) -> Non
     assert table.splitlines()[0] == "| experiment | quantity | ours | published | verdict | command |"
     assert "| 45% ± 5 | reproduced |" in table and "| 60% | differs: measured: Γ moves it |" in table
     assert "critbench variant" not in table
+
+
+def test_a_summary_from_before_verdicts_is_not_judged_in_the_table(tmp_path):
+    """An old five-cell row is neither 'reproduced' nor 'not reproduced': it was never judged."""
+    import json
+
+    from harness.reproduce._page import results_table
+
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "summary.json").write_text(json.dumps(
+        {"name": "old", "command": "critbench reproduce old --full",
+         "comparisons": [["a quantity", "12%", "14%", "-2 points"]]}))
+    row = results_table(tmp_path).splitlines()[2]
+    assert "| not judged: a summary from before verdicts" in row and "not reproduced" not in row
