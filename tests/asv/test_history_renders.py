@@ -24,20 +24,13 @@ from pathlib import Path
 
 import pytest
 
+from tests._browser import find_browser
+
 from harness.perf import history
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-
-
-def _browser() -> str | None:
-    for name in BROWSERS:
-        path = shutil.which(name)
-        if path:
-            return path
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -91,7 +84,7 @@ def _chromium(browser: str, tmp: Path, *args: str) -> str:
 
 
 def test_history_renders_in_headless_chromium(tmp_path: Path) -> None:
-    browser = _browser()
+    browser = find_browser()
     if browser is None:
         pytest.skip("no Chromium binary (apt-get install -y chromium); see docs/asv.md")
     repo = _toy_repo(tmp_path / "toy")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests._browser import find_browser
+
 from harness.cli import main
 from harness.leaderboard import rank as lbr
 from harness.site import build_site, start_server
@@ -112,20 +114,11 @@ def test_cli_site_serve_prints_url_and_stops(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- headless Chromium
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-
-
-def _browser() -> str | None:
-    for name in BROWSERS:
-        path = shutil.which(name)
-        if path:
-            return path
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
 @pytest.mark.browser
 def test_site_renders_in_headless_chromium(site: Path, tmp_path: Path) -> None:
-    browser = _browser()
+    browser = find_browser()
     if browser is None:
         pytest.skip("no Chromium binary (apt-get install -y chromium, or ci/install_browser.sh); see docs/asv.md")
     server, url = start_server(site, 0)

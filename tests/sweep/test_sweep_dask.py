@@ -163,19 +163,26 @@ def test_unreachable_scheduler_is_a_one_line_error(sweep_file, tmp_path, capsys,
     assert rc == 2 and "cannot connect to the Dask scheduler" in err and len(err.splitlines()) == 1
 
 
+def _attacker_sweep(tmp_path: Path, attacker: str, *, target_run: int, runs: int) -> Path:
+    """A sweep file: ``runs`` one-run blocks of the quartic with ``tests.trust._attackers:<attacker>``
+    aimed at run ``target_run``'s initial point (seed 0)."""
+    from cases import get_case
+    from harness.run.initial_points import initial_points
+    from tests.trust._attackers import point_option
+
+    target = point_option(initial_points(get_case("quartic"), 0, [target_run])[0])
+    f = tmp_path / f"{attacker}.toml"
+    f.write_text(f'runs = {runs}\nbatch_size = 1\nmax_iter = 50\n[[case]]\nname = "quartic"\n[[solver]]\n'
+                 f'name = "tests.trust._attackers:{attacker}"\noptions = {{ target = "{target}" }}\n')
+    return f
+
+
 def test_a_solver_that_exits_in_a_sweep_fails_its_block_only(tmp_path):
     """`sys.exit` inside a plug-in's solve used to hang a sweep: now that block's run is an
     `error` record naming it, every other run of the cell is stored and scored by the client."""
     from dask.distributed import Client, LocalCluster
 
-    from cases import get_case
-    from harness.run.initial_points import initial_points
-    from tests.trust._attackers import point_option
-
-    target = point_option(initial_points(get_case("quartic"), 0, [2])[0])
-    f = tmp_path / "exit.toml"
-    f.write_text(f'runs = 4\nbatch_size = 1\nmax_iter = 50\n[[case]]\nname = "quartic"\n[[solver]]\n'
-                 f'name = "tests.trust._attackers:exit_on_target"\noptions = {{ target = "{target}" }}\n')
+    f = _attacker_sweep(tmp_path, "exit_on_target", target_run=2, runs=4)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         outcome = run_sweep(load_sweep(f), tmp_path / "out", client=client)
@@ -191,14 +198,7 @@ def test_a_hang_in_a_sweep_is_a_timeout_and_the_sweep_goes_on(tmp_path):
     its Dask worker restarted, and its run stored as ``timeout``; the other runs are stored."""
     from dask.distributed import Client, LocalCluster
 
-    from cases import get_case
-    from harness.run.initial_points import initial_points
-    from tests.trust._attackers import point_option
-
-    target = point_option(initial_points(get_case("quartic"), 0, [1])[0])
-    f = tmp_path / "hang.toml"
-    f.write_text(f'runs = 3\nbatch_size = 1\nmax_iter = 50\n[[case]]\nname = "quartic"\n[[solver]]\n'
-                 f'name = "tests.trust._attackers:hang_on_target"\noptions = {{ target = "{target}" }}\n')
+    f = _attacker_sweep(tmp_path, "hang_on_target", target_run=1, runs=3)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         outcome = run_sweep(load_sweep(f), tmp_path / "out", client=client, time_limit=15)
