@@ -75,12 +75,7 @@ def imports_of(name: str, path: Path, known: dict[str, Path], functions: bool = 
                 if alias.name in known:
                     out.add(alias.name)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - (node.level - 1)]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
+            target = _from_target(node, package)
             for alias in node.names:
                 sub = f"{target}.{alias.name}"
                 if sub in known:
@@ -90,6 +85,15 @@ def imports_of(name: str, path: Path, known: dict[str, Path], functions: bool = 
     out.discard(name) if path.name == "__init__.py" else None
     return out
 
+
+
+def _from_target(node: ast.ImportFrom, package: str) -> str:
+    """The absolute module a ``from ... import`` names (relative levels resolved against ``package``)."""
+    if not node.level:
+        return node.module or ""
+    base = package.split(".")
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
 
 def import_graph(functions: bool = False) -> dict[str, set[str]]:
     """``module -> modules it imports`` at import time, or also inside functions (``functions=True``)."""
@@ -199,12 +203,7 @@ def dangling_imports() -> list[str]:
         for node in _statements(tree.body, functions=True):
             if not isinstance(node, ast.ImportFrom):
                 continue
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - (node.level - 1)]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
+            target = _from_target(node, package)
             if target not in known or defined[target] is None:
                 continue
             for alias in node.names:
