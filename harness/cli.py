@@ -523,7 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quick", action="store_true", help="small sizes (for tests)")
     b.add_argument("--size", action="append", default=None, metavar="DIM",
                    help="DLAE at ~DIM parameters instead of --case: 1e4, 1e5 or 4e5 (repeatable; batch 1; "
-                        "--runs 0: HVP figures only)")
+                        "--runs 0: HVP figures only; each row adds the HVP's measured GEMM roofline)")
     b.add_argument("--json", default=None, metavar="FILE")
     b.add_argument("--compile-cache", default=argparse.SUPPRESS, metavar="DIR|off", help=COMPILE_CACHE_HELP)
     b.set_defaults(func=cmd_bench)

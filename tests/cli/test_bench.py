@@ -15,6 +15,7 @@ def test_bench_quick_writes_table_and_json(tmp_path, capsys):
     bw = res["memory_bandwidth"]
     assert bw["bytes_per_s"] == 24 * bw["n"] / bw["seconds"] > 0
     assert "stream bandwidth" in text and "hvp %roofline" in text
+    assert "best of" in text and "hvp %gemm-bound" in text and "GEMM roofline" in text
     rows = res["cases"][0]["batches"]
     assert [r["batch"] for r in rows] == [1, 4]
     for r in rows:
