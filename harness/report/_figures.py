@@ -125,6 +125,45 @@ def loss_index_figure(records: Sequence[Mapping[str, Any]], case: str) -> Figure
     return fig
 
 
+#: Thesis Fig. 3.6D draws only the maximally flat points with ``||grad L||^2`` below this.
+FIG36D_GRAD_SQ = 1e-4
+
+
+def max_r_loss_index_figure(points: Sequence[Mapping[str, Any]], case: str,
+                            constant_loss: float | None = None) -> Figure | None:
+    """Loss against index fraction at each run's maximally flat iterate (thesis Fig. 3.6D).
+
+    ``points``: one mapping per run with the harness-computed ``loss``, ``index_fraction`` and
+    ``grad_norm_sq`` at the iterate and the solver-reported ``r`` of its step.  As in the
+    thesis: only points with ``||grad L||^2 < 1e-4`` are drawn; blue: ``||grad L||^2 < 1e-10``,
+    gold: ``r > 0.9``, black: the others.  ``constant_loss``: a dashed line at the loss of
+    the best constant output (the autoencoder's "mean of the data").
+    """
+    pts = [p for p in points if all(math.isfinite(_num(p, k)) for k in ("loss", "index_fraction", "grad_norm_sq"))]
+    shown = [p for p in pts if _num(p, "grad_norm_sq") < FIG36D_GRAD_SQ]
+    if not shown:
+        return None
+    fig = Figure(figsize=(6.0, 4.2))
+    ax = fig.add_subplot()
+    groups = (("||∇L||² < 1e-10", "#1f77b4", lambda p: _num(p, "grad_norm_sq") < CRITICAL_GRAD_SQ),
+              (f"r > {R_FLAT} (solver's)", "#e6a800", lambda p: _num(p, "r") > R_FLAT),
+              ("other", "black", lambda p: True))
+    left = list(shown)
+    for label, color, pred in groups:
+        sel = [p for p in left if pred(p)]
+        left = [p for p in left if not pred(p)]
+        if sel:
+            ax.scatter([_num(p, "index_fraction") for p in sel], [_num(p, "loss") for p in sel], s=20,
+                       color=color, alpha=0.8, label=f"{label} ({len(sel)})")
+    if constant_loss is not None and math.isfinite(constant_loss):
+        ax.axhline(constant_loss, color="gray", ls="--", lw=1, label=f"constant-output loss {constant_loss:.4g}")
+    ax.set_xlabel("index fraction (harness, dense Hessian)")
+    ax.set_ylabel("loss (harness)")
+    ax.set_title(f"{case}: maximally flat iterates, {len(shown)} of {len(points)} with ||∇L||² < 1e-4", fontsize=9)
+    ax.legend(fontsize=7, loc="best")
+    return fig
+
+
 #: Largest ``||grad L||^2`` drawn in the trace panels (larger values are drawn at it).
 TRACE_YMAX = 1e100
 

@@ -17,6 +17,13 @@ verified flatness (dense r and r_H at the final point and snapshots; the
 spectral near-kernel fraction) is shown beside them without a published value.
 critbench's own setting (Glorot starts, forcing 0.5, L2 1e-3, z-scored PCA) is
 shown as rows labelled "critbench variant" (``--full`` only).
+
+Fig. 3.6D (loss against index at each run's maximally flat iterate): the solver
+loop keeps, per run, the iterate whose Newton step reported the largest ``r``
+(``SolveResult.max_r_theta``; solver-reported, checked against the stored trace
+by :func:`max_r_points`); the harness recomputes loss, ``||grad L||^2`` and index
+there (dense Hessian).  The thesis's claim about those points (text after
+Fig. 3.6) is judged by :func:`fig36d_counts`.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import math
 from typing import Any
 
 from harness.report import _figures as figs
+from harness.report._figures import CRITICAL_GRAD_SQ, FIG36D_GRAD_SQ
 
 from . import _page as P
 from ._registry import Context, Experiment
@@ -60,6 +68,17 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 BUDGET = {"quick": (6, 100), "full": (None, 500)}
 #: --quick skips the variants (each is one more compiled solver loop on a dense case: minutes on 2 cores).
 VARIANT_BUDGET: dict[str, tuple[int, int] | None] = {"quick": None, "full": (20, 500)}
+
+
+#: Fig. 3.6D's claim (thesis, text after Fig. 3.6): the approximately critical maximally flat points "have
+#: [a] loss ... equal to the loss of a network that has constant output equal to the mean of the data, and
+#: their index is low, but not 0".  The thesis prints no tolerance; our reading: "equal" = within
+#: CONST_LOSS_RTOL of that loss (relative), "low, but not 0" = 0 < index fraction < LOW_INDEX_FRACTION.
+CONST_LOSS_RTOL = 0.01
+LOW_INDEX_FRACTION = 0.1
+#: Consistency of a reported maximally flat point with the solver's stored trace: the harness's loss
+#: there must equal the trace's loss at that iteration to this relative tolerance.
+TRACE_LOSS_RTOL = 1e-8
 
 
 #: Spectral flatness test of the final points (harness, dense): the fraction of ``||grad L||`` in the
@@ -109,6 +128,95 @@ def solver_final_r(recs: list[dict[str, Any]], arrays: dict[str, Any]) -> dict[s
     return out
 
 
+def constant_output_loss(case: Any) -> float:
+    """The autoencoder's loss at the best constant output, the data mean (thesis Sec. 3.5.1):
+    ``mean_{n,i} (y_{n,i} - mean_n y_{n,i})^2`` (the minimum over ``c`` of ``mean (y_{n,i} - c_i)^2``)."""
+    import numpy as np
+
+    y = np.asarray(case.data["y"], dtype=np.float64)
+    return float(np.mean((y - y.mean(axis=0)) ** 2))
+
+
+def max_r_points(case_name: str, params: dict[str, Any], recs: list[dict[str, Any]],
+                 arrays: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``run_id -> `` each run's maximally flat iterate (thesis Fig. 3.6D).
+
+    ``iter`` and ``r`` are solver-reported (``max_r_iter``, ``max_r_value`` of the batch's
+    arrays: the iterate ``theta_k`` whose Newton step had the largest finite ``r``, Eq. 3.36);
+    ``loss``, ``grad_norm_sq``, ``index_count`` and ``index_fraction`` (eigenvalues
+    ``< -1e-5``) are computed by the harness at ``max_r_theta`` with the dense Hessian.
+    ``consistent``: the stored ``r`` trace's largest finite value is at entry ``iter + 1``
+    and equals ``r``, and the harness's loss at the point equals the trace's loss at entry
+    ``iter`` (``TRACE_LOSS_RTOL``); ``why`` says what failed (a batch stored without
+    these arrays, a run without a finite ``r``, a point that is not the trace's).
+    """
+    import numpy as np
+
+    from cases import get_case
+    from harness.scoring.oracles import point_oracles
+    from harness.scoring.score import measure_point
+
+    from ._runs import row
+
+    case = get_case(case_name, **params)
+    nan = math.nan
+    out: dict[str, dict[str, Any]] = {}
+    todo: list[tuple[dict[str, Any], np.ndarray]] = []
+    for r in recs:
+        rid, arr = str(r["run_id"]), arrays[str(r["batch_id"])]
+        p: dict[str, Any] = {"iter": -1, "r": nan, "loss": nan, "grad_norm_sq": nan, "index_count": None,
+                             "index_fraction": nan, "consistent": False, "why": ""}
+        out[rid] = p
+        if not all(k in arr for k in ("max_r_theta", "max_r_iter", "max_r_value", "r", "loss")):
+            p["why"] = "not stored (a batch from before the max-r iterate was kept, or a plug-in's result)"
+            continue
+        it, rv = int(row(arrays, r, "max_r_iter")), float(row(arrays, r, "max_r_value"))
+        p.update(iter=it, r=rv)
+        tr = np.asarray(row(arrays, r, "r"), dtype=float)
+        fin = np.where(np.isfinite(tr), tr, -np.inf)
+        if it < 0 or not np.isfinite(fin).any():
+            p["why"] = "no step reported a finite r"
+            continue
+        if not (it + 1 < tr.size and int(np.argmax(fin)) == it + 1 and tr[it + 1] == rv):
+            p["why"] = "the reported iterate is not the argmax of the stored r trace"
+            continue
+        todo.append((r, np.asarray(row(arrays, r, "max_r_theta"), dtype=np.float64)))
+    if todo:
+        oracles = point_oracles(case, np.stack([t for _, t in todo]))
+        for (rec, theta), d in zip(todo, oracles):
+            p = out[str(rec["run_id"])]
+            if not d:
+                p["why"] = "non-finite point"
+                continue
+            m = measure_point(case, theta, loss=d["loss"], grad=d["grad"], hessian=d.get("hessian"))
+            p.update(loss=m["loss"], grad_norm_sq=m["grad_norm_sq"], index_count=m["index_count"],
+                     index_fraction=nan if m["index_fraction"] is None else m["index_fraction"])
+            trace_loss = float(row(arrays, rec, "loss")[p["iter"]])
+            if abs(p["loss"] - trace_loss) <= TRACE_LOSS_RTOL * max(1.0, abs(trace_loss)):
+                p["consistent"] = True
+            else:
+                p["why"] = f"harness loss {p['loss']:.6g} != the trace's {trace_loss:.6g} at that iteration"
+    return out
+
+
+def fig36d_counts(points: dict[str, dict[str, Any]], const_loss: float) -> dict[str, tuple[int, int]]:
+    """``quantity -> (count, of)`` of the Fig. 3.6D claim over the consistent maximally flat points
+    (:func:`max_r_points`): ``critical``: those with harness ``||grad L||^2 < 1e-10`` (the thesis's
+    blue points), ``shown``: those with ``< 1e-4`` (the points the figure draws); the count is how
+    many of them have ``|L - L0| <= CONST_LOSS_RTOL * |L0|`` (``L0 = const_loss``) and
+    ``0 < index fraction < LOW_INDEX_FRACTION``; ``kept``: consistent points of all runs."""
+    ok = [p for p in points.values() if p["consistent"]]
+
+    def near(p: dict[str, Any]) -> bool:
+        return (abs(p["loss"] - const_loss) <= CONST_LOSS_RTOL * abs(const_loss)
+                and 0 < p["index_fraction"] < LOW_INDEX_FRACTION)
+
+    crit = [p for p in ok if p["grad_norm_sq"] < CRITICAL_GRAD_SQ]
+    shown = [p for p in ok if p["grad_norm_sq"] < FIG36D_GRAD_SQ]
+    return {"critical": (sum(map(near, crit)), len(crit)), "shown": (sum(map(near, shown)), len(shown)),
+            "kept": (len(ok), len(points))}
+
+
 def stats(recs: list[dict[str, Any]], kfrac: dict[str, float] | None = None,
           final_r: dict[str, float] | None = None) -> dict[str, tuple[int, int]]:
     """``quantity -> (count, runs)`` of the flatness statistics."""
@@ -151,10 +259,39 @@ LABELS = {"critical": "critical (||∇L||² < 1e-10)",
 
 
 def _cell(ctx: Context, case: str, params: dict[str, Any], options: dict[str, Any], runs: int,
-          iters: int) -> tuple[list[dict[str, Any]], dict[str, tuple[int, int]]]:
+          iters: int) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, tuple[int, int]]]:
     recs = run_cell(ctx, case, params, "newton-mr", options, runs=runs, max_iter=iters)
     arrays = arrays_of(ctx, recs)
-    return recs, stats(recs, kernel_fractions(case, params, recs, arrays), solver_final_r(recs, arrays))
+    return recs, arrays, stats(recs, kernel_fractions(case, params, recs, arrays), solver_final_r(recs, arrays))
+
+
+def _labelled(run_id: str, p: dict[str, Any]) -> dict[str, Any]:
+    """One maximally flat point for ``page.numbers``, each value under who computed it."""
+    return {"run_id": run_id, "solver_reported": {"iter": p["iter"], "r": p["r"]},
+            "harness": {k: p[k] for k in ("loss", "grad_norm_sq", "index_count", "index_fraction")},
+            "consistent_with_trace": p["consistent"], "why": p["why"]}
+
+
+def _fig36d_rows(case: str, counts: dict[str, tuple[int, int]], const: float, quick: bool, runs: int,
+                 iters: int) -> list[tuple[str, str, str, str, str, str]]:
+    """The Fig. 3.6D rows of the autoencoder: the claim about the blue points (with a verdict)
+    and the same test over every drawn point (no published value)."""
+    test = (f"loss within {CONST_LOSS_RTOL:.0%} of the constant-output loss {const:.4g} and 0 < index fraction "
+            f"< {LOW_INDEX_FRACTION} (harness)")
+    k, n = counts["critical"]
+    if quick:
+        v = P.verdict(False, f"quick mode (small instance, {runs} runs x {iters} iterations): not the thesis setting")
+    elif n == 0:
+        v = P.verdict(False, "no maximally flat iterate has ||∇L||² < 1e-10")
+    else:
+        v = P.verdict(P.agrees(k, n, 100, _published_se(100, CASES[case][2])))
+    ks, ns = counts["shown"]
+    return [(f"{case}: maximally flat iterates with ||∇L||² < 1e-10 (Fig. 3.6D blue): {test}", P.pct(k, n),
+             "all (loss = the constant-output loss, index low but not 0)",
+             f"{100 * k / n - 100:+.0f} points" if n else "", "different data (4x4 scikit-learn digits, not MNIST "
+             "crops); tolerances are our reading", v),
+            (f"{case}: maximally flat iterates with ||∇L||² < 1e-4 (drawn in Fig. 3.6D): {test}", P.pct(ks, ns), "–",
+             "", "", "–")]
 
 
 def _published_se(pct: float, runs: int) -> float:
@@ -162,6 +299,8 @@ def _published_se(pct: float, runs: int) -> float:
 
 
 def run(ctx: Context) -> P.Page:
+    from cases import get_case
+
     page = P.Page(NAME, "Section 3.5: critical-point finding on nonlinear networks (field cases)",
                   "Frye, thesis Sec. 3.5 (Figures 3.6-3.8)", command(NAME, ctx))
     runs_q, iters = BUDGET[ctx.mode]
@@ -184,12 +323,17 @@ def run(ctx: Context) -> P.Page:
     for case, (quick, full, th_runs, claims) in CASES.items():
         params = quick if ctx.quick else full
         runs = runs_q if ctx.quick else th_runs
-        recs, st = _cell(ctx, case, params, THESIS_OPTIONS, runs, iters)
+        recs, arrays, st = _cell(ctx, case, params, THESIS_OPTIONS, runs, iters)
         vparams = VARIANTS[case][0 if ctx.quick else 1]
-        vst = _cell(ctx, case, vparams, {}, *v_budget)[1] if v_budget is not None else {}
+        vst = _cell(ctx, case, vparams, {}, *v_budget)[2] if v_budget is not None else {}
+        pts = max_r_points(case, params, recs, arrays)
+        const = constant_output_loss(get_case(case, **params)) if case == "swish-autoencoder" else None
+        counts = fig36d_counts(pts, const if const is not None else math.nan)
         numbers[case] = {"thesis_setting": {k: {"count": v[0], "runs": v[1]} for k, v in st.items()},
                          "critbench_variant": {k: {"count": v[0], "runs": v[1]} for k, v in vst.items()},
-                         "params": params, "variant_params": vparams}
+                         "params": params, "variant_params": vparams,
+                         "fig_3_6d": {"constant_output_loss": const,
+                                      "points": [_labelled(k, v) for k, v in pts.items()]}}
         published = {key: (text, pct, n_pub) for key, text, pct, n_pub in claims}
         rows = []
         for key, (k, n) in st.items():
@@ -206,6 +350,9 @@ def run(ctx: Context) -> P.Page:
                                   "setting") if ctx.quick else P.verdict(ok))
             rows.append((f"{case}: {LABELS[key]}", P.pct(k, n), text, diff,
                          "different data (4x4 scikit-learn digits, not MNIST crops)", v))
+        if const is not None:
+            rows += _fig36d_rows(case, counts, const, ctx.quick, len(recs), iters)
+            numbers[case]["fig_3_6d"]["counts"] = {k: {"count": v[0], "of": v[1]} for k, v in counts.items()}
         for key in (("critical", "flat_solver_final", "max_r>0.9", "flat_ever") if vst else ()):
             k, n = vst[key]
             rows.append((f"{case} (critbench variant: Glorot, forcing 0.5"
@@ -215,16 +362,32 @@ def run(ctx: Context) -> P.Page:
                  P.Figure(figs.r_ecdf_figure(recs, case), f"{case} (thesis setting): ECDFs of final and maximal r "
                                                           "(dashed: 0.9)"),
                  P.Figure(figs.loss_index_figure(recs, case), f"{case} (thesis setting): loss vs index fraction of "
-                                                              "the final points"))
+                                                              "the final points"),
+                 P.Figure(figs.max_r_loss_index_figure(list(pts.values()), case, const),
+                          f"{case} (thesis setting), thesis Fig. 3.6D: loss vs index fraction at each run's maximally "
+                          "flat iterate (the iterate whose Newton step had the largest r: iterate and r "
+                          "solver-reported; loss, ||∇L||² and index harness-computed, dense Hessian). Only "
+                          "||∇L||² < 1e-4 drawn; blue ||∇L||² < 1e-10, gold r > 0.9, black others"
+                          + ("; dashed: the constant-output loss (mean of the data)" if const is not None else "")
+                          + f". {counts['kept'][0]} of {len(recs)} reported points "
+                            "consistent with the stored trace"))
     page.numbers = {"max_iter": iters, "variant_budget": v_budget, "cases": numbers}
     page.add(P.Note(
         "Why the harness's dense r is not the thesis's quantity: the dense r uses the exact step p = -pinv(H) g "
         "(eigenvalues |λ| <= 5e-4 ||H||_F dropped), which collapses when a sliver of g lies along eigenvalues "
         "just above that cutoff (p = g/λ is huge there); MR-QLP's step never resolves those directions. The "
         "spectral test (fraction of ||∇L|| in the near-kernel) is the cutoff-robust harness reading."))
-    page.add(P.Note("Loss-index of the maximally flat iterates (thesis Fig. 3.6D) is shown for the final iterates "
-                    "here: the solver loop stores the final point and the snapshots below 1e-4/1e-6/1e-8/1e-10, "
-                    "not the iterate of maximal r."))
+    page.add(P.Note(
+        "Fig. 3.6D: the solver loop keeps each run's maximally flat iterate (the iterate whose Newton step reported "
+        "the largest r; solver-reported, and used only if it is the argmax of the run's stored r trace and the "
+        "harness's loss there equals the trace's). The harness computes loss, ||∇L||² and index (dense Hessian, "
+        "eigenvalues < -1e-5) there. The thesis's claim (text after Fig. 3.6): the approximately critical such "
+        "points (blue, ||∇L||² < 1e-10) have the loss of a network with constant output equal to the mean of the "
+        f"data, and a low but nonzero index. The thesis prints no tolerance; our reading: loss within "
+        f"{CONST_LOSS_RTOL:.0%} of that constant-output loss, and 0 < index fraction < {LOW_INDEX_FRACTION}. The "
+        "verdict row counts the blue points; the row below it, every point the figure draws (||∇L||² < 1e-4), "
+        "without a published value. The thesis gives no such claim for the two classifiers (their figures are "
+        "drawn without a reference line)."))
     return page
 
 

@@ -7,7 +7,8 @@ A result directory ``DIR/`` (``docs/design.md``, "Run records"; ``docs/store.md`
   and the SHA-256 of those bytes (:mod:`harness.results.index`).  Only lines inside
   an indexed range whose hash matches are counted as results;
 * ``DIR/arrays/<batch_id>.npz`` -- the batch's arrays (``theta0``, ``theta``,
-  ``snapshots``, ``snapshot_iter`` and every trace field), row ``batch_row`` of
+  ``snapshots``, ``snapshot_iter``, ``max_r_theta``/``max_r_iter``/``max_r_value`` and every
+  trace field), row ``batch_row`` of
   each array belonging to the record with that ``batch_row``;
 * ``DIR/meta.json`` -- command, provenance and the critbench version.
 

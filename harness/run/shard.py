@@ -14,7 +14,8 @@ Scoring never trusts the solver (``docs/design.md``, "Trust"):
 * its result is checked before anything is scored (:func:`check_result`):
   ``theta`` must be a float64 array of shape ``(batch, dim)``, ``status``,
   ``n_iter``, ``hvps``, ``grads`` integer arrays of shape ``(batch,)``, the
-  trace ``(batch, T + 1)`` arrays.  Anything else makes every run of the shard
+  trace ``(batch, T + 1)`` arrays, the snapshots and the maximally flat iterate
+  (``max_r_*``, optional) of their shapes.  Anything else makes every run of the shard
   ``invalid`` with a one-line ``invalid_reason``; NaN/inf in ``theta`` is not
   malformed, it is scored ``diverged``;
 * an exception in the solver makes the shard's runs ``error`` (the exception's
@@ -44,6 +45,9 @@ from harness.scoring.score import score_run, status_name
 __all__ = ["Resolved", "ShardResult", "batch_arrays", "build_records", "check_result", "isolated_data", "pad_rows",
            "finish_block", "cost_source_of", "solver_failure"]
 
+#: The maximally flat iterate a solver may report (:class:`harness.solvers.SolveResult`): stored in the
+#: batch's arrays for the thesis's Fig. 3.6D (the harness recomputes loss and index there); never scored.
+_MAX_R_FIELDS = ("max_r_theta", "max_r_iter", "max_r_value")
 #: Status codes a solver may report (``harness.solvers`` ``CONVERGED .. DIVERGED``).
 _KNOWN_STATUS = frozenset({0, 1, 2, 3})
 #: The record fields :func:`harness.scoring.score.score_run` fills; null on ``invalid``/``error`` runs.
@@ -102,7 +106,9 @@ def pad_rows(theta0: np.ndarray, batch: int) -> np.ndarray:
 
 def batch_arrays(res: Any, theta0: np.ndarray, n: int, indices: Sequence[int]) -> dict[str, np.ndarray]:
     """The batch's array file: ``run_index, theta0, theta, status, n_iter, snapshots,
-    snapshot_iter`` and every trace field under its own name (``(n, T + 1)``).
+    snapshot_iter``, ``max_r_theta, max_r_iter, max_r_value`` (the maximally flat iterate,
+    solver-reported; when the solver keeps it) and every trace field under its own name
+    (``(n, T + 1)``).
 
     ``res = None`` (the solver raised, or its result was rejected): only
     ``run_index`` and ``theta0``.
@@ -120,6 +126,10 @@ def batch_arrays(res: Any, theta0: np.ndarray, n: int, indices: Sequence[int]) -
         arrs["snapshots"] = np.asarray(res.snapshots)[:n]
     if res.snapshot_iter is not None:
         arrs["snapshot_iter"] = np.asarray(res.snapshot_iter)[:n]
+    for name in _MAX_R_FIELDS:
+        val = getattr(res, name, None)
+        if val is not None:
+            arrs[name] = np.asarray(val)[:n]
     for k, v in (res.trace or {}).items():
         if k not in arrs:
             arrs[k] = np.asarray(v)[:n]
@@ -197,6 +207,18 @@ def check_result(res: Any, batch: int, dim: int) -> tuple[str | None, dict[int, 
         v = np.asarray(val)
         if v.ndim != 2 + len(tail) or v.shape[0] != batch or v.shape[2:] != tail or v.dtype.kind not in "iuf":
             return f"{name} has shape {_shape(v)} dtype {v.dtype}; expected ({batch}, cutoffs{', ' + str(dim) if tail else ''})", {}
+    for name, shape, kinds in (("max_r_theta", (batch, dim), "f"), ("max_r_iter", (batch,), "iu"),
+                               ("max_r_value", (batch,), "f")):
+        val = getattr(res, name, None)
+        if val is None:
+            continue
+        try:
+            v = np.asarray(val)
+        except (TypeError, ValueError) as exc:
+            return f"{name} is not an array ({type(exc).__name__})", {}
+        if v.shape != shape or v.dtype.kind not in kinds:
+            return (f"{name} has shape {_shape(v)} dtype {v.dtype}; expected "
+                    f"{'integers' if kinds == 'iu' else 'floats'} of shape {shape}"), {}
     status = np.asarray(res.status)
     rows = {row: f"unknown status code {int(c)}" for row, c in enumerate(status) if int(c) not in _KNOWN_STATUS}
     return None, rows

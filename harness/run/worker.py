@@ -6,7 +6,8 @@ rebuilds the case and the solver from ``(name, params/options)`` (or unpickles
 objects given by Python callers of :mod:`harness.testing`), hands the solver a
 read-only copy of the initial points and a copy of the data
 (:func:`isolated_data`), and answers with plain arrays:
-``theta, status, n_iter, hvps, grads``, the trace, the snapshots, and the
+``theta, status, n_iter, hvps, grads``, the trace, the snapshots, the maximally
+flat iterate (``max_r_*``), and the
 wall times of the solve and of its compile warm-up.  It never scores, never
 opens the store.
 
@@ -41,7 +42,8 @@ __all__ = ["SolveTask", "WARMUP_TOL", "WorkerState", "cost_source_of", "decode_r
 #: ``tol`` of the compile warm-up call: every run converges at iteration 0.
 WARMUP_TOL = 1e300
 #: Result attributes a worker sends back (each only if the solver's result has it).
-_ARRAY_FIELDS = ("theta", "status", "n_iter", "hvps", "grads", "snapshots", "snapshot_iter")
+_ARRAY_FIELDS = ("theta", "status", "n_iter", "hvps", "grads", "snapshots", "snapshot_iter", "max_r_theta",
+                 "max_r_iter", "max_r_value")
 
 
 @dataclasses.dataclass(frozen=True)

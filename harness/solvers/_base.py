@@ -210,6 +210,12 @@ class SolveResult:
         lane_utilization: useful lane-iterations / (lanes x iterations executed)
             of the solve (None if unknown, e.g. a plugin's result).
         lanes: vmapped lanes of the solve (None if unknown).
+        max_r_theta: ``(batch, dim)``: each run's maximally gradient-flat iterate (thesis
+            Fig. 3.6D), the iterate ``theta_k`` whose Newton step reported the largest finite
+            ``r`` of the run (``r`` of Eq. 3.36, the step *from* ``theta_k``: trace entry
+            ``k + 1``); NaN if no step reported a finite ``r`` (None: not kept, e.g. a plugin).
+        max_r_iter: ``(batch,)``: that ``k`` (the first one on ties), -1 if none.
+        max_r_value: ``(batch,)``: that largest ``r``, NaN if none.
     """
 
     theta: np.ndarray
@@ -223,6 +229,9 @@ class SolveResult:
     snapshot_iter: np.ndarray | None = None
     lane_utilization: float | None = None
     lanes: int | None = None
+    max_r_theta: np.ndarray | None = None
+    max_r_iter: np.ndarray | None = None
+    max_r_value: np.ndarray | None = None
 
     @property
     def batch(self) -> int:
@@ -332,6 +341,8 @@ class LoopCarry(NamedTuple):
         hvps, grads: cumulative costs (the initial gradient counts as one).
         trace: per-iteration arrays keyed by :data:`TRACE_FIELDS`, each ``(max_iter + 1,)``.
         snap, snap_it: snapshots at :data:`SNAPSHOT_CUTOFFS` and their iterations.
+        max_r_theta, max_r_iter, max_r_value: the iterate whose step reported the largest
+            finite ``r`` so far, its iteration and that ``r`` (NaN, -1, NaN until one does).
     """
 
     k: jax.Array
@@ -345,6 +356,9 @@ class LoopCarry(NamedTuple):
     trace: dict[str, jax.Array]
     snap: jax.Array
     snap_it: jax.Array
+    max_r_theta: jax.Array
+    max_r_iter: jax.Array
+    max_r_value: jax.Array
 
 
 def _init_carry(solver: IterativeSolver, fn: Callable, theta0: jax.Array, args: Any, max_iter: int,
@@ -371,7 +385,7 @@ def _init_carry(solver: IterativeSolver, fn: Callable, theta0: jax.Array, args: 
     snap0 = jnp.where(hit0[:, None], theta0[None, :], jnp.nan)
     snap_it0 = jnp.where(hit0, 0, -1).astype(jnp.int64)
     return LoopCarry(jnp.int64(0), theta0, f0, g0, state0, status0, jnp.int64(0), jnp.int64(1), trace, snap0,
-                     snap_it0)
+                     snap_it0, jnp.full_like(theta0, jnp.nan), jnp.int64(-1), jnp.float64(jnp.nan))
 
 
 def _step_carry(solver: IterativeSolver, fn: Callable, c: LoopCarry, args: Any, max_iter: int,
@@ -381,6 +395,10 @@ def _step_carry(solver: IterativeSolver, fn: Callable, c: LoopCarry, args: Any, 
     Stop tests in order: non-finite -> DIVERGED, ``||g||^2 <= tol`` -> CONVERGED,
     unchanged iterate -> STALLED, the solver's :meth:`IterativeSolver.terminate`
     hook, budget spent -> MAX_ITER.
+
+    The maximally flat iterate (thesis Fig. 3.6D) is updated before the step is
+    judged: ``theta_k = c.theta`` replaces it when the step from it reported a finite
+    ``info.r`` strictly larger than the best so far (so the first one wins ties).
     """
     vg = jax.value_and_grad(fn)
     theta_new, state_new, info = solver.step(fn, c.theta, c.f, c.g, c.state, args)
@@ -415,10 +433,20 @@ def _step_carry(solver: IterativeSolver, fn: Callable, c: LoopCarry, args: Any, 
     hit = finite & (g2 < cut) & (c.snap_it < 0)
     snap = jnp.where(hit[:, None], theta_new[None, :], c.snap)
     snap_it = jnp.where(hit, k, c.snap_it)
+    better = jnp.isfinite(info.r) & (jnp.isnan(c.max_r_value) | (info.r > c.max_r_value))
+    max_r_theta = jnp.where(better, c.theta, c.max_r_theta)
+    max_r_iter = jnp.where(better, c.k, c.max_r_iter)
+    max_r_value = jnp.where(better, info.r, c.max_r_value)
     # A diverged run keeps its last finite iterate.
     keep = lambda new, old: jnp.where(finite, new, old)  # noqa: E731
     return LoopCarry(k, keep(theta_new, c.theta), keep(f_new, c.f), keep(g_new, c.g),
-                     jax.tree_util.tree_map(keep, state_new, c.state), status, hv, gr, tr, snap, snap_it)
+                     jax.tree_util.tree_map(keep, state_new, c.state), status, hv, gr, tr, snap, snap_it,
+                     max_r_theta, max_r_iter, max_r_value)
+
+
+#: Per-run outputs of a solve, lockstep or refilling: the carry fields that make a :class:`SolveResult`.
+_OUT_FIELDS = ("theta", "status", "k", "hvps", "grads", "trace", "snap", "snap_it", "max_r_theta", "max_r_iter",
+               "max_r_value")
 
 
 def _run_one(solver: IterativeSolver, fn: Callable, theta0: jax.Array, args: Any, max_iter: int, tol: jax.Array):
@@ -428,7 +456,7 @@ def _run_one(solver: IterativeSolver, fn: Callable, theta0: jax.Array, args: Any
         lambda c: _step_carry(solver, fn, c, args, max_iter, tol),
         _init_carry(solver, fn, theta0, args, max_iter, tol),
     )
-    return c.theta, c.status, c.k, c.hvps, c.grads, c.trace, c.snap, c.snap_it
+    return tuple(getattr(c, name) for name in _OUT_FIELDS)
 
 
 def _run_batch_impl(solver, fn, theta0, args, max_iter, tol):
@@ -440,8 +468,6 @@ _run_batch = ExportedJit(_run_batch_impl, static_argnums=(0, 1, 4))
 
 
 # --------------------------------------------------------------------------- refilling batches
-#: Per-run outputs of a refilling solve (the carry fields that make a :class:`SolveResult`).
-_OUT_FIELDS = ("theta", "status", "k", "hvps", "grads", "trace", "snap", "snap_it")
 
 
 def _where_lanes(mask: jax.Array, new: Any, old: Any) -> Any:
@@ -537,6 +563,8 @@ def iterate_refill(
         "trace": {k: (jnp.full((n_rows + 1, T), -1, jnp.int64) if k in _INT_FIELDS else jnp.full((n_rows + 1, T), jnp.nan))
                   for k in TRACE_FIELDS},
         "snap": jnp.full((n_rows + 1, S, dim), jnp.nan), "snap_it": jnp.full((n_rows + 1, S), -1, jnp.int64),
+        "max_r_theta": jnp.full((n_rows + 1, dim), jnp.nan), "max_r_iter": jnp.full((n_rows + 1,), -1, jnp.int64),
+        "max_r_value": jnp.full((n_rows + 1,), jnp.nan),
     }
     lane_run = np.where(np.arange(L) < n, np.arange(L), sink).astype(np.int64)
     nxt = min(L, n)
@@ -571,6 +599,7 @@ def iterate_refill(
         trace=host["trace"], hfro_method=str(getattr(solver, "hfro_method", "none")), snapshots=host["snap"],
         snapshot_iter=host["snap_it"],
         lane_utilization=float(useful_total / (L * executed)) if executed else 1.0, lanes=L,
+        max_r_theta=host["max_r_theta"], max_r_iter=host["max_r_iter"], max_r_value=host["max_r_value"],
     )
 
 
@@ -602,7 +631,7 @@ def iterate(
     recompile.
     """
     theta0 = _check_theta0(problem, theta0, max_iter, tol)
-    theta, status, k, hv, gr, tr, snap, snap_it = _run_batch(
+    theta, status, k, hv, gr, tr, snap, snap_it, mr_theta, mr_iter, mr_value = _run_batch(
         solver, problem.loss_fn, jnp.asarray(theta0), problem.data, int(max_iter), jnp.float64(tol)
     )
     return SolveResult(
@@ -617,6 +646,9 @@ def iterate(
         snapshot_iter=np.asarray(snap_it),
         lane_utilization=lockstep_utilization(np.asarray(k)),
         lanes=int(theta0.shape[0]),
+        max_r_theta=np.asarray(mr_theta),
+        max_r_iter=np.asarray(mr_iter),
+        max_r_value=np.asarray(mr_value),
     )
 
 

@@ -113,7 +113,8 @@ def test_solver_loop_through_the_exported_path_equals_plain_jit(cache, lanes):
     assert _files(cache)
     enable_compile_cache("off")
     plain = solve()
-    for name in ("theta", "status", "n_iter", "hvps", "grads", "snapshots", "snapshot_iter"):
+    for name in ("theta", "status", "n_iter", "hvps", "grads", "snapshots", "snapshot_iter", "max_r_theta",
+                 "max_r_iter", "max_r_value"):
         np.testing.assert_array_equal(getattr(cached, name), getattr(plain, name), err_msg=name)
     for k in plain.trace:
         np.testing.assert_array_equal(cached.trace[k], plain.trace[k], err_msg=k)

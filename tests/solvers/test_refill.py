@@ -31,7 +31,7 @@ QUARTIC = _problem()
 
 RUNS = 20
 MAX_ITER = 200
-INT_KEYS = ("status", "n_iter", "hvps", "grads", "snapshot_iter")
+INT_KEYS = ("status", "n_iter", "hvps", "grads", "snapshot_iter", "max_r_iter")
 
 
 def _starts(n=RUNS, seed=0):
@@ -53,6 +53,8 @@ def _assert_run_equal(res, row, ref):
         np.testing.assert_array_equal(np.asarray(getattr(res, key))[row], np.asarray(getattr(ref, key))[0], err_msg=key)
     np.testing.assert_allclose(res.theta[row], ref.theta[0], rtol=1e-9, atol=1e-14)
     np.testing.assert_allclose(res.snapshots[row], ref.snapshots[0], rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(res.max_r_theta[row], ref.max_r_theta[0], rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(res.max_r_value[row], ref.max_r_value[0], rtol=1e-9, atol=1e-14)
     for key, arr in ref.trace.items():
         if arr.dtype.kind == "i":
             np.testing.assert_array_equal(res.trace[key][row], arr[0], err_msg=key)

@@ -203,6 +203,29 @@ class HvpUnderreporter:
         return _result(np.array(theta0, dtype=np.float64), len(theta0), hvps=0)
 
 
+class ForgedMaxR:
+    """Newton-MR's own result with a forged maximally flat iterate (``mode``): ``shape``:
+    ``max_r_theta`` of shape ``(batch, dim + 1)``; ``point``: a well-formed point off the
+    trajectory (the initial point + 1); ``iter``: the true point claimed at the final iteration;
+    ``none``: nothing forged (the honest reference)."""
+
+    name = "forged-max-r"
+
+    def __init__(self, mode: str = "shape") -> None:
+        self.mode = mode
+
+    def solve(self, problem, theta0, *, max_iter, tol):
+        import dataclasses
+
+        from harness.solvers import get_solver
+
+        res = get_solver("newton-mr").solve(problem, theta0, max_iter=max_iter, tol=tol)
+        forged = {"shape": {"max_r_theta": np.zeros((len(theta0), problem.dim + 1))},
+                  "point": {"max_r_theta": np.asarray(theta0, dtype=np.float64) + 1.0},
+                  "iter": {"max_r_iter": np.asarray(res.n_iter).copy()}, "none": {}}[self.mode]
+        return dataclasses.replace(res, **forged)
+
+
 class OptionMutator:
     """Mutates its options (and adds one) on every solve."""
 

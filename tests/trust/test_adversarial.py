@@ -188,6 +188,33 @@ def test_hvps_are_the_harness_counts_or_labelled_solver_reported(tmp_path):
     assert [(r["hvps"], r["cost_source"]) for r in recs] == [(0, "solver")] * 2
 
 
+# --------------------------------------------------------------------------- the maximally flat iterate (Fig. 3.6D)
+def test_forged_max_r_iterate_of_wrong_shape_is_invalid(tmp_path):
+    recs = _run(tmp_path, QUARTIC, "ForgedMaxR", options={"mode": "shape"})
+    _rejected(recs, "invalid", "max_r_theta has shape (4, 3)")
+
+
+@pytest.mark.parametrize("mode", ["point", "iter"])
+def test_forged_max_r_iterate_changes_no_verdict_and_is_left_out_of_fig_3_6d(tmp_path, mode):
+    from harness.reproduce import field
+
+    def points(recs, d):
+        arrays = {b: load_arrays(d, b) for b in {str(r["batch_id"]) for r in recs}}
+        return field.max_r_points("quartic", {}, recs, arrays)
+
+    honest = _run(tmp_path / "h", QUARTIC, "ForgedMaxR", options={"mode": "none"}, max_iter=60)
+    forged = _run(tmp_path / "f", QUARTIC, "ForgedMaxR", options={"mode": mode}, max_iter=60)
+    keys = ("outcome", "status", "n_iter", "final_loss", "final_grad_norm_sq", "index_count", "correct",
+            "matched_class", "max_r", "ever_gradient_flat", "reported_ever_gradient_flat")
+    assert [{k: r[k] for k in keys} for r in forged] == [{k: r[k] for k in keys} for r in honest]
+    # the judge: the honest points match the stored trace; the forged ones do not and are left out
+    good = points(honest, tmp_path / "h" / "out")
+    assert good and all(p["consistent"] for p in good.values()), good
+    bad = points(forged, tmp_path / "f" / "out")
+    assert not any(p["consistent"] for p in bad.values()), bad
+    assert field.fig36d_counts(bad, 40.0)["kept"] == (0, 4)
+
+
 # --------------------------------------------------------------------------- the result directory
 def test_solver_writing_into_the_result_directory(tmp_path, capsys):
     out = tmp_path / "out"
