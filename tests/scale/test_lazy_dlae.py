@@ -136,3 +136,23 @@ def test_deep_linear_at_1e5_parameters_origin_checked_matrix_free():
     est = MF.slq(MF.hvp_block(case.loss_fn, np.zeros(case.dim), case.data), case.dim, probes=3, steps=4)
     assert est["nullity_fraction"].estimate == 1.0 and est["index_fraction"].estimate == 0.0
     assert est["hfro"].estimate == 0.0
+
+
+def test_gram_option_at_scale_solves_the_factored_form():
+    """Above the dense-scoring size ``gram=True`` hands the solver the factored Σ form (no k x k
+    weight product); its loss equals the data form's mean((X - W2 W1 X)^2) at a random point."""
+    import numpy as np
+
+    import cases
+    from cases import dlae as D
+
+    big = cases.get_case("dlae", k=60, p=20, n=200, init="gaussian", gram=True)
+    data_form = cases.get_case("dlae", k=60, p=20, n=200, init="gaussian")
+    assert big.dim > 2000 and big.loss_fn is D.loss_fn_factored
+    th = np.random.default_rng(3).standard_normal(big.dim) * 0.3
+    x = np.asarray(data_form.data["x"])
+    w1, w2 = th[: 20 * 60].reshape(20, 60), th[20 * 60:].reshape(60, 20)
+    direct = np.mean((x - w2 @ w1 @ x) ** 2)
+    assert float(big.loss_fn(th, big.data)) == pytest.approx(direct, rel=1e-10)
+    small = cases.get_case("dlae", k=16, p=4, gram=True)
+    assert small.loss_fn is D.loss_fn_gram
