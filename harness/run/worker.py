@@ -372,6 +372,24 @@ def worker_main(conn: Any, cache: str | None) -> None:
             os._exit(4)
 
 
+def _exit_with_parent(poll: float = 1.0) -> None:
+    """Exit as soon as the parent is gone (killed with SIGKILL, say), even in the middle of
+    a solve: a daemon thread watches ``os.getppid()``.  Without it a worker busy in a
+    long solve outlives a killed parent and keeps the cores until the solve ends."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, name="critbench-parent-watch", daemon=True).start()
+
+
 def _serve(conn: Any, cache: str | None) -> None:
     """Loop of a pool worker: ``("solve", task)`` / ``("describe", ref, given)`` / ``("stop",)``.
 
@@ -380,6 +398,7 @@ def _serve(conn: Any, cache: str | None) -> None:
     solve is answered as ``fatal`` and the worker exits: the parent respawns it.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent()
     from harness.run.compile_cache import enable_compile_cache
 
     if cache:

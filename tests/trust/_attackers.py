@@ -337,6 +337,17 @@ def hang_on_target(oracles, theta0, max_iter, tol, target=""):
 
 
 @numpy_solver
+def hang_with_marker(oracles, theta0, max_iter, tol, marker=""):
+    """Creates the file ``marker`` when the timed solve starts, then never returns."""
+    if tol < 1.0:
+        with open(marker, "w") as fh:
+            fh.write(str(os.getpid()))
+        while True:
+            time.sleep(60)
+    return _newton(oracles, theta0, max_iter, tol)
+
+
+@numpy_solver
 def sigkill_on_target(oracles, theta0, max_iter, tol, target=""):
     """Honest Newton, except that it SIGKILLs its own process on the initial point ``target``."""
     if tol < 1.0 and _is(theta0, target):

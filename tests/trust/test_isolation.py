@@ -108,3 +108,50 @@ def test_a_plugin_with_a_syntax_error_is_one_line_exit_2(tmp_path):
     err = proc.stderr.strip().splitlines()
     assert len(err) == 1 and "syntax" in err[0].lower() and "badplug" in err[0], proc.stderr
     assert not (tmp_path / "out" / "runs.jsonl").exists()
+
+
+# --------------------------------------------------------------------------- (h) the parent is killed
+def _children(pid: int) -> set[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return {int(x) for x in out.split()}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_busy_worker_exits_when_its_parent_is_killed(tmp_path):
+    """SIGKILL of the command while a worker is inside a (hanging) solve: the worker goes too,
+    instead of holding a core until its solve ends."""
+    import signal
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    marker = tmp_path / "solving"
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "--case", "quartic", "--solver",
+                             A + "hang_with_marker", "--option", f"marker={marker}", "--runs", "1",
+                             "--batch-size", "1", "--max-iter", "50", "--out", str(tmp_path / "out"), "--quiet"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = None
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not (marker.exists() and marker.read_text()):
+            assert proc.poll() is None, "the command ended before the solve started"
+            time.sleep(0.5)
+        worker = int(marker.read_text())
+        assert worker in _children(proc.pid)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and _alive(worker):
+            time.sleep(0.5)
+        assert not _alive(worker), "the worker outlived its killed parent"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if worker is not None and _alive(worker):
+            os.kill(worker, signal.SIGKILL)
