@@ -77,7 +77,8 @@ class NewtonMR(IterativeSolver):
         rtol: MINRES-QLP relative (co-kernel) residual tolerance.
         forcing: inexactness ``eta``: MINRES-QLP also stops once
             ``||H (H p + g)|| <= eta ||H g||`` (``0``: off, the thesis's settings).
-        maxxnorm: bound on ``||p||``.
+        maxxnorm: bound on ``||p||`` (MINRES-QLP returns ``p = 0`` when even its first iterate
+            is longer, so the run ends ``stalled`` at once: not a step-length cap).
         acondlim: bound on MINRES-QLP's condition estimate (and its numerical-rank cutoff).
         trancond: MINRES -> MINRES-QLP switch point.
         alpha: initial step length in ``(0, 1]``.

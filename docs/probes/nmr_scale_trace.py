@@ -1,0 +1,100 @@
+"""Probe (docs/scale-newton-mr.md, Q2): the stored trace of one Newton-MR run plus the gauge share of each step.
+
+For the DLAE the GL(p) gauge orbit through theta = (W1, W2) has tangent space
+{(A W1, -W2 A) : A in R^{p x p}} (p^2 directions; the exact Hessian kernel on the critical manifold).
+Per iteration: ||g||^2, its ratio to the previous one, MINRES-QLP flag/iters, alpha, ||p||, the share of p in
+the gauge tangent space (||P_gauge p|| / ||p||), ||g(theta + p)||^2 / ||g||^2 for the full step (and without the
+gauge part), and MINRES-QLP's relres = ||r|| / (Anorm ||p|| + ||g||) with Anorm (Choi's rtol test is relres <= rtol).
+
+usage: python nmr_scale_trace.py K P RUN [opt=value ...] [init=gaussian] [max_iter=500] [every=1]
+"""
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from cases import get_case
+from harness.run.initial_points import initial_points
+from harness.solvers import Problem, get_solver
+from harness.solvers.minres_qlp import minres_qlp
+
+k, p, run = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+opts, case_kw, max_iter, every, seed = {}, {}, 500, 1, 0
+for a in sys.argv[4:]:
+    key, val = a.split("=")
+    if key == "init":
+        case_kw["init"] = val
+    elif key == "max_iter":
+        max_iter = int(val)
+    elif key == "every":
+        every = int(val)
+    elif key == "seed":
+        seed = int(val)
+    else:
+        try:
+            opts[key] = float(val)
+        except ValueError:
+            opts[key] = {"True": True, "False": False}.get(val, val)
+case = get_case("dlae", k=k, p=p, gram=True, **case_kw)
+theta0 = initial_points(case, seed, [run])
+solver = get_solver("newton-mr", **opts)
+fn, data = case.loss_fn, case.data
+res = solver.solve(Problem(fn, data, case.dim), theta0, max_iter=max_iter, tol=1e-10)
+n_it = int(res.n_iter[0])
+tr = {kk: v[0] for kk, v in res.trace.items()}
+print(f"# k={k} p={p} dim={case.dim} run={run} opts={opts} {case_kw}: iters={n_it} status={int(res.status[0])} "
+      f"hvps={int(res.hvps[0])} grads={int(res.grads[0])} loss={tr['loss'][n_it]:.6g}")
+
+vg = jax.jit(lambda th: jax.value_and_grad(fn)(th, data))
+grad = jax.jit(lambda th: jax.grad(fn)(th, data))
+step = jax.jit(lambda th, f, g, st: solver.step(fn, th, f, g, st, data))
+mv = lambda th: (lambda v: jax.jvp(lambda t: jax.grad(fn)(t, data), (th,), (v,))[1])  # noqa: E731
+
+
+@jax.jit
+def mr(th, g):
+    s = solver
+    return minres_qlp(mv(th), -g, rtol=s.rtol, maxit=s.maxit if s.maxit > 0 else th.shape[0], maxxnorm=s.maxxnorm,
+                      acondlim=s.acondlim, trancond=s.trancond, forcing=s.forcing)
+
+
+def gauge_basis(th: np.ndarray) -> np.ndarray:
+    """Orthonormal basis (dim x rank) of {(A W1, -W2 A)}."""
+    w1 = th[: p * k].reshape(p, k)
+    w2 = th[p * k:].reshape(k, p)
+    cols = []
+    for i in range(p):
+        for j in range(p):
+            a = np.zeros((p, p))
+            a[i, j] = 1.0
+            cols.append(np.concatenate([(a @ w1).ravel(), (-w2 @ a).ravel()]))
+    q, s, _ = np.linalg.svd(np.array(cols).T, full_matrices=False)
+    return q[:, s > 1e-12 * s[0]]
+
+
+hdr = ("it", "g2", "g2ratio", "flag", "kit", "alpha", "|p|", "gauge", "r/g", "Hr/Hg", "full", "nongauge", "|th|", "relres", "Anorm")
+print(" ".join(f"{h:>9}" for h in hdr))
+theta = jnp.asarray(theta0[0])
+f, g = vg(theta)
+st = solver.init(fn, theta, f, g, data)
+g2_prev = float(g @ g)
+for it in range(n_it):
+    out = step(theta, f, g, st)
+    if it % every == 0 or it >= n_it - 3:
+        r = mr(theta, g)
+        pv, gv, th = np.asarray(r.x), np.asarray(g), np.asarray(theta)
+        Q = gauge_basis(th)
+        pg = Q @ (Q.T @ pv)
+        g2 = float(gv @ gv)
+        Hp = np.asarray(mv(theta)(r.x))
+        res_ = Hp + gv
+        Hres = np.asarray(mv(theta)(jnp.asarray(res_)))
+        Hg = np.asarray(mv(theta)(g))
+        m = lambda q: float(np.sum(np.asarray(grad(theta + jnp.asarray(q))) ** 2) / g2)  # noqa: E731
+        row = [it, g2, float(tr["grad_norm_sq"][it + 1]) / g2, int(r.flag), int(r.iters), float(out[2].step_size),
+               np.linalg.norm(pv), np.linalg.norm(pg) / np.linalg.norm(pv), np.linalg.norm(res_) / np.sqrt(g2),
+               np.linalg.norm(Hres) / np.linalg.norm(Hg), m(pv), m(pv - pg), np.linalg.norm(th), float(r.relres), float(r.Anorm)]
+        print(" ".join(f"{v:>9d}" if isinstance(v, int) else f"{v:9.2e}" for v in row), flush=True)
+    theta, st = out[0], out[1]
+    f, g = vg(theta)
