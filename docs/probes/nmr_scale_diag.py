@@ -11,38 +11,17 @@ Replays one run step by step with the solver's own ``step`` (jitted) and, with t
 
 usage: python nmr_scale_diag.py K P RUN [opt=value ...] [init=gaussian] [max_iter=500] [every=1] [tau=1e-3]
 """
-import sys
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cases import get_case
-from harness.run.initial_points import initial_points
-from harness.solvers import Problem, get_solver
+from _probe import parse, solve
 from harness.solvers.minres_qlp import minres_qlp
 
-k, p, run = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-opts, case_kw, max_iter, every, tau, seed = {}, {}, 500, 1, 1e-3, 0
-for a in sys.argv[4:]:
-    key, val = a.split("=")
-    if key == "init":
-        case_kw["init"] = val
-    elif key in ("max_iter", "every", "seed"):
-        globals()[{"max_iter": "max_iter", "every": "every", "seed": "seed"}[key]] = int(val)
-    elif key == "tau":
-        tau = float(val)
-    else:
-        try:
-            opts[key] = float(val)
-        except ValueError:
-            opts[key] = {"True": True, "False": False}.get(val, val)
-case = get_case("dlae", k=k, p=p, gram=True, **case_kw)
-theta0 = initial_points(case, seed, [run])
-solver = get_solver("newton-mr", **opts)
+k, p, run, opts, case_kw, st = parse({"max_iter": 500, "every": 1, "seed": 0, "tau": 1e-3})
+max_iter, every, tau = st["max_iter"], st["every"], st["tau"]
+case, theta0, solver, res = solve(k, p, [run], opts, case_kw, seed=st["seed"], max_iter=max_iter)
 fn, data = case.loss_fn, case.data
-prob = Problem(fn, data, case.dim)
-res = solver.solve(prob, theta0, max_iter=max_iter, tol=1e-10)
 n_it = int(res.n_iter[0])
 theta_star = res.theta[0]
 print(f"# k={k} p={p} dim={case.dim} run={run} opts={opts} {case_kw}: iters={n_it} status={int(res.status[0])} "

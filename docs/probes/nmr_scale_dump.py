@@ -2,31 +2,13 @@
 
 usage: python nmr_scale_dump.py K P RUNS [opt=value ...] [init=gaussian] [max_iter=500] [every=1]
 """
-import sys
-
 import numpy as np
 
-from cases import get_case
-from harness.run.initial_points import initial_points
-from harness.solvers import Problem, get_solver
+from _probe import parse, solve
 
-k, p, runs = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-opts, case_kw, max_iter, every, seed = {}, {}, 500, 1, 0
-for a in sys.argv[4:]:
-    key, val = a.split("=")
-    if key == "init":
-        case_kw["init"] = val
-    elif key in ("max_iter", "every", "seed"):
-        globals()[key] = int(val)
-    else:
-        try:
-            opts[key] = float(val)
-        except ValueError:
-            opts[key] = {"True": True, "False": False}.get(val, val)
-case = get_case("dlae", k=k, p=p, gram=True, **case_kw)
-theta0 = initial_points(case, seed, list(range(runs)))
-res = get_solver("newton-mr", **opts).solve(Problem(case.loss_fn, case.data, case.dim), theta0, max_iter=max_iter,
-                                             tol=1e-10)
+k, p, runs, opts, case_kw, st = parse({"max_iter": 500, "every": 1, "seed": 0})
+every = st["every"]
+case, theta0, _, res = solve(k, p, list(range(runs)), opts, case_kw, seed=st["seed"], max_iter=st["max_iter"])
 gt = case.ground_truth
 for i in range(runs):
     n = int(res.n_iter[i])
