@@ -36,6 +36,7 @@ import itertools
 import multiprocessing as mp
 import os
 import signal
+import sys
 import threading
 import time
 from multiprocessing.connection import wait as mp_wait
@@ -157,7 +158,7 @@ class ProcessPool:
             w = _Worker(self._ctx, self._cache)
             self._workers.append(w)
         try:
-            w.conn.send(("describe", solver_ref, given))
+            w.conn.send(("describe", solver_ref, given, list(sys.path)))
             if not w.conn.poll(DESCRIBE_TIMEOUT):
                 self._replace(w)
                 what = solver_ref[1] if solver_ref[0] == "name" else "the given solver"
@@ -184,7 +185,7 @@ class ProcessPool:
             raise RuntimeError("no free worker")
         w = next((w for w in free if task.cell in w.cells), None) or min(free, key=lambda w: len(w.cells))
         ticket = next(self._tickets)
-        w.conn.send(("solve", task))
+        w.conn.send(("solve", task, list(sys.path)))
         w.ticket, w.task, w.cells = ticket, task, w.cells | {task.cell}
         w.limit = time_limit
         w.deadline = time.monotonic() + time_limit if time_limit else float("inf")

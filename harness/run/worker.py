@@ -30,6 +30,7 @@ import io
 import json
 import os
 import signal
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -390,8 +391,19 @@ def _exit_with_parent(poll: float = 1.0) -> None:
     threading.Thread(target=watch, name="critbench-parent-watch", daemon=True).start()
 
 
+def _follow_import_path(path: Any) -> None:
+    """Take the parent's current ``sys.path`` (sent with every request): a worker is spawned with
+    the parent's path of that moment, and a long-lived pool must still find a plug-in whose folder
+    the parent put on the path later (the same module names resolve in both processes)."""
+    if isinstance(path, list) and all(isinstance(p, str) for p in path) and path != sys.path:
+        import importlib
+
+        sys.path[:] = path
+        importlib.invalidate_caches()
+
+
 def _serve(conn: Any, cache: str | None) -> None:
-    """Loop of a pool worker: ``("solve", task)`` / ``("describe", ref, given)`` / ``("stop",)``.
+    """Loop of a pool worker: ``("solve", task, sys_path)`` / ``("describe", ref, given, sys_path)`` / ``("stop",)``.
 
     SIGINT is ignored (Ctrl-C is the parent's: blocks in flight finish).  A
     ``BaseException`` that is not an ``Exception`` (``SystemExit``...) inside a
@@ -414,6 +426,7 @@ def _serve(conn: Any, cache: str | None) -> None:
             os._exit(0)
         if msg[0] == "stop":
             os._exit(0)
+        _follow_import_path(msg[-1])
         if msg[0] == "describe":
             conn.send_bytes(encode_reply({"describe": describe_solver(msg[1], msg[2])}, {}))
             continue

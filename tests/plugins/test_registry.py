@@ -244,3 +244,28 @@ def test_importing_the_packages_and_listing_names_does_not_import_jax() -> None:
         """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_a_plugin_folder_added_after_the_pool_started_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """The solver workers outlive a command (one pool per process): a plug-in whose folder joins
+    ``sys.path`` after the workers were spawned must still load in them."""
+    from harness.cli import main
+    from harness.run.pool import shared_pool
+
+    shared_pool(1)  # workers spawned with today's sys.path
+    late = tmp_path / "late"
+    late.mkdir()
+    _write(late, "late_plugin_solver", """
+        from harness.solvers.numpy_adapter import numpy_solver
+
+        @numpy_solver(name="late-gd")
+        def gd(oracles, theta0, max_iter, tol):
+            return theta0
+        """)
+    monkeypatch.syspath_prepend(str(late))
+    rc = main(["run", "--case", "quartic", "--solver", "late_plugin_solver:gd", "--runs", "2", "--max-iter", "3",
+               "--out", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err
+    assert "no module named" not in err, err
+    assert rc in (0, 1) and (tmp_path / "o" / "runs.jsonl").exists(), err
