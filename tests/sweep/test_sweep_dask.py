@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -82,22 +83,29 @@ def test_worker_killed_mid_sweep_loses_and_duplicates_nothing(sweep_file, refere
     ref, cache = reference
     killed: list[int] = []
 
-    def kill_one(client, shard):
-        if killed:
-            return
-        busy = {w: ks for w, ks in client.processing().items() if ks}
-        if not busy:
-            return
-        addr = sorted(busy)[0]
-        pid = client.run(os.getpid, workers=[addr])[addr]
-        os.kill(pid, signal.SIGKILL)
-        killed.append(pid)
+    def kill_first_busy(client, stop):
+        """SIGKILL the first worker seen with a task (polled from the moment the sweep starts, so a
+        fast machine finishing one shard before the other cannot leave nothing to kill)."""
+        while not stop.is_set() and not killed:
+            busy = sorted(w for w, ks in client.processing().items() if ks)
+            if busy:
+                pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                return
+            time.sleep(0.05)
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
-        outcome = run_sweep(load_sweep(sweep_file), tmp_path / "out", client=client, compile_cache=cache,
-                            on_stored=kill_one)
-    assert killed, "no worker was busy after the first stored shard"
+        stop = threading.Event()
+        killer = threading.Thread(target=kill_first_busy, args=(client, stop), daemon=True)
+        killer.start()
+        try:
+            outcome = run_sweep(load_sweep(sweep_file), tmp_path / "out", client=client, compile_cache=cache)
+        finally:
+            stop.set()
+            killer.join(30)
+    assert killed, "no worker was ever busy"
     # 2 cells x 12 runs on 2 refilling lanes: one block of 12 runs per cell (harness.run.plan)
     assert outcome.failed == 0 and outcome.failed_runs == 0 and outcome.stored == outcome.shards == 2
     got = _comparable(tmp_path / "out")
