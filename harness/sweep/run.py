@@ -87,21 +87,6 @@ class _Connect:
                 self.cluster.close()
 
 
-class _StoredHook:
-    """A progress sink that also calls ``on_stored(client)`` after each stored block."""
-
-    def __init__(self, inner: Any, on_stored: Callable[[Any, Any], None] | None, connect: _Connect) -> None:
-        self.inner, self.on_stored, self.connect = inner, on_stored, connect
-
-    def start(self, *args: Any, **kwargs: Any) -> None:
-        self.inner.start(*args, **kwargs)
-
-    def advance(self, *args: Any, **kwargs: Any) -> None:
-        self.inner.advance(*args, **kwargs)
-        if self.on_stored is not None:
-            self.on_stored(self.connect(), None)
-
-
 def run_sweep(
     sweep: Sweep,
     out_dir: str | Path,
@@ -113,7 +98,6 @@ def run_sweep(
     compile_cache: str | Path | None = None,
     command: Sequence[str] | None = None,
     quiet: bool = True,
-    on_stored: Callable[[Any, Any], None] | None = None,
     log: Callable[[str], None] | None = None,
     time_limit: float | None = DEFAULT_TIME_LIMIT,
 ) -> SweepOutcome:
@@ -125,7 +109,6 @@ def run_sweep(
             processes with one thread each).
         max_retries: resubmissions of a block whose task failed outside the solver.
         compile_cache: JAX persistent compilation cache directory for the workers.
-        on_stored: called as ``on_stored(client, None)`` after each stored block.
         log: where one-line messages (the dashboard address) go.
         time_limit: seconds per block (None: none).
 
@@ -159,8 +142,7 @@ def run_sweep(
             return outcome
         try:
             with make_progress(quiet) as progress:
-                per_cell = execute(plan, store, backend=backend, progress=_StoredHook(progress, on_stored, connect),
-                                   prov=prov)
+                per_cell = execute(plan, store, backend=backend, progress=progress, prov=prov)
         except KeyboardInterrupt:
             meta()
             raise
