@@ -47,3 +47,31 @@ def solve(k: int, p: int, runs: list[int], opts: dict, case_kw: dict, *, seed: i
     solver = get_solver("newton-mr", **opts)
     res = solver.solve(Problem(case.loss_fn, case.data, case.dim), theta0, max_iter=max_iter, tol=1e-10)
     return case, theta0, solver, res
+
+
+def oracles(case: Any, solver: Any) -> Any:
+    """Jitted ``vg(θ)`` (loss and gradient), ``grad(θ)``, the solver's own ``step(θ, f, g, state)``,
+    ``mv(θ)`` (the HVP operator ``v -> H(θ) v``) and ``mr(θ, g)`` (the solver's MINRES-QLP solve of
+    ``H p = -g`` with its options; ``maxit = 0`` means ``dim``)."""
+    from types import SimpleNamespace
+
+    import jax
+
+    from harness.solvers.minres_qlp import minres_qlp
+
+    fn, data = case.loss_fn, case.data
+
+    def mv(th: Any) -> Any:
+        return lambda v: jax.jvp(lambda t: jax.grad(fn)(t, data), (th,), (v,))[1]
+
+    @jax.jit
+    def mr(th: Any, g: Any) -> Any:
+        s = solver
+        return minres_qlp(mv(th), -g, rtol=s.rtol, maxit=s.maxit if s.maxit > 0 else th.shape[0],
+                          maxxnorm=s.maxxnorm, acondlim=s.acondlim, trancond=s.trancond, forcing=s.forcing)
+
+    return SimpleNamespace(
+        vg=jax.jit(lambda th: jax.value_and_grad(fn)(th, data)),
+        grad=jax.jit(lambda th: jax.grad(fn)(th, data)),
+        step=jax.jit(lambda th, f, g, st: solver.step(fn, th, f, g, st, data)),
+        mv=mv, mr=mr)

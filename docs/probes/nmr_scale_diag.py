@@ -15,8 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from _probe import parse, solve
-from harness.solvers.minres_qlp import minres_qlp
+from _probe import oracles, parse, solve
 
 k, p, run, opts, case_kw, st = parse({"max_iter": 500, "every": 1, "seed": 0, "tau": 1e-3})
 max_iter, every, tau = st["max_iter"], st["every"], st["tau"]
@@ -27,18 +26,9 @@ theta_star = res.theta[0]
 print(f"# k={k} p={p} dim={case.dim} run={run} opts={opts} {case_kw}: iters={n_it} status={int(res.status[0])} "
       f"hvps={int(res.hvps[0])} final g2={res.trace['grad_norm_sq'][0][n_it]:.2e} loss={res.trace['loss'][0][n_it]:.6g}")
 
-vg = jax.jit(lambda th: jax.value_and_grad(fn)(th, data))
-grad = jax.jit(lambda th: jax.grad(fn)(th, data))
+o = oracles(case, solver)
+vg, grad, step, mv, mr = o.vg, o.grad, o.step, o.mv, o.mr
 hess = jax.jit(lambda th: jax.hessian(fn)(th, data))
-step = jax.jit(lambda th, f, g, st: solver.step(fn, th, f, g, st, data))
-mv = lambda th: (lambda v: jax.jvp(lambda t: jax.grad(fn)(t, data), (th,), (v,))[1])  # noqa: E731
-
-
-@jax.jit
-def mr(th, g):
-    s = solver
-    return minres_qlp(mv(th), -g, rtol=s.rtol, maxit=s.maxit if s.maxit > 0 else th.shape[0], maxxnorm=s.maxxnorm,
-                      acondlim=s.acondlim, trancond=s.trancond, forcing=s.forcing)
 
 
 Hs = np.asarray(hess(jnp.asarray(theta_star)))

@@ -12,8 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from _probe import parse, solve
-from harness.solvers.minres_qlp import minres_qlp
+from _probe import oracles, parse, solve
 
 k, p, run, opts, case_kw, st = parse({"max_iter": 500, "every": 1, "seed": 0})
 max_iter, every = st["max_iter"], st["every"]
@@ -24,17 +23,8 @@ tr = {kk: v[0] for kk, v in res.trace.items()}
 print(f"# k={k} p={p} dim={case.dim} run={run} opts={opts} {case_kw}: iters={n_it} status={int(res.status[0])} "
       f"hvps={int(res.hvps[0])} grads={int(res.grads[0])} loss={tr['loss'][n_it]:.6g}")
 
-vg = jax.jit(lambda th: jax.value_and_grad(fn)(th, data))
-grad = jax.jit(lambda th: jax.grad(fn)(th, data))
-step = jax.jit(lambda th, f, g, st: solver.step(fn, th, f, g, st, data))
-mv = lambda th: (lambda v: jax.jvp(lambda t: jax.grad(fn)(t, data), (th,), (v,))[1])  # noqa: E731
-
-
-@jax.jit
-def mr(th, g):
-    s = solver
-    return minres_qlp(mv(th), -g, rtol=s.rtol, maxit=s.maxit if s.maxit > 0 else th.shape[0], maxxnorm=s.maxxnorm,
-                      acondlim=s.acondlim, trancond=s.trancond, forcing=s.forcing)
+o = oracles(case, solver)
+vg, grad, step, mv, mr = o.vg, o.grad, o.step, o.mv, o.mr
 
 
 def gauge_basis(th: np.ndarray) -> np.ndarray:
