@@ -47,6 +47,52 @@ def dense_oracle(case: Any) -> Any:
     return oracle
 
 
+def index_threshold_probe(case: Any, records: Sequence[dict[str, Any]], arrays: dict[str, Any], *,
+                          eps: float, threshold: float, oracle: Any) -> dict[str, Any]:
+    """How close the index count at the first iterate below ``eps`` is to flipping.
+
+    The thesis counts eigenvalues ``< -1e-5`` (Sec. 3.2.3.1, ``INDEX_EIG_TOL``)
+    toward the index.  Near a critical manifold the zero eigenvalues of the
+    limit are perturbed by ``O(||theta_T - theta*||)``, so at a loose cutoff
+    they can cross that threshold.  At each ``theta_T`` (:func:`harness.scoring.
+    score.cutoff_thetas`) with a matched ground-truth class this reports the most
+    negative eigenvalue the thesis's count still treats as zero (in
+    ``[-1e-5, 0)``) and recounts the index at the stricter ``threshold``
+    (``threshold > -1e-5``) against the class's index count.
+
+    Returns:
+        ``n_points`` (matched points), ``most_negative_uncounted`` (``None`` if none), ``wrong``
+        (index count at ``threshold`` differs from the class's), ``wrong_outer`` (of those, how many
+        lie in the outer thirds of the class index fractions) and ``wrong_index_fractions``.
+    """
+    import numpy as np
+
+    from cases._core import INDEX_EIG_TOL
+    from harness.scoring.score import cutoff_thetas
+
+    if not -INDEX_EIG_TOL < threshold <= 0:
+        raise ValueError(f"threshold must lie in (-{INDEX_EIG_TOL:g}, 0], got {threshold!r}")
+    gt = case.ground_truth
+    pts = []
+    for _, theta in cutoff_thetas(records, arrays, eps):
+        klass = gt.match(theta) if gt is not None else None
+        if klass is None:
+            continue
+        ev = np.linalg.eigvalsh(np.asarray(oracle(theta)[2], dtype=np.float64))
+        uncounted = ev[(ev >= -INDEX_EIG_TOL) & (ev < 0)]
+        pts.append((klass.index_count / case.dim, float(uncounted.min()) if uncounted.size else None,
+                    int(np.sum(ev < threshold)) != klass.index_count))
+    if not pts:
+        return {"n_points": 0, "most_negative_uncounted": None, "wrong": 0, "wrong_outer": 0,
+                "wrong_index_fractions": []}
+    fr = np.array([p[0] for p in pts])
+    lo, hi = np.quantile(fr, [1 / 3, 2 / 3])
+    wrong = sorted(p[0] for p in pts if p[2])
+    neg = [p[1] for p in pts if p[1] is not None]
+    return {"n_points": len(pts), "most_negative_uncounted": min(neg) if neg else None, "wrong": len(wrong),
+            "wrong_outer": sum(x <= lo or x >= hi for x in wrong), "wrong_index_fractions": wrong}
+
+
 def cutoff_analyses(results_dir: str | Path) -> dict[str, list[dict[str, Any]]]:
     """``{case name: cutoff analysis}`` for every case of ``results_dir`` with stored snapshots."""
     from cases import get_case

@@ -559,27 +559,41 @@ def cutoff_analysis(
     gt = case.ground_truth
     out = []
     for eps in cutoffs:
-        points = []
-        for rec in records:
-            arr = arrays.get(str(rec.get("batch_id")))
-            row = rec.get("batch_row")
-            if arr is None or row is None:
-                continue
-            if math.isinf(eps):
-                if "theta0" not in arr:
-                    continue
-                theta = arr["theta0"][int(row)]
-            else:
-                if "snapshots" not in arr:
-                    continue
-                axis = snapshot_cutoffs_for(arr["snapshots"].shape[1], tuple(snapshot_cutoffs))
-                if eps not in axis:
-                    continue
-                theta = arr["snapshots"][int(row), axis.index(eps)]
-            if not np.all(np.isfinite(theta)):
-                continue  # never got below eps
-            points.append(_cutoff_point(case, rec, theta, oracle))
+        points = [_cutoff_point(case, rec, theta, oracle)
+                  for rec, theta in cutoff_thetas(records, arrays, eps, snapshot_cutoffs=snapshot_cutoffs)]
         out.append(cutoff_entry(eps, points, has_ground_truth=gt is not None))
+    return out
+
+
+def cutoff_thetas(
+    records: Sequence[Mapping[str, Any]],
+    arrays: Mapping[str, Mapping[str, np.ndarray]],
+    eps: float,
+    *,
+    snapshot_cutoffs: Sequence[float] = SNAPSHOT_CUTOFFS,
+) -> list[tuple[Mapping[str, Any], np.ndarray]]:
+    """``(record, theta_T)`` per run truncated at the first ``T`` with ``||grad L(theta_T)||^2 < eps``
+    (thesis Sec. 3.2.3.4): the stored snapshot for finite ``eps``, ``theta0`` for ``eps = inf``.
+    Runs without the arrays, or that never got below ``eps``, are left out."""
+    out = []
+    for rec in records:
+        arr = arrays.get(str(rec.get("batch_id")))
+        row = rec.get("batch_row")
+        if arr is None or row is None:
+            continue
+        if math.isinf(eps):
+            if "theta0" not in arr:
+                continue
+            theta = arr["theta0"][int(row)]
+        else:
+            if "snapshots" not in arr:
+                continue
+            axis = snapshot_cutoffs_for(arr["snapshots"].shape[1], tuple(snapshot_cutoffs))
+            if eps not in axis:
+                continue
+            theta = arr["snapshots"][int(row), axis.index(eps)]
+        if np.all(np.isfinite(theta)):  # else: never got below eps
+            out.append((rec, np.asarray(theta, dtype=np.float64)))
     return out
 
 

@@ -71,3 +71,25 @@ def test_filter_after_termination_takes_final_points_below_the_filter() -> None:
     e = filtered_final_points(get_case("quartic"), recs, arrays, eps=1e-10)
     assert [p["run_id"] for p in e["points"]] == ["r0", "r1"]
     assert e["n_points"] == 2 and e["n_matched"] == 1 and e["fraction_correct_index"] == pytest.approx(0.5)
+
+
+def test_index_threshold_probe_counts_flips_at_the_stricter_threshold() -> None:
+    """Hessians set by hand: the minimum's index count is 0 (certified class); an eigenvalue of
+    -3e-6 is zero to the thesis's -1e-5 count but negative to a -1e-6 count, one of -1e-8 to both."""
+    from harness.scoring.cutoffs import index_threshold_probe
+
+    recs, arrays = _store()
+    i10 = SNAPSHOT_CUTOFFS.index(1e-10)
+    arrays["b"]["snapshots"][:, i10] = [MIN, MIN, MIN, NAN]  # run 3 never got below 1e-10
+    hess = {0: np.diag([21.0, -3e-6]), 1: np.diag([21.0, -1e-8]), 2: np.diag([21.0, 10.0])}
+    calls = iter(range(3))
+
+    def oracle(theta: np.ndarray) -> tuple:
+        return 0.0, np.zeros(2), hess[next(calls)]
+
+    probe = index_threshold_probe(get_case("quartic"), recs, arrays, eps=1e-10, threshold=-1e-6, oracle=oracle)
+    assert probe["n_points"] == 3 and probe["wrong"] == 1
+    assert probe["most_negative_uncounted"] == pytest.approx(-3e-6)
+    assert probe["wrong_index_fractions"] == [0.0]
+    with pytest.raises(ValueError, match="threshold"):
+        index_threshold_probe(get_case("quartic"), recs, arrays, eps=1e-10, threshold=-1e-4, oracle=oracle)
