@@ -72,3 +72,22 @@ def test_max_r_points_without_stored_arrays_are_left_out() -> None:
     arrays = {"b": {"theta": np.zeros((1, 2)), "r": np.full((1, 3), 0.5), "loss": np.ones((1, 3))}}
     p = field.max_r_points("quartic", {}, recs, arrays)["a"]
     assert not p["consistent"] and p["why"].startswith("not stored")
+
+
+def test_claim_row_verdicts_with_and_without_a_probe() -> None:
+    """A published 90% of 60 runs: 0/60 is far outside, 54/60 inside two combined standard errors."""
+    pub = ("≈90%", 90.0, 60)
+    row = field.claim_row("swish-mlp", "max_r>0.9", (54, 60), pub, 500, quick=False)
+    assert row[-1] == "reproduced" and row[4] == ""
+    row = field.claim_row("swish-mlp", "max_r>0.9", (0, 60), pub, 500, quick=False)
+    assert row[-1] == "not reproduced" and row[4] == field.DATA_REASON
+    row = field.claim_row("swish-mlp", "max_r>0.9", (0, 60), pub, 500, quick=False, probe=("L2 1e-3", (18, 20)))
+    assert row[-1].startswith("differs: L2 1e-3: 90% (18/20)") and row[4] in row[-1]
+    row = field.claim_row("swish-mlp", "max_r>0.9", (0, 60), pub, 500, quick=False, probe=("L2 1e-3", (2, 20)))
+    assert row[-1] == "not reproduced" and "10% (2/20)" in row[4] and field.DATA_REASON in row[4]
+    row = field.claim_row("swish-mlp", "max_r>0.9", (54, 60), pub, 500, quick=True)
+    assert row[-1].startswith("differs: quick mode")
+    qual = ("a bad local minimum", None, 50)
+    assert field.claim_row("overparam-mlp", "bad_min_ln2", (1, 50), qual, 500, quick=False)[-1] == "reproduced"
+    assert field.claim_row("overparam-mlp", "bad_min_ln2", (0, 50), qual, 500, quick=False,
+                           probe=("x", (1, 20)))[-1].startswith("differs: x")
