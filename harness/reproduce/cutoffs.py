@@ -154,7 +154,8 @@ def run(ctx: Context) -> P.Page:
     for r in records:
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1
     page.numbers = {"case_params": params, "runs": runs, "max_iter": iters, "tol": NO_EARLY_STOP,
-                    "statuses": statuses, "cutoffs": numbers, "index_threshold_probe": probe, "classes": len(gt.classes), "true_line": true_fit}
+                    "statuses": statuses, "cutoffs": numbers, "index_threshold_probe": probe,
+                    "classes": len(gt.classes), "true_line": true_fit}
     inf, tight = numbers["∞"], numbers["1e-10"]
     by_eps = {("∞" if math.isinf(a["cutoff"]) else f"{a['cutoff']:g}"): a for a in analysis}
     tight_e = by_eps["1e-10"]

@@ -313,12 +313,11 @@ def claim_row(case: str, key: str, kn: tuple[int, int], published: tuple[str, fl
     """
     text, pct, n_pub = published
     k, n = kn
-    if pct is None:  # a qualitative claim: seen at least once
-        ok, diff = k > 0, ""
-        agrees = (lambda kk, nn: kk > 0)
-    else:
-        ok, diff = P.agrees(k, n, pct, _published_se(pct, n_pub)), f"{100 * k / n - pct:+.0f} points"
-        agrees = (lambda kk, nn: P.agrees(kk, nn, pct, _published_se(pct, n_pub)))
+
+    def agrees(kk: int, nn: int) -> bool:  # a qualitative claim (pct None): seen at least once
+        return kk > 0 if pct is None else P.agrees(kk, nn, pct, _published_se(pct, n_pub))
+
+    ok, diff = agrees(k, n), ("" if pct is None else f"{100 * k / n - pct:+.0f} points")
     label = f"{case}: {LABELS[key]}"
     if quick:  # not the thesis's setting (small instance, few runs): no verdict of agreement
         return (label, P.pct(k, n), text, diff, "",
@@ -356,10 +355,11 @@ def run(ctx: Context) -> P.Page:
         "shown beside them, labelled, without a published number. Rows labelled 'critbench variant' are "
         "critbench's own setting (Glorot starts, forcing 0.5, L2 1e-3, z-scored PCA) and are never set against "
         "a published number" + (" (run at --full only)" if v_budget is None else "") + ". Probes (--full only): "
-        "the thesis setting with one choice changed (" + "; ".join(f"{c}: {w}, {n} runs" for c, (w, _, n) in
-                                                           PROBES.items()) + "); a row whose probe lands on the "
-        "published number reads 'differs' with the probe as its measured reason. Data: scikit-learn's bundled digits (1797 8x8 images) pooled to 4x4 and z-scored "
-        "instead of the thesis's 10k MNIST images cropped to 4x4."))
+        "the thesis setting with one choice changed ("
+        + "; ".join(f"{c}: {w}, {n} runs" for c, (w, _, n) in PROBES.items())
+        + "); a row whose probe lands on the published number reads 'differs' with the probe as its measured "
+        "reason. Data: scikit-learn's bundled digits (1797 8x8 images) pooled to 4x4 and z-scored instead of the "
+        "thesis's 10k MNIST images cropped to 4x4."))
     numbers: dict[str, Any] = {}
     for case, (quick, full, th_runs, claims) in CASES.items():
         params = quick if ctx.quick else full
