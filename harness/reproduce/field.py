@@ -281,6 +281,11 @@ def _labelled(run_id: str, p: dict[str, Any]) -> dict[str, Any]:
             "consistent_with_trace": p["consistent"], "why": p["why"]}
 
 
+def _quick_verdict(runs: int, iters: int) -> str:
+    """The verdict of every quick-mode row: a small instance and few runs are not the thesis's setting."""
+    return P.verdict(False, f"quick mode (small instance, {runs} runs x {iters} iterations): not the thesis setting")
+
+
 def _fig36d_rows(case: str, counts: dict[str, tuple[int, int]], const: float, quick: bool, runs: int,
                  iters: int) -> list[tuple[str, str, str, str, str, str]]:
     """The Fig. 3.6D rows of the autoencoder: the claim about the blue points (with a verdict)
@@ -289,7 +294,7 @@ def _fig36d_rows(case: str, counts: dict[str, tuple[int, int]], const: float, qu
             f"< {LOW_INDEX_FRACTION} (harness)")
     k, n = counts["critical"]
     if quick:
-        v = P.verdict(False, f"quick mode (small instance, {runs} runs x {iters} iterations): not the thesis setting")
+        v = _quick_verdict(runs, iters)
     elif n == 0:
         v = P.verdict(False, "no maximally flat iterate has ||∇L||² < 1e-10")
     else:
@@ -321,7 +326,7 @@ def claim_row(case: str, key: str, kn: tuple[int, int], published: tuple[str, fl
     label = f"{case}: {LABELS[key]}"
     if quick:  # not the thesis's setting (small instance, few runs): no verdict of agreement
         return (label, P.pct(k, n), text, diff, "",
-                P.verdict(False, f"quick mode (small instance, {n} runs x {iters} iterations): not the thesis setting"))
+                _quick_verdict(n, iters))
     if ok or probe is None:
         return label, P.pct(k, n), text, diff, "" if ok else DATA_REASON, P.verdict(ok)
     what, (kp, np_) = probe
