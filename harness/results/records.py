@@ -85,12 +85,20 @@ RECORD_FIELDS: tuple[RecordField, ...] = (
     _f("hvps", "int|null", False, "Hessian-vector products: counted by the harness's oracles for NumPy plug-ins, "
        "by the shared loop for built-ins, else solver-reported (see `cost_source`)"),
     _f("grads", "int|null", False, "gradient evaluations (same provenance as `hvps`)"),
-    _f("cost_source", "str", False, "who counted `hvps`/`grads`: `harness` (NumPy oracles / shared loop) or "
-       "`solver` (reported by a custom solver)"),
+    _f("cost_source", "str", False, "who counted `hvps`/`grads`: `harness` (the shared loop of a built-in solver) "
+       "or `reported` (a plug-in's own count, made in its process; older stores: `solver`)"),
     _f("seconds", _NUM, False, "batch wall time / real runs in the batch (compile time excluded)"),
     _f("compile_seconds", _NUM, False, "compile warm-up time (a worker's first batch of a cell, else 0)"),
-    _f("time_limit", _NUM, False, "the time limit per batch in effect, seconds (null: none enforced); "
-       "a batch past it is recorded `timeout`"),
+    _f("time_limit", _NUM, False, "the time limit per run in effect, seconds (null: none enforced); a block of n "
+       "runs gets n times it (from dispatch, its compile warm-up included) and past it is recorded `timeout`"),
+    _f("sandbox", "str|null", False, "where the solver ran: `trusted` (a built-in solver in the shared workers), "
+       "`bwrap` (a plug-in in its own bubblewrap sandbox), `none` (a plug-in without an OS sandbox)"),
+    _f("judge_cpu_seconds", _NUM, False, "CPU seconds of the worker's process tree during the run's block, "
+       "measured by the judge from /proc, / runs in the block (compile warm-up included)"),
+    _f("judge_wall_seconds", _NUM, False, "wall seconds from dispatch to reply of the run's block, measured by "
+       "the judge, / runs in the block"),
+    _f("suspect", "str|null", False, "why the judge distrusts a success (e.g. a certified point reached with 0 "
+       "reported oracle calls)"),
     _f("hfro_method", "str", False, "how the solver estimated `||H||_F` in its trace"),
     _f("final_loss", _NUM, False, "loss at the final point (harness-computed)"),
     _f("final_grad_norm_sq", _NUM, False, "`||grad L||^2` at the final point (harness-computed)"),

@@ -36,7 +36,9 @@ import time
 import uuid
 from typing import Any
 
-from harness.run.worker import SolveTask, WorkerState, decode_reply, describe_solver, encode_reply, indices_text
+from harness.run.pool import _reply_outcome
+from harness.run.wire import ProtocolError, ReplyLimits
+from harness.run.worker import SolveTask, WorkerState, decode_reply, encode_reply, indices_text
 
 __all__ = ["DaskBackend", "solve_on_dask_worker"]
 
@@ -57,24 +59,48 @@ def _worker_state(cache: str | None) -> WorkerState:
     return _STATE["state"]
 
 
-def solve_on_dask_worker(task: SolveTask, cache: str | None = None) -> bytes:
-    """The Dask task: the worker half of the pipeline for one block; the encoded reply."""
+def solve_on_dask_worker(task: SolveTask, cache: str | None = None, time_limit: float | None = None,
+                         hidden: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The Dask task: the worker half of the pipeline for one block.
+
+    A built-in solver runs in the Dask worker's process (trusted code); a plug-in runs in a fresh
+    sandboxed subprocess (:func:`harness.run.pool.solve_in_worker`), never in the Dask worker.
+    Returns ``{"sandbox", "meter", "payload"}`` (the encoded reply) or ``{"sandbox", "meter",
+    "outcome": [kind, reason]}``."""
+    from harness.run.pool import is_builtin_solver, solve_in_worker
+    from harness.run.sandbox import probe
     from harness.run.worker import _first_line, run_task
 
+    if not is_builtin_solver(task.solver_ref):
+        kind = probe().kind
+        what, value, meter = solve_in_worker(task, time_limit, sandbox=kind, hidden=hidden)
+        if what == "reply":
+            return {"sandbox": kind, "meter": meter, "payload": encode_reply(*value)}
+        return {"sandbox": kind, "meter": meter, "outcome": [what, value]}
     state = _worker_state(cache)
+    t, c = time.monotonic(), time.process_time()
+
+    def meter() -> dict[str, float]:
+        return {"judge_wall_seconds": time.monotonic() - t, "judge_cpu_seconds": time.process_time() - c}
+
     try:
         head, arrays = run_task(task, state)
     except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt inside the solver
         code = exc.code if isinstance(exc, SystemExit) else None
         state.cells.pop(task.cell, None)  # do not reuse what that solver may have left behind
-        return encode_reply({"fatal": _first_line(exc), "exit_code": code if isinstance(code, int) else None}, {})
-    return encode_reply(head, arrays)
+        return {"sandbox": "trusted", "meter": meter(), "payload": encode_reply(
+            {"fatal": _first_line(exc), "exit_code": code if isinstance(code, int) else None}, {})}
+    return {"sandbox": "trusted", "meter": meter(), "payload": encode_reply(head, arrays)}
 
 
-def describe_on_dask_worker(ref: tuple, given: dict[str, Any], cache: str | None = None) -> bytes:
-    """The Dask task that loads a plug-in solver on a worker and describes it (never in the client)."""
-    _worker_state(cache)
-    return encode_reply({"describe": describe_solver(ref, given)}, {})
+def describe_on_dask_worker(ref: tuple, given: dict[str, Any], cache: str | None = None,
+                            time_limit: float | None = None) -> dict[str, Any]:
+    """The Dask task that loads a plug-in solver in a sandboxed subprocess of a Dask worker and
+    describes it (never in the client, never in the Dask worker's own process)."""
+    from harness.run.pool import describe_in_worker
+    from harness.run.sandbox import probe
+
+    return describe_in_worker(ref, given, time_limit, sandbox=probe().kind)
 
 
 class DaskBackend:
@@ -106,6 +132,16 @@ class DaskBackend:
         self.failures: list[str] = []
         self._tickets = itertools.count()
         self._live: dict[int, dict[str, Any]] = {}
+        #: seconds a plug-in may take to load (the per-run time limit); folders plug-ins must not see
+        self.describe_limit: float | None = DESCRIBE_TIMEOUT
+        self.hidden: list[str] = []
+
+    @property
+    def sandbox(self) -> str:
+        """How plug-ins run on this machine's workers (each Dask worker probes its own; records say which)."""
+        from harness.run.sandbox import probe
+
+        return probe().kind
 
     @property
     def client(self) -> Any:
@@ -125,18 +161,18 @@ class DaskBackend:
         return max(0, self.per_slot * self.slots() - len(self._live))
 
     def describe(self, solver_ref: tuple, given: dict[str, Any]) -> dict[str, Any]:
-        fut = self.client.submit(describe_on_dask_worker, solver_ref, dict(given), self.cache, pure=False,
+        limit = self.describe_limit
+        fut = self.client.submit(describe_on_dask_worker, solver_ref, dict(given), self.cache, limit, pure=False,
                                  key=f"critbench-describe-{uuid.uuid4().hex}")
         try:
-            head, _ = decode_reply(fut.result(timeout=DESCRIBE_TIMEOUT))
+            info = fut.result(timeout=(limit or DESCRIBE_TIMEOUT) + 60)
         except Exception as exc:  # noqa: BLE001 - a worker that died or hung while loading the plug-in
             return {"error": f"cannot load solver on a Dask worker: {type(exc).__name__}: "
                              f"{str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")}
-        info = head.get("describe")
         return info if isinstance(info, dict) else {"error": "malformed reply of a Dask worker"}
 
     def _submit(self, ticket: int, task: SolveTask, limit: float | None, attempt: int) -> None:
-        fut = self.client.submit(solve_on_dask_worker, task, self.cache, pure=False,
+        fut = self.client.submit(solve_on_dask_worker, task, self.cache, limit, tuple(self.hidden), pure=False,
                                  key=f"critbench-solve-{task.cell[:8]}-{task.indices[0]}-{attempt}-{uuid.uuid4().hex[:8]}")
         self._live[ticket] = {"fut": fut, "task": task, "limit": limit, "attempt": attempt,
                               "deadline": time.monotonic() + limit if limit else float("inf")}
@@ -152,16 +188,22 @@ class DaskBackend:
         where = indices_text(task.seed, task.indices)
         if fut.status == "finished":
             try:
-                head, arrays = decode_reply(fut.result())
-            except Exception as exc:  # noqa: BLE001 - not bytes, or malformed
-                return ("died", f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__} during {where}")
+                got = fut.result()
+                meter: dict[str, Any] = {k: float(v) for k, v in dict(got.get("meter") or {}).items()
+                                         if k in ("judge_wall_seconds", "judge_cpu_seconds")}
+                meter["sandbox"] = str(got.get("sandbox", "none"))
+                if "outcome" in got:
+                    kind, reason = got["outcome"]
+                    return (kind if kind in ("timeout", "invalid") else "died", f"{reason} (Dask worker)", meter)
+                head, arrays = decode_reply(got["payload"], ReplyLimits.for_task(task))
+            except ProtocolError as exc:
+                return ("invalid" if exc.outcome == "invalid" else "died", f"{exc} during {where}", {})
+            except Exception as exc:  # noqa: BLE001 - not the task's dict, or malformed
+                return ("died", f"malformed Dask task result ({type(exc).__name__}) during {where}", {})
             finally:
                 fut.release()
-            if "fatal" in head:
-                code = head.get("exit_code")
-                what = f"solver exited with code {code}" if code is not None else f"solver raised {head['fatal']}"
-                return ("died", f"{what} during {where} (Dask worker)")
-            return ("reply", head, arrays)
+            out = _reply_outcome(head, arrays, task, meter)
+            return out if out[0] == "reply" else (out[0], f"{out[1]} (Dask worker)", out[2])
         exc = fut.exception() if fut.status == "error" else None
         fut.release()
         if item["attempt"] < self.max_retries:

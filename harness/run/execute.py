@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.run.plan import Block, CellPlan, Plan, check_time_limit
+from harness.run.pool import is_builtin_solver
 from harness.run.progress import NullProgress, ProgressSink
 from harness.run.shard import Resolved, finish_block
 from harness.run.worker import Result, SolveTask, reason_rows
@@ -67,9 +68,14 @@ def _task(cell: CellPlan, block: Block) -> SolveTask:
 
 def _score(cell: CellPlan, block: Block, outcome: tuple, *, prov: Mapping[str, Any] | None,
            time_limit: float | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The parent's half of a block: check, score, build records (never trusts the reply)."""
+    """The parent's half of a block: check, score, build records (never trusts the reply).
+
+    ``outcome``: ``("reply", head, arrays, meter)`` (a reply whose size and header the back end
+    has checked, :mod:`harness.run.wire`) or ``(kind, reason, meter)`` with kind ``died``,
+    ``timeout`` or ``invalid``; ``meter`` the judge's wall/CPU seconds of the block."""
     n = len(block.indices)
     res, seconds, compile_s = None, float("nan"), 0.0
+    meter = outcome[-1] if isinstance(outcome[-1], Mapping) else {}
     if outcome[0] == "reply":
         head, arrays = outcome[1], outcome[2]
         rejected = reason_rows(head, n)
@@ -84,13 +90,14 @@ def _score(cell: CellPlan, block: Block, outcome: tuple, *, prov: Mapping[str, A
         except (TypeError, ValueError):
             pass
     else:
-        kind = "timeout" if outcome[0] == "timeout" else "error"
+        kind = outcome[0] if outcome[0] in ("timeout", "invalid") else "error"
         rejected = {row: (kind, str(outcome[1])) for row in range(n)}
+    judge = {k: float(meter[k]) / max(n, 1) for k in ("judge_cpu_seconds", "judge_wall_seconds") if k in meter}
+    sandbox = str(meter.get("sandbox") or ("trusted" if is_builtin_solver(cell.solver_ref) else "none"))
     shard = finish_block(_resolved(cell), res, cell.seed, block.indices, block.theta0, max_iter=cell.max_iter,
                          tol=cell.tol, seconds=seconds, compile_seconds=compile_s, prov=prov,
-                         score_options=cell.score_options, rejected=rejected)
-    for r in shard.records:
-        r["time_limit"] = time_limit
+                         score_options=cell.score_options, rejected=rejected,
+                         run_facts={"time_limit": time_limit, "sandbox": sandbox, **judge})
     return shard.records, shard.arrays
 
 
@@ -140,6 +147,7 @@ def execute(
     pending = deque((ci, bi) for ci, c in enumerate(cells) for bi in range(len(c.blocks)))
     in_flight: dict[int, tuple[int, int]] = {}
     busy = [0] * len(cells)
+    left = [len(c.blocks) for c in cells]
     interrupted = False
 
     cap = getattr(backend, "cap_per_cell", True)  # a cluster back end may run more blocks of a cell at once
@@ -151,7 +159,9 @@ def execute(
                 return
             pending.remove(pick)
             ci, bi = pick
-            in_flight[backend.submit(_task(cells[ci], cells[ci].blocks[bi]), limit)] = pick
+            block = cells[ci].blocks[bi]
+            in_flight[backend.submit(_task(cells[ci], block), None if limit is None else limit * len(block.indices))] \
+                = pick
             busy[ci] += 1
 
     def handle(ci: int, bi: int, outcome: tuple) -> None:
@@ -166,6 +176,9 @@ def execute(
 
             records = [as_stored(r) for r in records]
         produced[ci].extend(records)
+        left[ci] -= 1
+        if not left[ci] and hasattr(backend, "release"):
+            backend.release(cell.token)  # its plug-in workers (if any) are never reused
         progress.advance(len(block.indices), sum(1 for r in records if r["outcome"] == "critical"))
 
     ready: deque[tuple[int, int, tuple]] = deque()  # solved, not yet scored and stored

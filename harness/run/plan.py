@@ -109,8 +109,11 @@ def _describe(backend: Any, solver_ref: tuple, given: Mapping[str, Any]) -> dict
     from harness.run.worker import describe_solver
     from harness.solvers import SolverError
 
-    info = describe_solver(solver_ref, given) if is_builtin_solver(solver_ref) else backend.describe(solver_ref,
-                                                                                                     dict(given))
+    if is_builtin_solver(solver_ref):
+        info = describe_solver(solver_ref, given)
+    else:  # a plug-in's own answer: its costs are whatever it reports, counted in its own process
+        info = dict(backend.describe(solver_ref, dict(given)))
+        info["cost_source"] = "reported"
     if "error" in info:
         raise SolverError(str(info["error"]))
     return info

@@ -33,22 +33,28 @@ from __future__ import annotations
 
 import atexit
 import itertools
-import multiprocessing as mp
 import os
 import signal
+import socket
+import subprocess
 import sys
-import threading
 import time
+from collections.abc import Sequence
 from multiprocessing.connection import wait as mp_wait
 from typing import Any, Protocol
 
-from harness.run.worker import SolveTask, WorkerState, decode_reply, encode_reply, indices_text, run_task, worker_main
+from harness.run.sandbox import default_memory_limit, nproc_budget, probe, sandbox_env, tree_cpu_seconds, worker_command
+from harness.run.wire import FrameReader, ProtocolError, ReplyLimits, check_solve_header, decode_payload, encode_frame
+from harness.run.worker import SolveTask, WorkerState, decode_reply, encode_reply, indices_text, run_task
 
-__all__ = ["Backend", "InlineBackend", "ProcessPool", "is_builtin_solver", "shared_pool"]
+__all__ = ["Backend", "InlineBackend", "ProcessPool", "WorkerProcess", "is_builtin_solver", "shared_pool",
+           "solve_in_worker"]
 
 Outcome = tuple
-#: Seconds a worker may take to load and describe a solver (a plug-in that hangs at import).
+#: Seconds a worker may take to load and describe a solver when no time limit is given.
 DESCRIBE_TIMEOUT = 600.0
+#: Seconds a worker may take to take a request off its socket (it is idle when one is sent).
+SEND_TIMEOUT = 60.0
 
 
 class Backend(Protocol):
@@ -84,179 +90,460 @@ def _cache_setting() -> str:
     return str(jax.config.jax_compilation_cache_dir or "")
 
 
-class _Worker:
-    def __init__(self, ctx: Any, cache: str) -> None:
-        self.conn, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=worker_main, args=(child, cache), daemon=True, name="critbench-worker")
-        self.proc.start()
-        child.close()
+def _python_path() -> str:
+    return os.pathsep.join(p or os.getcwd() for p in sys.path)
+
+
+class WorkerProcess:
+    """One worker process (``python -m harness.run.worker``) and the judge's end of its socket.
+
+    ``sandbox``: None for a trusted worker (built-in solvers; the judge's environment and
+    compile cache), ``"bwrap"`` for a plug-in worker in the OS sandbox
+    (:mod:`harness.run.sandbox`: no store, no judge cache, read-only project, no network,
+    its own PID namespace, ``memory_limit``), ``"none"`` for a plug-in worker without it
+    (a plain process with the same limits, no judge cache).  ``hidden``: folders a sandbox
+    must not see.  ``owner``: the cell a plug-in worker serves (it serves no other).
+    """
+
+    def __init__(self, cache: str, *, sandbox: str | None = None, hidden: Sequence[str] = (),
+                 memory_limit: int | None = None, owner: str | None = None) -> None:
+        parent, child = socket.socketpair()
+        self.sandbox, self.owner = sandbox, owner
+        trusted = sandbox is None
+        argv = [sys.executable, "-m", "harness.run.worker", "--fd", str(child.fileno()),
+                "--cache", (cache or "off") if trusted else "off"]
+        if trusted:
+            env = {**os.environ, "PYTHONPATH": _python_path()}
+            cmd = argv
+        else:  # the worker lowers its own limits (soft and hard) before it loads any plug-in code
+            limit = memory_limit if memory_limit is not None else default_memory_limit()
+            argv += ["--memory-limit", str(int(limit or 0)), "--nproc", str(nproc_budget())]
+            env = {**sandbox_env(), "PYTHONPATH": _python_path()}
+            cmd = worker_command(argv, hidden=[*hidden, *([cache] if cache else [])]) if sandbox == "bwrap" else argv
+        try:
+            self.proc = subprocess.Popen(cmd, pass_fds=[child.fileno()], env=env, stdin=subprocess.DEVNULL,
+                                         start_new_session=True)
+        finally:
+            child.close()
+        self.sock = parent
+        self.sock.settimeout(SEND_TIMEOUT)
+        self.reader = FrameReader(self.sock)
+        try:
+            self.pidfd: int | None = os.pidfd_open(self.proc.pid)
+        except (AttributeError, OSError):
+            self.pidfd = None
+        self.started = time.monotonic()
         self.ticket: int | None = None
         self.task: SolveTask | None = None
+        self.tid = 0
         self.deadline = float("inf")
         self.limit: float | None = None
         self.cells: set[str] = set()
+        self.meter: tuple[float, float] = (0.0, 0.0)
+        self.expect = 0
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def waitables(self) -> list[Any]:
+        return [self.sock] + ([self.pidfd] if self.pidfd is not None else [])
+
+    def send(self, msg: tuple) -> int:
+        """Send a request (``OSError`` if the worker is gone or does not take it in time); its task id."""
+        import pickle
+
+        self.tid += 1
+        self.sock.sendall(encode_frame(self.tid, pickle.dumps(msg)))
+        return self.tid
+
+    def poll(self, limit: int) -> list[tuple[int, bytes]]:
+        """The frames the worker completed (call when a waitable is ready).  ``EOFError`` once it is
+        gone and nothing complete is left: a process that exited is drained first (its last reply
+        may still be in the socket)."""
+        if mp_wait([self.sock], 0):
+            frames = self.reader.feed(limit)
+            if frames or not self.exited():
+                return frames
+        if not self.exited():
+            return []
+        frames: list[tuple[int, bytes]] = []
+        while not frames and mp_wait([self.sock], 0):
+            frames = self.reader.feed(limit)
+        if not frames:
+            raise EOFError("the worker exited")
+        return frames
+
+    def start_meter(self) -> None:
+        self.meter = (time.monotonic(), tree_cpu_seconds(self.proc.pid))
+
+    def read_meter(self) -> dict[str, float]:
+        """The judge's measure since :meth:`start_meter`: wall and CPU seconds of the worker's process tree."""
+        t0, c0 = self.meter
+        return {"judge_wall_seconds": time.monotonic() - t0,
+                "judge_cpu_seconds": max(0.0, tree_cpu_seconds(self.proc.pid) - c0),
+                "sandbox": "trusted" if self.sandbox is None else self.sandbox}
+
+    def exited(self) -> bool:
+        return self.proc.poll() is not None
+
+    def death(self, where: str) -> str:
+        """Why the worker's process is gone (waits briefly for it)."""
+        try:
+            code = self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return f"worker closed its connection during {where}; worker killed"
+        if code < 0 or (self.sandbox == "bwrap" and code > 128):
+            sig = -code if code < 0 else code - 128
+            try:
+                name = signal.Signals(sig).name
+            except ValueError:
+                name = str(sig)
+            return f"worker killed by {name} during {where}"
+        return f"worker exited with code {code} during {where}"
 
     def kill(self) -> None:
+        """Kill the worker and everything it started (its session; in the sandbox, its PID namespace)."""
         try:
-            if self.proc.is_alive():
-                self.proc.kill()
-            self.proc.join(5)
-        except Exception:  # noqa: BLE001
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, OSError):
             pass
         try:
-            self.conn.close()
+            self.proc.kill()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        for close in (self.sock.close, lambda: self.pidfd is not None and os.close(self.pidfd)):
+            try:
+                close()
+            except OSError:
+                pass
+        self.pidfd = None
+
+    def stop(self) -> None:
+        try:
+            self.send(("stop",))
         except OSError:
             pass
 
 
-def _death(proc: Any, task: SolveTask) -> str:
-    proc.join(5)
-    code = proc.exitcode
+def _ask(w: WorkerProcess, msg: tuple, deadline: float, limits: ReplyLimits | None,
+         ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Send ``msg`` to ``w`` and read its one reply by ``deadline`` (monotonic seconds).
+
+    Raises ``TimeoutError``, ``EOFError`` (the worker died) or :class:`ProtocolError`."""
+    tid = w.send(msg)
+    limit = (limits or ReplyLimits()).max_bytes
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        if not mp_wait(w.waitables(), timeout=left):
+            continue
+        for got, payload in w.poll(limit):
+            if got != tid:
+                raise ProtocolError(f"reply for task {got}, expected task {tid}")
+            return decode_payload(payload, limits)
+
+
+def solve_in_worker(task: SolveTask, time_limit: float | None, *, sandbox: str, hidden: Sequence[str] = (),
+                    memory_limit: int | None = None) -> tuple[str, Any, dict[str, float]]:
+    """Solve ``task`` in a fresh plug-in worker (``sandbox``: ``"bwrap"`` or ``"none"``) that is killed
+    afterwards (for back ends whose own processes must not run a plug-in, as a Dask worker).
+
+    Returns ``(kind, value, meter)``: ``("reply", (head, arrays))``, ``("died" | "timeout" | "invalid",
+    reason)``; ``meter`` the judge's wall/CPU seconds of the worker."""
+    w = WorkerProcess("", sandbox=sandbox, hidden=hidden, memory_limit=memory_limit, owner=task.cell)
     where = indices_text(task.seed, task.indices)
-    if code is not None and code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = str(-code)
-        return f"worker killed by {name} during {where}"
-    return f"worker exited with code {code} during {where}"
+    deadline = time.monotonic() + time_limit if time_limit else float("inf")
+    w.start_meter()
+    try:
+        head, arrays = _ask(w, ("solve", task, list(sys.path)), deadline, ReplyLimits.for_task(task))
+        return "reply", (head, arrays), w.read_meter()
+    except TimeoutError:
+        return "timeout", f"time limit {time_limit:g} s exceeded during {where}; worker killed", w.read_meter()
+    except ProtocolError as exc:
+        return exc.outcome if exc.outcome == "invalid" else "died", f"{exc} during {where}", w.read_meter()
+    except (EOFError, OSError):
+        return "died", w.death(where), w.read_meter()
+    finally:
+        w.kill()
+
+
+def describe_in_worker(solver_ref: tuple, given: dict[str, Any], time_limit: float | None, *, sandbox: str,
+                       hidden: Sequence[str] = (), memory_limit: int | None = None, cache: str = "") -> dict[str, Any]:
+    """Load and describe a plug-in solver in a fresh worker (``sandbox``: ``"bwrap"`` or ``"none"``),
+    killed afterwards; importing it and parsing its options count against ``time_limit``.
+    ``{"error": one line}`` when it cannot be loaded, hangs, dies or answers malformed."""
+    what = solver_ref[1] if solver_ref[0] == "name" else "the given solver"
+    w = WorkerProcess(cache, sandbox=sandbox, hidden=hidden, memory_limit=memory_limit)
+    try:
+        head, _ = _ask(w, ("describe", solver_ref, given, list(sys.path)),
+                       time.monotonic() + (time_limit or float("inf")), None)
+    except TimeoutError:
+        return {"error": f"cannot load solver {what!r}: no answer within {time_limit:g} s (--time-limit)"}
+    except ProtocolError as exc:
+        return {"error": f"cannot load solver {what!r}: {exc}"}
+    except (EOFError, OSError):
+        return {"error": f"cannot load solver {what!r}: {w.death('loading')}"}
+    finally:
+        w.kill()
+    out = head.get("describe")
+    if not isinstance(out, dict) or not (isinstance(out.get("error"), str) or _described_ok(out)):
+        return {"error": f"cannot load solver {what!r}: malformed describe reply"}
+    if "error" in out:
+        return {"error": str(out["error"]).splitlines()[0][:500] if str(out["error"]) else "cannot load solver"}
+    return out
+
+
+def _reply_outcome(head: dict[str, Any], arrays: dict[str, Any], task: SolveTask, meter: dict[str, Any]) -> Outcome:
+    """A decoded solve reply as an outcome: its schema checked, ``fatal`` as a death."""
+    where = indices_text(task.seed, task.indices)
+    try:
+        check_solve_header(head, arrays, len(task.indices))
+    except ProtocolError as exc:
+        return ("invalid" if exc.outcome == "invalid" else "died", f"{exc} during {where}", meter)
+    if "fatal" in head:
+        code = head.get("exit_code")
+        what = f"worker exited with code {code}" if isinstance(code, int) else f"worker raised {head['fatal']}"
+        return ("died", f"{what} during {where}", meter)
+    return ("reply", head, arrays, meter)
 
 
 class ProcessPool:
-    """A pool of spawned solver processes (see the module docstring)."""
+    """Solver worker processes (see the module docstring).
+
+    Trusted workers (built-in solvers) are long-lived and shared by every cell.  A plug-in
+    cell gets workers of its own, started fresh in the sandbox for that cell and killed
+    when the cell is done or its slot is needed: a worker that ran a plug-in never serves
+    anything else.  ``hidden``: folders (result stores) plug-in workers must not see;
+    ``memory_limit``: bytes of address space per plug-in worker (default: half the memory).
+    """
 
     def __init__(self, size: int = 1) -> None:
-        self._ctx = mp.get_context("spawn")
         self._cache = _cache_setting()
-        self._workers: list[_Worker] = []
+        self._slots: list[WorkerProcess | None] = []
         self._tickets = itertools.count()
-        self._lock = threading.Lock()
+        self.hidden: list[str] = []
+        self.memory_limit: int | None = None
+        #: seconds a plug-in may take to import and describe itself (the per-run time limit)
+        self.describe_limit: float | None = DESCRIBE_TIMEOUT
+        self._described: dict[bytes, dict[str, Any]] = {}
         self.ensure(size)
+
+    @property
+    def sandbox(self) -> str:
+        """How plug-in workers run here: ``"bwrap"`` or ``"none"`` (:func:`harness.run.sandbox.probe`)."""
+        return probe().kind
 
     # -- sizing
     def slots(self) -> int:
-        return len(self._workers)
+        return len(self._slots)
 
     def ensure(self, n: int) -> None:
         cache = _cache_setting()
         if cache != self._cache:  # the parent's compile-cache setting changed: new workers for new cells
             self._cache = cache
-            for w in [w for w in self._workers if w.task is None]:
-                w.conn.send(("stop",))
-                self._workers.remove(w)
-        while len(self._workers) < n:
-            self._workers.append(_Worker(self._ctx, self._cache))
+            for i, w in enumerate(self._slots):
+                if w is not None and w.task is None and w.sandbox is None:
+                    w.stop()
+                    w.kill()
+                    self._slots[i] = None
+        while len(self._slots) < n:
+            self._slots.append(WorkerProcess(self._cache))
 
     def free(self) -> int:
-        return sum(1 for w in self._workers if w.task is None)
+        return sum(1 for w in self._slots if w is None or w.task is None)
 
-    # -- describing a solver in a worker
+    def _spawn_plugin(self, owner: str | None) -> WorkerProcess:
+        kind = self.sandbox
+        if kind == "none":
+            _warn_unsandboxed()
+        return WorkerProcess(self._cache, sandbox=kind, hidden=self.hidden, memory_limit=self.memory_limit,
+                             owner=owner)
+
+    # -- describing a solver (a plug-in: in a fresh sandboxed worker, within the time limit)
     def describe(self, solver_ref: tuple, given: dict[str, Any]) -> dict[str, Any]:
-        self.ensure(1)
-        w = next((w for w in self._workers if w.task is None), None)
-        if w is None:
-            w = _Worker(self._ctx, self._cache)
-            self._workers.append(w)
-        try:
-            w.conn.send(("describe", solver_ref, given, list(sys.path)))
-            if not w.conn.poll(DESCRIBE_TIMEOUT):
-                self._replace(w)
-                what = solver_ref[1] if solver_ref[0] == "name" else "the given solver"
-                return {"error": f"cannot load solver {what!r}: no answer within {DESCRIBE_TIMEOUT:g} s"}
-            head, _ = decode_reply(w.conn.recv_bytes())
-            out = head.get("describe")
-            if not isinstance(out, dict):
-                raise ValueError("malformed describe reply")
-            return out
-        except (EOFError, OSError, ValueError) as exc:
-            self._replace(w)
-            what = solver_ref[1] if solver_ref[0] == "name" else "the given solver"
-            return {"error": f"cannot load solver {what!r}: the worker failed ({type(exc).__name__})"}
+        import pickle
 
-    def _replace(self, w: _Worker) -> None:
-        w.kill()
-        i = self._workers.index(w)
-        self._workers[i] = _Worker(self._ctx, self._cache)
+        key = pickle.dumps((solver_ref, sorted(given.items()), sys.path))
+        if key not in self._described:
+            if self.sandbox == "none":
+                _warn_unsandboxed()
+            out = describe_in_worker(solver_ref, given, self.describe_limit, sandbox=self.sandbox, hidden=self.hidden,
+                                     memory_limit=self.memory_limit, cache=self._cache)
+            if "error" in out:
+                return out
+            self._described[key] = out
+        return dict(self._described[key])
 
     # -- tasks
-    def submit(self, task: SolveTask, time_limit: float | None) -> int:
-        free = [w for w in self._workers if w.task is None]
+    def _take_slot(self, task: SolveTask) -> int:
+        free = [i for i, w in enumerate(self._slots) if w is None or w.task is None]
         if not free:
             raise RuntimeError("no free worker")
-        w = next((w for w in free if task.cell in w.cells), None) or min(free, key=lambda w: len(w.cells))
+        if is_builtin_solver(task.solver_ref):
+            trusted = [i for i in free if self._slots[i] is not None and self._slots[i].sandbox is None]
+            i = next((i for i in trusted if task.cell in self._slots[i].cells), None)
+            if i is None and trusted:
+                i = min(trusted, key=lambda i: len(self._slots[i].cells))
+            if i is None:
+                i = free[0]
+                self._retire(i)
+                self._slots[i] = WorkerProcess(self._cache)
+            return i
+        mine = [i for i in free if self._slots[i] is not None and self._slots[i].owner == task.cell]
+        if mine:
+            return mine[0]
+        # a slot for a fresh plug-in worker: an empty one, else another plug-in's, else a trusted one
+        i = min(free, key=lambda i: (self._slots[i] is not None, self._slots[i] is not None
+                                      and self._slots[i].sandbox is None))
+        self._retire(i)
+        self._slots[i] = self._spawn_plugin(task.cell)
+        return i
+
+    def _retire(self, i: int) -> None:
+        w = self._slots[i]
+        if w is not None:
+            w.stop()
+            w.kill()
+        self._slots[i] = None
+
+    def release(self, cell: str) -> None:
+        """The cell is done: kill the plug-in workers that served it."""
+        for i, w in enumerate(self._slots):
+            if w is not None and w.owner == cell and w.task is None:
+                self._retire(i)
+
+    def submit(self, task: SolveTask, time_limit: float | None) -> int:
+        for attempt in range(2):
+            i = self._take_slot(task)
+            w = self._slots[i]
+            assert w is not None
+            try:
+                w.start_meter()
+                w.expect = w.send(("solve", task, list(sys.path)))
+                break
+            except OSError:  # died while idle (or does not read): a fresh worker takes the block
+                self._retire(i)
+                if attempt:
+                    raise RuntimeError("no worker process could be started") from None
         ticket = next(self._tickets)
-        w.conn.send(("solve", task, list(sys.path)))
         w.ticket, w.task, w.cells = ticket, task, w.cells | {task.cell}
         w.limit = time_limit
         w.deadline = time.monotonic() + time_limit if time_limit else float("inf")
         return ticket
 
+    def _finish(self, w: WorkerProcess, replace: bool) -> None:
+        w.task = w.ticket = None
+        if replace:  # a trusted worker is respawned at once (it imports while others solve)
+            i = self._slots.index(w)
+            w.kill()
+            self._slots[i] = WorkerProcess(self._cache) if w.sandbox is None else None
+
     def wait(self, timeout: float | None) -> list[tuple[int, Outcome]]:
-        busy = [w for w in self._workers if w.task is not None]
+        busy = [w for w in self._slots if w is not None and w.task is not None]
         if not busy:
+            self._reap_idle()
             return []
         now = time.monotonic()
         until = min(w.deadline for w in busy) - now
         t = max(0.0, until) if timeout is None else max(0.0, min(timeout, until))
-        objs = {}
-        for w in busy:
-            objs[w.conn] = w
-            objs[w.proc.sentinel] = w
+        objs: dict[Any, WorkerProcess] = {}
+        for w in self._slots:
+            if w is not None:
+                for obj in w.waitables():
+                    objs[obj] = w
         ready = mp_wait(list(objs), timeout=None if t == float("inf") else t)
         done: list[tuple[int, Outcome]] = []
-        seen: set[int] = set()
-        for obj in ready:
-            w = objs[obj]
-            if id(w) in seen or w.task is None:
+        for w in {id(objs[o]): objs[o] for o in ready}.values():
+            if w.task is None:  # an idle worker that speaks or dies: replaced, no block affected
+                self._idle_event(w)
                 continue
-            seen.add(id(w))
             task, ticket = w.task, w.ticket
-            outcome: Outcome
+            where = indices_text(task.seed, task.indices)
+            limits = ReplyLimits.for_task(task)
+            outcome: Outcome | None = None
             try:
-                if w.conn.poll():
-                    head, arrays = decode_reply(w.conn.recv_bytes())
-                    if "fatal" in head:
-                        code = head.get("exit_code")
-                        what = (f"worker exited with code {code}" if code is not None
-                                else f"worker raised {head['fatal']}")
-                        outcome = ("died", f"{what} during {indices_text(task.seed, task.indices)}")
-                        self._replace(w)
-                    else:
-                        outcome = ("reply", head, arrays)
-                        w.task = w.ticket = None
-                else:
-                    outcome = ("died", _death(w.proc, task))
-                    self._replace(w)
+                frames = w.poll(limits.max_bytes)
+                if frames:
+                    got, payload = frames[0]
+                    if got != w.expect:
+                        raise ProtocolError(f"reply for task {got}, expected task {w.expect}")
+                    if len(frames) > 1 or w.reader.buf:
+                        raise ProtocolError("a second reply to one task")
+                    head, arrays = decode_payload(payload, limits)
+                    outcome = _reply_outcome(head, arrays, task, w.read_meter())
+                    self._finish(w, replace=outcome[0] != "reply")
+            except ProtocolError as exc:
+                kind = "invalid" if exc.outcome == "invalid" else "died"
+                outcome = (kind, f"{exc} during {where}", w.read_meter())
+                self._finish(w, replace=True)
             except (EOFError, OSError):
-                outcome = ("died", _death(w.proc, task))
-                self._replace(w)
-            except ValueError as exc:
-                outcome = ("died", f"{exc} during {indices_text(task.seed, task.indices)}")
-                self._replace(w)
-            done.append((ticket, outcome))
+                meter = w.read_meter()
+                outcome = ("died", w.death(where), meter)
+                self._finish(w, replace=True)
+            if outcome is not None:
+                done.append((ticket, outcome))
         now = time.monotonic()
-        for w in [w for w in self._workers if w.task is not None and w.deadline <= now]:
+        for w in [w for w in self._slots if w is not None and w.task is not None and w.deadline <= now]:
             task, ticket = w.task, w.ticket
             done.append((ticket, ("timeout", f"time limit {w.limit:g} s exceeded during "
-                                  f"{indices_text(task.seed, task.indices)}; worker killed")))
-            self._replace(w)
+                                  f"{indices_text(task.seed, task.indices)}; worker killed", w.read_meter())))
+            self._finish(w, replace=True)
         return done
 
+    def _idle_event(self, w: WorkerProcess) -> None:
+        """An idle worker became readable: bytes nobody asked for, or its death. Replace it."""
+        self._finish(w, replace=True)
+
+    def _reap_idle(self) -> None:
+        for i, w in enumerate(self._slots):
+            if w is not None and w.task is None and w.exited():
+                w.kill()
+                self._slots[i] = None
+
     def abandon(self) -> None:
-        for w in [w for w in self._workers if w.task is not None]:
-            self._replace(w)
+        for i, w in enumerate(self._slots):
+            if w is not None and w.task is not None:
+                w.kill()
+                self._slots[i] = None
 
     def close(self) -> None:
-        for w in self._workers:
-            try:
-                if w.task is None:
-                    w.conn.send(("stop",))
-            except OSError:
-                pass
-        for w in self._workers:
-            w.proc.join(2)
-            w.kill()
-        self._workers = []
+        for w in self._slots:
+            if w is not None and w.task is None:
+                w.stop()
+        deadline = time.monotonic() + 2
+        for w in self._slots:
+            if w is not None:
+                try:
+                    w.proc.wait(max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    pass
+                w.kill()
+        self._slots = []
+
+
+def _described_ok(out: dict[str, Any]) -> bool:
+    """A describe answer's fields have the types the planner uses."""
+    return (isinstance(out.get("name"), str) and isinstance(out.get("options"), dict)
+            and isinstance(out.get("refill"), bool) and isinstance(out.get("cost_source"), str)
+            and (out.get("defaults") is None or isinstance(out.get("defaults"), dict))
+            and (out.get("typed") is None or isinstance(out.get("typed"), dict)))
+
+
+_WARNED = False
+
+
+def _warn_unsandboxed() -> None:
+    global _WARNED
+    if not _WARNED:
+        _WARNED = True
+        print(f"critbench: warning: plug-in solvers run without an OS sandbox ({probe().reason}); their records "
+              "say sandbox \"none\" (install bubblewrap: see the README)", file=sys.stderr, flush=True)
 
 
 class InlineBackend:
@@ -294,8 +581,16 @@ class InlineBackend:
         out = []
         while self._queue:
             ticket, task = self._queue.pop(0)
-            head, arrays = decode_reply(encode_reply(*run_task(task, self._state)))
-            out.append((ticket, ("reply", head, arrays)))
+            t, c = time.monotonic(), time.process_time()
+            reply = encode_reply(*run_task(task, self._state))
+            meter = {"judge_wall_seconds": time.monotonic() - t, "judge_cpu_seconds": time.process_time() - c,
+                     "sandbox": "trusted"}
+            try:
+                head, arrays = decode_reply(reply, ReplyLimits.for_task(task))
+                out.append((ticket, _reply_outcome(head, arrays, task, meter)))
+            except ProtocolError as exc:
+                out.append((ticket, ("invalid" if exc.outcome == "invalid" else "died",
+                                     f"{exc} during {indices_text(task.seed, task.indices)}", meter)))
         return out
 
     def abandon(self) -> None:
@@ -303,6 +598,22 @@ class InlineBackend:
 
     def close(self) -> None:
         pass
+
+
+def guard(backend: Any, *, time_limit: float | None, hidden: Sequence[str | os.PathLike]) -> None:
+    """Tell ``backend`` what its plug-in workers must respect in this command: ``time_limit``
+    (seconds per run; loading a plug-in gets one run's time) and ``hidden`` folders (the store)."""
+    if hasattr(backend, "describe_limit"):
+        backend.describe_limit = time_limit
+    if hasattr(backend, "hidden"):
+        backend.hidden = [os.fspath(h) for h in hidden]
+
+
+def sandbox_label(backend: Any, cells: Sequence[Any]) -> str:
+    """``meta.json``'s ``sandbox``: how the plug-in cells ran (``bwrap`` / ``none``), else ``trusted``."""
+    if any(not is_builtin_solver(c.solver_ref) for c in cells):
+        return str(getattr(backend, "sandbox", "none"))
+    return "trusted"
 
 
 _SHARED: ProcessPool | None = None

@@ -46,7 +46,7 @@ from harness.run.keys import case_key, run_id, solver_key, solver_options_of, st
 from harness.run.plan import (DEFAULT_TIME_LIMIT, LARGE_CASE_ELEMENTS, LARGE_CASE_WORK, REFILL_QUEUE, Plan,  # noqa: F401
                               _blocks, _large_on_cpu, block_size, check_time_limit, default_batch_size,
                               default_threads, plan_cell, solve_lanes, use_refill)
-from harness.run.pool import shared_pool
+from harness.run.pool import guard, sandbox_label, shared_pool
 from harness.run.progress import ProgressSink
 from harness.run.spec import DEFAULT_BATCH, RunSpec
 from harness.run.worker import WARMUP_TOL  # noqa: F401 - re-exported
@@ -142,6 +142,7 @@ def run_suite(
     if backend is None:
         backend = shared_pool(jobs)  # workers start importing while the cells are planned
     store = store or ResultStore(out_dir)
+    guard(backend, time_limit=limit, hidden=[out_dir])
     cells = tuple(plan_cell(spec, store, backend) for spec in specs)  # bad input fails before anything runs
     prov = dict(prov or _prov.collect())
 
@@ -149,7 +150,7 @@ def run_suite(
         if write_meta:
             store.write_meta(command=list(command) if command is not None else None, provenance=prov,
                              critbench=prov["critbench"], specs=[dataclasses.asdict(s) for s in specs],
-                             snapshot_cutoffs=list(SNAPSHOT_CUTOFFS))
+                             snapshot_cutoffs=list(SNAPSHOT_CUTOFFS), sandbox=sandbox_label(backend, cells))
 
     plan = Plan(cells, time_limit=limit, workers=jobs)
     try:

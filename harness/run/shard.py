@@ -239,6 +239,7 @@ def build_records(
     score_options: Mapping[str, Any] | None = None,
     batch: int | None = None,
     rejected: Mapping[int, tuple[str, str]] | None = None,
+    run_facts: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Check and score rows ``0 .. len(indices) - 1`` of the solve result ``res`` and build their records.
 
@@ -250,7 +251,11 @@ def build_records(
     The outcome fields of the other rows come from :func:`harness.scoring.score.score_run`
     at harness-evaluated oracles of ``rs.scoring_case`` (or ``rs.case``); the
     rest describe the run (keys, a copy of the options, budget, costs as
-    counted by the solve, labelled by ``cost_source``).
+    counted by the solve, labelled by ``cost_source``).  ``run_facts``: what the
+    executor knows of every run of the block (``time_limit``, ``sandbox``, the
+    judge's ``judge_cpu_seconds``/``judge_wall_seconds`` per run), recorded as given.
+    A run judged ``correct`` whose solver reported no oracle call at all
+    (``cost_source`` not ``harness``, ``hvps = grads = 0``) is flagged in ``suspect``.
     """
     case = rs.scoring_case if rs.scoring_case is not None else rs.case
     n = len(indices)
@@ -322,6 +327,9 @@ def build_records(
         lanes, util = getattr(res, "lanes", None), getattr(res, "lane_utilization", None)
         rec["lanes"] = None if lanes is None else int(lanes)
         rec["lane_utilization"] = None if util is None else float(util)
+        rec.update(run_facts or {})
+        if rec.get("correct") and cost_source != "harness" and not (rec.get("hvps") or rec.get("grads")):
+            rec["suspect"] = "reached a certified point with 0 reported oracle calls"
         if prov is not None:
             rec["provenance"] = dict(prov)
         out.append(rec)
@@ -366,6 +374,7 @@ def finish_block(
     prov: Mapping[str, Any] | None = None,
     score_options: Mapping[str, Any] | None = None,
     rejected: Mapping[int, tuple[str, str]] | None = None,
+    run_facts: Mapping[str, Any] | None = None,
 ) -> ShardResult:
     """The parent's half of a block: check and score the worker's result ``res`` for runs
     ``indices`` of ``seed`` started from ``theta0`` (padded rows included), build records and
@@ -380,7 +389,7 @@ def finish_block(
     case = rs.scoring_case if rs.scoring_case is not None else rs.case
     records = build_records(rs, res, seed, indices, max_iter=max_iter, tol=tol, seconds=seconds,
                             compile_seconds=compile_seconds, prov=prov, score_options=score_options,
-                            batch=len(theta0), rejected=rejected)
+                            batch=len(theta0), rejected=rejected, run_facts=run_facts)
     ok = res is not None and (all(r["outcome"] not in FAILED_OUTCOMES for r in records)
                               or check_result(res, len(theta0), case.dim)[0] is None)
     return ShardResult(records, batch_arrays(res if ok else None, theta0, n, indices),

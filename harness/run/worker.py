@@ -26,7 +26,6 @@ returned as ``compile_seconds`` (0 on later tasks of that worker).
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import os
 import signal
@@ -37,14 +36,15 @@ from typing import Any
 
 import numpy as np
 
+from harness.run.wire import (ARRAY_FIELDS, ProtocolError, ReplyLimits, _jsonable, decode_payload, encode_frame,
+                              encode_payload, read_frame_blocking, write_all)
+
 __all__ = ["SolveTask", "WARMUP_TOL", "WorkerState", "cost_source_of", "decode_reply", "describe_solver",
            "encode_reply", "isolated_data", "run_task", "solver_failure", "worker_main"]
 
 #: ``tol`` of the compile warm-up call: every run converges at iteration 0.
 WARMUP_TOL = 1e300
-#: Result attributes a worker sends back (each only if the solver's result has it).
-_ARRAY_FIELDS = ("theta", "status", "n_iter", "hvps", "grads", "snapshots", "snapshot_iter", "max_r_theta",
-                 "max_r_iter", "max_r_value")
+_ARRAY_FIELDS = ARRAY_FIELDS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,14 +182,6 @@ def describe_solver(ref: tuple, given: Mapping[str, Any]) -> dict[str, Any]:
         return {"error": f"cannot load solver {what!r}: {_first_line(exc)}", "defaults": defaults}
 
 
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, tuple):
-        return list(v)
-    return repr(v)
 
 
 @dataclasses.dataclass
@@ -304,25 +296,16 @@ def run_task(task: SolveTask, state: WorkerState) -> tuple[dict[str, Any], dict[
 
 
 def encode_reply(head: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> bytes:
-    """``len(json) (8 bytes) + json + npz``: decodable without unpickling."""
-    js = json.dumps(head, default=_jsonable).encode("utf-8")
-    buf = io.BytesIO()
-    np.savez(buf, **{k.replace("/", "__SLASH__"): np.asarray(v) for k, v in arrays.items()})
-    return len(js).to_bytes(8, "little") + js + buf.getvalue()
+    """A reply's payload (:func:`harness.run.wire.encode_payload`): decodable without unpickling."""
+    return encode_payload(head, arrays)
 
 
-def decode_reply(blob: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Inverse of :func:`encode_reply` (``ValueError`` on anything malformed)."""
-    try:
-        n = int.from_bytes(blob[:8], "little")
-        head = json.loads(blob[8:8 + n].decode("utf-8"))
-        with np.load(io.BytesIO(blob[8 + n:]), allow_pickle=False) as z:
-            arrays = {k.replace("__SLASH__", "/"): z[k] for k in z.files}
-    except Exception as exc:  # noqa: BLE001
-        raise ValueError(f"malformed worker reply ({type(exc).__name__})") from None
-    if not isinstance(head, dict):
-        raise ValueError("malformed worker reply (header)")
-    return head, arrays
+def decode_reply(blob: bytes, limits: ReplyLimits | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Inverse of :func:`encode_reply` under ``limits`` (:class:`~harness.run.wire.ProtocolError`,
+    a ``ValueError``, on anything malformed or too large)."""
+    if not isinstance(blob, (bytes, bytearray)):
+        raise ProtocolError(f"malformed worker reply ({type(blob).__name__}, not bytes)")
+    return decode_payload(bytes(blob), limits)
 
 
 class Result:
@@ -360,12 +343,12 @@ class _Unreadable:
         return f"<unreadable: {self.why}>"
 
 
-def worker_main(conn: Any, cache: str | None) -> None:
-    """Entry point of a pool worker: :func:`_serve`, and never a traceback on the terminal
-    (an unexpected failure of the worker itself is one line on stderr; the parent then
-    sees the worker's death and records it)."""
+def worker_main(fd: int, cache: str | None) -> None:
+    """Entry point of a worker process (``python -m harness.run.worker --fd N``): :func:`_serve`,
+    and never a traceback on the terminal (an unexpected failure of the worker itself is one line
+    on stderr; the parent then sees the worker's death and records it)."""
     try:
-        _serve(conn, cache)
+        _serve(fd, cache)
     except BaseException as exc:  # noqa: BLE001
         try:
             os.write(2, f"critbench worker: {_first_line(exc)}\n".encode())
@@ -402,13 +385,17 @@ def _follow_import_path(path: Any) -> None:
         importlib.invalidate_caches()
 
 
-def _serve(conn: Any, cache: str | None) -> None:
-    """Loop of a pool worker: ``("solve", task, sys_path)`` / ``("describe", ref, given, sys_path)`` / ``("stop",)``.
+def _serve(fd: int, cache: str | None) -> None:
+    """Loop of a worker on the socket ``fd``: request frames (:mod:`harness.run.wire`) holding
+    ``("solve", task, sys_path)`` / ``("describe", ref, given, sys_path)`` / ``("stop",)``, each
+    answered by one reply frame carrying the request's task id.
 
     SIGINT is ignored (Ctrl-C is the parent's: blocks in flight finish).  A
     ``BaseException`` that is not an ``Exception`` (``SystemExit``...) inside a
     solve is answered as ``fatal`` and the worker exits: the parent respawns it.
     """
+    import pickle
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent()
     from harness.run.compile_cache import enable_compile_cache
@@ -419,16 +406,21 @@ def _serve(conn: Any, cache: str | None) -> None:
 
     import harness.solvers  # noqa: F401
     state = WorkerState()
+
+    def reply(tid: int, head: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        write_all(fd, encode_frame(tid, encode_payload(head, arrays)))
+
     while True:
         try:
-            msg = conn.recv()
+            tid, payload = read_frame_blocking(fd)
+            msg = pickle.loads(payload)  # the judge's own request (the trusted direction)
         except (EOFError, OSError):
             os._exit(0)
         if msg[0] == "stop":
             os._exit(0)
         _follow_import_path(msg[-1])
         if msg[0] == "describe":
-            conn.send_bytes(encode_reply({"describe": describe_solver(msg[1], msg[2])}, {}))
+            reply(tid, {"describe": describe_solver(msg[1], msg[2])}, {})
             continue
         task: SolveTask = msg[1]
         try:
@@ -436,11 +428,10 @@ def _serve(conn: Any, cache: str | None) -> None:
         except BaseException as exc:  # noqa: BLE001 - sys.exit, KeyboardInterrupt, ... inside the solver
             code = exc.code if isinstance(exc, SystemExit) else None
             try:
-                conn.send_bytes(encode_reply({"fatal": _first_line(exc), "exit_code": code
-                                              if isinstance(code, int) else None}, {}))
+                reply(tid, {"fatal": _first_line(exc), "exit_code": code if isinstance(code, int) else None}, {})
             finally:
                 os._exit(3)
-        conn.send_bytes(encode_reply(head, arrays))
+        reply(tid, head, arrays)
 
 
 def reason_rows(head: Mapping[str, Any], n: int) -> dict[int, tuple[str, str]]:
@@ -460,3 +451,23 @@ def indices_text(seed: int, indices: Sequence[int]) -> str:
     """``runs 0-7 (seed 0)`` / ``run 3 (seed 0)``."""
     where = f"run {indices[0]}" if len(indices) == 1 else f"runs {indices[0]}-{indices[-1]}"
     return f"{where} (seed {seed})"
+
+
+def _main(argv: Sequence[str] | None = None) -> None:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m harness.run.worker", description="a critbench solver worker")
+    p.add_argument("--fd", type=int, required=True, help="the socket to the judge (inherited)")
+    p.add_argument("--cache", default="off", help="JAX compile-cache folder, or off")
+    p.add_argument("--memory-limit", type=int, default=0, help="address-space limit in bytes (0: none)")
+    p.add_argument("--nproc", type=int, default=0, help="RLIMIT_NPROC: tasks of this user in all (0: no limit)")
+    ns = p.parse_args(argv)
+    if ns.memory_limit or ns.nproc:
+        from harness.run.sandbox import limit_resources
+
+        limit_resources(ns.memory_limit or None, ns.nproc or None)
+    worker_main(ns.fd, None if ns.cache == "off" else ns.cache)
+
+
+if __name__ == "__main__":
+    _main()

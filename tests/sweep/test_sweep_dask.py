@@ -36,7 +36,8 @@ options = { forcing = [0.1, 0.5] }
 """
 #: Fields that legitimately differ between executions: timing and where it ran (the blocks and
 #: their lanes are the same plan: the sweep runs on harness.run.execute like `critbench run`).
-VOLATILE = {"seconds", "compile_seconds", "provenance", "batch_id", "lane_utilization"}
+VOLATILE = {"seconds", "compile_seconds", "provenance", "batch_id", "lane_utilization", "judge_cpu_seconds",
+            "judge_wall_seconds"}
 
 
 def _comparable(directory: Path) -> dict[str, dict]:

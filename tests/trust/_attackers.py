@@ -278,7 +278,11 @@ class Spy:
             with open(self.log, "a") as fh:
                 fh.write(json.dumps({"zeroed": zeroed, "writeable": bool(theta0.flags.writeable)}) + "\n")
         problem.data["x"] = np.zeros_like(np.asarray(problem.data["x"]))
-        return _result(np.array(theta0, dtype=np.float64), len(theta0))
+        res = _result(np.array(theta0, dtype=np.float64), len(theta0))
+        # what it saw, also as its reported iteration count (a sandboxed worker cannot write the log):
+        # 1 + zeroed + 2 * writeable
+        res.n_iter[:] = 1 + int(zeroed) + 2 * int(theta0.flags.writeable)
+        return res
 
 
 # --------------------------------------------------------------------------- attacks on the process (issue 20)

@@ -22,6 +22,7 @@ from harness.run.runner import run_spec
 from harness.run.spec import RunSpec
 from harness.results.store import load_records
 from tests.trust import _attackers
+from tests.trust.conftest import error_lines
 
 A = "tests.trust._attackers:"
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,6 +107,7 @@ def test_a_plugin_with_a_syntax_error_is_one_line_exit_2(tmp_path):
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stderr
     err = proc.stderr.strip().splitlines()
+    err = error_lines(proc.stderr)
     assert len(err) == 1 and "syntax" in err[0].lower() and "badplug" in err[0], proc.stderr
     assert not (tmp_path / "out" / "runs.jsonl").exists()
 
@@ -124,7 +126,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_a_busy_worker_exits_when_its_parent_is_killed(tmp_path):
+def test_a_busy_worker_exits_when_its_parent_is_killed(tmp_path, unsandboxed):
     """SIGKILL of the command while a worker is inside a (hanging) solve: the worker goes too,
     instead of holding a core until its solve ends."""
     import signal
