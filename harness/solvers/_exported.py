@@ -338,8 +338,8 @@ class ExportedJit:
             if path.is_file():
                 out_tree, payload = _parse_entry(path.read_bytes(), key, self._packages(statics))
                 exp = export.deserialize(bytearray(payload))
-                avals = [_aval(x) for x in leaves]
-                if [(tuple(a.shape), a.dtype) for a in exp.in_avals] != avals or len(exp.out_avals) != out_tree.num_leaves:
+                ins = [(tuple(a.shape), a.dtype) for a in exp.in_avals]
+                if ins != [_aval(x) for x in leaves] or len(exp.out_avals) != out_tree.num_leaves:
                     raise _Unsupported("the payload's shapes disagree with the call")
             else:
                 flat, box = self._flat(statics, tree)
