@@ -9,7 +9,8 @@ A result directory ``DIR/`` (``docs/design.md``, "Run records"; ``docs/store.md`
 * ``DIR/arrays/<batch_id>.npz`` -- the batch's arrays (``theta0``, ``theta``,
   ``snapshots``, ``snapshot_iter``, ``max_r_theta``/``max_r_iter``/``max_r_value`` and every
   trace field), row ``batch_row`` of
-  each array belonging to the record with that ``batch_row``;
+  each array belonging to the record with that ``batch_row``; its SHA-256 is in the
+  batch's index entry (``arrays_sha256``);
 * ``DIR/meta.json`` -- command, provenance and the critbench version.
 
 Storing one batch (:meth:`ResultStore.append_batch`), crash- and failure-safe:
@@ -29,6 +30,13 @@ directory must be writable, every indexed range must match its hash, and every
 indexed batch must have its arrays file.  Otherwise :class:`StoreError`, before
 anything (``meta.json`` included) is written.  Stale temporary files of dead
 processes are swept.
+
+One writer per run id: a :class:`ResultStore` remembers the run ids indexed when it
+was opened and those it stored itself.  If a batch it is asked to store names a
+run id that some other writer indexed in between (a solver's process appending
+through this code, a second command), :meth:`ResultStore.append_batch` raises
+:class:`ForeignRecordsError` naming them, instead of leaving the first writer's
+records to stand for the command's runs.
 
 The resume key is ``run_id``.  This module imports only the standard library,
 NumPy and :mod:`harness.results.columnar` (never JAX), so reports can read
@@ -56,12 +64,14 @@ from harness.results.index import (
     INDEX_FILE,
     META_FILE,
     RUNS_FILE,
+    ForeignRecordsError,
     IndexEntry,
     StoreCheck,
     StoreError,
     StoreWarning,
     check_batch_id,
     check_store,
+    file_sha256,
     missing_arrays,
     parse_record,
     read_index,
@@ -71,7 +81,8 @@ from harness.results.index import (
 )
 from harness.results.records import check_record
 
-__all__ = ["ARRAYS_DIR", "INDEX_FILE", "META_FILE", "RUNS_FILE", "ResultStore", "StoreCheck", "StoreError",
+__all__ = ["ARRAYS_DIR", "INDEX_FILE", "META_FILE", "RUNS_FILE", "ForeignRecordsError", "ResultStore", "StoreCheck",
+           "StoreError",
            "StoreWarning", "as_stored", "check_result_dir", "check_store", "json_default", "load_arrays",
            "load_meta", "load_records", "parse_record", "reindex"]
 
@@ -246,6 +257,7 @@ class ResultStore:
         self._idx = _Index()
         with self._lock, self._locked():
             self._validate()
+        self._own = set(self._idx.run_ids)  # indexed at open, or stored by this object: not a foreign writer's
         sweep_stale_tmp(self.dir)
 
     @property
@@ -347,6 +359,8 @@ class ResultStore:
         index cut back, temporary and array files removed).
 
         Raises:
+            ForeignRecordsError: a ``run_id`` of the batch was indexed by another writer
+                since this store was opened (nothing of the batch stored).
             StoreError: a bad ``batch_id``, a record without ``run_id`` or not
                 valid (:func:`harness.results.records.check_record`), a ``run_id``
                 repeated in the batch or already in the store; a full disk or an
@@ -370,6 +384,9 @@ class ResultStore:
         with self._lock, self._locked() as fh:
             self._catch_up()
             dup = [i for i in ids if i in self._idx.run_ids]
+            foreign = [i for i in dup if i not in self._own]
+            if foreign:
+                raise ForeignRecordsError(foreign, self.dir)
             if dup:
                 raise StoreError(f"run_id {dup[0]!r} is already stored in {str(self.dir)!r}")
             if batch_id in self._idx.batches:
@@ -388,6 +405,7 @@ class ResultStore:
                 np.savez(afh, **{k: np.asarray(v) for k, v in arrays.items()})
                 afh.flush()
                 os.fsync(afh.fileno())
+            arrays_hash = file_sha256(tmp)
             os.replace(tmp, final)
             _fsync_dir(arr_dir)
             if not payload:
@@ -405,7 +423,7 @@ class ResultStore:
                     fh.truncate(keep)
                     size = keep
             runs_end = size
-            entry = IndexEntry(size, size + len(payload), batch_id, tuple(ids), sha256(payload))
+            entry = IndexEntry(size, size + len(payload), batch_id, tuple(ids), sha256(payload), arrays_hash)
             index_end = self._idx.index_len
             with open(self.index_path, "ab") as ifh:
                 ifh.write(entry.to_line())
@@ -431,6 +449,7 @@ class ResultStore:
             _unlink(tmp)
         self._idx.index_len += len(entry.to_line())
         self._idx.note(entry)
+        self._own.update(ids)
 
     # ------------------------------------------------------------------ reading
     def finished_run_ids(self) -> set[str]:
@@ -509,7 +528,8 @@ def reindex(directory: str | os.PathLike[str], *, trust: bool = False) -> int:
     """Rebuild ``runs.index`` from every complete line of ``runs.jsonl`` (consecutive lines of
     one ``batch_id`` form a batch), sealing them with fresh hashes; the number of lines indexed.
 
-    This vouches for lines critbench may not have written, so it runs only with
+    The arrays files present are hashed into the entries as they are now.
+    This vouches for lines (and arrays) critbench may not have written, so it runs only with
     ``trust=True`` (``critbench store reindex DIR --trust``); it is never done implicitly.
 
     Raises:
@@ -542,7 +562,9 @@ def reindex(directory: str | os.PathLike[str], *, trust: bool = False) -> int:
     try:
         with open(tmp, "wb") as fh:
             for s, e, b, ids in groups:
-                fh.write(IndexEntry(s, e, b, tuple(ids), sha256(data[s:e])).to_line())
+                npz = root / ARRAYS_DIR / f"{b}.npz"
+                arrays_hash = file_sha256(npz) if npz.is_file() else None
+                fh.write(IndexEntry(s, e, b, tuple(ids), sha256(data[s:e]), arrays_hash).to_line())
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, root / INDEX_FILE)

@@ -1,0 +1,102 @@
+"""The store is the judge's alone (issue 28): a record that another writer indexed for one of the
+command's run ids stops the command, and ``store check`` verifies the arrays files against the index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.cli import main
+from harness.results.store import ResultStore, StoreError, load_arrays, load_records
+
+
+def _rec(i: int, row: int) -> dict:
+    return {"run_id": f"r{i}", "batch_id": "b", "batch_row": row, "case": "quartic", "case_key": "quartic-k",
+            "solver": "s", "solver_key": "s-k", "seed": 0, "run_index": i, "status": "converged",
+            "outcome": "critical"}
+
+
+def _batch(ids: list[int], bid: str) -> tuple[list[dict], dict, str]:
+    return [_rec(i, k) for k, i in enumerate(ids)], {"theta": np.arange(2.0 * len(ids)).reshape(len(ids), 2)}, bid
+
+
+def _run(out: Path) -> int:
+    return main(["run", "--case", "quartic", "--solver", "newton-mr", "--runs", "2", "--batch-size", "2",
+                 "--max-iter", "50", "--out", str(out), "--quiet"])
+
+
+# --------------------------------------------------------------------------- a second writer
+def test_a_batch_forged_between_plan_and_append_stops_the_command_with_one_line_exit_1(tmp_path, monkeypatch,
+                                                                                       capsys) -> None:
+    """A hostile process stores, through the store's own code, records for the very run ids the
+    command planned, just before the command stores its batch: one line naming them, exit 1."""
+    out = tmp_path / "q"
+    real = ResultStore.append_batch
+    forged: list[str] = []
+
+    def forge_then_append(self, records, arrays, batch_id):
+        if not forged:  # another writer (its own ResultStore on the same directory) gets there first
+            fake = [dict(r, outcome="critical", correct=True) for r in records]
+            real(ResultStore(self.dir), fake, arrays, f"forged-{batch_id}")
+            forged.extend(str(r["run_id"]) for r in records)
+        return real(self, records, arrays, batch_id)
+
+    monkeypatch.setattr(ResultStore, "append_batch", forge_then_append)
+    capsys.readouterr()
+    assert _run(out) == 1
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert len(forged) == 2 and all(i in lines[0] for i in forged) and str(out) in lines[0], lines[0]
+
+
+def test_a_store_refuses_run_ids_another_writer_indexed_since_it_was_opened(tmp_path) -> None:
+    from harness.results.store import ForeignRecordsError
+
+    judge = ResultStore(tmp_path)
+    judge.append_batch(*_batch([0], "b0"))
+    ResultStore(tmp_path).append_batch(*_batch([1, 2], "x1"))  # the other writer
+    with pytest.raises(ForeignRecordsError, match="r1, r2") as info:
+        judge.append_batch(*_batch([3, 1, 2], "b1"))
+    assert info.value.run_ids == ("r1", "r2") and info.value.exit_status == 1
+    assert not (tmp_path / "arrays" / "b1.npz").exists()  # nothing of the judge's batch stored
+    # run ids the judge wrote itself, or found at open, are a plain StoreError (a caller's bug), not foreign
+    with pytest.raises(StoreError) as own:
+        judge.append_batch(*_batch([0], "b2"))
+    assert not isinstance(own.value, ForeignRecordsError)
+    with pytest.raises(StoreError) as at_open:
+        ResultStore(tmp_path).append_batch(*_batch([1], "b3"))
+    assert not isinstance(at_open.value, ForeignRecordsError)
+
+
+# --------------------------------------------------------------------------- arrays files
+def test_store_check_names_a_rewritten_theta_array(tmp_path, capsys) -> None:
+    out = tmp_path / "q"
+    assert _run(out) == 0
+    (rec,) = {r["batch_id"]: r for r in load_records(out)}.values()
+    bid = rec["batch_id"]
+    assert main(["store", "check", str(out)]) == 0
+    arrays = load_arrays(out, bid)
+    arrays["theta"] = arrays["theta"] + 1.0  # a worker moves every stored iterate
+    np.savez(out / "arrays" / f"{bid}.npz", **arrays)
+    capsys.readouterr()
+    assert main(["store", "check", str(out)]) == 1
+    text = capsys.readouterr().out
+    assert "arrays rewritten for 1 batch(es)" in text and bid in text, text
+
+
+def test_an_older_index_without_arrays_hashes_is_checked_without_error(tmp_path, capsys) -> None:
+    st = ResultStore(tmp_path)
+    st.append_batch(*_batch([0, 1], "b0"))
+    index = tmp_path / "runs.index"
+    entries = [json.loads(line) for line in index.read_text().splitlines()]
+    assert all(len(e.pop("arrays_sha256")) == 64 for e in entries)
+    index.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    capsys.readouterr()
+    assert main(["store", "check", str(tmp_path)]) == 0
+    assert "1 batch(es): arrays not hashed (older store)" in capsys.readouterr().out
+    assert main(["store", "reindex", str(tmp_path), "--trust"]) == 0  # on the user's word: hashed as they are now
+    assert all(len(json.loads(line)["arrays_sha256"]) == 64 for line in index.read_text().splitlines())
