@@ -59,18 +59,18 @@ class StoreError(ValueError):
 
 
 class ForeignRecordsError(StoreError):
-    """Records for run ids this command was about to store appeared in the store, written by someone
-    else after the command opened it (a plug-in's process, a second command): the command stops
-    (exit status 1, not a user error) instead of letting the first writer's records stand for its runs."""
+    """Records for run ids this command reads or stores were indexed by someone else after the command
+    opened the store (a solver's process, a second command): the command stops (exit status 1, not a
+    user error) instead of counting them or letting the first writer's records stand for its runs."""
 
     exit_status = 1
 
     def __init__(self, run_ids: Iterable[str], directory: str | os.PathLike[str]) -> None:
         self.run_ids = tuple(run_ids)
         shown = ", ".join(self.run_ids[:4]) + (f" and {len(self.run_ids) - 4} more" if len(self.run_ids) > 4 else "")
-        super().__init__(f"run id(s) {shown} are already stored in {str(directory)!r} by a writer other than this "
-                         "command (a solver's process, or a second command): the command's own batch was not stored "
-                         "and those records cannot be trusted; inspect the store or use a new directory")
+        super().__init__(f"run id(s) {shown} are already stored in {str(directory)!r}, by a writer other than this "
+                         "command after it opened the store (a solver's process, or a second command): those records "
+                         "cannot be trusted and nothing more is stored; inspect the store or use a new directory")
 
 
 class StoreWarning(UserWarning):

@@ -32,11 +32,12 @@ anything (``meta.json`` included) is written.  Stale temporary files of dead
 processes are swept.
 
 One writer per run id: a :class:`ResultStore` remembers the run ids indexed when it
-was opened and those it stored itself.  If a batch it is asked to store names a
-run id that some other writer indexed in between (a solver's process appending
-through this code, a second command), :meth:`ResultStore.append_batch` raises
-:class:`ForeignRecordsError` naming them, instead of leaving the first writer's
-records to stand for the command's runs.
+was opened and those it stored itself.  If a batch it is asked to store, or the
+records it is asked to read for resuming (:meth:`ResultStore.records_for`, what the
+planner uses), name a run id that some other writer indexed in between (a solver's
+process appending through this code, a second command), it raises
+:class:`ForeignRecordsError` naming them, instead of counting them or leaving the
+first writer's records to stand for the command's runs.
 
 The resume key is ``run_id``.  This module imports only the standard library,
 NumPy and :mod:`harness.results.columnar` (never JAX), so reports can read
@@ -471,12 +472,20 @@ class ResultStore:
 
     def records_for(self, run_ids: Iterable[str]) -> list[dict[str, Any]]:
         """The stored records among ``run_ids`` (any order), reading only their batches;
-        a batch whose bytes no longer match its hash is skipped."""
+        a batch whose bytes no longer match its hash is skipped.
+
+        Raises:
+            ForeignRecordsError: one of ``run_ids`` was indexed by another writer since this
+                store was opened (what a command is about to resume from is the judge's own).
+        """
         wanted = {str(i) for i in run_ids}
         if not wanted:
             return []
         with self._lock, self._locked():
             self._catch_up()
+            foreign = sorted(i for i in wanted if i in self._idx.span_of and i not in self._own)
+            if foreign:
+                raise ForeignRecordsError(foreign, self.dir)
             spans = sorted({(e.start, e.end): e for i in wanted if (e := self._idx.span_of.get(i))}.values(),
                            key=lambda e: e.start)
         out: list[dict[str, Any]] = []

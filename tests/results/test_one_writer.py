@@ -53,6 +53,32 @@ def test_a_batch_forged_between_plan_and_append_stops_the_command_with_one_line_
     assert len(forged) == 2 and all(i in lines[0] for i in forged) and str(out) in lines[0], lines[0]
 
 
+def test_a_batch_forged_between_opening_the_store_and_planning_stops_the_command(tmp_path, monkeypatch,
+                                                                                capsys) -> None:
+    """The same forgery earlier: after the command opened the store, before it planned (a plug-in's
+    process runs while the planner asks it to describe itself).  Counting the forged records as
+    already done would exit 0 with them as the results: one line naming them, exit 1."""
+    out = tmp_path / "q"
+    real = ResultStore.records_for
+    forged: list[str] = []
+
+    def forge_then_read(self, run_ids):
+        if not forged:
+            ids = sorted(run_ids)
+            recs = [dict(_rec(k, k), run_id=i) for k, i in enumerate(ids)]
+            ResultStore(self.dir).append_batch(recs, {"theta": np.zeros((len(ids), 1))}, "forged")
+            forged.extend(ids)
+        return real(self, run_ids)
+
+    monkeypatch.setattr(ResultStore, "records_for", forge_then_read)
+    capsys.readouterr()
+    assert _run(out) == 1
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert len(forged) == 2 and all(i in lines[0] for i in forged) and str(out) in lines[0], lines[0]
+
+
 def test_a_store_refuses_run_ids_another_writer_indexed_since_it_was_opened(tmp_path) -> None:
     from harness.results.store import ForeignRecordsError
 
@@ -70,6 +96,9 @@ def test_a_store_refuses_run_ids_another_writer_indexed_since_it_was_opened(tmp_
     with pytest.raises(StoreError) as at_open:
         ResultStore(tmp_path).append_batch(*_batch([1], "b3"))
     assert not isinstance(at_open.value, ForeignRecordsError)
+    with pytest.raises(ForeignRecordsError, match="r1, r2"):  # nor does it resume from them
+        judge.records_for(["r0", "r1", "r2", "r9"])
+    assert [r["run_id"] for r in judge.records_for(["r0", "r9"])] == ["r0"]
 
 
 # --------------------------------------------------------------------------- arrays files
