@@ -28,6 +28,16 @@ def _run(out: Path) -> int:
                  "--max-iter", "50", "--out", str(out), "--quiet"])
 
 
+def _run_stops_naming(out: Path, forged: list[str], capsys) -> None:
+    """``critbench run`` into ``out`` exits 1 with one stderr line naming ``out`` and every forged run id."""
+    capsys.readouterr()
+    assert _run(out) == 1
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert len(forged) == 2 and all(i in lines[0] for i in forged) and str(out) in lines[0], lines[0]
+
+
 # --------------------------------------------------------------------------- a second writer
 def test_a_batch_forged_between_plan_and_append_stops_the_command_with_one_line_exit_1(tmp_path, monkeypatch,
                                                                                        capsys) -> None:
@@ -45,12 +55,7 @@ def test_a_batch_forged_between_plan_and_append_stops_the_command_with_one_line_
         return real(self, records, arrays, batch_id)
 
     monkeypatch.setattr(ResultStore, "append_batch", forge_then_append)
-    capsys.readouterr()
-    assert _run(out) == 1
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    assert len(forged) == 2 and all(i in lines[0] for i in forged) and str(out) in lines[0], lines[0]
+    _run_stops_naming(out, forged, capsys)
 
 
 def test_a_batch_forged_between_opening_the_store_and_planning_stops_the_command(tmp_path, monkeypatch,
@@ -71,12 +76,7 @@ def test_a_batch_forged_between_opening_the_store_and_planning_stops_the_command
         return real(self, run_ids)
 
     monkeypatch.setattr(ResultStore, "records_for", forge_then_read)
-    capsys.readouterr()
-    assert _run(out) == 1
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    assert len(forged) == 2 and all(i in lines[0] for i in forged) and str(out) in lines[0], lines[0]
+    _run_stops_naming(out, forged, capsys)
 
 
 def test_a_store_refuses_run_ids_another_writer_indexed_since_it_was_opened(tmp_path) -> None:
