@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import json
 import os
 import threading
@@ -83,9 +84,8 @@ from harness.results.index import (
 from harness.results.records import check_record
 
 __all__ = ["ARRAYS_DIR", "INDEX_FILE", "META_FILE", "RUNS_FILE", "ForeignRecordsError", "ResultStore", "StoreCheck",
-           "StoreError",
-           "StoreWarning", "as_stored", "check_result_dir", "check_store", "json_default", "load_arrays",
-           "load_meta", "load_records", "parse_record", "reindex"]
+           "StoreError", "StoreWarning", "as_stored", "check_result_dir", "check_store", "json_default", "load_arrays",
+           "load_batch_arrays", "load_meta", "load_records", "parse_record", "reindex"]
 
 try:  # POSIX advisory lock so two writers never interleave a batch.
     import fcntl as _fcntl
@@ -662,22 +662,69 @@ def check_result_dir(directory: str | os.PathLike[str]) -> Path:
     return root
 
 
-def load_arrays(directory: str | os.PathLike[str], batch_id: str) -> dict[str, np.ndarray]:
-    """The arrays of batch ``batch_id`` (``DIR/arrays/<batch_id>.npz``).
+def _read_arrays(path: Path, expected_sha256: str | None) -> dict[str, np.ndarray] | None:
+    """The arrays in the ``.npz`` file ``path``; None if it does not have ``expected_sha256`` (when given).
 
     Raises:
-        StoreError: the file is missing or unreadable.
+        StoreError: the file cannot be read or is not an ``.npz`` of arrays.
+    """
+    try:
+        data = path.read_bytes()
+        if expected_sha256 is not None and sha256(data) != expected_sha256:
+            return None
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            return {k: np.asarray(z[k]) for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"cannot read {path}: {exc}") from None
+
+
+def load_arrays(directory: str | os.PathLike[str], batch_id: str, *,
+                expected_sha256: str | None = None) -> dict[str, np.ndarray]:
+    """The arrays of batch ``batch_id`` (``DIR/arrays/<batch_id>.npz``); with ``expected_sha256``
+    only if the file still has that hash (its index entry's ``arrays_sha256``).
+
+    Raises:
+        StoreError: the file is missing or unreadable, or does not match ``expected_sha256``.
     """
     check_batch_id(batch_id)
     path = Path(directory) / ARRAYS_DIR / f"{batch_id}.npz"
     if not path.is_file():
         raise StoreError(f"no arrays for batch {batch_id!r} in {str(Path(directory))!r} ({ARRAYS_DIR}/{batch_id}.npz "
                          "is missing)")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: np.asarray(z[k]) for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise StoreError(f"cannot read {path}: {exc}") from None
+    arrays = _read_arrays(path, expected_sha256)
+    if arrays is None:
+        raise StoreError(f"{path} was rewritten after critbench stored it (it no longer matches its hash in "
+                         f"{INDEX_FILE})")
+    return arrays
+
+
+def load_batch_arrays(directory: str | os.PathLike[str], batch_ids: Iterable[str], *,
+                      warn: bool = True) -> dict[str, dict[str, np.ndarray]]:
+    """``batch_id -> arrays`` for each of ``batch_ids`` whose arrays file exists and still matches the
+    ``arrays_sha256`` of its index entry (an entry without one, from an older critbench, is not checked).
+    A rewritten file is left out, like a missing one; with ``warn``, one :class:`StoreWarning` names them.
+
+    Raises:
+        StoreError: a bad batch id; an arrays file that cannot be read.
+    """
+    root = Path(directory)
+    hashes = {e.batch_id: e.arrays_sha256 for e in read_index(root / INDEX_FILE)[0]}
+    out: dict[str, dict[str, np.ndarray]] = {}
+    rewritten = []
+    for bid in dict.fromkeys(str(b) for b in batch_ids):
+        path = root / ARRAYS_DIR / f"{check_batch_id(bid)}.npz"
+        if not path.is_file():
+            continue
+        arrays = _read_arrays(path, hashes.get(bid))
+        if arrays is None:
+            rewritten.append(bid)
+        else:
+            out[bid] = arrays
+    if rewritten and warn:
+        warnings.warn(f"{directory}: left out the arrays of {len(rewritten)} batch(es) rewritten after critbench "
+                      f"stored them ({', '.join(rewritten[:5])}{' ...' if len(rewritten) > 5 else ''})",
+                      StoreWarning, stacklevel=2)
+    return out
 
 
 def load_meta(directory: str | os.PathLike[str]) -> dict[str, Any]:

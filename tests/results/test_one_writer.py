@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from harness.cli import main
-from harness.results.store import ResultStore, StoreError, load_arrays, load_records
+from harness.results.store import ResultStore, StoreError, StoreWarning, load_arrays, load_records
 
 
 def _rec(i: int, row: int) -> dict:
@@ -115,6 +115,23 @@ def test_store_check_names_a_rewritten_theta_array(tmp_path, capsys) -> None:
     assert main(["store", "check", str(out)]) == 1
     text = capsys.readouterr().out
     assert "arrays rewritten for 1 batch(es)" in text and bid in text, text
+
+
+
+def test_the_report_leaves_out_a_rewritten_theta_array(tmp_path) -> None:
+    """The report (and the snapshot cutoff analysis, through the same reader) never plots or scores
+    arrays that no longer match their index hash: left out like a missing file, with a warning."""
+    from harness.report._load import load_results
+
+    out = tmp_path / "q"
+    assert _run(out) == 0
+    (bid,) = {r["batch_id"] for r in load_records(out)}
+    assert bid in load_results(out).arrays
+    arrays = load_arrays(out, bid)
+    np.savez(out / "arrays" / f"{bid}.npz", **dict(arrays, theta=arrays["theta"] + 1.0))
+    with pytest.warns(StoreWarning, match=f"rewritten after critbench stored them \\({bid}\\)"):
+        data = load_results(out)
+    assert bid not in data.arrays and len(data.records) == 2
 
 
 def test_an_older_index_without_arrays_hashes_is_checked_without_error(tmp_path, capsys) -> None:
