@@ -698,20 +698,25 @@ def load_arrays(directory: str | os.PathLike[str], batch_id: str, *,
     return arrays
 
 
-def load_batch_arrays(directory: str | os.PathLike[str], batch_ids: Iterable[str], *,
-                      warn: bool = True) -> dict[str, dict[str, np.ndarray]]:
+def load_batch_arrays(directory: str | os.PathLike[str], batch_ids: Iterable[str], *, warn: bool = True,
+                      strict: bool = False) -> dict[str, dict[str, np.ndarray]]:
     """``batch_id -> arrays`` for each of ``batch_ids`` whose arrays file exists and still matches the
     ``arrays_sha256`` of its index entry (an entry without one, from an older critbench, is not checked).
     A rewritten file is left out, like a missing one; with ``warn``, one :class:`StoreWarning` names them.
+    With ``strict``, a missing or rewritten file raises instead (:func:`load_arrays`).
 
     Raises:
-        StoreError: a bad batch id; an arrays file that cannot be read.
+        StoreError: a bad batch id; an arrays file that cannot be read; with ``strict``, one that is
+            missing or rewritten.
     """
     root = Path(directory)
     hashes = {e.batch_id: e.arrays_sha256 for e in read_index(root / INDEX_FILE)[0]}
     out: dict[str, dict[str, np.ndarray]] = {}
     rewritten = []
     for bid in dict.fromkeys(str(b) for b in batch_ids):
+        if strict:
+            out[bid] = load_arrays(root, bid, expected_sha256=hashes.get(bid))
+            continue
         path = root / ARRAYS_DIR / f"{check_batch_id(bid)}.npz"
         if not path.is_file():
             continue

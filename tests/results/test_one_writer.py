@@ -23,6 +23,15 @@ def _batch(ids: list[int], bid: str) -> tuple[list[dict], dict, str]:
     return [_rec(i, k) for k, i in enumerate(ids)], {"theta": np.arange(2.0 * len(ids)).reshape(len(ids), 2)}, bid
 
 
+def _as_older_index(d: Path) -> Path:
+    """Drop ``arrays_sha256`` from every line of ``d/runs.index`` (as an older critbench wrote it)."""
+    index = d / "runs.index"
+    entries = [json.loads(line) for line in index.read_text().splitlines()]
+    assert all(len(e.pop("arrays_sha256")) == 64 for e in entries)
+    index.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    return index
+
+
 def _run(out: Path) -> int:
     return main(["run", "--case", "quartic", "--solver", "newton-mr", "--runs", "2", "--batch-size", "2",
                  "--max-iter", "50", "--out", str(out), "--quiet"])
@@ -137,12 +146,26 @@ def test_the_report_leaves_out_a_rewritten_theta_array(tmp_path) -> None:
 def test_an_older_index_without_arrays_hashes_is_checked_without_error(tmp_path, capsys) -> None:
     st = ResultStore(tmp_path)
     st.append_batch(*_batch([0, 1], "b0"))
-    index = tmp_path / "runs.index"
-    entries = [json.loads(line) for line in index.read_text().splitlines()]
-    assert all(len(e.pop("arrays_sha256")) == 64 for e in entries)
-    index.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    index = _as_older_index(tmp_path)
     capsys.readouterr()
     assert main(["store", "check", str(tmp_path)]) == 0
     assert "1 batch(es): arrays not hashed (older store)" in capsys.readouterr().out
     assert main(["store", "reindex", str(tmp_path), "--trust"]) == 0  # on the user's word: hashed as they are now
     assert all(len(json.loads(line)["arrays_sha256"]) == 64 for line in index.read_text().splitlines())
+
+
+def test_load_batch_arrays_leaves_out_or_refuses_a_rewritten_file(tmp_path) -> None:
+    """What the reproduce experiments read (``strict``) raises on a rewritten arrays file; the report's
+    reader leaves it out; a file an older critbench did not hash is read as it is."""
+    from harness.results.store import load_batch_arrays
+
+    st = ResultStore(tmp_path)
+    st.append_batch(*_batch([0, 1], "b0"))
+    st.append_batch(*_batch([2], "b1"))
+    np.savez(tmp_path / "arrays" / "b0.npz", theta=np.ones((2, 2)))
+    with pytest.raises(StoreError, match="b0.npz was rewritten after critbench stored it"):
+        load_batch_arrays(tmp_path, ["b1", "b0"], strict=True)
+    with pytest.warns(StoreWarning, match=r"left out the arrays of 1 batch\(es\) rewritten .* \(b0\)"):
+        assert list(load_batch_arrays(tmp_path, ["b0", "b1", "nope"])) == ["b1"]
+    _as_older_index(tmp_path)
+    np.testing.assert_array_equal(load_batch_arrays(tmp_path, ["b0"], strict=True)["b0"]["theta"], np.ones((2, 2)))
