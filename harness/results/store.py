@@ -710,7 +710,9 @@ def load_batch_arrays(directory: str | os.PathLike[str], batch_ids: Iterable[str
             missing or rewritten.
     """
     root = Path(directory)
-    hashes = {e.batch_id: e.arrays_sha256 for e in read_index(root / INDEX_FILE)[0]}
+    hashes: dict[str, str | None] = {}
+    for e in read_index(root / INDEX_FILE)[0]:
+        hashes.setdefault(e.batch_id, e.arrays_sha256)  # the first entry of a batch id counts (as its records)
     out: dict[str, dict[str, np.ndarray]] = {}
     rewritten = []
     for bid in dict.fromkeys(str(b) for b in batch_ids):
