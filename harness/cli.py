@@ -390,11 +390,11 @@ def cmd_store(args: argparse.Namespace) -> int:
         n = reindex(args.dir, trust=args.trust)
         print(f"indexed {n} lines of {args.dir}/runs.jsonl (on your word: --trust)")
         return 0
-    chk = check_store(args.dir)
+    chk = check_store(args.dir, array_hashes=True)
     runs = sum(len(e.run_ids) for e in chk.verified)
     print(f"{args.dir}: {len(chk.verified)} batches, {runs} runs written by critbench"
-          + ("" if chk.notes() else "; nothing ignored, no arrays missing"))
-    for note in chk.notes():
+          + ("" if chk.notes() else "; nothing ignored, no arrays missing or rewritten"))
+    for note in chk.notes() + chk.remarks():
         print(f"  {note}")
     return 1 if chk.notes() else 0
 
@@ -559,8 +559,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("store", help="check a result directory's index, or rebuild it on your word")
     st.add_argument("action", choices=("check", "reindex"),
-                    help="check: what the index vouches for, lines ignored, arrays missing (exit 1 if any); "
-                         "reindex: rebuild runs.index from every line of runs.jsonl (needs --trust)")
+                    help="check: what the index vouches for, lines ignored, arrays missing or rewritten "
+                         "(exit 1 if any); reindex: rebuild runs.index from every line of runs.jsonl (needs --trust)")
     st.add_argument("dir")
     st.add_argument("--trust", action="store_true",
                     help="reindex: vouch that every line of runs.jsonl was written by critbench")
@@ -622,7 +622,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _user_errors() as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"critbench: error: {msg}", file=sys.stderr)
-        return EXIT_USAGE
+        return int(getattr(exc, "exit_status", EXIT_USAGE))  # e.g. ForeignRecordsError: 1, not a user error
     except BrokenPipeError:  # e.g. `critbench solvers | head`
         import os
 

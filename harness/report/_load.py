@@ -69,8 +69,8 @@ class ResultsData:
 def load_results(results_dir: str | Path, *, warn: bool = True) -> ResultsData:
     """Read a results directory with the store's readers (read-only): the records critbench
     wrote (:func:`harness.results.store.load_records`; with ``warn``, ignored lines and
-    missing arrays files are :class:`harness.results.store.StoreWarning`), the arrays
-    files that exist and ``meta.json``.
+    missing or rewritten arrays files are :class:`harness.results.store.StoreWarning`), the arrays
+    files that exist and match their index hash, and ``meta.json``.
 
     Raises:
         ReportError: the directory or its ``runs.jsonl`` is missing or malformed,
@@ -81,10 +81,8 @@ def load_results(results_dir: str | Path, *, warn: bool = True) -> ResultsData:
         records = [dict(r) for r in store.load_records(root, warn=warn)]
         if not records:
             raise ReportError(f"results directory {str(root)!r} holds no run records")
-        arrays: dict[str, Mapping[str, np.ndarray]] = {}
-        for bid in dict.fromkeys(str(r.get("batch_id")) for r in records):
-            if (root / store.ARRAYS_DIR / f"{bid}.npz").is_file():
-                arrays[bid] = store.load_arrays(root, bid)
+        arrays: dict[str, Mapping[str, np.ndarray]] = dict(
+            store.load_batch_arrays(root, (str(r.get("batch_id")) for r in records), warn=warn))
         meta = store.load_meta(root)
     except store.StoreError as exc:
         raise ReportError(str(exc)) from None

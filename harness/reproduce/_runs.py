@@ -59,10 +59,14 @@ def run_points(ctx: Context, case: str, case_params: Mapping[str, Any], solver: 
 
 
 def arrays_of(ctx: Context, records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, np.ndarray]]:
-    """``batch_id -> arrays`` of the records' batches (from the store)."""
-    from harness.results.store import load_arrays
+    """``batch_id -> arrays`` of the records' batches (from the store), each checked against its index hash.
 
-    return {bid: load_arrays(ctx.runs, bid) for bid in dict.fromkeys(str(r["batch_id"]) for r in records)}
+    Raises:
+        StoreError: an arrays file is missing, unreadable or rewritten since it was stored.
+    """
+    from harness.results.store import load_batch_arrays
+
+    return load_batch_arrays(ctx.runs, (str(r["batch_id"]) for r in records), strict=True)
 
 
 def row(arrays: Mapping[str, Mapping[str, np.ndarray]], rec: Mapping[str, Any], name: str) -> np.ndarray:

@@ -2,12 +2,16 @@
 
 ``DIR/runs.index`` holds one JSON line per stored batch::
 
-    {"start": s, "end": e, "batch_id": b, "run_ids": [...], "sha256": h}
+    {"start": s, "end": e, "batch_id": b, "run_ids": [...], "sha256": h, "arrays_sha256": a}
 
-where ``[s, e)`` is the batch's byte range in ``DIR/runs.jsonl`` and ``h`` the
-SHA-256 of exactly those bytes.  A line of ``runs.jsonl`` *counts* (is read as a
-run record by :func:`harness.results.store.load_records`, ``records_for``,
-``finished_run_ids``, :func:`harness.results.columnar.load_columns`) only if it
+where ``[s, e)`` is the batch's byte range in ``DIR/runs.jsonl``, ``h`` the
+SHA-256 of exactly those bytes and ``a`` the SHA-256 of ``DIR/arrays/<b>.npz``
+as written (``check_store(DIR, array_hashes=True)``, i.e. ``critbench store
+check``, names a batch whose arrays file no longer matches; entries of an
+older critbench have no ``arrays_sha256``: "arrays not hashed (older store)").
+A line of ``runs.jsonl`` *counts* (is read as a run record by
+:func:`harness.results.store.load_records`, ``records_for``, ``finished_run_ids``,
+:func:`harness.results.columnar.load_columns`) only if it
 lies inside an indexed range whose bytes still hash to ``h``.  Lines outside
 every range (appended by someone else, e.g. a plug-in copying a record with its
 verdict flipped) and lines of a range whose bytes were edited are *ignored* and
@@ -39,8 +43,9 @@ from typing import Any
 
 from harness.results.records import check_record
 
-__all__ = ["ARRAYS_DIR", "INDEX_FILE", "META_FILE", "RUNS_FILE", "IndexEntry", "StoreCheck", "StoreError", "runs_file",
-           "StoreWarning", "check_batch_id", "check_store", "parse_record", "read_index", "verify"]
+__all__ = ["ARRAYS_DIR", "INDEX_FILE", "META_FILE", "RUNS_FILE", "ForeignRecordsError", "IndexEntry", "StoreCheck",
+           "StoreError", "StoreWarning", "check_batch_id", "check_store", "file_sha256", "parse_record", "read_index",
+           "runs_file", "verify"]
 
 RUNS_FILE = "runs.jsonl"
 INDEX_FILE = "runs.index"
@@ -51,6 +56,21 @@ _BATCH_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=-]*$")
 
 class StoreError(ValueError):
     """A missing, malformed or unwritable result directory (one-line message)."""
+
+
+class ForeignRecordsError(StoreError):
+    """Records for run ids this command reads or stores were indexed by someone else after the command
+    opened the store (a solver's process, a second command): the command stops (exit status 1, not a
+    user error) instead of counting them or letting the first writer's records stand for its runs."""
+
+    exit_status = 1
+
+    def __init__(self, run_ids: Iterable[str], directory: str | os.PathLike[str]) -> None:
+        self.run_ids = tuple(run_ids)
+        shown = ", ".join(self.run_ids[:4]) + (f" and {len(self.run_ids) - 4} more" if len(self.run_ids) > 4 else "")
+        super().__init__(f"run id(s) {shown} are already stored in {str(directory)!r}, by a writer other than this "
+                         "command after it opened the store (a solver's process, or a second command): those records "
+                         "cannot be trusted and nothing more is stored; inspect the store or use a new directory")
 
 
 class StoreWarning(UserWarning):
@@ -71,6 +91,23 @@ def check_batch_id(batch_id: str) -> str:
 def sha256(data: bytes) -> str:
     """Hex SHA-256 of ``data`` (the content hash of an index entry)."""
     return hashlib.sha256(data).hexdigest()
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of the file at ``path``, read in 1 MiB chunks (an arrays file's hash).
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _is_digest(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and len(value) == 64)
 
 
 def parse_record(raw: bytes, where: str, *, validate: bool = True) -> dict[str, Any]:
@@ -94,28 +131,32 @@ def parse_record(raw: bytes, where: str, *, validate: bool = True) -> dict[str, 
 
 @dataclasses.dataclass(frozen=True)
 class IndexEntry:
-    """One stored batch: its byte range ``[start, end)`` in ``runs.jsonl`` and its content hash
-    (``None``: written by an older critbench, unverifiable)."""
+    """One stored batch: its byte range ``[start, end)`` in ``runs.jsonl``, its content hash and its
+    arrays file's hash (``None``: written by an older critbench, unverifiable)."""
 
     start: int
     end: int
     batch_id: str
     run_ids: tuple[str, ...]
     sha256: str | None
+    arrays_sha256: str | None = None
 
     def to_line(self) -> bytes:
-        """The entry as one ``runs.index`` line (with its newline)."""
-        return json.dumps({"start": self.start, "end": self.end, "batch_id": self.batch_id,
-                           "run_ids": list(self.run_ids), "sha256": self.sha256}).encode("utf-8") + b"\n"
+        """The entry as one ``runs.index`` line (with its newline); ``arrays_sha256`` only when known."""
+        obj = {"start": self.start, "end": self.end, "batch_id": self.batch_id, "run_ids": list(self.run_ids),
+               "sha256": self.sha256}
+        if self.arrays_sha256 is not None:
+            obj["arrays_sha256"] = self.arrays_sha256
+        return json.dumps(obj).encode("utf-8") + b"\n"
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> IndexEntry:
         start, end = int(obj["start"]), int(obj["end"])
-        digest = obj.get("sha256")
+        digest, arrays = obj.get("sha256"), obj.get("arrays_sha256")
         if start < 0 or end <= start or not isinstance(obj["run_ids"], list) or not (
-                digest is None or (isinstance(digest, str) and len(digest) == 64)):
+                _is_digest(digest) and _is_digest(arrays)):
             raise ValueError("bad entry")
-        return cls(start, end, str(obj["batch_id"]), tuple(str(i) for i in obj["run_ids"]), digest)
+        return cls(start, end, str(obj["batch_id"]), tuple(str(i) for i in obj["run_ids"]), digest, arrays)
 
 
 def read_index(index_path: Path, offset: int = 0) -> tuple[list[IndexEntry], int, int]:
@@ -169,6 +210,9 @@ class StoreCheck:
         no_index: ``runs.jsonl`` holds lines but ``runs.index`` does not exist.
         missing_arrays: batch ids of verified entries whose ``arrays/<batch_id>.npz`` is missing
             (filled by :func:`check_store`).
+        rewritten_arrays: batch ids of verified entries whose arrays file no longer matches the
+            ``arrays_sha256`` of their entry (filled by :func:`check_store` with ``array_hashes``).
+        unhashed_arrays: verified entries without ``arrays_sha256`` (an older critbench; not a problem).
     """
 
     size: int = 0
@@ -182,6 +226,8 @@ class StoreCheck:
     bad_index_lines: int = 0
     no_index: bool = False
     missing_arrays: list[str] = dataclasses.field(default_factory=list)
+    rewritten_arrays: list[str] = dataclasses.field(default_factory=list)
+    unhashed_arrays: int = 0
 
     @property
     def ignored_lines(self) -> int:
@@ -218,7 +264,17 @@ class StoreCheck:
             more = f" and {len(self.missing_arrays) - 5} more" if len(self.missing_arrays) > 5 else ""
             out.append(f"arrays missing for {len(self.missing_arrays)} batch(es): {names}{more} "
                        "(their runs' JSONL fields are used; traces, theta and snapshots are not available)")
+        if self.rewritten_arrays:
+            names = ", ".join(self.rewritten_arrays[:5])
+            more = f" and {len(self.rewritten_arrays) - 5} more" if len(self.rewritten_arrays) > 5 else ""
+            out.append(f"arrays rewritten for {len(self.rewritten_arrays)} batch(es): {names}{more} (their "
+                       f"{ARRAYS_DIR}/<batch_id>.npz no longer matches its hash in {INDEX_FILE}: theta, traces and "
+                       "snapshots there are not the ones critbench stored)")
         return out
+
+    def remarks(self) -> list[str]:
+        """Facts worth a line that are not problems (``critbench store check`` prints them; exit 0)."""
+        return [f"{self.unhashed_arrays} batch(es): arrays not hashed (older store)"] if self.unhashed_arrays else []
 
 
 def verify(runs_path: Path, entries: Iterable[IndexEntry], *, data: bytes | None = None,
@@ -298,9 +354,11 @@ def runs_file(directory: str | os.PathLike[str]) -> Path:
     return runs
 
 
-def check_store(directory: str | os.PathLike[str], *, arrays: bool = True) -> StoreCheck:
+def check_store(directory: str | os.PathLike[str], *, arrays: bool = True, array_hashes: bool = False) -> StoreCheck:
     """:func:`verify` the result directory's index against its ``runs.jsonl`` (read-only),
-    and with ``arrays`` name the verified batches whose arrays file is missing.
+    with ``arrays`` name the verified batches whose arrays file is missing, and with
+    ``array_hashes`` also those whose arrays file no longer matches its ``arrays_sha256``
+    (reads every arrays file: O(arrays bytes)).
 
     Raises:
         StoreError: ``DIR`` or its ``runs.jsonl`` is missing.
@@ -312,9 +370,24 @@ def check_store(directory: str | os.PathLike[str], *, arrays: bool = True) -> St
     chk = verify(runs, entries)
     chk.bad_index_lines = bad
     chk.no_index = not index.exists() and chk.unindexed_lines > 0
-    if arrays:
+    if arrays or array_hashes:
         chk.missing_arrays = missing_arrays(root, (e.batch_id for e in chk.verified))
+    if array_hashes:
+        gone = set(chk.missing_arrays)
+        for e in chk.verified:
+            if e.arrays_sha256 is None:
+                chk.unhashed_arrays += 1
+            elif e.batch_id not in gone and _arrays_hash(root / ARRAYS_DIR / f"{e.batch_id}.npz") != e.arrays_sha256:
+                chk.rewritten_arrays.append(e.batch_id)
     return chk
+
+
+def _arrays_hash(path: Path) -> str | None:
+    """:func:`file_sha256` of ``path``; None when it cannot be read (it then matches no hash)."""
+    try:
+        return file_sha256(path)
+    except OSError:
+        return None
 
 
 def missing_arrays(directory: str | os.PathLike[str], batch_ids: Iterable[str]) -> list[str]:

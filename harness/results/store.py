@@ -9,7 +9,8 @@ A result directory ``DIR/`` (``docs/design.md``, "Run records"; ``docs/store.md`
 * ``DIR/arrays/<batch_id>.npz`` -- the batch's arrays (``theta0``, ``theta``,
   ``snapshots``, ``snapshot_iter``, ``max_r_theta``/``max_r_iter``/``max_r_value`` and every
   trace field), row ``batch_row`` of
-  each array belonging to the record with that ``batch_row``;
+  each array belonging to the record with that ``batch_row``; its SHA-256 is in the
+  batch's index entry (``arrays_sha256``);
 * ``DIR/meta.json`` -- command, provenance and the critbench version.
 
 Storing one batch (:meth:`ResultStore.append_batch`), crash- and failure-safe:
@@ -30,6 +31,14 @@ indexed batch must have its arrays file.  Otherwise :class:`StoreError`, before
 anything (``meta.json`` included) is written.  Stale temporary files of dead
 processes are swept.
 
+One writer per run id: a :class:`ResultStore` remembers the run ids indexed when it
+was opened and those it stored itself.  If a batch it is asked to store, or the
+records it is asked to read for resuming (:meth:`ResultStore.records_for`, what the
+planner uses), name a run id that some other writer indexed in between (a solver's
+process appending through this code, a second command), it raises
+:class:`ForeignRecordsError` naming them, instead of counting them or leaving the
+first writer's records to stand for the command's runs.
+
 The resume key is ``run_id``.  This module imports only the standard library,
 NumPy and :mod:`harness.results.columnar` (never JAX), so reports can read
 results without a solver stack.
@@ -39,6 +48,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import json
 import os
 import threading
@@ -56,12 +66,14 @@ from harness.results.index import (
     INDEX_FILE,
     META_FILE,
     RUNS_FILE,
+    ForeignRecordsError,
     IndexEntry,
     StoreCheck,
     StoreError,
     StoreWarning,
     check_batch_id,
     check_store,
+    file_sha256,
     missing_arrays,
     parse_record,
     read_index,
@@ -71,9 +83,9 @@ from harness.results.index import (
 )
 from harness.results.records import check_record
 
-__all__ = ["ARRAYS_DIR", "INDEX_FILE", "META_FILE", "RUNS_FILE", "ResultStore", "StoreCheck", "StoreError",
-           "StoreWarning", "as_stored", "check_result_dir", "check_store", "json_default", "load_arrays",
-           "load_meta", "load_records", "parse_record", "reindex"]
+__all__ = ["ARRAYS_DIR", "INDEX_FILE", "META_FILE", "RUNS_FILE", "ForeignRecordsError", "ResultStore", "StoreCheck",
+           "StoreError", "StoreWarning", "as_stored", "check_result_dir", "check_store", "json_default", "load_arrays",
+           "load_batch_arrays", "load_meta", "load_records", "parse_record", "reindex"]
 
 try:  # POSIX advisory lock so two writers never interleave a batch.
     import fcntl as _fcntl
@@ -246,6 +258,7 @@ class ResultStore:
         self._idx = _Index()
         with self._lock, self._locked():
             self._validate()
+        self._own = set(self._idx.run_ids)  # indexed at open, or stored by this object: not a foreign writer's
         sweep_stale_tmp(self.dir)
 
     @property
@@ -347,6 +360,8 @@ class ResultStore:
         index cut back, temporary and array files removed).
 
         Raises:
+            ForeignRecordsError: a ``run_id`` of the batch was indexed by another writer
+                since this store was opened (nothing of the batch stored).
             StoreError: a bad ``batch_id``, a record without ``run_id`` or not
                 valid (:func:`harness.results.records.check_record`), a ``run_id``
                 repeated in the batch or already in the store; a full disk or an
@@ -370,6 +385,9 @@ class ResultStore:
         with self._lock, self._locked() as fh:
             self._catch_up()
             dup = [i for i in ids if i in self._idx.run_ids]
+            foreign = [i for i in dup if i not in self._own]
+            if foreign:
+                raise ForeignRecordsError(foreign, self.dir)
             if dup:
                 raise StoreError(f"run_id {dup[0]!r} is already stored in {str(self.dir)!r}")
             if batch_id in self._idx.batches:
@@ -388,6 +406,7 @@ class ResultStore:
                 np.savez(afh, **{k: np.asarray(v) for k, v in arrays.items()})
                 afh.flush()
                 os.fsync(afh.fileno())
+            arrays_hash = file_sha256(tmp)
             os.replace(tmp, final)
             _fsync_dir(arr_dir)
             if not payload:
@@ -405,7 +424,7 @@ class ResultStore:
                     fh.truncate(keep)
                     size = keep
             runs_end = size
-            entry = IndexEntry(size, size + len(payload), batch_id, tuple(ids), sha256(payload))
+            entry = IndexEntry(size, size + len(payload), batch_id, tuple(ids), sha256(payload), arrays_hash)
             index_end = self._idx.index_len
             with open(self.index_path, "ab") as ifh:
                 ifh.write(entry.to_line())
@@ -431,6 +450,7 @@ class ResultStore:
             _unlink(tmp)
         self._idx.index_len += len(entry.to_line())
         self._idx.note(entry)
+        self._own.update(ids)
 
     # ------------------------------------------------------------------ reading
     def finished_run_ids(self) -> set[str]:
@@ -452,12 +472,20 @@ class ResultStore:
 
     def records_for(self, run_ids: Iterable[str]) -> list[dict[str, Any]]:
         """The stored records among ``run_ids`` (any order), reading only their batches;
-        a batch whose bytes no longer match its hash is skipped."""
+        a batch whose bytes no longer match its hash is skipped.
+
+        Raises:
+            ForeignRecordsError: one of ``run_ids`` was indexed by another writer since this
+                store was opened (what a command is about to resume from is the judge's own).
+        """
         wanted = {str(i) for i in run_ids}
         if not wanted:
             return []
         with self._lock, self._locked():
             self._catch_up()
+            foreign = sorted(i for i in wanted if i in self._idx.span_of and i not in self._own)
+            if foreign:
+                raise ForeignRecordsError(foreign, self.dir)
             spans = sorted({(e.start, e.end): e for i in wanted if (e := self._idx.span_of.get(i))}.values(),
                            key=lambda e: e.start)
         out: list[dict[str, Any]] = []
@@ -509,7 +537,8 @@ def reindex(directory: str | os.PathLike[str], *, trust: bool = False) -> int:
     """Rebuild ``runs.index`` from every complete line of ``runs.jsonl`` (consecutive lines of
     one ``batch_id`` form a batch), sealing them with fresh hashes; the number of lines indexed.
 
-    This vouches for lines critbench may not have written, so it runs only with
+    The arrays files present are hashed into the entries as they are now.
+    This vouches for lines (and arrays) critbench may not have written, so it runs only with
     ``trust=True`` (``critbench store reindex DIR --trust``); it is never done implicitly.
 
     Raises:
@@ -542,7 +571,9 @@ def reindex(directory: str | os.PathLike[str], *, trust: bool = False) -> int:
     try:
         with open(tmp, "wb") as fh:
             for s, e, b, ids in groups:
-                fh.write(IndexEntry(s, e, b, tuple(ids), sha256(data[s:e])).to_line())
+                npz = root / ARRAYS_DIR / f"{b}.npz"
+                arrays_hash = file_sha256(npz) if npz.is_file() else None
+                fh.write(IndexEntry(s, e, b, tuple(ids), sha256(data[s:e]), arrays_hash).to_line())
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, root / INDEX_FILE)
@@ -631,22 +662,76 @@ def check_result_dir(directory: str | os.PathLike[str]) -> Path:
     return root
 
 
-def load_arrays(directory: str | os.PathLike[str], batch_id: str) -> dict[str, np.ndarray]:
-    """The arrays of batch ``batch_id`` (``DIR/arrays/<batch_id>.npz``).
+def _read_arrays(path: Path, expected_sha256: str | None) -> dict[str, np.ndarray] | None:
+    """The arrays in the ``.npz`` file ``path``; None if it does not have ``expected_sha256`` (when given).
 
     Raises:
-        StoreError: the file is missing or unreadable.
+        StoreError: the file cannot be read or is not an ``.npz`` of arrays.
+    """
+    try:
+        data = path.read_bytes()
+        if expected_sha256 is not None and sha256(data) != expected_sha256:
+            return None
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            return {k: np.asarray(z[k]) for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"cannot read {path}: {exc}") from None
+
+
+def load_arrays(directory: str | os.PathLike[str], batch_id: str, *,
+                expected_sha256: str | None = None) -> dict[str, np.ndarray]:
+    """The arrays of batch ``batch_id`` (``DIR/arrays/<batch_id>.npz``); with ``expected_sha256``
+    only if the file still has that hash (its index entry's ``arrays_sha256``).
+
+    Raises:
+        StoreError: the file is missing or unreadable, or does not match ``expected_sha256``.
     """
     check_batch_id(batch_id)
     path = Path(directory) / ARRAYS_DIR / f"{batch_id}.npz"
     if not path.is_file():
         raise StoreError(f"no arrays for batch {batch_id!r} in {str(Path(directory))!r} ({ARRAYS_DIR}/{batch_id}.npz "
                          "is missing)")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: np.asarray(z[k]) for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise StoreError(f"cannot read {path}: {exc}") from None
+    arrays = _read_arrays(path, expected_sha256)
+    if arrays is None:
+        raise StoreError(f"{path} was rewritten after critbench stored it (it no longer matches its hash in "
+                         f"{INDEX_FILE})")
+    return arrays
+
+
+def load_batch_arrays(directory: str | os.PathLike[str], batch_ids: Iterable[str], *, warn: bool = True,
+                      strict: bool = False) -> dict[str, dict[str, np.ndarray]]:
+    """``batch_id -> arrays`` for each of ``batch_ids`` whose arrays file exists and still matches the
+    ``arrays_sha256`` of its index entry (an entry without one, from an older critbench, is not checked).
+    A rewritten file is left out, like a missing one; with ``warn``, one :class:`StoreWarning` names them.
+    With ``strict``, a missing or rewritten file raises instead (:func:`load_arrays`).
+
+    Raises:
+        StoreError: a bad batch id; an arrays file that cannot be read; with ``strict``, one that is
+            missing or rewritten.
+    """
+    root = Path(directory)
+    hashes: dict[str, str | None] = {}
+    for e in read_index(root / INDEX_FILE)[0]:
+        hashes.setdefault(e.batch_id, e.arrays_sha256)  # the first entry of a batch id counts (as its records)
+    out: dict[str, dict[str, np.ndarray]] = {}
+    rewritten = []
+    for bid in dict.fromkeys(str(b) for b in batch_ids):
+        if strict:
+            out[bid] = load_arrays(root, bid, expected_sha256=hashes.get(bid))
+            continue
+        path = root / ARRAYS_DIR / f"{check_batch_id(bid)}.npz"
+        if not path.is_file():
+            continue
+        arrays = _read_arrays(path, hashes.get(bid))
+        if arrays is None:
+            rewritten.append(bid)
+        else:
+            out[bid] = arrays
+    if rewritten and warn:
+        warnings.warn(f"{directory}: left out the arrays of {len(rewritten)} batch(es) rewritten after critbench "
+                      f"stored them ({', '.join(rewritten[:5])}{' ...' if len(rewritten) > 5 else ''})",
+                      StoreWarning, stacklevel=2)
+    return out
 
 
 def load_meta(directory: str | os.PathLike[str]) -> dict[str, Any]:

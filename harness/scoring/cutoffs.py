@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.results.store import ARRAYS_DIR, RUNS_FILE, json_default, load_arrays, load_records
+from harness.results.store import RUNS_FILE, json_default, load_batch_arrays, load_records
 
 CUTOFF_FILE = "cutoff_analysis.json"
 
@@ -106,7 +106,7 @@ def cutoff_analyses(results_dir: str | Path) -> dict[str, list[dict[str, Any]]]:
     per_case: dict[str, list[list[dict[str, Any]]]] = {}
     for (name, _), recs in groups.items():
         bids = dict.fromkeys(str(r.get("batch_id")) for r in recs)
-        arrays = {b: load_arrays(root, b) for b in bids if (root / ARRAYS_DIR / f"{b}.npz").is_file()}
+        arrays = load_batch_arrays(root, bids, warn=False)  # a rewritten arrays file is left out, like a missing one
         if not any("snapshots" in a for a in arrays.values()) or any(r.get("batch_row") is None for r in recs):
             continue
         try:

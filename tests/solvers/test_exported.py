@@ -118,3 +118,102 @@ def test_solver_loop_through_the_exported_path_equals_plain_jit(cache, lanes):
         np.testing.assert_array_equal(getattr(cached, name), getattr(plain, name), err_msg=name)
     for k in plain.trace:
         np.testing.assert_array_equal(cached.trace[k], plain.trace[k], err_msg=k)
+
+
+# --------------------------------------------------------------------------- entries a worker could have written
+def _plain(x, data, n=7):
+    return jax.jit(impl, static_argnums=(0, 1, 4))(Scale(), loss, x, data, n)
+
+
+def _assert_same(out, ref):
+    for a, b in zip(jax.tree_util.tree_leaves(out), jax.tree_util.tree_leaves(ref), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def _payload(fn_impl, x, data, n=7):
+    """The ``jax.export`` serialization of ``fn_impl``'s flat form, as the cache stores it."""
+    from jax import export
+
+    ej = ExportedJit(fn_impl, static_argnums=(0, 1, 4))
+    statics, leaves, tree = ej._split((Scale(), loss, x, data, n))
+    flat = ej._flat(statics, tree)[0]
+    return bytes(export.export(jax.jit(flat))(*[jax.ShapeDtypeStruct(v.shape, v.dtype) for v in leaves]).serialize())
+
+
+class _Touch:
+    """Unpickling this creates ``path`` (what a worker's payload would do in the judge)."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_a_pickle_written_into_an_entry_is_never_unpickled(cache, tmp_path):
+    """A worker rewrites ``<key>.bin`` with a length-prefixed pickle (the layout of the format before
+    this one) whose loading creates a file: the reader never runs it (the marker stays absent) and
+    the result is the plain path's."""
+    import pickle
+
+    data, x = {"c": jnp.arange(3.0)}, jnp.ones(3)
+    ExportedJit(impl, static_argnums=(0, 1, 4))(Scale(), loss, x, data, 7)
+    (path,) = cache.glob("*.bin")
+    marker = tmp_path / "ran-in-the-judge"
+    evil = pickle.dumps(_Touch(marker))
+    blob = path.read_bytes()
+    path.write_bytes(len(evil).to_bytes(8, "little") + evil + blob)
+    out = ExportedJit(impl, static_argnums=(0, 1, 4))(Scale(), loss, x, data, 7)
+    assert not marker.exists()
+    _assert_same(out, _plain(x, data))
+
+
+def test_a_payload_that_does_not_match_its_hash_falls_back_to_jit(cache):
+    """One constant of the stored StableHLO rewritten (the step size 2.0 x 1e-2 -> 0): still a valid
+    export, but the reader refuses it and computes the plain path's result, not the edited one's."""
+    import struct
+
+    data, x = {"c": jnp.arange(3.0)}, jnp.ones(3)
+    ExportedJit(impl, static_argnums=(0, 1, 4))(Scale(), loss, x, data, 7)
+    (path,) = cache.glob("*.bin")
+    blob, step = path.read_bytes(), struct.pack("<d", 2.0 * 1e-2)
+    assert blob.count(step) == 1  # the constant, stored as 8 raw bytes
+    path.write_bytes(blob.replace(step, struct.pack("<d", 0.0)))
+    out = ExportedJit(impl, static_argnums=(0, 1, 4))(Scale(), loss, x, data, 7)
+    _assert_same(out, _plain(x, data))
+    assert not np.array_equal(np.asarray(out[0]), np.asarray(x))  # the edited step would leave x unchanged
+
+
+@pytest.mark.parametrize("tree", [{"set": ["*"]}, {"namedtuple": "os:stat_result", "fields": [], "items": []},
+                                  {"tuple": ["*", {"dict": [[1, "*"]]}]}, {"tuple": ["*"]}, "**"])
+def test_an_entry_with_an_unknown_or_wrong_output_tree_falls_back_to_jit(cache, tree):
+    """A correctly hashed entry whose output tree names an unknown container, a class outside the
+    key's packages, a non-str dict key, or the wrong number of leaves: plain jit, the same result."""
+    from harness.solvers import _exported
+
+    data, x = {"c": jnp.arange(3.0)}, jnp.ones(3)
+    ExportedJit(impl, static_argnums=(0, 1, 4))(Scale(), loss, x, data, 7)
+    (path,) = cache.glob("*.bin")
+    path.write_bytes(_exported._entry_bytes(path.stem, tree, _payload(impl, x, data)))
+    out = ExportedJit(impl, static_argnums=(0, 1, 4))(Scale(), loss, x, data, 7)
+    _assert_same(out, _plain(x, data))
+    assert isinstance(out, tuple) and set(out[1]) == {"n"}
+
+
+def test_the_exported_cache_module_deserializes_nothing_but_json_and_jax_export():
+    """No pickle (or marshal, dill, cloudpickle, shelve) is imported, and every ``.load``/``.loads``
+    call is ``json``'s: the only ways an entry is read are ``json.loads`` and ``jax.export.deserialize``."""
+    import ast
+    from pathlib import Path
+
+    from harness.solvers import _exported
+
+    tree = ast.parse(Path(_exported.__file__).read_text())
+    banned = {"pickle", "cPickle", "_pickle", "cloudpickle", "dill", "marshal", "shelve", "joblib"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            assert not {a.name.split(".")[0] for a in node.names} & banned
+        if isinstance(node, ast.ImportFrom):
+            assert (node.module or "").split(".")[0] not in banned
+        if isinstance(node, ast.Attribute) and node.attr in ("load", "loads"):
+            assert isinstance(node.value, ast.Name) and node.value.id == "json", ast.dump(node)
