@@ -161,7 +161,7 @@ def cmd_default(args: argparse.Namespace) -> int:
     out = Path(args.out)
     with make_progress(args.quiet) as progress:
         records = run_suite(default_specs(), out, progress=progress, command=["critbench", *args.argv],
-                            jobs=args.jobs, time_limit=args.time_limit)
+                            jobs=args.jobs, time_limit=args.time_limit, memory_limit=args.memory_limit)
     print_summary(summarize(records))
     html = _render_html(out, None)
     print(f"results: {out}" + (f"; HTML report: {html}" if html else " (HTML report module not installed)"))
@@ -277,7 +277,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                    threads=args.threads)
     with make_progress(args.quiet) as progress:
         records = run_suite([spec], args.out, progress=progress, command=["critbench", *args.argv],
-                            time_limit=args.time_limit)
+                            time_limit=args.time_limit, memory_limit=getattr(args, "memory_limit", None))
     print_summary(summarize(records), title=f"{args.case} × {args.solver}")
     print(f"results: {args.out}")
     return _solver_failures(records)
@@ -451,10 +451,23 @@ def _add_arguments_from(parser: argparse.ArgumentParser, module: str, func: str)
     getattr(mod, func)(parser)
 
 
-#: Default ``--time-limit``: seconds per block of runs (generous for the thesis budgets).
-DEFAULT_TIME_LIMIT = 3600.0
-TIME_LIMIT_HELP = ("time limit per block of runs, in seconds (default 3600; 'none' for no limit): a block past it "
-                   "is stopped, its runs recorded as 'timeout', and the rest of the cell goes on")
+from harness.run.plan import DEFAULT_TIME_LIMIT  # noqa: E402 - seconds per run (see its definition)
+
+TIME_LIMIT_HELP = (f"time limit per run, in seconds (default {DEFAULT_TIME_LIMIT:g}; 'none' for no limit): a block "
+                   "of n runs gets n times it from dispatch (compile warm-up included), loading a plug-in gets one "
+                   "run's time; a block past it is stopped, its runs recorded as 'timeout', and the rest goes on")
+MEMORY_LIMIT_HELP = ("address-space limit of each plug-in worker, e.g. 4G or 512M (default: half of this machine's "
+                     "memory; 'none' for no limit); a plug-in past it fails its block")
+
+
+def _memory_limit(text: str) -> int | None:
+    """``--memory-limit`` value: bytes (suffix K, M, G, T), ``none`` or 0 for no limit."""
+    from harness.run.sandbox import parse_memory
+
+    try:
+        return parse_memory(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _time_limit(text: str) -> float | None:
@@ -480,6 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compile-cache", default=None, metavar="DIR|off", help=COMPILE_CACHE_HELP)
     p.add_argument("--time-limit", type=_time_limit, default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
                    help=TIME_LIMIT_HELP)
+    p.add_argument("--memory-limit", type=_memory_limit, default=None, metavar="BYTES", help=MEMORY_LIMIT_HELP)
     p.set_defaults(func=cmd_default)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -511,6 +525,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True)
     r.add_argument("--time-limit", type=_time_limit, default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
                    help=TIME_LIMIT_HELP)
+    r.add_argument("--memory-limit", type=_memory_limit, default=argparse.SUPPRESS, metavar="BYTES",
+                   help=MEMORY_LIMIT_HELP)
     r.add_argument("--quiet", action="store_true")
     r.add_argument("--compile-cache", default=argparse.SUPPRESS, metavar="DIR|off", help=COMPILE_CACHE_HELP)
     r.set_defaults(func=cmd_run)

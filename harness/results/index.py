@@ -70,7 +70,8 @@ class ForeignRecordsError(StoreError):
         shown = ", ".join(self.run_ids[:4]) + (f" and {len(self.run_ids) - 4} more" if len(self.run_ids) > 4 else "")
         super().__init__(f"run id(s) {shown} are already stored in {str(directory)!r}, by a writer other than this "
                          "command after it opened the store (a solver's process, or a second command): those records "
-                         "cannot be trusted and nothing more is stored; inspect the store or use a new directory")
+                         "cannot be trusted and this command did not store its own for them; inspect the store or "
+                         "use a new directory")
 
 
 class StoreWarning(UserWarning):

@@ -37,6 +37,7 @@ from typing import Any
 
 from harness.run.plan import Block, CellPlan, Plan, check_time_limit
 from harness.run.pool import is_builtin_solver
+from harness.results.index import ForeignRecordsError
 from harness.run.progress import NullProgress, ProgressSink
 from harness.run.shard import Resolved, finish_block
 from harness.run.worker import Result, SolveTask, reason_rows
@@ -148,6 +149,7 @@ def execute(
     in_flight: dict[int, tuple[int, int]] = {}
     busy = [0] * len(cells)
     left = [len(c.blocks) for c in cells]
+    foreign: list[str] = []  # run ids another writer stored first (their blocks are refused)
     interrupted = False
 
     cap = getattr(backend, "cap_per_cell", True)  # a cluster back end may run more blocks of a cell at once
@@ -167,18 +169,23 @@ def execute(
     def handle(ci: int, bi: int, outcome: tuple) -> None:
         cell, block = cells[ci], cells[ci].blocks[bi]
         records, arrays = _score(cell, block, outcome, prov=prov, time_limit=recorded_limit)
+        left[ci] -= 1
+        if not left[ci] and hasattr(backend, "release"):
+            backend.release(cell.token)  # its plug-in workers (if any) are never reused
         if store is not None:
             batch_id = fresh_batch_id(store, f"{cell.batch_prefix}_r{block.indices[0]}-{block.indices[-1]}")
             for r in records:
                 r["batch_id"] = batch_id
-            store.append_batch(records, arrays, batch_id)
+            try:
+                store.append_batch(records, arrays, batch_id)
+            except ForeignRecordsError as exc:  # a second writer: the other cells' blocks are still stored
+                foreign.extend(exc.run_ids)
+                progress.advance(len(block.indices), 0)
+                return
             from harness.results.store import as_stored
 
             records = [as_stored(r) for r in records]
         produced[ci].extend(records)
-        left[ci] -= 1
-        if not left[ci] and hasattr(backend, "release"):
-            backend.release(cell.token)  # its plug-in workers (if any) are never reused
         progress.advance(len(block.indices), sum(1 for r in records if r["outcome"] == "critical"))
 
     ready: deque[tuple[int, int, tuple]] = deque()  # solved, not yet scored and stored
@@ -204,4 +211,6 @@ def execute(
                   "(Ctrl-C again to abandon them)", file=sys.stderr, flush=True)
     if interrupted:
         raise KeyboardInterrupt
+    if foreign:
+        raise ForeignRecordsError(foreign, store.dir)
     return [sorted([*c.stored, *produced[ci]], key=lambda r: r["run_index"]) for ci, c in enumerate(cells)]

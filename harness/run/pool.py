@@ -600,13 +600,17 @@ class InlineBackend:
         pass
 
 
-def guard(backend: Any, *, time_limit: float | None, hidden: Sequence[str | os.PathLike]) -> None:
+def guard(backend: Any, *, time_limit: float | None, hidden: Sequence[str | os.PathLike],
+          memory_limit: int | None = None) -> None:
     """Tell ``backend`` what its plug-in workers must respect in this command: ``time_limit``
-    (seconds per run; loading a plug-in gets one run's time) and ``hidden`` folders (the store)."""
+    (seconds per run; loading a plug-in gets one run's time), ``hidden`` folders (the store) and
+    ``memory_limit`` (bytes of address space; None: the default fraction of memory, 0: none)."""
     if hasattr(backend, "describe_limit"):
         backend.describe_limit = time_limit
     if hasattr(backend, "hidden"):
         backend.hidden = [os.fspath(h) for h in hidden]
+    if hasattr(backend, "memory_limit"):
+        backend.memory_limit = memory_limit
 
 
 def sandbox_label(backend: Any, cells: Sequence[Any]) -> str:

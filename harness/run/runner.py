@@ -81,7 +81,7 @@ def run_spec(
     :mod:`harness.run.pool`); this process checks, scores and stores each block as
     soon as it is done, so an interruption loses at most the blocks in flight.
     A solver that raises, returns a malformed result, exits, dies or outlives
-    ``time_limit`` (seconds per block) does not stop the spec: its runs are
+    ``time_limit`` (seconds per run) does not stop the spec: its runs are
     stored as ``error`` / ``invalid`` / ``timeout`` records and the other blocks still run.
 
     Returns:
@@ -115,6 +115,7 @@ def run_suite(
     backend: Any = None,
     time_limit: float | None = DEFAULT_TIME_LIMIT,
     write_meta: bool = True,
+    memory_limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Run every spec into ``out_dir`` (resumable) and write ``meta.json``.
 
@@ -129,7 +130,8 @@ def run_suite(
     None leaves this process's setting as it is (the CLI enables the cache at
     start-up).  Worker processes get the setting in effect.
 
-    ``time_limit``: seconds per block of runs (None: none); recorded in each record.
+    ``time_limit``: seconds per run (None: none; a block of n runs gets n times it); recorded in each
+    record.  ``memory_limit``: bytes of address space per plug-in worker (None: half the memory).
 
     Returns:
         All records of the specs, spec by spec.
@@ -142,7 +144,7 @@ def run_suite(
     if backend is None:
         backend = shared_pool(jobs)  # workers start importing while the cells are planned
     store = store or ResultStore(out_dir)
-    guard(backend, time_limit=limit, hidden=[out_dir])
+    guard(backend, time_limit=limit, hidden=[out_dir], memory_limit=memory_limit)
     cells = tuple(plan_cell(spec, store, backend) for spec in specs)  # bad input fails before anything runs
     prov = dict(prov or _prov.collect())
 

@@ -44,7 +44,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-__all__ = ["DEFAULT_MEMORY_FRACTION", "DEFAULT_NPROC", "SandboxStatus", "default_memory_limit", "limit_resources", "nproc_budget",
+__all__ = ["DEFAULT_MEMORY_FRACTION", "DEFAULT_NPROC", "SandboxStatus", "default_memory_limit", "limit_resources", "nproc_budget", "parse_memory",
            "probe", "sandbox_env", "tree_cpu_seconds", "worker_command"]
 
 #: Default address-space limit of a plug-in worker, as a fraction of physical memory.
@@ -71,6 +71,21 @@ def default_memory_limit() -> int | None:
         return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * DEFAULT_MEMORY_FRACTION)
     except (ValueError, OSError):
         return None
+
+
+def parse_memory(text: str) -> int | None:
+    """A memory size: bytes with an optional suffix K, M, G or T (powers of 1024); ``none``/``0``: None."""
+    t = str(text).strip().upper().removesuffix("B")
+    if t in ("NONE", "OFF", "0", ""):
+        return None
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(t[-1:], 1)
+    try:
+        value = float(t[:-1] if scale > 1 else t) * scale
+    except ValueError:
+        raise ValueError(f"must be a size such as 4G or 512M, or 'none', got {text!r}") from None
+    if not value >= 64 << 20:
+        raise ValueError(f"must be at least 64M (a Python process needs that much), got {text!r}")
+    return int(value)
 
 
 def _existing(paths: Iterable[str]) -> list[str]:
