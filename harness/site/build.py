@@ -44,6 +44,17 @@ td.better{background:#e3f6e3} td.worse{background:#fbe3e3} .note{color:#666;font
 img{max-width:100%} pre,code{background:#f6f6f6} pre{padding:.5em;overflow-x:auto}
 footer{margin-top:2em;border-top:1px solid #ccc;font-size:.8em;color:#555}
 """
+#: How a verdict is read, with a worked example (index page; the same rule as docs/plugins.md).
+RULE_HTML = (
+    '<details open><summary>How verdicts and ranks are read</summary><p class="note">Verdicts are lexicographic. '
+    'A significant success test decides (better / worse); else a significant correct test; only when neither '
+    'differs detectably does cost speak, as "cheaper, same success" or "costlier, same success", never "better". '
+    'Example: on 20 shared starts a new method solves 13, the reference 20, and the new method needs fewer HVPs '
+    'on all 13 starts both solved. Success 0 vs 7 discordant pairs (p = 0.016) is significant (in a family of 3 '
+    'tests Holm\'s first threshold is 0.05/3 = 0.017): the verdict is "worse", whatever the HVPs. Had it solved '
+    '18 of 20 (0 vs 2, p = 0.5, not significant) with the HVP test significant, the verdict would read "cheaper, '
+    'same success". Overall, a 65% solver ranks below a 100% one however cheap it is. "Disagreeing runs": the '
+    'outcome or correctness differs; runs that only reached another class are listed separately.</p></details>')
 #: Disagreeing runs listed per verdict on the case pages.
 MAX_LISTED = 50
 
@@ -104,8 +115,7 @@ def _save(fig: Any, path: Path) -> None:
 
 def _index(lb: lbr.Leaderboard, out: Path) -> None:
     head, body = lbr.overall_table(lb)
-    rows = [[r[0], _link(f"solvers/{slug(r[1])}.html", r[1]) + ("" if r[1] in lb.ref_solvers else " <b>(new)</b>"),
-             *map(_e, r[2:])] for r in body]
+    rows = [[r[0], _link(f"solvers/{slug(r[1])}.html", r[1]) + _new_mark(lb, r[1]), *map(_e, r[2:])] for r in body]
     s = lb.stamp
     cases = "".join(f"<li>{_link(f'cases/{slug(c)}.html', c)} <code>{_e(k)}</code></li>" for c, k in lb.cases())
     notes = "".join(f'<p class="note">note: {_e(n)}</p>' for n in lb.notes)
@@ -115,8 +125,9 @@ def _index(lb: lbr.Leaderboard, out: Path) -> None:
         f'archive: critbench {_e(s.get("critbench"))}, commit <code>{_e(s.get("git_commit"))}</code>, JAX '
         f'{_e(s.get("jax"))}, {_e(s.get("created"))}. New methods from: {_e(", ".join(lb.sources))}.</p>{notes}'
         f'<h2>Overall</h2>{_table(head, rows, raw_cols=range(len(head)))}'
-        f'<p class="note">Ordered by cells covered, then mean per-case rank (success, correct, HVPs/success), then '
-        f'overall success. Intervals: Wilson 95%. Numbers per case equal <code>critbench score</code>.</p>'
+        f'<p class="note">Ordered by cells covered, then success over all runs, then correct, and only between '
+        f'solvers tied on both by their cost per success on the cells all of them solved. Intervals: Wilson 95%. '
+        f'Numbers per case equal <code>critbench score</code>.</p>{RULE_HTML}'
         f'<figure><img src="hvps_ecdf.png" alt="ECDF of HVPs to success"><figcaption class="note">COCO-style ECDF: '
         f'fraction of each solver\'s runs over the whole suite solved within x HVPs (plateau = success).'
         f'</figcaption></figure><h2>Cases</h2><ul>{cases}</ul>'
@@ -125,6 +136,16 @@ def _index(lb: lbr.Leaderboard, out: Path) -> None:
         f'{_verdict_html(lb, 0)}<p>Data: {_link("leaderboard.json", "leaderboard.json")}, '
         f'{_link("leaderboard.md", "leaderboard.md")}</p>')
     (out / "index.html").write_text(_page("critbench leaderboard", body_html, 0), encoding="utf-8")
+
+
+def _new_mark(lb: lbr.Leaderboard, solver: str) -> str:
+    """`` (new)`` for a new method, `` (new, unsandboxed)`` when a plug-in run of it had no OS sandbox."""
+    if solver in lb.ref_solvers:
+        return ""
+    if solver in lb.unsandboxed:
+        return (' <b>(new, <span class="unsandboxed" title="a plug-in run was solved without an OS sandbox">'
+                'unsandboxed</span>)</b>')
+    return " <b>(new)</b>"
 
 
 def _case_page(lb: lbr.Leaderboard, case: str, ckey: str, out: Path, runs_pages: bool) -> None:
@@ -150,9 +171,16 @@ def _case_page(lb: lbr.Leaderboard, case: str, ckey: str, out: Path, runs_pages:
         more = f"<li>... and {len(v.disagreeing) - MAX_LISTED} more</li>" if len(v.disagreeing) > MAX_LISTED else ""
         dis.append(f"<h3>{_e(v.new)} vs {_e(v.ref)}: {len(v.disagreeing)} of {v.pairs} starts disagree</h3>"
                    f"<ul>{''.join(items)}{more}</ul>")
+    moved = [f"<li>{_e(v.new)} vs {_e(v.ref)}: {len(v.class_changes)} of {v.pairs} starts, runs "
+             f"{_e(', '.join(str(d['run_index']) for d in v.class_changes[:MAX_LISTED]))}"
+             f"{' ...' if len(v.class_changes) > MAX_LISTED else ''}</li>"
+             for v in lb.verdicts if v.case == case and v.class_changes]
     body_html = (f"<p><code>{_e(ckey)}</code></p>{_table(head, rows, raw_cols=range(len(head)))}{img}"
                  f"<h2>Paired verdicts</h2>{_verdict_html(lb, 1, case=case)}<h2>Disagreeing runs</h2>"
-                 f"{''.join(dis) or '<p class=note>none</p>'}")
+                 f'<p class="note">Paired runs whose outcome or correctness differs.</p>'
+                 f"{''.join(dis) or '<p class=note>none</p>'}<h2>Class changes</h2>"
+                 f'<p class="note">Paired runs with the same outcome and correctness that reached another class '
+                 f"(not counted as disagreeing).</p>{'<ul>' + ''.join(moved) + '</ul>' if moved else '<p class=note>none</p>'}")
     (out / "cases" / f"{slug(case)}.html").write_text(_page(f"case {case}", body_html, 1), encoding="utf-8")
 
 
