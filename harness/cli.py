@@ -91,27 +91,45 @@ def _ci(row: Mapping[str, Any], frac: str, ci: str) -> str:
     return f"{100 * row[frac]:.0f}% [{100 * lo:.0f}, {100 * hi:.0f}]"
 
 
-def print_summary(rows: Sequence[Mapping[str, Any]], title: str = "critbench scorecard") -> None:
-    """Print :func:`harness.scoring.score.summarize` rows as a rich table (stdout)."""
-    from rich.console import Console
-    from rich.table import Table
+#: ``critbench score`` columns shown without ``--wide`` (the rest need ``--wide``).
+COMPACT_SUMMARY = ("case", "solver", "runs", "success (95% CI)", "correct (95% CI)", "flat final/ever", "HVPs/success")
+#: Columns holding numbers: never broken across lines.
+_TEXT_COLUMNS = ("case", "solver")
 
-    table = Table(title=title, caption=(
-        "correct/verified: runs the ground truth certifies correct / runs it could judge; unverified: critical "
-        "runs outside a partial ground truth's classes.  flat final/ever: r, r_H recomputed by the harness at the "
-        "final point and the cutoff snapshots; reported: from the solver's own trace (unverified)."))
-    for col in ("case", "solver", "runs", "success (95% CI)", "correct/verified (95% CI)", "unverified",
-                "flat final/ever", "flat ever (solver-reported)", "diverged", "|loss err|", "HVPs/success",
-                "s/success", "compile s"):
-        table.add_column(col, no_wrap=col in ("case", "solver"))
-    for r in rows:
-        table.add_row(
-            str(r["case"]), str(r["solver"]), str(r["runs"]), _ci(r, "success_fraction", "success_ci"),
-            _verified(r), str(r.get("unverified", 0)), f"{r['gradient_flat']}/{r['gradient_flat_ever']}",
-            str(r.get("gradient_flat_ever_reported", "-")), str(r["diverged"]), _fmt(r["mean_abs_loss_error"]),
-            _fmt(r["hvps_per_success"], 4), _fmt(r["seconds_per_success"]), _fmt(r["compile_seconds"], 2),
-        )
-    Console(width=None if sys.stdout.isatty() else 240).print(table)
+
+def summary_table(rows: Sequence[Mapping[str, Any]], wide: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Header and cells of :func:`harness.scoring.score.summarize` rows: :data:`COMPACT_SUMMARY`, or all with ``wide``."""
+    cols = {
+        "case": lambda r: str(r["case"]), "solver": lambda r: str(r["solver"]), "runs": lambda r: str(r["runs"]),
+        "success (95% CI)": lambda r: _ci(r, "success_fraction", "success_ci"),
+        "correct (95% CI)": lambda r: _ci(r, "correct_fraction", "correct_ci"),
+        "correct/verified (95% CI)": _verified, "unverified": lambda r: str(r.get("unverified", 0)),
+        "flat final/ever": lambda r: f"{r['gradient_flat']}/{r['gradient_flat_ever']}",
+        "flat ever (solver-reported)": lambda r: str(r.get("gradient_flat_ever_reported", "-")),
+        "diverged": lambda r: str(r["diverged"]), "|loss err|": lambda r: _fmt(r["mean_abs_loss_error"]),
+        "HVPs/success": lambda r: _fmt(r["hvps_per_success"], 4), "s/success": lambda r: _fmt(r["seconds_per_success"]),
+        "compile s": lambda r: _fmt(r["compile_seconds"], 2),
+    }
+    head = [c for c in cols if c != "correct (95% CI)"] if wide else list(COMPACT_SUMMARY)
+    return head, [[cols[c](r) for c in head] for r in rows]
+
+
+def print_summary(rows: Sequence[Mapping[str, Any]], title: str = "critbench scorecard", wide: bool = False) -> None:
+    """Print :func:`harness.scoring.score.summarize` rows as a table that fits the terminal (stdout).
+
+    The compact default (:data:`COMPACT_SUMMARY`) fits 100 columns; ``wide`` adds
+    every column (printed wider than the terminal rather than cut).
+    """
+    from harness._terminal import print_table
+
+    head, body = summary_table(rows, wide)
+    caption = ("correct: runs the ground truth certifies correct among those it could judge (--wide: counts, "
+               "unverified runs outside a partial ground truth's classes, diverged, loss error, seconds).  flat "
+               "final/ever: r, r_H recomputed by the harness at the final point and the cutoff snapshots.")
+    if wide:
+        caption += "  reported: from the solver's own trace (unverified)."
+    print_table(head, body, title=title, caption=caption,
+                atomic=[j for j, h in enumerate(head) if h not in _TEXT_COLUMNS])
 
 
 def _verified(row: Mapping[str, Any]) -> str:
@@ -162,7 +180,7 @@ def cmd_default(args: argparse.Namespace) -> int:
     with make_progress(args.quiet) as progress:
         records = run_suite(default_specs(), out, progress=progress, command=["critbench", *args.argv],
                             jobs=args.jobs, time_limit=args.time_limit)
-    print_summary(summarize(records))
+    print_summary(summarize(records), wide=args.wide)
     html = _render_html(out, None)
     print(f"results: {out}" + (f"; HTML report: {html}" if html else " (HTML report module not installed)"))
     return _solver_failures(records)
@@ -278,7 +296,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with make_progress(args.quiet) as progress:
         records = run_suite([spec], args.out, progress=progress, command=["critbench", *args.argv],
                             time_limit=args.time_limit)
-    print_summary(summarize(records), title=f"{args.case} × {args.solver}")
+    print_summary(summarize(records), title=f"{args.case} × {args.solver}", wide=args.wide)
     print(f"results: {args.out}")
     return _solver_failures(records)
 
@@ -347,7 +365,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2, default=_json_default))
     else:
-        print_summary(rows, title=f"results: {args.dir}")
+        print_summary(rows, title=f"results: {args.dir}", wide=args.wide)
     return 0
 
 
@@ -451,6 +469,8 @@ def _add_arguments_from(parser: argparse.ArgumentParser, module: str, func: str)
     getattr(mod, func)(parser)
 
 
+WIDE_HELP = ("every column of the summary table (default: a compact set that fits the terminal, or 100 columns "
+             "when piped; COLUMNS overrides)")
 #: Default ``--time-limit``: seconds per block of runs (generous for the thesis budgets).
 DEFAULT_TIME_LIMIT = 3600.0
 TIME_LIMIT_HELP = ("time limit per block of runs, in seconds (default 3600; 'none' for no limit): a block past it "
@@ -472,9 +492,12 @@ def _time_limit(text: str) -> float | None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used for ``--help``)."""
+    from harness.run.spec import DEFAULT_BATCH
+
     p = argparse.ArgumentParser(prog="critbench", description="Benchmark critical-point finders of NN losses.")
     p.add_argument("--out", default=str(DEFAULT_RESULTS), help="results directory of the default scorecard")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--wide", action="store_true", help=WIDE_HELP)
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                    help="worker processes for the scorecard's cells (default: min(2, cores))")
     p.add_argument("--compile-cache", default=None, metavar="DIR|off", help=COMPILE_CACHE_HELP)
@@ -496,22 +519,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_solvers)
 
     r = sub.add_parser("run", help="run one solver on one case")
-    r.add_argument("--case", required=True)
-    r.add_argument("--param", action="append", default=[], metavar="K=V")
-    r.add_argument("--solver", required=True, help="registered name or module:attr")
-    r.add_argument("--option", action="append", default=[], metavar="K=V")
-    r.add_argument("--runs", type=int, default=10)
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--max-iter", type=int, default=500)
-    r.add_argument("--tol", type=float, default=1e-10)
-    r.add_argument("--batch-size", type=int, default=None,
-                   help="runs per vmapped solve (default: one at a time for large cases on a CPU, else up to 64)")
+    r.add_argument("--case", required=True, metavar="NAME", help="case to run (see `critbench cases`)")
+    r.add_argument("--param", action="append", default=[], metavar="K=V",
+                   help="case parameter (repeatable; default: the case's defaults, see `critbench cases NAME`)")
+    r.add_argument("--solver", required=True, metavar="NAME", help="registered name or module:attr")
+    r.add_argument("--option", action="append", default=[], metavar="K=V",
+                   help="solver option (repeatable; default: the solver's defaults, see `critbench solvers`)")
+    r.add_argument("--runs", type=int, default=10, metavar="N", help="runs, one initial point each (default 10)")
+    r.add_argument("--seed", type=int, default=0, help="seed of the initial points, >= 0 (default 0)")
+    r.add_argument("--max-iter", type=int, default=500, metavar="N", help="iteration budget per run (default 500)")
+    r.add_argument("--tol", type=float, default=1e-10,
+                   help="the solver's stopping tolerance on ||grad L||^2 (default 1e-10)")
+    r.add_argument("--batch-size", type=int, default=None, metavar="B",
+                   help=f"runs per vmapped solve (default {DEFAULT_BATCH}; large cases on a CPU: one at a time)")
     r.add_argument("--threads", type=int, default=None,
-                   help="blocks of runs solved concurrently (default: one per core for one-at-a-time blocks on a CPU)")
-    r.add_argument("--out", required=True)
+                   help="blocks of runs solved concurrently (default: one per core for one-at-a-time blocks on a CPU, "
+                        "else 1)")
+    r.add_argument("--out", required=True, metavar="DIR", help="result directory (created; resumable)")
     r.add_argument("--time-limit", type=_time_limit, default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
                    help=TIME_LIMIT_HELP)
-    r.add_argument("--quiet", action="store_true")
+    r.add_argument("--quiet", action="store_true", help="no progress output")
+    r.add_argument("--wide", action="store_true", help=WIDE_HELP)
     r.add_argument("--compile-cache", default=argparse.SUPPRESS, metavar="DIR|off", help=COMPILE_CACHE_HELP)
     r.set_defaults(func=cmd_run)
 
@@ -544,7 +572,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("score", "summary"):
         sc = sub.add_parser(name, help="summary table of stored results")
         sc.add_argument("dir")
-        sc.add_argument("--json", action="store_true")
+        sc.add_argument("--json", action="store_true", help="print the rows as JSON instead of the table")
+        sc.add_argument("--wide", action="store_true", help=WIDE_HELP)
         sc.set_defaults(func=cmd_score)
 
     rp = sub.add_parser("report", help="write the HTML report of stored results")

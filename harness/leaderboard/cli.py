@@ -76,6 +76,9 @@ def add_leaderboard_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-mixed-suites", action="store_true",
                    help="rank result sets of another suite/version than the archive's (noted) instead of refusing")
     p.add_argument("--json", action="store_true", help="print the leaderboard as JSON")
+    p.add_argument("--wide", action="store_true",
+                   help="every column (default: a compact set that fits the terminal, or 100 columns when piped; "
+                        "COLUMNS overrides)")
     p.add_argument("--regenerate-reference", action="store_true",
                    help="rerun every built-in solver on the suite and rewrite the reference archive")
     p.add_argument("--jobs", type=int, default=1, help="worker processes for --regenerate-reference (default 1)")
@@ -111,8 +114,8 @@ def main_leaderboard(args: Any) -> int:
     if args.json:
         print(json.dumps(lb.to_json(), indent=1, default=json_default))
     else:
-        format_text(lb)
-        print(f"written: {', '.join(str(p) for p in paths.values())}")
+        format_text(lb, wide=args.wide)
+        print(f"written to {args.out}: {', '.join(p.name for p in paths.values())}")
     return 0
 
 

@@ -308,7 +308,7 @@ def verdict_of(tests: Sequence[PairedTest]) -> tuple[str, str]:
     neither differs detectably does a significant cost test speak, and then as
     ``cheaper, same success`` / ``costlier, same success``, never ``better`` /
     ``worse``.  The evidence names the deciding test and, for a cost verdict,
-    the (non-significant) success tally beside it.
+    the (non-significant) success and correct tallies beside it when any pair differs.
     """
     quality = [t for t in tests if not t.is_cost]
     for t in quality:
@@ -318,7 +318,7 @@ def verdict_of(tests: Sequence[PairedTest]) -> tuple[str, str]:
     if cost is None:
         return NO_DIFFERENCE, ""
     verdict = CHEAPER if cost.new_wins > cost.ref_wins else COSTLIER
-    return verdict, "; ".join([_evidence(cost), *(_evidence(t) for t in quality)])
+    return verdict, "; ".join([_evidence(cost), *(_evidence(t) for t in quality if t.new_wins + t.ref_wins)])
 
 
 # --------------------------------------------------------------------------- the leaderboard
@@ -561,6 +561,23 @@ def _num(v: Any) -> str:
     return "-" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))
 
 
+#: Columns of the terminal tables without ``--wide`` (:func:`format_text`); the site and markdown show all.
+COMPACT = {
+    "overall": ("rank", "solver", "runs", "success (95% CI)", "correct (95% CI)", "HVPs/success", "vs references"),
+    "case": ("rank", "solver", "runs", "success (95% CI)", "correct (95% CI)", "HVPs/success"),
+    "verdict": ("new", "reference", "case", "verdict", "evidence", "disagreeing runs (index)"),
+}
+#: Text columns (wrapped at spaces); every other column holds numbers and is never broken.
+TEXT_COLUMNS = ("solver", "vs references", "new", "reference", "case", "verdict", "evidence",
+                "disagreeing runs (index)")
+
+
+def compact(head: Sequence[str], body: Sequence[Sequence[str]], keep: Sequence[str]) -> tuple[list[str], list[list[str]]]:
+    """The columns of ``(head, body)`` named in ``keep`` (in ``head``'s order)."""
+    idx = [j for j, h in enumerate(head) if h in keep]
+    return [head[j] for j in idx], [[row[j] for j in idx] for row in body]
+
+
 def overall_table(lb: Leaderboard) -> tuple[list[str], list[list[str]]]:
     head = ["rank", "solver", "cells", "runs", "success (95% CI)", "correct (95% CI)", "flat ever", "HVPs/success",
             "mean case rank", "vs references"]
@@ -630,31 +647,32 @@ def to_markdown(lb: Leaderboard) -> str:
     return "\n".join(out)
 
 
-def format_text(lb: Leaderboard) -> None:
-    """Print the overall ranking, the per-case rankings and the verdicts with rich."""
-    import sys
+def format_text(lb: Leaderboard, wide: bool = False, width: int | None = None) -> None:
+    """Print the overall ranking, the per-case rankings and the verdicts as tables that fit the terminal.
 
-    from rich.console import Console
-    from rich.table import Table
+    Without ``wide`` the tables show :data:`COMPACT`'s columns and fit ``width``
+    (default :func:`harness._terminal.terminal_width`: the terminal, ``COLUMNS``,
+    else 100); numbers are never cut.  ``wide`` shows every column.
+    """
+    from harness._terminal import print_table
 
-    con = Console(width=None if sys.stdout.isatty() else 200)
+    def show(title: str, kind: str, head: Sequence[str], body: Sequence[Sequence[str]]) -> None:
+        if not wide:
+            head, body = compact(head, body, COMPACT[kind])
+        print_table(head, body, title=title, width=width, atomic=[j for j, h in enumerate(head) if h not in TEXT_COLUMNS])
 
-    def show(title: str, head: Sequence[str], body: Sequence[Sequence[str]]) -> None:
-        t = Table(title=title)
-        for h in head:
-            t.add_column(h)
-        for row in body:
-            t.add_row(*row)
-        con.print(t)
+    import textwrap
 
-    for n in lb.notes:
-        con.print(f"[yellow]note:[/] {n}")
-    for u in lb.unsandboxed:
-        con.print(f"[yellow]unsandboxed:[/] {u} (a plug-in run was solved without an OS sandbox)")
-    show(f"leaderboard {lb.stamp.get('suite')} ({lb.stamp.get('suite_hash')}): overall", *overall_table(lb))
+    from harness._terminal import terminal_width
+
+    lines = [f"note: {n}" for n in lb.notes]
+    lines += [f"unsandboxed: {u} (a plug-in run was solved without an OS sandbox)" for u in lb.unsandboxed]
+    for line in lines:
+        print(textwrap.fill(line, width or terminal_width(), subsequent_indent="  "))
+    show(f"leaderboard {lb.stamp.get('suite')} ({lb.stamp.get('suite_hash')}): overall", "overall", *overall_table(lb))
     for case, ckey in lb.cases():
-        show(f"{case} ({ckey})", *case_table(lb, case, ckey))
-    show(f"paired verdicts: {lb.n_tests} tests, family-wise alpha {lb.alpha:g} (Holm)", *verdict_table(lb))
+        show(f"{case} ({ckey})", "case", *case_table(lb, case, ckey))
+    show(f"paired verdicts: {lb.n_tests} tests, family-wise alpha {lb.alpha:g} (Holm)", "verdict", *verdict_table(lb))
 
 
 def ecdf_figure(lb: Leaderboard) -> Any:
