@@ -68,7 +68,8 @@ def main_suite(args: Any) -> int:
 
 
 def add_leaderboard_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dirs", nargs="*", metavar="DIR", help="result directories of new methods (critbench suite run)")
+    p.add_argument("dirs", nargs="*", metavar="DIR",
+                   help="result directories of new methods (critbench suite run; default: none, the references' board)")
     p.add_argument("--out", default="results/leaderboard", help="where to write leaderboard.json/.md and the ECDF")
     p.add_argument("--suite", default=None, help="suite (default: the result sets' stamp, else standard-v1)")
     p.add_argument("--archive", default=None, help="reference archive (default: the committed one of the suite)")
@@ -85,6 +86,14 @@ def add_leaderboard_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--results", default=None, help="results directory of --regenerate-reference (resumable)")
 
 
+def _check_out_dir(path: str, what: str) -> None:
+    """One-line error (exit 2) when the directory to write is an existing file."""
+    from harness.cli import CLIError
+
+    if Path(path).exists() and not Path(path).is_dir():
+        raise CLIError(f"{what} {path!r} is a file: give a directory to write into")
+
+
 def _build(args: Any) -> Any:
     from harness.leaderboard.rank import build_leaderboard
 
@@ -95,7 +104,6 @@ def _build(args: Any) -> Any:
 def main_leaderboard(args: Any) -> int:
     import json
 
-    from harness.cli import CLIError
     from harness.leaderboard.rank import format_text, write_outputs
     from harness.results.store import json_default
 
@@ -107,9 +115,8 @@ def main_leaderboard(args: Any) -> int:
         enable_compile_cache(None)
         regenerate(args.suite or DEFAULT_SUITE, results=args.results, jobs=args.jobs, out=args.archive)
         return 0
-    if not args.dirs:
-        raise CLIError("give at least one result directory (critbench suite run --solver S --out DIR)")
-    lb = _build(args)
+    _check_out_dir(args.out, "--out")
+    lb = _build(args) if args.dirs else _references_only(args)  # no DIR: the references' own board
     paths = write_outputs(lb, args.out)
     if args.json:
         print(json.dumps(lb.to_json(), indent=1, default=json_default))
@@ -121,12 +128,13 @@ def main_leaderboard(args: Any) -> int:
 
 def add_site_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("out", help="site directory to write")
-    p.add_argument("--results", nargs="*", default=[], metavar="DIR",
-                   help="result directories of new methods (default: none, references only)")
-    p.add_argument("--suite", default=None)
-    p.add_argument("--archive", default=None)
-    p.add_argument("--alpha", type=float, default=0.05)
-    p.add_argument("--allow-mixed-suites", action="store_true")
+    p.add_argument("--results", nargs="+", action="extend", default=[], metavar="DIR",
+                   help="result directories of new methods (repeatable, accumulates; default: none, references only)")
+    p.add_argument("--suite", default=None, help="suite (default: the result sets' stamp, else standard-v1)")
+    p.add_argument("--archive", default=None, help="reference archive (default: the committed one of the suite)")
+    p.add_argument("--alpha", type=float, default=0.05, help="family-wise error rate of the verdicts (Holm; 0.05)")
+    p.add_argument("--allow-mixed-suites", action="store_true",
+                   help="rank result sets of another suite/version than the archive's (noted) instead of refusing")
     p.add_argument("--runs-pages", action="store_true", help="one page per run of the new methods")
     p.add_argument("--docs-results", default="docs/results", help="reproduction pages source (docs/results)")
     p.add_argument("--asv-html", default=".asv/html", help="built asv history to include when present")
@@ -137,6 +145,7 @@ def add_site_arguments(p: argparse.ArgumentParser) -> None:
 def main_site(args: Any) -> int:
     from harness.site import build_site, start_server
 
+    _check_out_dir(args.out, "site directory")
     args.dirs = list(args.results)
     lb = _build(args) if args.dirs else _references_only(args)
     t0 = time.perf_counter()

@@ -125,12 +125,34 @@ def load_result_set(directory: str | Path) -> ResultSet:
     return ResultSet(root, tuple(records), s, h)
 
 
-def _check_suites(sets: Sequence[ResultSet], stamp: Mapping[str, Any], allow_mixed: bool) -> list[str]:
-    """Refuse result sets of another suite (or fingerprint) than the archive's; the warnings when allowed."""
+def _cell(r: Mapping[str, Any]) -> tuple:
+    """The cell a run belongs to, as far as pairing goes: case key, seed, budget."""
+    return (r.get("case_key"), int(r["seed"]), r.get("max_iter"), r.get("tol"))
+
+
+def _check_suites(sets: Sequence[ResultSet], stamp: Mapping[str, Any], allow_mixed: bool,
+                  ref_records: Sequence[Mapping[str, Any]] = ()) -> list[str]:
+    """Refuse result sets of another suite (or fingerprint) than the archive's; the warnings when allowed.
+
+    A result set without a suite stamp (e.g. the default scorecard, ``results/scorecard``)
+    is accepted, with a note, when its runs lie on the archive's cells (same case key,
+    seed and budget); only those runs pair.  Without any such run it is refused with
+    the command that makes a suite result set.
+    """
     want = (stamp.get("suite"), stamp.get("suite_hash"))
+    cells = {_cell(r) for r in ref_records}
     notes = []
     for rs in sets:
         if (rs.suite, rs.suite_hash) == want:
+            continue
+        if rs.suite is None and cells and not allow_mixed:
+            on = sum(_cell(r) in cells for r in rs.records)
+            if not on:
+                raise SuiteError(f"{str(rs.path)!r} holds no run on the cells of suite {want[0]}: make a result set "
+                                 f"with `critbench suite run --solver S --out DIR` (or pass --allow-mixed-suites)")
+            off = len(rs.records) - on
+            notes.append(f"{str(rs.path)!r} has no suite stamp; {on} of its runs lie on {want[0]}'s cells and are "
+                         f"ranked" + (f" ({off} others are not paired)" if off else ""))
             continue
         what = ("has no suite stamp (run it with `critbench suite run`)" if rs.suite is None else
                 f"was produced by suite {rs.suite} ({rs.suite_hash})")
@@ -470,12 +492,18 @@ def build_leaderboard(
     """
     if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
         raise LeaderboardError(f"alpha must be in (0, 1), got {alpha!r}")
+    seen: dict[Path, str] = {}
+    for d in result_dirs:
+        key = Path(d).resolve()
+        if key in seen:
+            raise LeaderboardError(f"result directory {str(d)!r} is given twice (also as {seen[key]!r})")
+        seen[key] = str(d)
     sets = [load_result_set(d) for d in result_dirs]
     if not sets:
         raise LeaderboardError("give at least one result directory of a new method")
     name = suite or next((s.suite for s in sets if s.suite), None) or "standard-v1"
     ref_records, stamp = read_archive(archive, suite=name)
-    notes = _check_suites(sets, stamp, allow_mixed)
+    notes = _check_suites(sets, stamp, allow_mixed, ref_records)
     refs = {str(r["solver"]) for r in ref_records}
     return rank_records(ref_records, stamp, _label_new(sets, refs), alpha=alpha, notes=notes,
                         sources=[str(s.path) for s in sets])
