@@ -53,9 +53,26 @@ def _solvers(records: Sequence[Mapping[str, Any]]) -> list[str]:
     return list(dict.fromkeys(str(r.get("solver")) for r in records))
 
 
+#: Colours of the solvers' lines and markers.
+PALETTE = ("#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#2ca02c", "#ff7f0e", "#7f7f7f",
+           "#d62728")
+#: The built-in (reference) solvers, each with its own fixed colour (``PALETTE[i]``) on every figure and page.
+FIXED_COLOR_ORDER = ("newton-mr", "pinv-newton", "damped-newton", "exact-newton", "gnm", "btls-gnm")
+
+
 def _solver_colors(solvers: Sequence[str]) -> dict[str, str]:
-    cycle = ["#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#2ca02c", "#ff7f0e"]
-    return {s: cycle[i % len(cycle)] for i, s in enumerate(solvers)}
+    """One colour per solver, independent of which other solvers a figure shows.
+
+    A built-in solver (:data:`FIXED_COLOR_ORDER`) always gets its own colour;
+    other solvers take the remaining colours in name order, so every figure of
+    a page (and every page) showing the same new methods colours them alike.
+    """
+    out = {s: PALETTE[FIXED_COLOR_ORDER.index(s)] for s in solvers if s in FIXED_COLOR_ORDER}
+    rest = sorted(dict.fromkeys(s for s in solvers if s not in out))
+    free = PALETTE[len(FIXED_COLOR_ORDER):]
+    for i, s in enumerate(rest):
+        out[s] = free[i] if i < len(free) else PALETTE[i % len(PALETTE)]
+    return {s: out[s] for s in solvers}
 
 
 def _ecdf(ax: Any, values: np.ndarray, n_total: int, label: str, color: str) -> None:

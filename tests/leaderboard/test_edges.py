@@ -71,3 +71,54 @@ def test_site_results_accumulate_and_a_file_is_one_line(archive: Path, tmp_path:
     assert "is a file" in _one_line(capsys)
     assert main(["leaderboard", "--archive", str(archive), "--out", str(tmp_path / "file")]) == 2
     assert "is a file" in _one_line(capsys)
+
+
+def _traceless_set(root: Path) -> Path:
+    """A result set whose solver reported no trace: only the start and the end of ``||grad L||^2`` are stored."""
+    import numpy as np
+
+    from harness.results.store import ResultStore
+    from tests.leaderboard._synth import TOY
+
+    recs = records("opaque", "quartic", pattern(2))  # n_iter 10 on the solved runs, 30 on the others
+    store = ResultStore(root)
+    g2 = np.full((len(recs), 31), np.nan)
+    for i, r in enumerate(recs):
+        g2[i, 0], g2[i, r["n_iter"]] = 10.0, 1e-12
+    store.append_batch(recs, {"theta0": np.zeros((len(recs), 2)), "theta": np.ones((len(recs), 2)),
+                              "grad_norm_sq": g2}, "b0")
+    store.write_meta(**TOY.stamp())
+    return root
+
+
+def test_run_pages_say_no_trace_recorded_and_disagreeing_runs_link_to_them(archive: Path, tmp_path: Path) -> None:
+    d = _traceless_set(tmp_path / "opaque")
+    assert _site(tmp_path, archive, "--results", str(d), "--runs-pages") == 0
+    page = (tmp_path / "site" / "runs" / "opaque" / "quartic" / "0-0.html").read_text()
+    assert "no trace recorded" in page and "<polyline" not in page and "over 1 iterations" not in page
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert '<a href="runs/opaque/quartic/0-2.html">2</a>' in index  # run 2: ref-a solved it, opaque did not
+    case = (tmp_path / "site" / "cases" / "quartic.html").read_text()
+    assert '<a href="../runs/opaque/quartic/0-2.html">2</a>' in case
+
+
+def test_a_recorded_trace_is_drawn_over_its_iterations() -> None:
+    import numpy as np
+
+    from harness.site.build import _svg_trace
+
+    g2 = np.array([1.0, 1e-2, 1e-4, 1e-8, np.nan, np.nan])
+    svg = _svg_trace(g2, 3)
+    assert "<polyline" in svg and "over 3 iterations" in svg
+    assert "<polyline" in _svg_trace(np.array([1.0, 1e-12]), 1)  # one iteration: both values are the trace
+    assert "no trace recorded" in _svg_trace(np.array([1.0, np.nan, np.nan, 1e-12]), 3)
+
+
+def test_one_colour_per_solver_whatever_the_figure_shows() -> None:
+    from harness.report._figures import _solver_colors
+
+    a = _solver_colors(["mine", "newton-mr", "pinv-newton"])
+    b = _solver_colors(["pinv-newton", "newton-mr"])
+    c = _solver_colors(["newton-mr", "zeta", "mine"])
+    assert a["newton-mr"] == b["newton-mr"] == c["newton-mr"] and a["pinv-newton"] == b["pinv-newton"]
+    assert a["mine"] == c["mine"] and len(set(c.values())) == 3
