@@ -612,7 +612,6 @@ def build_parser() -> argparse.ArgumentParser:
     # leaderboard (issue 23): harness.leaderboard.cli declares the options
     su = sub.add_parser("suite", help="standard suites: list, show, or run one solver on every cell")
     _add_arguments_from(su, "harness.leaderboard.cli", "add_suite_arguments")
-    su.add_argument("--compile-cache", default=argparse.SUPPRESS, metavar="DIR|off", help=COMPILE_CACHE_HELP)
     su.set_defaults(func=cmd_suite)
     lb = sub.add_parser("leaderboard", help="rank new methods beside the reference archive, with paired verdicts")
     _add_arguments_from(lb, "harness.leaderboard.cli", "add_leaderboard_arguments")
@@ -621,6 +620,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_arguments_from(st, "harness.leaderboard.cli", "add_site_arguments")
     st.set_defaults(func=cmd_site)
     return p
+
+
+def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The innermost (sub)command parser ``args`` went through (``critbench suite run`` -> its own parser)."""
+    for dest in ("command", "action"):
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction) and a.dest == dest]
+        name = getattr(args, dest, None)
+        if not subs or name not in subs[0].choices:
+            break
+        parser = subs[0].choices[name]
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -635,7 +645,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # the usage of the (sub)command that was given, not the top-level one
+            _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # argparse already printed its one-line usage error
         return int(exc.code or 0)
     args.argv = argv

@@ -24,14 +24,24 @@ __all__ = ["add_leaderboard_arguments", "add_site_arguments", "add_suite_argumen
 
 
 def add_suite_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=("list", "show", "run"), help="list suites, show one's cells, or run a solver on it")
-    p.add_argument("name", nargs="?", default=None, help="suite name for `show` (default standard-v1)")
-    p.add_argument("--suite", default=None, help="suite to run (default standard-v1)")
-    p.add_argument("--solver", default=None, help="registered name or module:attr (for `run`)")
-    p.add_argument("--option", action="append", default=[], metavar="K=V")
-    p.add_argument("--out", default=None, help="result directory (for `run`; resumable)")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
-    p.add_argument("--quiet", action="store_true")
+    """``suite list``, ``suite show [NAME]`` and ``suite run --solver S --out DIR``, each with its own help."""
+    from harness.cli import COMPILE_CACHE_HELP
+
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    sub.add_parser("list", help="list the declared suites", description="List the declared suites.")
+    sh = sub.add_parser("show", help="show one suite's cells", description="Show one suite's cells.")
+    sh.add_argument("name", nargs="?", default=None, help="suite name (default standard-v1)")
+    r = sub.add_parser("run", help="run one solver on every cell of a suite (resumable)",
+                       description="Run one solver on every cell of a suite into a stamped, resumable result set; "
+                                   "then rank it with `critbench leaderboard DIR`.")
+    r.add_argument("--solver", required=True, metavar="NAME", help="registered name or module:attr")
+    r.add_argument("--out", required=True, metavar="DIR", help="result directory (created; resumable)")
+    r.add_argument("--suite", default=None, help="suite to run (default standard-v1)")
+    r.add_argument("--option", action="append", default=[], metavar="K=V",
+                   help="solver option (repeatable; default: the solver's defaults, see `critbench solvers`)")
+    r.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    r.add_argument("--quiet", action="store_true", help="no progress output")
+    r.add_argument("--compile-cache", default=argparse.SUPPRESS, metavar="DIR|off", help=COMPILE_CACHE_HELP)
 
 
 def main_suite(args: Any) -> int:
@@ -43,19 +53,17 @@ def main_suite(args: Any) -> int:
             print(f"{s.name:<14} {s.hash}  {len(s.cells)} cells, references: {', '.join(s.reference_solvers)}")
             print(f"{'':<14} {s.description}")
         return 0
-    suite = get_suite(args.name or args.suite or DEFAULT_SUITE)
+    suite = get_suite(getattr(args, "name", None) or getattr(args, "suite", None) or DEFAULT_SUITE)
     if args.action == "show":
         print(f"{suite.name} ({suite.hash}): {suite.description}")
         for c in suite.cells:
             params = ", ".join(f"{k}={v}" for k, v in c.case_params.items()) or "defaults"
             print(f"  {c.case:<16} [{params}] runs={c.runs} max_iter={c.max_iter} seed={c.seed} tol={c.tol:g}")
         return 0
-    from harness.cli import CLIError, _solver_options, _solver_failures
+    from harness.cli import _solver_failures, _solver_options
     from harness.run.compile_cache import enable_compile_cache
     from harness.run.progress import make_progress
 
-    if not args.solver or not args.out:
-        raise CLIError("suite run needs --solver and --out")
     enable_compile_cache(getattr(args, "compile_cache", None))
     t0 = time.perf_counter()
     with make_progress(args.quiet) as progress:
