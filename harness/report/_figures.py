@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -195,9 +196,29 @@ def _pct_ci(frac: float | None, ci: Sequence[float] | None) -> str:
     return s
 
 
+def _luminance(rgb: Sequence[float]) -> float:
+    """WCAG 2 relative luminance of an sRGB colour with channels in [0, 1]."""
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb[:3]]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast_ratio(a: Sequence[float], b: Sequence[float]) -> float:
+    """WCAG 2 contrast ratio ``(L1 + 0.05) / (L2 + 0.05)`` of two colours (1 to 21)."""
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def label_color(background: Sequence[float]) -> str:
+    """``"white"`` or ``"black"``, whichever contrasts more with ``background`` (WCAG 2): white on dark cells."""
+    white = contrast_ratio((1.0, 1.0, 1.0), background)
+    black = contrast_ratio((0.0, 0.0, 0.0), background)
+    return "white" if white > black else "black"
+
+
 def summary_heatmap(rows: Sequence[Mapping[str, Any]]) -> Figure | None:
     """Case × solver heatmaps of the success and correct fractions (``harness.scoring.score.summarize`` rows),
-    each cell annotated with the percentage and its 95% Wilson interval; grey: no data."""
+    each cell annotated with the percentage and its 95% Wilson interval (white on dark cells, black on
+    light ones: :func:`label_color`); grey: no data."""
     if not rows:
         return None
     cases = list(dict.fromkeys(str(r.get("case")) for r in rows))
@@ -216,10 +237,12 @@ def summary_heatmap(rows: Sequence[Mapping[str, Any]]) -> Figure | None:
             if v is not None and math.isfinite(float(v)):
                 grid[i, j] = float(v)
             text[(i, j)] = _pct_ci(r.get(key), r.get(ci))
-        ax.imshow(np.ma.masked_invalid(grid), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+        cmap = matplotlib.colormaps["RdYlGn"]
+        ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1, aspect="auto")
         ax.set_facecolor("#dddddd")
         for (i, j), t in text.items():
-            ax.text(j, i, t, ha="center", va="center", fontsize=7)
+            bg = cmap(grid[i, j]) if math.isfinite(grid[i, j]) else (0.867, 0.867, 0.867, 1.0)
+            ax.text(j, i, t, ha="center", va="center", fontsize=8, color=label_color(bg))
         ax.set_xticks(range(len(solvers)), solvers, rotation=30, ha="right", fontsize=7)
         ax.set_yticks(range(len(cases)), cases if ax is axes[0] else [""] * len(cases), fontsize=7)
         ax.set_title(title, fontsize=9)
