@@ -90,8 +90,14 @@ def add_leaderboard_arguments(p: argparse.ArgumentParser) -> None:
                         "COLUMNS overrides)")
     p.add_argument("--regenerate-reference", action="store_true",
                    help="rerun every built-in solver on the suite and rewrite the reference archive")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes for --regenerate-reference (default 1)")
-    p.add_argument("--results", default=None, help="results directory of --regenerate-reference (resumable)")
+    p.add_argument("--check-references", nargs="*", default=None, metavar="SOLVER",
+                   help="rerun the archive's cells of these reference solvers here (default: all) and report "
+                        "per-cell drift against the archive, and how this platform differs from the archive's")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="worker processes for --regenerate-reference / --check-references (default 1)")
+    p.add_argument("--results", default=None,
+                   help="results directory of --regenerate-reference / --check-references (resumable; default "
+                        "results/leaderboard-reference/SUITE, results/leaderboard-check/SUITE)")
 
 
 def _check_out_dir(path: str, what: str) -> None:
@@ -123,6 +129,8 @@ def main_leaderboard(args: Any) -> int:
         enable_compile_cache(None)
         regenerate(args.suite or DEFAULT_SUITE, results=args.results, jobs=args.jobs, out=args.archive)
         return 0
+    if args.check_references is not None:
+        return _check_references(args)
     _check_out_dir(args.out, "--out")
     lb = _build(args) if args.dirs else _references_only(args)  # no DIR: the references' own board
     paths = write_outputs(lb, args.out)
@@ -131,6 +139,47 @@ def main_leaderboard(args: Any) -> int:
     else:
         format_text(lb, wide=args.wide)
         print(f"written to {args.out}: {', '.join(p.name for p in paths.values())}")
+    return 0
+
+
+def _check_references(args: Any) -> int:
+    """``critbench leaderboard --check-references [SOLVER ...]``: per-cell drift table (``--json``: the rows)."""
+    from harness._terminal import print_table
+    from harness.leaderboard.archive import check_references
+    from harness.leaderboard.suite import DEFAULT_SUITE
+    from harness.run.compile_cache import enable_compile_cache
+    from harness.run.progress import make_progress
+
+    enable_compile_cache(None)
+    with make_progress(False) as progress:
+        out = check_references(args.check_references, suite_name=args.suite or DEFAULT_SUITE, archive=args.archive,
+                               results=args.results, jobs=args.jobs, progress=progress)
+    rows = out["rows"]
+    if args.json:
+        import json
+
+        print(json.dumps(out, indent=1))
+        return 0
+    head = ["solver", "case", "pairs", "success archive -> here", "outcome differs", "correct differs",
+            "HVPs differ", "drifted runs"]
+    body = [[r["solver"], r["case"], str(r["pairs"]), f"{r['success_archive']} -> {r['success_local']}",
+             str(r["outcome_differs"]), str(r["correct_differs"]), str(r["hvps_differ"]),
+             ", ".join(map(str, r["drifted"][:10])) + (f" (+{len(r['drifted']) - 10})" if len(r["drifted"]) > 10 else "")
+             or "none"] for r in rows]
+    print_table(head, body, title="reference drift: the archive's runs rerun on this machine",
+                atomic=[2, 3, 4, 5, 6],
+                caption="Drifted runs (outcome or correctness differs on the same start) are platform noise for "
+                        "a paired verdict against that reference.")
+    import textwrap
+
+    from harness._terminal import terminal_width
+
+    lines = [f"platform differs: {d}" for d in out["platform"]] or ["platform: same as the archive's"]
+    drifted = sum(len(r["drifted"]) for r in rows)
+    lines.append(f"{sum(r['pairs'] for r in rows)} runs compared, {drifted} drifted in outcome or correctness, "
+                 f"{sum(r['hvps_differ'] for r in rows)} in HVPs; reruns stored in {out['results']}")
+    for line in lines:
+        print(textwrap.fill(line, terminal_width(), subsequent_indent="  ", break_long_words=False))
     return 0
 
 

@@ -658,12 +658,22 @@ def _md(head: Sequence[str], body: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+def platform_text(p: Mapping[str, Any] | None) -> str:
+    """The archive's platform in one phrase (``"not recorded"`` for older archives)."""
+    if not p:
+        return "not recorded"
+    flags = ",".join(p.get("cpu_flags") or []) or "none"
+    return (f"{p.get('cpu_model')} ({p.get('machine')}, SIMD {flags}), jaxlib {p.get('jaxlib')}, "
+            f"XLA_FLAGS {p.get('xla_flags') or 'unset'}")
+
+
 def to_markdown(lb: Leaderboard) -> str:
     """The leaderboard as markdown: overall ranking, one table per case, the paired verdicts."""
     s = lb.stamp
     out = [f"# critbench leaderboard: {s.get('suite')} ({s.get('suite_hash')})", "",
            f"References from the archive (critbench {s.get('critbench')}, commit {s.get('git_commit')}, "
-           f"JAX {s.get('jax')}, {s.get('created')}); new methods (*) from {', '.join(lb.sources)}.", ""]
+           f"JAX {s.get('jax')}, {s.get('created')}; platform: {platform_text(s.get('platform'))}); new methods (*) "
+           f"from {', '.join(lb.sources)}.", ""]
     out += [f"> note: {n}" for n in lb.notes]
     out += [f"> unsandboxed: {u} (a plug-in run was solved without an OS sandbox)" for u in lb.unsandboxed]
     out += ["## Overall", "", _md(*overall_table(lb)), ""]

@@ -139,7 +139,9 @@ def _index(lb: lbr.Leaderboard, out: Path, runs_pages: bool = False) -> None:
     body_html = (
         f'<p>Suite <b>{_e(s.get("suite"))}</b> (<code>{_e(s.get("suite_hash"))}</code>). References from the '
         f'archive: critbench {_e(s.get("critbench"))}, commit <code>{_e(s.get("git_commit"))}</code>, JAX '
-        f'{_e(s.get("jax"))}, {_e(s.get("created"))}. New methods from: {_e(", ".join(lb.sources))}.</p>{notes}'
+        f'{_e(s.get("jax"))}, {_e(s.get("created"))}; platform: {_e(lbr.platform_text(s.get("platform")))} '
+        f'(<code>critbench leaderboard --check-references</code> measures how this machine differs). '
+        f'New methods from: {_e(", ".join(lb.sources))}.</p>{notes}'
         f'<h2>Overall</h2>{_table(head, rows, raw_cols=range(len(head)))}'
         f'<p class="note">Ordered by cells covered, then success over all runs, then correct, and only between '
         f'solvers tied on both by their cost per success on the cells all of them solved. Intervals: Wilson 95%. '
