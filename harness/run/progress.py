@@ -93,7 +93,7 @@ def _duration(seconds: float) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else (f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s")
 
 
-class PlainProgress:
+class PlainProgress(NullProgress):
     """Plain progress lines for logs: ``progress: LABEL: D/T runs, S successes, ETA 1m05s``.
 
     A line is written when at least ``interval`` seconds passed since the last
@@ -132,15 +132,6 @@ class PlainProgress:
     def _write(self, text: str) -> None:
         stream = self._stream or sys.stderr
         print(text, file=stream, flush=True)
-
-    def finish(self) -> None:
-        pass
-
-    def __enter__(self) -> "PlainProgress":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.finish()
 
 
 def make_progress(quiet: bool = False) -> NullProgress | RichProgress | PlainProgress:
