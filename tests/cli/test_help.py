@@ -51,3 +51,12 @@ def test_bench_refuses_an_unknown_case_in_one_line(capsys) -> None:
     assert main(["bench", "--case", "quartc", "--quick", "--compile-cache", "off"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "unknown case 'quartc'" in err
+
+
+def test_bench_quick_respects_case(tmp_path, capsys) -> None:
+    import json
+
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--case", "example-1.1", "--quick", "--json", str(out), "--compile-cache", "off"]) == 0
+    res = json.loads(out.read_text())
+    assert [c["case"] for c in res["cases"]] == ["example-1.1"]
