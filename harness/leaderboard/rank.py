@@ -710,6 +710,10 @@ def format_text(lb: Leaderboard, wide: bool = False, width: int | None = None) -
     show(f"leaderboard {lb.stamp.get('suite')} ({lb.stamp.get('suite_hash')}): overall", "overall", *overall_table(lb))
     for case, ckey in lb.cases():
         show(f"{case} ({ckey})", "case", *case_table(lb, case, ckey))
+    if not lb.verdicts:
+        print(textwrap.fill("paired verdicts: none (no new method on common starts; make one with `critbench suite "
+                            "run --solver S --out DIR`, then `critbench leaderboard DIR`)", width or terminal_width()))
+        return
     show(f"paired verdicts: {lb.n_tests} tests, family-wise alpha {lb.alpha:g} (Holm)", "verdict", *verdict_table(lb))
 
 

@@ -122,3 +122,9 @@ def test_one_colour_per_solver_whatever_the_figure_shows() -> None:
     c = _solver_colors(["newton-mr", "zeta", "mine"])
     assert a["newton-mr"] == b["newton-mr"] == c["newton-mr"] and a["pinv-newton"] == b["pinv-newton"]
     assert a["mine"] == c["mine"] and len(set(c.values())) == 3
+
+
+def test_references_board_says_how_to_get_verdicts(archive: Path, tmp_path: Path, capsys) -> None:
+    assert main(["leaderboard", "--archive", str(archive), "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "paired verdicts: none" in out and "critbench suite run" in out
