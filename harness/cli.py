@@ -93,7 +93,7 @@ def _ci(row: Mapping[str, Any], frac: str, ci: str) -> str:
 
 #: ``critbench score`` columns shown without ``--wide`` (the rest need ``--wide``).
 COMPACT_SUMMARY = ("case", "solver", "runs", "success (95% CI)", "correct (95% CI)", "flat final/ever", "HVPs/success")
-#: Columns holding numbers: never broken across lines.
+#: Text columns (wrapped at need); every other column holds numbers, never broken across lines.
 _TEXT_COLUMNS = ("case", "solver")
 
 
@@ -118,7 +118,8 @@ def print_summary(rows: Sequence[Mapping[str, Any]], title: str = "critbench sco
     """Print :func:`harness.scoring.score.summarize` rows as a table that fits the terminal (stdout).
 
     The compact default (:data:`COMPACT_SUMMARY`) fits 100 columns; ``wide`` adds
-    every column (printed wider than the terminal rather than cut).
+    every column (names and headers wrap to fit; where even that is too wide the
+    table is printed wider than the terminal rather than cutting a number).
     """
     from harness._terminal import print_table
 
