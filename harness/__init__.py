@@ -1,7 +1,8 @@
 """critbench harness: solvers, scoring, runner, store, reports, CLI.
 
 The public API is re-exported here and imported lazily (PEP 562, through the one
-helper :func:`cases._registry.lazy_exports`), so ``import harness``,
+helper :func:`cases._registry.lazy_exports`, itself imported on the first such access, so
+``import harness`` imports nothing of ``cases``), so ``import harness``,
 ``import harness.results.store`` or ``import harness.report`` does not pull in JAX.
 If a user's own ``cases`` folder shadows critbench's (:mod:`harness._shadow`), this
 package still imports (so ``critbench`` can say so in one line) and every re-exported
@@ -12,12 +13,10 @@ Every module that creates JAX arrays enables float64 at import
 
 from __future__ import annotations
 
-from harness._shadow import failing_exports, shadowing_message
+from collections.abc import Callable
+from typing import Any
 
-if shadowing_message("cases") is None:
-    from cases._registry import lazy_exports
-else:  # a user's `cases` is first on sys.path: fail on use, in one line (never import theirs here)
-    lazy_exports = failing_exports
+from harness._shadow import failing_exports, shadowing_message
 
 __version__ = "0.1.0"
 
@@ -79,4 +78,28 @@ _EXPORTS = {
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+_resolved: list[tuple[Callable[[str], Any], Callable[[], list[str]]]] = []
+
+
+def _exports() -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """The lazy re-export functions, made on first use: importing ``harness`` (e.g. the pytest
+    plugin, loaded in every pytest session) imports nothing of ``cases``, so a project with its own
+    ``cases`` package keeps it.  A user's ``cases`` first on ``sys.path``: every name fails in one line."""
+    if _resolved:
+        return _resolved[0]
+    if shadowing_message("cases") is not None:  # never import theirs here; look again on the next use
+        return failing_exports(__name__, _EXPORTS)
+    from cases._registry import lazy_exports
+
+    _resolved.append(lazy_exports(__name__, _EXPORTS))
+    return _resolved[0]
+
+
+def __getattr__(name: str) -> Any:
+    if name.startswith("__"):
+        raise AttributeError(name)
+    return _exports()[0](name)
+
+
+def __dir__() -> list[str]:
+    return _exports()[1]()

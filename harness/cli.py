@@ -91,27 +91,46 @@ def _ci(row: Mapping[str, Any], frac: str, ci: str) -> str:
     return f"{100 * row[frac]:.0f}% [{100 * lo:.0f}, {100 * hi:.0f}]"
 
 
-def print_summary(rows: Sequence[Mapping[str, Any]], title: str = "critbench scorecard") -> None:
-    """Print :func:`harness.scoring.score.summarize` rows as a rich table (stdout)."""
-    from rich.console import Console
-    from rich.table import Table
+#: ``critbench score`` columns shown without ``--wide`` (the rest need ``--wide``).
+COMPACT_SUMMARY = ("case", "solver", "runs", "success (95% CI)", "correct (95% CI)", "flat final/ever", "HVPs/success")
+#: Text columns (wrapped at need); every other column holds numbers, never broken across lines.
+_TEXT_COLUMNS = ("case", "solver")
 
-    table = Table(title=title, caption=(
-        "correct/verified: runs the ground truth certifies correct / runs it could judge; unverified: critical "
-        "runs outside a partial ground truth's classes.  flat final/ever: r, r_H recomputed by the harness at the "
-        "final point and the cutoff snapshots; reported: from the solver's own trace (unverified)."))
-    for col in ("case", "solver", "runs", "success (95% CI)", "correct/verified (95% CI)", "unverified",
-                "flat final/ever", "flat ever (solver-reported)", "diverged", "|loss err|", "HVPs/success",
-                "s/success", "compile s"):
-        table.add_column(col, no_wrap=col in ("case", "solver"))
-    for r in rows:
-        table.add_row(
-            str(r["case"]), str(r["solver"]), str(r["runs"]), _ci(r, "success_fraction", "success_ci"),
-            _verified(r), str(r.get("unverified", 0)), f"{r['gradient_flat']}/{r['gradient_flat_ever']}",
-            str(r.get("gradient_flat_ever_reported", "-")), str(r["diverged"]), _fmt(r["mean_abs_loss_error"]),
-            _fmt(r["hvps_per_success"], 4), _fmt(r["seconds_per_success"]), _fmt(r["compile_seconds"], 2),
-        )
-    Console(width=None if sys.stdout.isatty() else 240).print(table)
+
+def summary_table(rows: Sequence[Mapping[str, Any]], wide: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Header and cells of :func:`harness.scoring.score.summarize` rows: :data:`COMPACT_SUMMARY`, or all with ``wide``."""
+    cols = {
+        "case": lambda r: str(r["case"]), "solver": lambda r: str(r["solver"]), "runs": lambda r: str(r["runs"]),
+        "success (95% CI)": lambda r: _ci(r, "success_fraction", "success_ci"),
+        "correct (95% CI)": lambda r: _ci(r, "correct_fraction", "correct_ci"),
+        "correct/verified (95% CI)": _verified, "unverified": lambda r: str(r.get("unverified", 0)),
+        "flat final/ever": lambda r: f"{r['gradient_flat']}/{r['gradient_flat_ever']}",
+        "flat ever (solver-reported)": lambda r: str(r.get("gradient_flat_ever_reported", "-")),
+        "diverged": lambda r: str(r["diverged"]), "|loss err|": lambda r: _fmt(r["mean_abs_loss_error"]),
+        "HVPs/success": lambda r: _fmt(r["hvps_per_success"], 4), "s/success": lambda r: _fmt(r["seconds_per_success"]),
+        "compile s": lambda r: _fmt(r["compile_seconds"], 2),
+    }
+    head = [c for c in cols if c != "correct (95% CI)"] if wide else list(COMPACT_SUMMARY)
+    return head, [[cols[c](r) for c in head] for r in rows]
+
+
+def print_summary(rows: Sequence[Mapping[str, Any]], title: str = "critbench scorecard", wide: bool = False) -> None:
+    """Print :func:`harness.scoring.score.summarize` rows as a table that fits the terminal (stdout).
+
+    The compact default (:data:`COMPACT_SUMMARY`) fits 100 columns; ``wide`` adds
+    every column (names and headers wrap to fit; where even that is too wide the
+    table is printed wider than the terminal rather than cutting a number).
+    """
+    from harness._terminal import print_table
+
+    head, body = summary_table(rows, wide)
+    caption = ("correct: runs the ground truth certifies correct among those it could judge (--wide: counts, "
+               "unverified runs outside a partial ground truth's classes, diverged, loss error, seconds).  flat "
+               "final/ever: r, r_H recomputed by the harness at the final point and the cutoff snapshots.")
+    if wide:
+        caption += "  reported: from the solver's own trace (unverified)."
+    print_table(head, body, title=title, caption=caption,
+                atomic=[j for j, h in enumerate(head) if h not in _TEXT_COLUMNS])
 
 
 def _verified(row: Mapping[str, Any]) -> str:
@@ -162,7 +181,7 @@ def cmd_default(args: argparse.Namespace) -> int:
     with make_progress(args.quiet) as progress:
         records = run_suite(default_specs(), out, progress=progress, command=["critbench", *args.argv],
                             jobs=args.jobs, time_limit=args.time_limit, memory_limit=args.memory_limit)
-    print_summary(summarize(records))
+    print_summary(summarize(records), wide=args.wide)
     html = _render_html(out, None)
     print(f"results: {out}" + (f"; HTML report: {html}" if html else " (HTML report module not installed)"))
     return _solver_failures(records)
@@ -278,7 +297,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with make_progress(args.quiet) as progress:
         records = run_suite([spec], args.out, progress=progress, command=["critbench", *args.argv],
                             time_limit=args.time_limit, memory_limit=getattr(args, "memory_limit", None))
-    print_summary(summarize(records), title=f"{args.case} × {args.solver}")
+    print_summary(summarize(records), title=f"{args.case} × {args.solver}", wide=args.wide)
     print(f"results: {args.out}")
     return _solver_failures(records)
 
@@ -347,7 +366,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2, default=_json_default))
     else:
-        print_summary(rows, title=f"results: {args.dir}")
+        print_summary(rows, title=f"results: {args.dir}", wide=args.wide)
     return 0
 
 
@@ -470,6 +489,10 @@ def _memory_limit(text: str) -> int | None:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+WIDE_HELP = ("every column of the summary table (default: a compact set that fits the terminal, or 100 columns "
+             "when piped; COLUMNS overrides)")
+
+
 def _time_limit(text: str) -> float | None:
     """``--time-limit`` value: seconds > 0, or ``none``."""
     if text.strip().lower() in ("none", "off", "0"):
@@ -485,9 +508,12 @@ def _time_limit(text: str) -> float | None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used for ``--help``)."""
+    from harness.run.spec import DEFAULT_BATCH
+
     p = argparse.ArgumentParser(prog="critbench", description="Benchmark critical-point finders of NN losses.")
     p.add_argument("--out", default=str(DEFAULT_RESULTS), help="results directory of the default scorecard")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--wide", action="store_true", help=WIDE_HELP)
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                    help="worker processes for the scorecard's cells (default: min(2, cores))")
     p.add_argument("--compile-cache", default=None, metavar="DIR|off", help=COMPILE_CACHE_HELP)
@@ -510,24 +536,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_solvers)
 
     r = sub.add_parser("run", help="run one solver on one case")
-    r.add_argument("--case", required=True)
-    r.add_argument("--param", action="append", default=[], metavar="K=V")
-    r.add_argument("--solver", required=True, help="registered name or module:attr")
-    r.add_argument("--option", action="append", default=[], metavar="K=V")
-    r.add_argument("--runs", type=int, default=10)
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--max-iter", type=int, default=500)
-    r.add_argument("--tol", type=float, default=1e-10)
-    r.add_argument("--batch-size", type=int, default=None,
-                   help="runs per vmapped solve (default: one at a time for large cases on a CPU, else up to 64)")
+    r.add_argument("--case", required=True, metavar="NAME", help="case to run (see `critbench cases`)")
+    r.add_argument("--param", action="append", default=[], metavar="K=V",
+                   help="case parameter (repeatable; default: the case's defaults, see `critbench cases NAME`)")
+    r.add_argument("--solver", required=True, metavar="NAME", help="registered name or module:attr")
+    r.add_argument("--option", action="append", default=[], metavar="K=V",
+                   help="solver option (repeatable; default: the solver's defaults, see `critbench solvers`)")
+    r.add_argument("--runs", type=int, default=10, metavar="N", help="runs, one initial point each (default 10)")
+    r.add_argument("--seed", type=int, default=0, help="seed of the initial points, >= 0 (default 0)")
+    r.add_argument("--max-iter", type=int, default=500, metavar="N", help="iteration budget per run (default 500)")
+    r.add_argument("--tol", type=float, default=1e-10,
+                   help="the solver's stopping tolerance on ||grad L||^2 (default 1e-10)")
+    r.add_argument("--batch-size", type=int, default=None, metavar="B",
+                   help=f"runs per vmapped solve (default {DEFAULT_BATCH}; large cases on a CPU: one at a time)")
     r.add_argument("--threads", type=int, default=None,
-                   help="blocks of runs solved concurrently (default: one per core for one-at-a-time blocks on a CPU)")
-    r.add_argument("--out", required=True)
+                   help="blocks of runs solved concurrently (default: one per core for one-at-a-time blocks on a CPU, "
+                        "else 1)")
+    r.add_argument("--out", required=True, metavar="DIR", help="result directory (created; resumable)")
     r.add_argument("--time-limit", type=_time_limit, default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
                    help=TIME_LIMIT_HELP)
     r.add_argument("--memory-limit", type=_memory_limit, default=argparse.SUPPRESS, metavar="BYTES",
                    help=MEMORY_LIMIT_HELP)
-    r.add_argument("--quiet", action="store_true")
+    r.add_argument("--quiet", action="store_true", help="no progress output")
+    r.add_argument("--wide", action="store_true", help=WIDE_HELP)
     r.add_argument("--compile-cache", default=argparse.SUPPRESS, metavar="DIR|off", help=COMPILE_CACHE_HELP)
     r.set_defaults(func=cmd_run)
 
@@ -560,7 +591,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("score", "summary"):
         sc = sub.add_parser(name, help="summary table of stored results")
         sc.add_argument("dir")
-        sc.add_argument("--json", action="store_true")
+        sc.add_argument("--json", action="store_true", help="print the rows as JSON instead of the table")
+        sc.add_argument("--wide", action="store_true", help=WIDE_HELP)
         sc.set_defaults(func=cmd_score)
 
     rp = sub.add_parser("report", help="write the HTML report of stored results")
@@ -599,7 +631,6 @@ def build_parser() -> argparse.ArgumentParser:
     # leaderboard (issue 23): harness.leaderboard.cli declares the options
     su = sub.add_parser("suite", help="standard suites: list, show, or run one solver on every cell")
     _add_arguments_from(su, "harness.leaderboard.cli", "add_suite_arguments")
-    su.add_argument("--compile-cache", default=argparse.SUPPRESS, metavar="DIR|off", help=COMPILE_CACHE_HELP)
     su.set_defaults(func=cmd_suite)
     lb = sub.add_parser("leaderboard", help="rank new methods beside the reference archive, with paired verdicts")
     _add_arguments_from(lb, "harness.leaderboard.cli", "add_leaderboard_arguments")
@@ -608,6 +639,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_arguments_from(st, "harness.leaderboard.cli", "add_site_arguments")
     st.set_defaults(func=cmd_site)
     return p
+
+
+def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The innermost (sub)command parser ``args`` went through (``critbench suite run`` -> its own parser)."""
+    for dest in ("command", "action"):
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction) and a.dest == dest]
+        name = getattr(args, dest, None)
+        if not subs or name not in subs[0].choices:
+            break
+        parser = subs[0].choices[name]
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -622,7 +664,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # the usage of the (sub)command that was given, not the top-level one
+            _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # argparse already printed its one-line usage error
         return int(exc.code or 0)
     args.argv = argv

@@ -26,11 +26,16 @@ Fixtures:
 * ``critbench_runs`` (int), ``critbench_seed`` (int), ``critbench_cases``
   (list of case names);
 * ``critbench_check``: :func:`harness.testing.assert_finds_ground_truth` with
-  ``runs`` and ``seed`` bound to the options (keywords still override)::
+  ``runs`` and ``seed`` bound to the options (keywords still override); other
+  keywords are case parameters::
 
       def test_my_solver(critbench_check, critbench_cases):
           for case in critbench_cases:
               critbench_check("mypkg.solvers:MySolver", case)
+          critbench_check("mypkg.solvers:MySolver", "dlae", k=6, p=2, n=500)  # a small DLAE
+
+Bad option values (``--critbench-runs 0``, an unknown name in ``--critbench-cases``)
+stop the session at start-up with one line (``pytest_configure``), not a traceback.
 """
 
 from __future__ import annotations
@@ -44,6 +49,42 @@ import pytest
 DEFAULT_RUNS = 8
 DEFAULT_SEED = 0
 DEFAULT_CASES = "example-1.1,quartic"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Check the critbench options that were given (one line, ``pytest.UsageError``, no traceback).
+
+    Nothing is imported unless ``--critbench-cases`` is given (its names are checked
+    against the case registry); a session without critbench options is left as it was.
+    """
+    runs, seed = config.getoption("critbench_runs", default=None), config.getoption("critbench_seed", default=None)
+    if runs is not None and runs < 1:
+        raise pytest.UsageError(f"--critbench-runs must be >= 1, got {runs}")
+    if seed is not None and seed < 0:
+        raise pytest.UsageError(f"--critbench-seed must be >= 0, got {seed}")
+    given = config.getoption("critbench_cases", default=None)
+    if given is not None:
+        _case_list(given)
+
+
+def _case_list(text: str) -> list[str]:
+    """Names of ``--critbench-cases``, checked against the case registry (``pytest.UsageError`` otherwise)."""
+    names = [c.strip() for c in str(text).split(",") if c.strip()]
+    if not names:
+        raise pytest.UsageError("--critbench-cases is empty")
+    from harness._shadow import shadowing_message
+
+    msg = shadowing_message("cases")
+    if msg is not None:
+        raise pytest.UsageError(f"critbench: {msg}")
+    from cases import case_names
+
+    known = set(case_names())
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise pytest.UsageError(f"--critbench-cases: unknown case(s) {', '.join(unknown)}; "
+                                f"valid: {', '.join(sorted(known))}")
+    return names
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -107,25 +148,28 @@ def critbench_seed(request: pytest.FixtureRequest, critbench_session: Path | Non
 @pytest.fixture
 def critbench_cases(request: pytest.FixtureRequest, critbench_session: Path | None) -> list[str]:
     """Case names from ``--critbench-cases`` (validated against the case registry)."""
-    names = [c.strip() for c in str(_opt(request.config, "critbench_cases", DEFAULT_CASES)).split(",") if c.strip()]
-    if not names:
-        raise pytest.UsageError("--critbench-cases is empty")
-    from cases import case_names
-
-    known = set(case_names())
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise pytest.UsageError(f"--critbench-cases: unknown case(s) {', '.join(unknown)}; "
-                                f"valid: {', '.join(sorted(known))}")
-    return names
+    return _case_list(_opt(request.config, "critbench_cases", DEFAULT_CASES))
 
 
 @pytest.fixture
 def critbench_check(critbench_runs: int, critbench_seed: int) -> Callable[..., list[dict[str, Any]]]:
-    """``assert_finds_ground_truth`` with ``runs``/``seed`` bound to the command-line options."""
+    """``assert_finds_ground_truth`` with ``runs``/``seed`` bound to the command-line options.
+
+    ``check(solver, case, **kwargs)``: keywords of ``assert_finds_ground_truth``
+    (``runs``, ``seed``, ``min_success``, ``max_iter``, ``case_params``, ...) go to it;
+    any other keyword is a case parameter, e.g. ``check(solver, "dlae", k=6, p=2, n=500)``
+    (merged into ``case_params``; the case registry rejects unknown ones in one line).
+    """
+    import inspect
+
     from harness.testing import assert_finds_ground_truth
 
+    own = set(inspect.signature(assert_finds_ground_truth).parameters)
+
     def check(solver: Any, case: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        params = {k: kwargs.pop(k) for k in list(kwargs) if k not in own}
+        if params:
+            kwargs["case_params"] = {**(kwargs.get("case_params") or {}), **params}
         kwargs.setdefault("runs", critbench_runs)
         kwargs.setdefault("seed", critbench_seed)
         return assert_finds_ground_truth(solver, case, **kwargs)

@@ -30,8 +30,8 @@ from typing import Any
 
 from harness.leaderboard.suite import DEFAULT_SUITE, Suite, SuiteError, get_suite
 
-__all__ = ["COLUMNS", "META_KEY", "ArchiveError", "archive_path", "main", "read_archive", "regenerate",
-           "write_archive"]
+__all__ = ["COLUMNS", "META_KEY", "ArchiveError", "archive_path", "check_references", "main", "platform_stamp",
+           "read_archive", "reference_drift", "regenerate", "write_archive"]
 
 #: Per-run columns kept in the archive (a subset of the run-record schema, harness.results.records).
 COLUMNS = (
@@ -141,7 +141,7 @@ def regenerate(suite_name: str = DEFAULT_SUITE, *, results: str | Path | None = 
     path = write_archive(records, out or archive_path(suite.name), suite=suite,
                          critbench=prov.get("critbench"), jax=prov.get("jax"), jaxlib=prov.get("jaxlib"),
                          numpy=prov.get("numpy"), python=prov.get("python"), device=prov.get("device"),
-                         git_commit=prov.get("git_commit"), command=command, jobs=jobs,
+                         git_commit=prov.get("git_commit"), platform=platform_stamp(), command=command, jobs=jobs,
                          wall_seconds=round(wall, 1), runs_already_stored=stored,
                          runs_git_commits=sorted({str((r.get("provenance") or {}).get("git_commit")) for r in records}), created=datetime.datetime.now(datetime.timezone.utc)
                          .isoformat(timespec="seconds"))
@@ -149,6 +149,117 @@ def regenerate(suite_name: str = DEFAULT_SUITE, *, results: str | Path | None = 
         f"{len(suite.cells)} cells ({stored} already stored in {res}) in {wall:.0f} s -> {path} "
         f"({path.stat().st_size / 1024:.0f} KiB)")
     return path
+
+
+#: CPU flags that change XLA's generated code (vector width, FMA): recorded by name when present.
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512_bf16",
+              "amx_tile", "asimd", "sve")
+
+
+def platform_stamp() -> dict[str, Any]:
+    """The machine an archive was computed on: CPU model and SIMD flags, OS/arch, jaxlib, ``XLA_FLAGS``.
+
+    Outcomes and HVP counts of the same starts can differ between platforms
+    (floating-point reassociation in XLA's kernels), so an archive records its
+    platform and ``critbench leaderboard --check-references`` compares it with this one.
+    """
+    import os
+    import platform as _pf
+    from importlib.metadata import PackageNotFoundError, version
+
+    model: str | None = None
+    flags: set[str] = set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            key, _, val = line.partition(":")
+            key = key.strip().lower()
+            if key in ("model name", "cpu model", "hardware") and not model:
+                model = val.strip()
+            elif key in ("flags", "features") and not flags:
+                flags = set(val.split())
+    except OSError:
+        pass
+    model = model or _pf.processor() or None
+    try:
+        jaxlib = version("jaxlib")
+    except PackageNotFoundError:
+        jaxlib = None
+    return {"cpu_model": model, "cpu_flags": sorted(f for f in SIMD_FLAGS if f in flags),
+            "machine": _pf.machine(), "system": _pf.system(), "cpu_count": os.cpu_count(), "jaxlib": jaxlib,
+            "xla_flags": os.environ.get("XLA_FLAGS") or None}
+
+
+def platform_differences(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> list[str]:
+    """``"key: A vs B"`` for each platform field that differs (``cpu_count`` ignored); all when one is missing."""
+    if not a:
+        return ["the archive records no platform (regenerate it to record one)"]
+    b = b or {}
+    return [f"{k}: {a.get(k)!r} vs {b.get(k)!r}" for k in ("cpu_model", "cpu_flags", "machine", "system", "jaxlib",
+                                                            "xla_flags") if a.get(k) != b.get(k)]
+
+
+def _start(r: Mapping[str, Any]) -> tuple:
+    return (r.get("case_key"), int(r["seed"]), int(r["run_index"]), r.get("max_iter"), r.get("tol"))
+
+
+def reference_drift(archived: Sequence[Mapping[str, Any]], local: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per (solver, case) cell: how the local rerun of the same starts differs from the archive.
+
+    Runs pair on (case key, seed, run index, budget).  Each row: ``solver``,
+    ``case``, ``pairs``, ``outcome_differs`` / ``correct_differs`` / ``hvps_differ``
+    (counts of pairs), ``success_archive`` / ``success_local`` (successes among the
+    pairs) and ``drifted`` (run indices whose outcome or correctness differs):
+    those starts are platform noise for a paired verdict against this reference.
+    """
+    by = {(str(r.get("solver")), _start(r)): r for r in archived}
+    cells: dict[tuple[str, str], dict[str, Any]] = {}
+    for n in sorted(local, key=lambda r: (str(r.get("solver")), str(r.get("case")), _start(r))):
+        a = by.get((str(n.get("solver")), _start(n)))
+        if a is None:
+            continue
+        c = cells.setdefault((str(n.get("solver")), str(n.get("case"))), {
+            "solver": str(n.get("solver")), "case": str(n.get("case")), "pairs": 0, "outcome_differs": 0,
+            "correct_differs": 0, "hvps_differ": 0, "success_archive": 0, "success_local": 0, "drifted": []})
+        c["pairs"] += 1
+        c["success_archive"] += a.get("outcome") == "critical"
+        c["success_local"] += n.get("outcome") == "critical"
+        c["outcome_differs"] += a.get("outcome") != n.get("outcome")
+        c["correct_differs"] += a.get("correct") != n.get("correct")
+        c["hvps_differ"] += a.get("hvps") != n.get("hvps")
+        if (a.get("outcome"), a.get("correct")) != (n.get("outcome"), n.get("correct")):
+            c["drifted"].append(int(n["run_index"]))
+    return [cells[k] for k in sorted(cells)]
+
+
+def check_references(solvers: Sequence[str] = (), *, suite_name: str = DEFAULT_SUITE, archive: str | Path | None = None,
+                     results: str | Path | None = None, jobs: int = 1, progress: Any = None) -> dict[str, Any]:
+    """Rerun the archive's cells of ``solvers`` (default: every reference) here and measure the drift.
+
+    Returns ``{"rows": reference_drift(...), "platform": differences, "results": directory}``;
+    the reruns are stored (resumable) in ``results`` (default
+    ``results/leaderboard-check/<suite>``).
+
+    Raises:
+        ArchiveError / SuiteError: unknown solver, missing archive.
+    """
+    from harness.results.store import ResultStore
+    from harness.run.runner import run_suite
+
+    suite = get_suite(suite_name)
+    archived, stamp = read_archive(archive, suite=suite.name)
+    known = sorted({str(r.get("solver")) for r in archived})
+    chosen = list(solvers) or known
+    unknown = [s for s in chosen if s not in known]
+    if unknown:
+        raise ArchiveError(f"{unknown[0]!r} is not a reference solver of the archive; choose from {', '.join(known)}")
+    res = Path(results) if results is not None else Path("results") / "leaderboard-check" / suite.name
+    specs = [s for s in suite.reference_specs() if s.solver in chosen]
+    ResultStore(res).write_meta(**suite.stamp())
+    local = run_suite(specs, res, progress=progress, command=["critbench", "leaderboard", "--check-references",
+                                                              *chosen], jobs=jobs)
+    rows = reference_drift([r for r in archived if str(r.get("solver")) in chosen], local)
+    return {"rows": rows, "platform": platform_differences(stamp.get("platform"), platform_stamp()),
+            "results": str(res)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

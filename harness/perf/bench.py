@@ -442,7 +442,7 @@ def bench_case(case_name: str, batches: Sequence[int], *, runs: int, max_iter: i
 def run_bench(cases: Sequence[str] = DEFAULT_CASES, batches: Sequence[int] = DEFAULT_BATCHES, *, runs: int = 100,
               max_iter: int = 500, quick: bool = False, sizes: Sequence[str] = ()) -> dict[str, Any]:
     """All figures as one JSON-friendly dict (``quick``: small sizes for tests, the quartic case plus a small
-    DLAE with HVP figures only; ``sizes``: keys of :data:`SIZES`, each a DLAE at batch 1 in place of ``cases``).
+    DLAE with HVP figures only, or the cases given (not the defaults) at their ``small_params``; ``sizes``: keys of :data:`SIZES`, each a DLAE at batch 1 in place of ``cases``).
 
     The matmul peak and the stream bandwidth are read (:class:`Readings`) before the first case and after
     each case; ``matmul_peak`` / ``memory_bandwidth`` in the result are the best readings (with
@@ -456,10 +456,20 @@ def run_bench(cases: Sequence[str] = DEFAULT_CASES, batches: Sequence[int] = DEF
     bad = [s for s in sizes if s not in SIZES]
     if bad:
         raise ValueError(f"--size {bad[0]!r}: choose from {', '.join(SIZES)}")
-    if quick:
-        cases, batches, runs, max_iter = ("quartic",), (1, 4), 8, 50
-    jobs = [("dlae", (1,), dict(SIZES[s]), runs) for s in sizes] or [(c, tuple(batches), None, runs) for c in cases]
-    if quick and not sizes:
+    from cases import case_names, case_spec
+
+    unknown = [c for c in cases if c not in case_names()]
+    if unknown:
+        raise ValueError(f"unknown case {unknown[0]!r}; choose from {', '.join(case_names())}")
+    chosen = tuple(cases) != tuple(DEFAULT_CASES)
+    params: dict[str, dict | None] = {c: None for c in cases}
+    if quick:  # the given cases at their small parameters, else the quartic (plus a small DLAE's HVP row)
+        cases = tuple(cases) if chosen else ("quartic",)
+        params = {c: dict(case_spec(c).small_params) if chosen else None for c in cases}
+        batches, runs, max_iter = (1, 4), 8, 50
+    jobs = [("dlae", (1,), dict(SIZES[s]), runs) for s in sizes] or [(c, tuple(batches), params[c], runs)
+                                                                       for c in cases]
+    if quick and not sizes and not chosen:
         jobs.append(("dlae", (1,), dict(QUICK_SIZE), 0))
     meter = Readings(QUICK_PEAK_SIZES if quick else PEAK_SIZES, 2**20 if quick else 8 * 2**20, 2 if quick else 5)
     meter.read("start")

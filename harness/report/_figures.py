@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -53,9 +54,26 @@ def _solvers(records: Sequence[Mapping[str, Any]]) -> list[str]:
     return list(dict.fromkeys(str(r.get("solver")) for r in records))
 
 
+#: Colours of the solvers' lines and markers.
+PALETTE = ("#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#2ca02c", "#ff7f0e", "#7f7f7f",
+           "#d62728")
+#: The built-in (reference) solvers, each with its own fixed colour (``PALETTE[i]``) on every figure and page.
+FIXED_COLOR_ORDER = ("newton-mr", "pinv-newton", "damped-newton", "exact-newton", "gnm", "btls-gnm")
+
+
 def _solver_colors(solvers: Sequence[str]) -> dict[str, str]:
-    cycle = ["#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#2ca02c", "#ff7f0e"]
-    return {s: cycle[i % len(cycle)] for i, s in enumerate(solvers)}
+    """One colour per solver, independent of which other solvers a figure shows.
+
+    A built-in solver (:data:`FIXED_COLOR_ORDER`) always gets its own colour;
+    other solvers take the remaining colours in name order, so every figure of
+    a page (and every page) showing the same new methods colours them alike.
+    """
+    out = {s: PALETTE[FIXED_COLOR_ORDER.index(s)] for s in solvers if s in FIXED_COLOR_ORDER}
+    rest = sorted(dict.fromkeys(s for s in solvers if s not in out))
+    free = PALETTE[len(FIXED_COLOR_ORDER):]
+    for i, s in enumerate(rest):
+        out[s] = free[i] if i < len(free) else PALETTE[i % len(PALETTE)]
+    return {s: out[s] for s in solvers}
 
 
 def _ecdf(ax: Any, values: np.ndarray, n_total: int, label: str, color: str) -> None:
@@ -178,9 +196,29 @@ def _pct_ci(frac: float | None, ci: Sequence[float] | None) -> str:
     return s
 
 
+def _luminance(rgb: Sequence[float]) -> float:
+    """WCAG 2 relative luminance of an sRGB colour with channels in [0, 1]."""
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb[:3]]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast_ratio(a: Sequence[float], b: Sequence[float]) -> float:
+    """WCAG 2 contrast ratio ``(L1 + 0.05) / (L2 + 0.05)`` of two colours (1 to 21)."""
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def label_color(background: Sequence[float]) -> str:
+    """``"white"`` or ``"black"``, whichever contrasts more with ``background`` (WCAG 2): white on dark cells."""
+    white = contrast_ratio((1.0, 1.0, 1.0), background)
+    black = contrast_ratio((0.0, 0.0, 0.0), background)
+    return "white" if white > black else "black"
+
+
 def summary_heatmap(rows: Sequence[Mapping[str, Any]]) -> Figure | None:
     """Case × solver heatmaps of the success and correct fractions (``harness.scoring.score.summarize`` rows),
-    each cell annotated with the percentage and its 95% Wilson interval; grey: no data."""
+    each cell annotated with the percentage and its 95% Wilson interval (white on dark cells, black on
+    light ones: :func:`label_color`); grey: no data."""
     if not rows:
         return None
     cases = list(dict.fromkeys(str(r.get("case")) for r in rows))
@@ -199,10 +237,12 @@ def summary_heatmap(rows: Sequence[Mapping[str, Any]]) -> Figure | None:
             if v is not None and math.isfinite(float(v)):
                 grid[i, j] = float(v)
             text[(i, j)] = _pct_ci(r.get(key), r.get(ci))
-        ax.imshow(np.ma.masked_invalid(grid), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+        cmap = matplotlib.colormaps["RdYlGn"]
+        ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1, aspect="auto")
         ax.set_facecolor("#dddddd")
         for (i, j), t in text.items():
-            ax.text(j, i, t, ha="center", va="center", fontsize=7)
+            bg = cmap(grid[i, j]) if math.isfinite(grid[i, j]) else (0.867, 0.867, 0.867, 1.0)
+            ax.text(j, i, t, ha="center", va="center", fontsize=8, color=label_color(bg))
         ax.set_xticks(range(len(solvers)), solvers, rotation=30, ha="right", fontsize=7)
         ax.set_yticks(range(len(cases)), cases if ax is axes[0] else [""] * len(cases), fontsize=7)
         ax.set_title(title, fontsize=9)

@@ -70,6 +70,7 @@ th,td{border:1px solid #ccc;padding:.25em .5em;text-align:right} th{background:#
 td.t{text-align:left} td.p{white-space:nowrap} .note{color:#666;font-size:.9em} figure{margin:.8em 0}
 figcaption{color:#555;font-size:.85em;max-width:900px} img{max-width:100%}
 footer{margin-top:2em;border-top:1px solid #ccc;font-size:.8em;color:#555}
+.table-scroll{overflow-x:auto;max-width:100%;margin:.6em 0} .table-scroll table{margin:0}
 """
 
 
@@ -120,7 +121,8 @@ def summary_table(rows: Sequence[Mapping[str, Any]]) -> str:
             cls = ' class="t"' if key in ("case", "solver") else (' class="p"' if ci else "")
             tds.append(f"<td{cls}>{_esc(cell)}</td>")
         body.append(f'<tr class="summary-row">{"".join(tds)}</tr>')
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    # wide tables scroll inside their own box instead of overflowing the page
+    return f'<div class="table-scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
 
 
 def _figure(fig: Any, caption: str) -> str:
@@ -129,23 +131,42 @@ def _figure(fig: Any, caption: str) -> str:
     return f'<figure><img alt="{_esc(caption)}" src="{figs.to_data_uri(fig)}"><figcaption>{_esc(caption)}</figcaption></figure>'
 
 
-def _cutoff_table(analysis: Sequence[Mapping[str, Any]]) -> str:
+def _cutoff_table(analysis: Sequence[Mapping[str, Any]], partial: bool = False) -> str:
+    """The cutoff analysis as a table; "–" means not measured.
+
+    With a ``partial`` ground truth (it lists only some classes) a point outside
+    its classes cannot be judged, so the fraction over all points is not measured
+    ("–", not 0), and the fraction among matched points is "–" when none matched.
+    """
     head = ("<tr><th>cutoff ε</th><th>points</th><th>mean |loss error|</th><th>fraction correct index (all points)</th>"
-            "<th>matched a class</th></tr>")
+            "<th>matched a class</th><th>fraction correct index (matched)</th></tr>")
+
+    def measured(a: Mapping[str, Any], key: str) -> Any:
+        if key == "fraction_correct_index" and partial:
+            return None
+        if key == "fraction_correct_index_of_matched" and not a.get("n_matched"):
+            return None
+        return a.get(key)
+
     rows = "".join(
         f"<tr><td>{_esc(_fmt(float(a.get('cutoff', math.nan))))}</td><td>{_esc(_fmt(a.get('n_points')))}</td>"
-        f"<td>{_esc(_fmt(a.get('mean_abs_loss_error')))}</td><td>{_esc(_fmt(a.get('fraction_correct_index')))}</td>"
-        f"<td>{_esc(_fmt(a.get('n_matched')))}</td></tr>"
+        f"<td>{_esc(_fmt(a.get('mean_abs_loss_error')))}</td>"
+        f"<td>{_esc(_fmt(measured(a, 'fraction_correct_index')))}</td>"
+        f"<td>{_esc(_fmt(a.get('n_matched')))}</td>"
+        f"<td>{_esc(_fmt(measured(a, 'fraction_correct_index_of_matched')))}</td></tr>"
         for a in analysis
     )
-    return f'<table class="cutoff">{head}{rows}</table>'
+    note = ('<p class="note">–: not measured' + (" (a partial ground truth cannot judge a point outside its "
+                                                  "classes)" if partial else "") + ".</p>")
+    return f'<table class="cutoff">{head}{rows}</table>{note}'
 
 
 def _cutoff_section(data: ResultsData, records: Sequence[Mapping[str, Any]], case: str,
                     analysis: Sequence[Mapping[str, Any]] | None) -> str:
     """Fig. 3.3 panel from a stored/passed cutoff analysis, else the reach fractions with a note."""
     if analysis:
-        return _cutoff_table(analysis) + _figure(
+        partial = any(r.get("outcome") == "critical" and r.get("correct") is None for r in records)
+        return _cutoff_table(analysis, partial) + _figure(
             figs.cutoff_figure(analysis, case),
             f"{case}: loss vs index of the first iterate below each cutoff (thesis Fig. 3.3)")
     cutoffs = tuple(data.meta.get("snapshot_cutoffs", DEFAULT_CUTOFFS))

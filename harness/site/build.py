@@ -44,6 +44,17 @@ td.better{background:#e3f6e3} td.worse{background:#fbe3e3} .note{color:#666;font
 img{max-width:100%} pre,code{background:#f6f6f6} pre{padding:.5em;overflow-x:auto}
 footer{margin-top:2em;border-top:1px solid #ccc;font-size:.8em;color:#555}
 """
+#: How a verdict is read, with a worked example (index page; the same rule as docs/plugins.md).
+RULE_HTML = (
+    '<details open><summary>How verdicts and ranks are read</summary><p class="note">Verdicts are lexicographic. '
+    'A significant success test decides (better / worse); else a significant correct test; only when neither '
+    'differs detectably does cost speak, as "cheaper, same success" or "costlier, same success", never "better". '
+    'Example: on 20 shared starts a new method solves 13, the reference 20, and the new method needs fewer HVPs '
+    'on all 13 starts both solved. Success 0 vs 7 discordant pairs (p = 0.016) is significant (in a family of 3 '
+    'tests Holm\'s first threshold is 0.05/3 = 0.017): the verdict is "worse", whatever the HVPs. Had it solved '
+    '18 of 20 (0 vs 2, p = 0.5, not significant) with the HVP test significant, the verdict would read "cheaper, '
+    'same success". Overall, a 65% solver ranks below a 100% one however cheap it is. "Disagreeing runs": the '
+    'outcome or correctness differs; runs that only reached another class are listed separately.</p></details>')
 #: Disagreeing runs listed per verdict on the case pages.
 MAX_LISTED = 50
 
@@ -83,16 +94,32 @@ def _link(href: str, text: str) -> str:
     return f'<a href="{_e(href)}">{_e(text)}</a>'
 
 
-def _verdict_html(lb: lbr.Leaderboard, depth: int, *, new: str | None = None, case: str | None = None) -> str:
+def run_href(new: str, case: str, seed: Any, run_index: Any) -> str:
+    """The run page of a new method's run, relative to the site root."""
+    return f"runs/{slug(new)}/{slug(case)}/{seed}-{run_index}.html"
+
+
+def _disagreeing_links(v: lbr.CaseVerdict, up: str) -> str:
+    """The disagreeing run indices as links to their run pages (with ``runs_pages``)."""
+    links = [_link(up + run_href(v.new, v.case, d["seed"], d["run_index"]), str(d["run_index"]))
+             for d in v.disagreeing[:MAX_LISTED]]
+    more = f" (+{len(v.disagreeing) - MAX_LISTED})" if len(v.disagreeing) > MAX_LISTED else ""
+    return (", ".join(links) + more) or "none"
+
+
+def _verdict_html(lb: lbr.Leaderboard, depth: int, *, new: str | None = None, case: str | None = None,
+                  runs_pages: bool = False) -> str:
     head, body = lbr.verdict_table(lb, new=new, case=case, limit=MAX_LISTED)
     if not body:
         return '<p class="note">no paired comparison (no new method, or no common starts).</p>'
     up = "../" * depth
+    shown = [v for v in lb.verdicts if (new is None or v.new == new) and (case is None or v.case == case)]
     out, cls = [], []
-    for row in body:
+    for row, v in zip(body, shown):
         new_s, ref_s, case_s = row[0], row[1], row[2]
+        last = _disagreeing_links(v, up) if runs_pages else _e(row[-1])
         out.append([_link(f"{up}solvers/{slug(new_s)}.html", new_s), _link(f"{up}solvers/{slug(ref_s)}.html", ref_s),
-                    _link(f"{up}cases/{slug(case_s)}.html", case_s), *map(_e, row[3:])])
+                    _link(f"{up}cases/{slug(case_s)}.html", case_s), *map(_e, row[3:-1]), last])
         cls.append(["", "", "", "", {"better": "better", "worse": "worse"}.get(row[4], ""), "", ""])
     return _table(head, out, raw_cols=range(len(head)), classes=cls)
 
@@ -102,10 +129,9 @@ def _save(fig: Any, path: Path) -> None:
     fig.savefig(path, format="png", dpi=80, bbox_inches="tight")
 
 
-def _index(lb: lbr.Leaderboard, out: Path) -> None:
+def _index(lb: lbr.Leaderboard, out: Path, runs_pages: bool = False) -> None:
     head, body = lbr.overall_table(lb)
-    rows = [[r[0], _link(f"solvers/{slug(r[1])}.html", r[1]) + ("" if r[1] in lb.ref_solvers else " <b>(new)</b>"),
-             *map(_e, r[2:])] for r in body]
+    rows = [[r[0], _link(f"solvers/{slug(r[1])}.html", r[1]) + _new_mark(lb, r[1]), *map(_e, r[2:])] for r in body]
     s = lb.stamp
     cases = "".join(f"<li>{_link(f'cases/{slug(c)}.html', c)} <code>{_e(k)}</code></li>" for c, k in lb.cases())
     notes = "".join(f'<p class="note">note: {_e(n)}</p>' for n in lb.notes)
@@ -113,18 +139,31 @@ def _index(lb: lbr.Leaderboard, out: Path) -> None:
     body_html = (
         f'<p>Suite <b>{_e(s.get("suite"))}</b> (<code>{_e(s.get("suite_hash"))}</code>). References from the '
         f'archive: critbench {_e(s.get("critbench"))}, commit <code>{_e(s.get("git_commit"))}</code>, JAX '
-        f'{_e(s.get("jax"))}, {_e(s.get("created"))}. New methods from: {_e(", ".join(lb.sources))}.</p>{notes}'
+        f'{_e(s.get("jax"))}, {_e(s.get("created"))}; platform: {_e(lbr.platform_text(s.get("platform")))} '
+        f'(<code>critbench leaderboard --check-references</code> measures how this machine differs). '
+        f'New methods from: {_e(", ".join(lb.sources))}.</p>{notes}'
         f'<h2>Overall</h2>{_table(head, rows, raw_cols=range(len(head)))}'
-        f'<p class="note">Ordered by cells covered, then mean per-case rank (success, correct, HVPs/success), then '
-        f'overall success. Intervals: Wilson 95%. Numbers per case equal <code>critbench score</code>.</p>'
+        f'<p class="note">Ordered by cells covered, then success over all runs, then correct, and only between '
+        f'solvers tied on both by their cost per success on the cells all of them solved. Intervals: Wilson 95%. '
+        f'Numbers per case equal <code>critbench score</code>.</p>{RULE_HTML}'
         f'<figure><img src="hvps_ecdf.png" alt="ECDF of HVPs to success"><figcaption class="note">COCO-style ECDF: '
         f'fraction of each solver\'s runs over the whole suite solved within x HVPs (plateau = success).'
         f'</figcaption></figure><h2>Cases</h2><ul>{cases}</ul>'
         f'<h2>Paired verdicts (same starts)</h2><p class="note">Two-sided exact McNemar (success, correct) and sign '
         f'tests (HVPs on runs both solved); {lb.n_tests} tests, family-wise alpha = {lb.alpha:g} (Holm).</p>'
-        f'{_verdict_html(lb, 0)}<p>Data: {_link("leaderboard.json", "leaderboard.json")}, '
+        f'{_verdict_html(lb, 0, runs_pages=runs_pages)}<p>Data: {_link("leaderboard.json", "leaderboard.json")}, '
         f'{_link("leaderboard.md", "leaderboard.md")}</p>')
     (out / "index.html").write_text(_page("critbench leaderboard", body_html, 0), encoding="utf-8")
+
+
+def _new_mark(lb: lbr.Leaderboard, solver: str) -> str:
+    """`` (new)`` for a new method, `` (new, unsandboxed)`` when a plug-in run of it had no OS sandbox."""
+    if solver in lb.ref_solvers:
+        return ""
+    if solver in lb.unsandboxed:
+        return (' <b>(new, <span class="unsandboxed" title="a plug-in run was solved without an OS sandbox">'
+                'unsandboxed</span>)</b>')
+    return " <b>(new)</b>"
 
 
 def _case_page(lb: lbr.Leaderboard, case: str, ckey: str, out: Path, runs_pages: bool) -> None:
@@ -145,18 +184,25 @@ def _case_page(lb: lbr.Leaderboard, case: str, ckey: str, out: Path, runs_pages:
         items = []
         for d in v.disagreeing[:MAX_LISTED]:
             txt = f"run {d['run_index']} (seed {d['seed']}): {v.ref} {d['ref']} / {v.new} {d['new']}"
-            href = f"../runs/{slug(v.new)}/{slug(case)}/{d['seed']}-{d['run_index']}.html"
+            href = "../" + run_href(v.new, case, d["seed"], d["run_index"])
             items.append(f"<li>{_link(href, txt) if runs_pages else _e(txt)}</li>")
         more = f"<li>... and {len(v.disagreeing) - MAX_LISTED} more</li>" if len(v.disagreeing) > MAX_LISTED else ""
         dis.append(f"<h3>{_e(v.new)} vs {_e(v.ref)}: {len(v.disagreeing)} of {v.pairs} starts disagree</h3>"
                    f"<ul>{''.join(items)}{more}</ul>")
+    moved = [f"<li>{_e(v.new)} vs {_e(v.ref)}: {len(v.class_changes)} of {v.pairs} starts, runs "
+             f"{_e(', '.join(str(d['run_index']) for d in v.class_changes[:MAX_LISTED]))}"
+             f"{' ...' if len(v.class_changes) > MAX_LISTED else ''}</li>"
+             for v in lb.verdicts if v.case == case and v.class_changes]
     body_html = (f"<p><code>{_e(ckey)}</code></p>{_table(head, rows, raw_cols=range(len(head)))}{img}"
-                 f"<h2>Paired verdicts</h2>{_verdict_html(lb, 1, case=case)}<h2>Disagreeing runs</h2>"
-                 f"{''.join(dis) or '<p class=note>none</p>'}")
+                 f"<h2>Paired verdicts</h2>{_verdict_html(lb, 1, case=case, runs_pages=runs_pages)}<h2>Disagreeing runs</h2>"
+                 f'<p class="note">Paired runs whose outcome or correctness differs.</p>'
+                 f"{''.join(dis) or '<p class=note>none</p>'}<h2>Class changes</h2>"
+                 f'<p class="note">Paired runs with the same outcome and correctness that reached another class '
+                 f"(not counted as disagreeing).</p>{'<ul>' + ''.join(moved) + '</ul>' if moved else '<p class=note>none</p>'}")
     (out / "cases" / f"{slug(case)}.html").write_text(_page(f"case {case}", body_html, 1), encoding="utf-8")
 
 
-def _solver_page(lb: lbr.Leaderboard, solver: str, out: Path) -> None:
+def _solver_page(lb: lbr.Leaderboard, solver: str, out: Path, runs_pages: bool = False) -> None:
     o = next(x for x in lb.overall if x["solver"] == solver)
     rows = [[_link(f"../cases/{slug(r['case'])}.html", r["case"]), _e(r["rank"]), _e(r["runs"]),
              _e(lbr._pct(r["success_fraction"], r["success_ci"])), _e(lbr._pct(r["correct_fraction"], r["correct_ci"])),
@@ -167,14 +213,14 @@ def _solver_page(lb: lbr.Leaderboard, solver: str, out: Path) -> None:
     body_html = (f"<p>{_e(kind)}; overall rank {o['rank']} of {len(lb.overall)}, success "
                  f"{_e(lbr._pct(o['success_fraction'], o['success_ci']))} of {o['runs']} runs.</p>"
                  f"{_table(head, rows, raw_cols=range(len(head)))}<h2>Paired verdicts</h2>"
-                 f"{_verdict_html(lb, 1, new=solver) if solver in lb.new_solvers else _verdict_of_ref(lb, solver)}")
+                 f"{_verdict_html(lb, 1, new=solver, runs_pages=runs_pages) if solver in lb.new_solvers else _verdict_of_ref(lb, solver, runs_pages)}")
     (out / "solvers" / f"{slug(solver)}.html").write_text(_page(f"solver {solver}", body_html, 1), encoding="utf-8")
 
 
-def _verdict_of_ref(lb: lbr.Leaderboard, ref: str) -> str:
+def _verdict_of_ref(lb: lbr.Leaderboard, ref: str, runs_pages: bool = False) -> str:
     sub = lbr.Leaderboard(lb.rows, lb.overall, [v for v in lb.verdicts if v.ref == ref], lb.new_solvers,
                           lb.ref_solvers, lb.alpha, lb.n_tests, lb.stamp, lb.notes)
-    return _verdict_html(sub, 1)
+    return _verdict_html(sub, 1, runs_pages=runs_pages)
 
 
 def _fmt_param(v: Any) -> str:
@@ -195,21 +241,30 @@ def reproduce_command(rec: Mapping[str, Any], out: str = "results/repro") -> str
     return " ".join(p for p in parts if p)
 
 
-def _svg_trace(g2: np.ndarray) -> str:
-    """An inline SVG polyline of ``log10 ||grad L||^2`` against the iteration."""
+def _svg_trace(g2: np.ndarray, n_iter: Any = None) -> str:
+    """An inline SVG polyline of ``log10 ||grad L||^2`` against the iteration, or "no trace recorded".
+
+    A solver that reports no trace leaves only the start and the end value in
+    the stored row (the harness fills those two): that is not a trace, and the
+    page says so instead of drawing a straight line between them.
+    """
     v = np.asarray(g2, dtype=float)
-    v = v[np.isfinite(v) & (v > 0)]
-    if v.size < 2:
-        return '<p class="note">no trace stored</p>'
+    it = np.nonzero(np.isfinite(v) & (v > 0))[0]
+    last = int(n_iter) if isinstance(n_iter, (int, np.integer)) and n_iter >= 0 else (int(it[-1]) if it.size else 0)
+    if it.size < 2 or (it.size == 2 and last > 1):
+        ends = (f" (||grad L||^2 {v[it[0]]:.3g} at the start, {v[it[-1]]:.3g} at the end)" if it.size == 2 else "")
+        return f'<p class="note">no trace recorded: the solver reported no per-iteration values{_e(ends)}</p>'
+    v = v[it]
     y = np.log10(v)
     lo, hi = float(y.min()), float(y.max()) if y.max() > y.min() else float(y.min()) + 1
     w, h = 600, 200
-    pts = " ".join(f"{5 + (w - 10) * i / (y.size - 1):.1f},{5 + (h - 10) * (hi - yy) / (hi - lo):.1f}"
-                   for i, yy in enumerate(y))
+    span = max(int(it[-1] - it[0]), 1)
+    pts = " ".join(f"{5 + (w - 10) * (i - it[0]) / span:.1f},{5 + (h - 10) * (hi - yy) / (hi - lo):.1f}"
+                   for i, yy in zip(it, y))
     return (f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img"><rect width="{w}" height="{h}" '
             f'fill="#fafafa" stroke="#ccc"/><polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="{pts}"/>'
-            f'</svg><p class="note">log10 ||grad L||^2 from {hi:.2f} (top) to {lo:.2f} (bottom) over {y.size - 1} '
-            f'iterations</p>')
+            f'</svg><p class="note">log10 ||grad L||^2 from {hi:.2f} (top) to {lo:.2f} (bottom) over {span} '
+            f'iterations ({y.size} recorded values)</p>')
 
 
 def _run_pages(lb: lbr.Leaderboard, out: Path, dirs: Mapping[str, Path]) -> int:
@@ -245,10 +300,10 @@ def _run_pages(lb: lbr.Leaderboard, out: Path, dirs: Mapping[str, Path]) -> int:
             f", seed {_e(r.get('seed'))}, run {_e(r.get('run_index'))}: <b>{_e(lbr._verdict_of(r))}</b>, "
             f"{_e(r.get('hvps'))} HVPs, {_e(r.get('n_iter'))} iterations, final loss {_e(r.get('final_loss'))}.</p>"
             f"<h2>Start</h2><pre>{_e(vec('theta0'))}</pre><h2>End</h2><pre>{_e(vec('theta'))}</pre>"
-            f"<h2>Trace</h2>{_svg_trace(arr['grad_norm_sq']) if 'grad_norm_sq' in arr else '<p class=note>not stored</p>'}"
+            f"<h2>Trace</h2>{_svg_trace(arr['grad_norm_sq'], r.get('n_iter')) if 'grad_norm_sq' in arr else '<p class=note>no trace recorded</p>'}"
             f"<h2>References on the same start</h2>{_table(['reference', 'verdict', 'HVPs'], refs, raw_cols=(0, 1, 2))}"
             f"<h2>Reproduce</h2><pre>{_e(reproduce_command(r))}</pre>")
-        p = out / "runs" / slug(str(r.get("solver"))) / slug(str(r.get("case"))) / f"{r.get('seed')}-{r.get('run_index')}.html"
+        p = out / run_href(str(r.get("solver")), str(r.get("case")), r.get("seed"), r.get("run_index"))
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(_page(f"{r.get('solver')} · {r.get('case')} · run {r.get('run_index')}", body_html, 3),
                      encoding="utf-8")
@@ -308,11 +363,11 @@ def build_site(
     (root / "solvers").mkdir(exist_ok=True)
     (root / "style.css").write_text(CSS, encoding="utf-8")
     lbr.write_outputs(lb, root)
-    _index(lb, root)
+    _index(lb, root, runs_pages)
     for case, ckey in lb.cases():
         _case_page(lb, case, ckey, root, runs_pages)
     for o in lb.overall:
-        _solver_page(lb, o["solver"], root)
+        _solver_page(lb, o["solver"], root, runs_pages)
     n_runs = 0
     if runs_pages:
         dirs: dict[str, Path] = {}

@@ -6,7 +6,8 @@ served on 127.0.0.1 and loaded in headless Chromium: the benchmark list must
 appear, a graph page must draw its flot canvas from a graph JSON with real
 points, and the screenshot (``results/asv/screenshot.png``) must not be blank.
 CI installs Chromium and the JavaScript libraries (``docs/asv.md``); without a
-browser binary the test is skipped with a message.
+browser binary, or without the JavaScript libraries the pages need offline
+(:data:`harness.perf.history.VENDOR`), the test is skipped with a message.
 """
 
 from __future__ import annotations
@@ -83,10 +84,28 @@ def _chromium(browser: str, tmp: Path, *args: str) -> str:
     return out.stdout
 
 
+def _missing_javascript() -> list[str]:
+    """The asv pages' JavaScript/CSS files with no local copy (``$CRITBENCH_ASV_VENDOR`` or the Debian paths)."""
+    import os
+
+    extra = os.environ.get("CRITBENCH_ASV_VENDOR")
+    missing = []
+    for name, candidates in history.VENDOR.items():
+        if candidates is None:  # a stub is enough
+            continue
+        paths = ([Path(extra) / name] if extra else []) + [Path(c) for c in candidates]
+        if not any(p.is_file() for p in paths):
+            missing.append(name)
+    return missing
+
+
 def test_history_renders_in_headless_chromium(tmp_path: Path) -> None:
     browser = find_browser()
     if browser is None:
         pytest.skip("no Chromium binary (apt-get install -y chromium); see docs/asv.md")
+    missing = _missing_javascript()
+    if missing:
+        pytest.skip(f"asv's JavaScript is not installed ({', '.join(missing)}); see docs/asv.md")
     repo = _toy_repo(tmp_path / "toy")
     html = history.build_history(2, tmp_path / "asv", repo=repo, python=sys.executable, quick=True,
                                  log=lambda *a, **k: None)
@@ -141,3 +160,12 @@ def _assert_not_blank(png: Path) -> None:
     px = np.asarray(plot, dtype=int)
     saturated = int(np.count_nonzero(px.max(axis=2) - px.min(axis=2) > 60))
     assert saturated > 50, "no coloured series drawn in the plot area"
+
+
+def test_skips_when_the_javascript_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A browser but no JavaScript libraries: skipped with a message, not failed."""
+    monkeypatch.setattr(sys.modules[__name__], "find_browser", lambda: "/nonexistent/chromium")
+    monkeypatch.setitem(history.VENDOR, "jquery-3.3.1.min.js", [str(tmp_path / "no-jquery.js")])
+    monkeypatch.delenv("CRITBENCH_ASV_VENDOR", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="JavaScript is not installed.*jquery-3.3.1.min.js"):
+        test_history_renders_in_headless_chromium(tmp_path)

@@ -129,7 +129,7 @@ def test_cutoff_analysis_panel_from_score(tmp_path: Path) -> None:
     n_matched = [a["n_matched"] for a in analysis]
     table = page[page.index('<table class="cutoff">'):]
     table = table[:table.index("</table>")]
-    assert [int(c.split("<td>")[-1].removesuffix("</td>")) for c in table.split("</tr>")[1:-1]] == n_matched
+    assert [int(c.split("<td>")[5].removesuffix("</td>")) for c in table.split("</tr>")[1:-1]] == n_matched
     assert "skipped" not in page
     assert page.count("<img") == 6  # heatmap + the case's five figures
 
