@@ -295,7 +295,9 @@ def describe_in_worker(solver_ref: tuple, given: dict[str, Any], time_limit: flo
     if not isinstance(out, dict) or not (isinstance(out.get("error"), str) or _described_ok(out)):
         return {"error": f"cannot load solver {what!r}: malformed describe reply"}
     if "error" in out:
-        return {"error": str(out["error"]).splitlines()[0][:500] if str(out["error"]) else "cannot load solver"}
+        defaults = out.get("defaults") if isinstance(out.get("defaults"), dict) else None
+        return {"error": str(out["error"]).splitlines()[0][:500] if str(out["error"]) else "cannot load solver",
+                "defaults": defaults}
     return out
 
 

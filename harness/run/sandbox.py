@@ -50,7 +50,7 @@ __all__ = ["DEFAULT_MEMORY_FRACTION", "DEFAULT_NPROC", "SandboxStatus", "default
 #: Default address-space limit of a plug-in worker, as a fraction of physical memory.
 DEFAULT_MEMORY_FRACTION = 0.5
 #: Processes and threads a plug-in worker may add to those of its user (``RLIMIT_NPROC``).
-DEFAULT_NPROC = 512
+DEFAULT_NPROC = 4096
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt")
 _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "JAX_PLATFORMS", "JAX_ENABLE_X64", "XLA_FLAGS",
              "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",

@@ -122,15 +122,15 @@ def batch_arrays(res: Any, theta0: np.ndarray, n: int, indices: Sequence[int]) -
         "status": np.asarray(res.status)[:n],
         "n_iter": np.asarray(res.n_iter)[:n],
     }
-    if res.snapshots is not None:
+    if getattr(res, "snapshots", None) is not None:
         arrs["snapshots"] = np.asarray(res.snapshots)[:n]
-    if res.snapshot_iter is not None:
+    if getattr(res, "snapshot_iter", None) is not None:
         arrs["snapshot_iter"] = np.asarray(res.snapshot_iter)[:n]
     for name in _MAX_R_FIELDS:
         val = getattr(res, name, None)
         if val is not None:
             arrs[name] = np.asarray(val)[:n]
-    for k, v in (res.trace or {}).items():
+    for k, v in (getattr(res, "trace", None) or {}).items():
         if k not in arrs:
             arrs[k] = np.asarray(v)[:n]
     return arrs

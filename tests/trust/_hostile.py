@@ -183,7 +183,7 @@ def ground_truth_thief(oracles, theta0, max_iter, tol):
     from cases import get_case
 
     classes = get_case("quartic").ground_truth.classes
-    pts = np.array([c.representative for c in classes])
+    pts = np.array([c.point for c in classes if c.point is not None])
     return pts[int(np.argmin(np.linalg.norm(pts - theta0, axis=1)))]
 
 
@@ -197,8 +197,10 @@ def _try(fn: Any) -> int:
 
 
 class Prober:
-    """Tries each escape named in ``targets`` (``kind=path`` or ``net=host:port``, comma-separated)
-    and reports, as its iteration count, 1 + the number that succeeded (1: all blocked)."""
+    """Tries each escape named in ``targets`` (``write=folder``, ``read=file`` or ``net=host:port``,
+    comma-separated) and reports, as its iteration count, 1 + the number that succeeded (1: all
+    blocked).  A write may succeed inside the sandbox's own throw-away root or /tmp: what counts is
+    that no file appears in the real folder, which the test checks."""
 
     name = "prober"
 
@@ -214,10 +216,10 @@ class Prober:
         done = 0
         for item in filter(None, self.targets.split(",")):
             kind, _, where = item.partition("=")
-            if kind == "write":  # create a file in this folder
-                done += _try(lambda: open(os.path.join(where, "critbench-poison.bin"), "wb").write(b"x"))
-            elif kind == "read":  # list this folder's entries (an empty or missing folder counts as blocked)
-                done += _try(lambda: os.listdir(where) or (_ for _ in ()).throw(OSError("empty")))
+            if kind == "write":  # create a file in this folder (checked by the test in the real folder)
+                _try(lambda: open(os.path.join(where, "critbench-poison.bin"), "wb").write(b"x"))
+            elif kind == "read":  # read this file
+                done += _try(lambda: open(where, "rb").read())
             elif kind == "net":
                 host, port = where.rsplit(":", 1)
                 done += _try(lambda: socket.create_connection((host, int(port)), timeout=2).close())
