@@ -13,17 +13,23 @@ cluster) can implement it::
     abandon() -> None                   kill the tasks in flight (a second Ctrl-C)
     close() -> None
 
-An :class:`Outcome` is ``("reply", header, arrays)`` (the worker's decoded
-answer, :func:`harness.run.worker.decode_reply`), ``("died", reason)`` or
-``("timeout", reason)``.  A back end enforces the time limit itself (it is the
+    release(cell) -> None               (optional) the cell is done: its plug-in workers go
+
+An :class:`Outcome` is ``("reply", header, arrays, meter)`` (a reply decoded under
+the task's size limits whose header passed :func:`harness.run.wire.check_solve_header`)
+or ``("died" | "timeout" | "invalid", reason, meter)``; ``meter`` is the judge's own
+measure of the block (``judge_wall_seconds``, ``judge_cpu_seconds`` of the worker's
+process tree, and ``sandbox``).  A back end enforces the time limit itself (it is the
 one that can kill a worker) and replaces a dead or killed worker.
 
-* :class:`ProcessPool` (the default): spawned worker processes, each with a
-  duplex pipe, dispatched with :func:`multiprocessing.connection.wait`; a
-  worker that exits, is killed, or outlives its block's time limit is
-  replaced.  One pool per process is shared by every command
-  (:func:`shared_pool`), so each worker compiles a cell's shapes once and
-  JAX's persistent compile cache setting of the parent is passed on.
+* :class:`ProcessPool` (the default): worker processes (:class:`WorkerProcess`,
+  ``python -m harness.run.worker``) on socket pairs, dispatched with
+  :func:`multiprocessing.connection.wait`; replies are read only when readable
+  (:class:`harness.run.wire.FrameReader`), so a stalled reply meets the block's
+  deadline.  Built-in solvers share long-lived trusted workers (one pool per
+  process, :func:`shared_pool`; each worker compiles a cell's shapes once; the
+  parent's compile-cache setting is passed on).  A plug-in cell gets workers of its
+  own in the OS sandbox (:mod:`harness.run.sandbox`), killed when the cell is done.
 * :class:`InlineBackend` (explicit only): solves in the calling process.  For
   trusted built-in solvers (registered names), when a test wants speed; it
   refuses plug-ins, and it enforces no time limit.
@@ -43,7 +49,7 @@ from collections.abc import Sequence
 from multiprocessing.connection import wait as mp_wait
 from typing import Any, Protocol
 
-from harness.run.sandbox import default_memory_limit, nproc_budget, probe, sandbox_env, tree_cpu_seconds, worker_command
+from harness.run.sandbox import cpu_seconds, default_memory_limit, nproc_budget, probe, sandbox_env, tree_cpu_seconds, worker_command
 from harness.run.wire import FrameReader, ProtocolError, ReplyLimits, check_solve_header, decode_payload, encode_frame
 from harness.run.worker import SolveTask, WorkerState, decode_reply, encode_reply, indices_text, run_task
 
@@ -173,14 +179,18 @@ class WorkerProcess:
             raise EOFError("the worker exited")
         return frames
 
+    def _cpu(self) -> float:
+        # a trusted worker starts no processes: its own /proc entry; a plug-in's whole process tree
+        return (cpu_seconds if self.sandbox is None else tree_cpu_seconds)(self.proc.pid)
+
     def start_meter(self) -> None:
-        self.meter = (time.monotonic(), tree_cpu_seconds(self.proc.pid))
+        self.meter = (time.monotonic(), self._cpu())
 
     def read_meter(self) -> dict[str, float]:
         """The judge's measure since :meth:`start_meter`: wall and CPU seconds of the worker's process tree."""
         t0, c0 = self.meter
         return {"judge_wall_seconds": time.monotonic() - t0,
-                "judge_cpu_seconds": max(0.0, tree_cpu_seconds(self.proc.pid) - c0),
+                "judge_cpu_seconds": max(0.0, self._cpu() - c0),
                 "sandbox": "trusted" if self.sandbox is None else self.sandbox}
 
     def exited(self) -> bool:

@@ -45,7 +45,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 __all__ = ["DEFAULT_MEMORY_FRACTION", "DEFAULT_NPROC", "SandboxStatus", "default_memory_limit", "limit_resources", "nproc_budget", "parse_memory",
-           "probe", "sandbox_env", "tree_cpu_seconds", "worker_command"]
+           "cpu_seconds", "probe", "sandbox_env", "tree_cpu_seconds", "worker_command"]
 
 #: Default address-space limit of a plug-in worker, as a fraction of physical memory.
 DEFAULT_MEMORY_FRACTION = 0.5
@@ -222,6 +222,16 @@ def _children() -> dict[int, list[int]]:
         ppid = int(stat[stat.rfind(b")") + 2:].split()[1])
         kids.setdefault(ppid, []).append(int(p))
     return kids
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` and the children it has reaped; 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return 0.0
+    return sum(int(x) for x in stat[stat.rfind(b")") + 2:].split()[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def tree_cpu_seconds(pid: int) -> float:

@@ -1,7 +1,8 @@
 """The worker: the only code that runs a solver.  It solves, and nothing else.
 
-A worker (a spawned process of :mod:`harness.run.pool`, or the calling process
-for the trusted in-process back end) receives :class:`SolveTask` values,
+A worker (a process ``python -m harness.run.worker --fd N`` of
+:mod:`harness.run.pool`, sandboxed for a plug-in, or the calling process for the
+trusted in-process back end) receives :class:`SolveTask` values,
 rebuilds the case and the solver from ``(name, params/options)`` (or unpickles
 objects given by Python callers of :mod:`harness.testing`), hands the solver a
 read-only copy of the initial points and a copy of the data
@@ -11,10 +12,11 @@ flat iterate (``max_r_*``), and the
 wall times of the solve and of its compile warm-up.  It never scores, never
 opens the store.
 
-Replies cross the trust boundary as bytes that cannot run code when decoded:
-a JSON header and an ``.npz`` body read with ``allow_pickle=False``
-(:func:`encode_reply` / :func:`decode_reply`).  The parent never unpickles
-anything a worker (and so a solver) could have written.
+Replies cross the trust boundary as frames of :mod:`harness.run.wire` (task id,
+length, a JSON header and an uncompressed ``.npz`` body read with
+``allow_pickle=False``, within the task's size limits).  The parent never unpickles
+anything a worker (and so a solver) could have written; requests (the parent's
+own, trusted) are pickled frames the worker reads.
 
 Warm-up (compile once): the first task of a cell with a given
 ``(shape, lanes)`` on a worker is preceded by one untimed call with
