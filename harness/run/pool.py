@@ -49,7 +49,8 @@ from collections.abc import Sequence
 from multiprocessing.connection import wait as mp_wait
 from typing import Any, Protocol
 
-from harness.run.sandbox import cpu_seconds, default_memory_limit, nproc_budget, probe, sandbox_env, tree_cpu_seconds, worker_command
+from harness.run.sandbox import (cpu_seconds, default_memory_limit, nproc_budget, probe, sandbox_env, tree_cpu_seconds,
+                                 tree_pids, worker_command)
 from harness.run.wire import FrameReader, ProtocolError, ReplyLimits, check_solve_header, decode_payload, encode_frame
 from harness.run.worker import SolveTask, WorkerState, decode_reply, encode_reply, indices_text, run_task
 
@@ -213,7 +214,14 @@ class WorkerProcess:
         return f"worker exited with code {code} during {where}"
 
     def kill(self) -> None:
-        """Kill the worker and everything it started (its session; in the sandbox, its PID namespace)."""
+        """Kill the worker and everything it started (its session and its descendants; in the sandbox,
+        its PID namespace)."""
+        if self.sandbox == "none":
+            for pid in tree_pids(self.proc.pid)[1:]:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError, OSError):
