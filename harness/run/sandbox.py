@@ -8,7 +8,8 @@ A plug-in's worker is started as ``bwrap <options> -- python -m harness.run.work
   (``sys.base_prefix``, ``sys.prefix``), the folders of critbench's packages, every
   folder on the judge's ``sys.path`` (the plug-in's own folder) and the working folder
   (where ``module:attr`` plug-ins are looked up; the worker starts there), unless that
-  is the home folder or holds it.  Writable: a private ``/tmp`` (and
+  is the home folder or holds it; and the folders listed in ``CRITBENCH_SANDBOX_READ``
+  (``os.pathsep``-separated: data a plug-in needs to read).  Writable: a private ``/tmp`` (and
   ``HOME=/tmp``).  Not visible at all: the result store and the judge's compile cache
   (empty tmpfs laid over them when they lie inside a visible folder), the user's home
   (unless a ``sys.path`` folder is inside it: then that folder alone, read-only).
@@ -121,7 +122,8 @@ def worker_command(argv: Sequence[str], *, hidden: Sequence[str | os.PathLike] =
     cwd_ok = not _inside(home, [cwd])  # the working folder, unless it is the home folder or holds it
     python_dirs = _existing([sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)),
                              *_package_roots(), *([cwd] if cwd_ok else []),
-                             *(visible if visible is not None else [p for p in sys.path if p])])
+                             *(visible if visible is not None else [p for p in sys.path if p]),
+                             *os.environ.get("CRITBENCH_SANDBOX_READ", "").split(os.pathsep)])
     for d in python_dirs:
         if d not in ro and not _inside(d, ro):
             ro.append(d)
