@@ -475,7 +475,7 @@ def _add_arguments_from(parser: argparse.ArgumentParser, module: str, func: str)
     getattr(mod, func)(parser)
 
 
-from harness.run.plan import DEFAULT_TIME_LIMIT  # noqa: E402 - seconds per run (see its definition)
+from harness.run.limits import DEFAULT_TIME_LIMIT  # noqa: E402 - seconds per run (see its definition)
 
 TIME_LIMIT_HELP = (f"time limit per run, in seconds (default {DEFAULT_TIME_LIMIT:g}; 'none' for no limit): a block "
                    "of n runs gets n times it from dispatch (compile warm-up included), loading a plug-in gets one "

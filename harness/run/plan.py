@@ -28,14 +28,12 @@ import numpy as np
 
 from cases import get_case
 from harness.run.keys import case_key, run_id, solver_key
+from harness.run.limits import DEFAULT_TIME_LIMIT
 
 __all__ = ["DEFAULT_TIME_LIMIT", "LARGE_CASE_ELEMENTS", "LARGE_CASE_WORK", "REFILL_QUEUE", "Block", "CellPlan", "Plan", "block_size", "default_batch_size", "default_threads", "plan_cell", "plan_points",
            "solve_lanes", "use_refill"]
 
-#: Default time limit per run, seconds (a block of n runs gets n times it, from dispatch, its
-#: compile warm-up included; loading a plug-in gets one run's time).  Several times the slowest
-#: 500-iteration thesis run measured (docs/design.md, "Time limits").
-DEFAULT_TIME_LIMIT = 600.0
+
 
 
 @dataclasses.dataclass(frozen=True)

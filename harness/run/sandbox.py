@@ -7,8 +7,8 @@ A plug-in's worker is started as ``bwrap <options> -- python -m harness.run.work
   ``/lib*``, ``/bin``, ``/sbin``, ``/etc``), the interpreter and virtual environment
   (``sys.base_prefix``, ``sys.prefix``), the folders of critbench's packages, every
   folder on the judge's ``sys.path`` (the plug-in's own folder) and the working folder
-  (where ``module:attr`` plug-ins are looked up; the worker starts there), unless that
-  is the home folder or holds it; and the folders listed in ``CRITBENCH_SANDBOX_READ``
+  (where ``module:attr`` plug-ins are looked up; the worker starts there), unless it
+  holds the home folder (when it is the home folder, its dot-entries stay hidden); and the folders listed in ``CRITBENCH_SANDBOX_READ``
   (``os.pathsep``-separated: data a plug-in needs to read).  Writable: a private ``/tmp`` (and
   ``HOME=/tmp``).  Not visible at all: the result store and the judge's compile cache
   (empty tmpfs laid over them when they lie inside a visible folder), the user's home
@@ -119,7 +119,7 @@ def worker_command(argv: Sequence[str], *, hidden: Sequence[str | os.PathLike] =
     ro = _existing(d for d in _SYSTEM_DIRS if not os.path.islink(d))
     home = os.path.realpath(os.path.expanduser("~"))
     cwd = os.path.realpath(cwd or os.getcwd())
-    cwd_ok = not _inside(home, [cwd])  # the working folder, unless it is the home folder or holds it
+    cwd_ok = cwd == home or not _inside(home, [cwd])  # the working folder, unless it holds the home folder
     python_dirs = _existing([sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)),
                              *_package_roots(), *([cwd] if cwd_ok else []),
                              *(visible if visible is not None else [p for p in sys.path if p]),
@@ -132,21 +132,55 @@ def worker_command(argv: Sequence[str], *, hidden: Sequence[str | os.PathLike] =
         cmd += ["--ro-bind", d, d]
     for target, d in links:
         cmd += ["--symlink", target, d]
-    if home and _inside(home, ro) and home != "/":
-        # the home folder is visible only through sys.path folders inside it (a user site-packages)
-        keep = [d for d in ro if _inside(d, [home]) and d != home]
-        cmd += ["--tmpfs", home]
-        for d in keep:
-            cmd += ["--ro-bind", d, d]
+    # folders needed inside the home folder (the interpreter, a user site-packages) are bound again inside
+    # the empty folders laid over it (each made read-only after)
+    keep = [d for d in python_dirs if _inside(d, [home]) and d != home] if home and home != "/" else []
+    if home and home in ro:  # the plug-in's own folder is the home folder: its dot-entries stay hidden
+        cmd += _hide_dot_entries(home, keep)
+    elif home and _inside(home, ro) and home != "/":  # inside a visible folder: an empty folder over it
+        cmd += _empty_over(home, keep)
+    emptied = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--tmpfs"]
     for h in _existing(os.fspath(p) for p in hidden):
-        if _inside(h, ro):  # lay an empty folder over it; a folder outside every visible one is unseen already
-            cmd += ["--tmpfs", h, "--remount-ro", h]
+        # an empty folder over it; a folder outside every visible one, or inside one emptied already, is unseen
+        if _inside(h, ro) and not _inside(h, [e for e in emptied if e != "/tmp"]):
+            cmd += _empty_over(h)
+            emptied.append(h)
     cmd += ["--dev", "/dev", "--proc", "/proc", "--unshare-all", "--die-with-parent",
             "--new-session", "--cap-drop", "ALL", "--chdir", cwd if cwd_ok else "/tmp"]
     for dev in ("/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", "/dev/nvidia0", "/dev/dri"):
         if os.path.exists(dev):  # an accelerator stays usable inside
             cmd += ["--dev-bind", dev, dev]
     return [*cmd, "--", *argv]
+
+
+def _empty_over(folder: str, keep: Sequence[str] = ()) -> list[str]:
+    """bwrap options laying an empty read-only folder over ``folder``, with the ``keep`` folders
+    inside it bound again (read-only)."""
+    out = ["--tmpfs", folder]
+    for d in keep:
+        if _inside(d, [folder]) and d != folder:
+            out += ["--ro-bind", d, d]
+    return [*out, "--remount-ro", folder]
+
+
+def _hide_dot_entries(folder: str, keep: Sequence[str] = ()) -> list[str]:
+    """bwrap options laying an empty read-only folder over each dot-folder of ``folder`` (with the
+    ``keep`` folders inside it bound again) and ``/dev/null`` over each dot-file: keys, tokens,
+    caches and settings live there."""
+    out: list[str] = []
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return out
+    for e in entries:
+        if not e.name.startswith("."):
+            continue
+        path = os.path.join(folder, e.name)
+        if e.is_dir(follow_symlinks=False):
+            out += _empty_over(path, keep)
+        elif e.is_file(follow_symlinks=False):
+            out += ["--ro-bind", "/dev/null", path]
+    return out
 
 
 def _package_roots() -> list[str]:

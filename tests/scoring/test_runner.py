@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from cases import get_case
+from harness.run.limits import DEFAULT_TIME_LIMIT
 from harness.run.runner import RunSpec, initial_points, run_spec, solver_key
 from harness.results.store import load_arrays, load_records
 
@@ -116,7 +117,7 @@ def test_inline_backend_gives_the_process_pool_records_and_refuses_plugins(tmp_p
     for a, b in zip(inline, pooled):
         np.testing.assert_array_equal(load_arrays(tmp_path / "inline", a["batch_id"])["theta"][a["batch_row"]],
                                       load_arrays(tmp_path / "pool", b["batch_id"])["theta"][b["batch_row"]])
-    assert {r["time_limit"] for r in inline} == {None} and {r["time_limit"] for r in pooled} == {3600.0}
+    assert {r["time_limit"] for r in inline} == {None} and {r["time_limit"] for r in pooled} == {DEFAULT_TIME_LIMIT}
     with pytest.raises(SolverError, match="built-in solvers only"):
         run_spec(_spec(2), tmp_path / "plugin", backend=InlineBackend())
 
