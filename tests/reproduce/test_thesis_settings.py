@@ -69,3 +69,16 @@ def test_fig34_plateau_rule_and_settings() -> None:
     assert swish_dlae.THESIS_OPTIONS == {"forcing": 0.0}
     params, runs, iters = swish_dlae.SETTINGS["full"]
     assert params["data"] == "gaussian" and params["n"] == 10000 and (runs, iters) == (10, 1000)
+
+
+def test_table31_public_code_probe_runs_the_public_codes_behaviours() -> None:
+    """The damped-Newton public-code probe runs FastNewtonTR's three behaviours with its stop rule and its
+    MINRES-QLP defaults, with the thesis's 100 runs x 500 iterations at --full (not in quick mode)."""
+    from harness.solvers.damped_newton import PUBLIC_CODE_OPTIONS, DampedNewton
+
+    s = DampedNewton(**PUBLIC_CODE_OPTIONS)
+    assert s.public_code and s.rule == "stop" and (s.maxxnorm, s.acondlim, s.trancond) == (1e7, 1e15, 1e7)
+    assert s.gammas == (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6) and s.krylov_iters == 25 and s.step_size == 1.0
+    assert table31.PUBLIC_CODE_BUDGET == {"quick": None, "full": (100, 500)}
+    # the stop-rule row no longer claims to be the public code as a whole
+    assert not any("thesis public code" in r[0] for r in table31.ROWS)
