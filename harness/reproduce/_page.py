@@ -223,15 +223,16 @@ class Page:
         return self
 
     def as_quick(self) -> Page:
-        """This page marked quick: title ``"quick: …"``, every verdict :func:`quick_verdict`'s (never
-        "reproduced"), ``quick`` set.  Idempotent."""
+        """This page marked quick: title ``"quick: …"``, the verdict of every row with a published value
+        :func:`quick_verdict`'s (never "reproduced"), ``quick`` set.  Idempotent."""
         if self.quick:
             return self
         self.quick = True
         self.title = f"{QUICK}{self.title}"
         for b in self.blocks:
             if isinstance(b, Comparison):
-                b.rows = [(*r[:5], quick_verdict(str(r[5])), *r[6:]) for r in b.rows]
+                b.rows = [r if str(r[2]) in NO_PUBLISHED else (*r[:5], quick_verdict(str(r[5])), *r[6:])
+                          for r in b.rows]
                 for r in b.rows:
                     check_row(r)
         return self

@@ -63,11 +63,12 @@ def test_quick_verdicts_are_never_reproduced() -> None:
     page = P.Page("exp", "Title", "thesis", "critbench reproduce exp --quick")
     page.add(P.Comparison("c", [("a", "1", "2", "", "", "reproduced"), ("b", "1", "2", "", "", "not reproduced"),
                                 ("c", "1", "2", "", "", P.verdict(False, LANDS), LANDS),
-                                ("d", "1", "–", "", "", "–")]))
+                                ("d", "1", "–", "", "", "–"),
+                                (f"e ({P.SELF_CHECK})", "1", "–", "", "", "check passes")]))
     page.as_quick().as_quick()  # idempotent
     assert page.title == "quick: Title"
     vs = [r[5] for r in page.blocks[0].rows]
-    assert all(v.startswith("quick: ") for v in vs[:3]) and vs[3] == "–"
+    assert all(v.startswith("quick: ") for v in vs[:3]) and vs[3] == "–" and vs[4] == "check passes"
     assert not any("reproduced" == v.removeprefix("quick: ") for v in vs)
 
 
