@@ -138,6 +138,13 @@ def _table31(q: str, row: Row, nums: dict[str, Any]) -> Row | None:
         v = P.verdict(row[5] == "reproduced", probe)
         why = str(row[4]).split("; ")[0]
         return (*row[:4], f"{why}; {probe.text()}", v, *((probe,) if v.startswith("differs") else ()))
+    if q == "damped Newton (stop rule) runs ended by the rule within 10 iterations":
+        from .table31 import early_stop_row
+
+        btls = nums["rows"]["BTLS-GNM"]  # no run stalled at all, so none within 10 iterations
+        if btls["stalled"] == 0:
+            return early_stop_row(str(row[1]), f"0 of {btls['runs']} ended by the line search (none stalled)", False)
+        return None
     if q.startswith("damped Newton, stop rule: band of success over the unstated Γ"):
         return ("damped Newton, stop rule: success over the unstated Γ × step size (a sensitivity study of "
                 "critbench's choices, not a verdict; thesis: 45% ± 5)", row[1], "–", "",
