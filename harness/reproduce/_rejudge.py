@@ -152,6 +152,27 @@ def _table31(q: str, row: Row, nums: dict[str, Any]) -> Row | None:
     return None
 
 
+def _table31_add(nums: dict[str, Any]) -> list[tuple[str, Row]]:
+    """The wall-time-per-success row from the stored seconds and HVPs per success of the three thesis rows,
+    after the last success row."""
+    from .table31 import walltime_row
+
+    per = {}
+    for label, v in nums["rows"].items():
+        if isinstance(v, dict) and v.get("thesis_success_pct") is not None:
+            key = ("newton-mr" if label.startswith("Newton-MR") else "damped-newton" if label.startswith("damped")
+                   else "btls-gnm" if label.startswith("BTLS-GNM") else None)
+            if key:
+                per[key] = (v["seconds_per_success"], v["hvps_per_success"])
+    if len(per) != 3:
+        return []
+    return [("damped Newton (critbench variant: always move, Alg. 11 as printed): success",
+             walltime_row(per["newton-mr"], per["damped-newton"], per["btls-gnm"]))]
+
+
+#: Rows a summary's stored numbers allow that the summary lacks: experiment -> numbers -> [(after quantity, row)].
+ADDITIONS: dict[str, Callable[[dict[str, Any]], list[tuple[str, Row]]]] = {"table-3.1": _table31_add}
+
 RULES: dict[str, Callable[[str, Row, dict[str, Any]], Row | None]] = {
     "fig-3.2-3.3": _fig32, "fig-3.4": _fig34, "sec-3.2.3.2": _sampling, "sec-3.5": _sec35, "si-lines": _si_lines,
     "stoican-6.1": _stoican, "table-3.1": _table31,
@@ -171,6 +192,7 @@ def rejudge(docs: str | Path) -> list[tuple[str, str, str, str]]:
         rule = RULES.get(s["name"])
         if rule is None:
             continue
+        adds = ADDITIONS.get(s["name"], lambda _: [])(s["numbers"])
         md_path = f.with_name("summary.md")
         md = md_path.read_text(encoding="utf-8")
         new_rows, changed = [], False
@@ -191,6 +213,22 @@ def rejudge(docs: str | Path) -> list[tuple[str, str, str, str]]:
             changes.append((s["name"], f"{old[0]} -> {new[0]}" if new[0] != old[0] else old[0],
                             old[5] if old[2] not in P.NO_PUBLISHED else "– (no published value)",
                             new[5] if new[2] not in P.NO_PUBLISHED else "– (no published value)"))
+        have = {r["quantity"] for r in new_rows}
+        for after, new in adds:
+            if new[0] in have:
+                continue
+            P.check_row(new)
+            at = next(i for i, r in enumerate(new_rows) if r["quantity"] == after)
+            prev = new_rows[at]
+            prev_line = _md_line(tuple(prev[k] for k in ("quantity", "ours", "published", "difference", "why",
+                                                         "verdict")))
+            if prev_line not in md:
+                raise ValueError(f"{md_path}: row {after!r} not found")
+            md = md.replace(prev_line, f"{prev_line}\n{_md_line(new)}")
+            new_rows.insert(at + 1, {"quantity": new[0], "ours": new[1], "published": new[2], "difference": new[3],
+                                     "why": new[4], "verdict": new[5], "probe": None})
+            changed = True
+            changes.append((s["name"], f"{new[0]} (new row from the stored numbers)", "–", new[5]))
         if not changed:
             continue
         for r in new_rows:

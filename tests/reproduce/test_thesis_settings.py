@@ -82,3 +82,22 @@ def test_table31_public_code_probe_runs_the_public_codes_behaviours() -> None:
     assert table31.PUBLIC_CODE_BUDGET == {"quick": None, "full": (100, 500)}
     # the stop-rule row no longer claims to be the public code as a whole
     assert not any("thesis public code" in r[0] for r in table31.ROWS)
+
+
+def test_table31_walltime_row_compares_ordering_and_ratios() -> None:
+    """Thesis: Newton-MR 20 min, damped Newton 105 min, BTLS-GNM 75 min per success ('clearly superior')."""
+    assert table31.THESIS_WALL_MIN == {"newton-mr": 20.0, "damped-newton": 105.0, "btls-gnm": 75.0}
+    row = table31.walltime_row((10.0, 100.0), (50.0, 900.0), (40.0, 5000.0))
+    assert row[5] == "reproduced" and "order Newton-MR < BTLS-GNM < damped Newton" in row[1]
+    assert "(5x)" in row[1] and "order Newton-MR < BTLS-GNM < damped Newton" in row[2]
+    # the committed run: damped Newton is (slightly) faster per success than Newton-MR -> not reproduced
+    row = table31.walltime_row((19.96, 6815.7), (18.94, 8300.9), (231.0, 121224.3))
+    assert row[5] == "not reproduced" and "order damped Newton < Newton-MR < BTLS-GNM" in row[1]
+    assert table31.walltime_row((10.0, 1.0), (14.0, 1.0), (40.0, 1.0))[5] == "not reproduced"  # 1.4x: not clearly
+    assert table31.walltime_row((None, None), (14.0, 1.0), (40.0, 1.0))[5] == "not reproduced"  # no success
+
+
+def test_table31_early_stop_row_needs_both_solvers() -> None:
+    assert table31.early_stop_row("84% (27/32)", "0% (0/20)", False)[5] == "not reproduced"
+    row = table31.early_stop_row("84% (27/32)", "40% (8/20)", True)
+    assert row[5] == "reproduced" and "BTLS-GNM 40% (8/20)" in row[1]

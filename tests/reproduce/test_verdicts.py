@@ -177,3 +177,14 @@ def test_a_summary_from_before_verdicts_is_not_judged_in_the_table(tmp_path):
          "comparisons": [["a quantity", "12%", "14%", "-2 points"]]}))
     row = results_table(tmp_path).splitlines()[2]
     assert "| not judged: a summary from before verdicts" in row and "not reproduced" not in row
+
+
+def test_committed_summaries_are_already_rejudged(tmp_path: Path) -> None:
+    """Re-deriving the committed summaries' verdicts from their stored numbers changes nothing: they
+    follow the rule as the experiment code applies it."""
+    import shutil
+
+    from harness.reproduce._rejudge import rejudge
+
+    shutil.copytree(DOCS, tmp_path / "docs")
+    assert rejudge(tmp_path / "docs") == []
