@@ -132,12 +132,12 @@ def _stoican(q: str, row: Row, nums: dict[str, Any]) -> Row | None:
 
 def _table31(q: str, row: Row, nums: dict[str, Any]) -> Row | None:
     band = nums["rows"]["damped_newton_band"]["stop_rule"]
-    if q == "damped Newton (thesis public code: stop when no γ improves): success" and band:
-        probe = P.Probe.band("the stop rule's success over the Γ × step size the thesis does not state "
-                             "(measured band below)", 100 * band[0], 100 * band[1], 45)
+    if q == "damped Newton (thesis public code: stop when no γ improves): success":
+        from .table31 import damped_reason
+
+        why, probe = damped_reason(str(row[4]).split("; ")[0], None, tuple(band) if band else None, 45, 5)
         v = P.verdict(row[5] == "reproduced", probe)
-        why = str(row[4]).split("; ")[0]
-        return (*row[:4], f"{why}; {probe.text()}", v, *((probe,) if v.startswith("differs") else ()))
+        return (*row[:4], why, v, *((probe,) if v.startswith("differs") else ()))
     if q == "damped Newton (stop rule) runs ended by the rule within 10 iterations":
         from .table31 import early_stop_row
 
