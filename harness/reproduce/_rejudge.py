@@ -68,13 +68,13 @@ def _fig34(q: str, row: Row, nums: dict[str, Any]) -> Row | None:
 def _sampling(q: str, row: Row, nums: dict[str, Any]) -> Row | None:
     from .sampling import SAMPLERS
 
-    if q == "distinct classes: with noise vs without":
+    if q.startswith("distinct classes") and "with noise vs without" in q:
+        from .sampling import noise_row
+
         a, _, c = (nums["samplers"][k] for k in SAMPLERS)
-        return ("distinct classes (distinct indices): with noise vs without",
-                f"{a['distinct_classes']} ({a['distinct_indices']}) vs {c['distinct_classes']} "
-                f"({c['distinct_indices']})", row[2], "",
-                "one seed per sampler: no interval, so the gap is not shown to exceed seed-to-seed variation "
-                "(a verdict needs the counts over several seeds)", P.verdict(False))
+        return noise_row((nums.get("noise_seeds") or {}).get("class_differences", []),
+                         f"{a['distinct_classes']} ({a['distinct_indices']}) vs {c['distinct_classes']} "
+                         f"({c['distinct_indices']})")
     return None
 
 

@@ -101,3 +101,17 @@ def test_table31_early_stop_row_needs_both_solvers() -> None:
     assert table31.early_stop_row("84% (27/32)", "0% (0/20)", False)[5] == "not reproduced"
     row = table31.early_stop_row("84% (27/32)", "40% (8/20)", True)
     assert row[5] == "reproduced" and "BTLS-GNM 40% (8/20)" in row[1]
+
+
+def test_noise_claim_needs_an_interval_over_seeds() -> None:
+    from harness.reproduce import sampling
+
+    assert sampling.noise_row([], "60 (40) vs 57 (41)")[5] == "not reproduced"  # one seed: no interval
+    assert sampling.noise_row([3, 1], "x")[5] == "not reproduced"  # too few seeds
+    assert sampling.noise_row([3, 4, 5, 3, 4], "x")[5] == "reproduced"
+    row = sampling.noise_row([3, -2, 1, 0, 2], "x")  # mean 0.8, s.e. 0.86: the interval holds 0
+    assert row[5] == "not reproduced" and "mean 0.8" in row[1]
+    recs = [{"correct": True, "matched_class": "a", "index_count": 0}, {"correct": True, "matched_class": "b",
+            "index_count": 0}, {"correct": False, "matched_class": "c", "index_count": 2}]
+    assert sampling.distinct(recs) == (2, 1)
+    assert sampling.NOISE_SEEDS["quick"] is None and len(sampling.NOISE_SEEDS["full"][0]) >= 3
