@@ -4,13 +4,13 @@ Markdown summary per experiment.
 A :class:`Page` is a list of blocks -- :class:`Comparison` ("ours | published |
 difference | reason | verdict" rows: each row with a published value says *reproduced*,
 *differs: <probe>* -- only with a stored :class:`Probe` whose measurement lands on the
-published value, the README's rule, enforced by :func:`check_row` -- or *not reproduced*;
-a "critbench variant" or "check of critbench itself" row is never set against a published
-number; a quick page is titled "quick" and its verdicts read "quick: …"), :class:`Table`, :class:`Figure` (a matplotlib figure, embedded
-as base64 PNG in the HTML and saved next to the Markdown) and :class:`Note` --
-written by :func:`write_page` to ``DIR/index.html``, ``DIR/summary.md``,
-``DIR/summary.json`` and ``DIR/fig-*.png``.  No external assets: the HTML opens
-offline.
+published value, the README's rule, enforced by :func:`check_row` -- or *not
+reproduced*; a "critbench variant" or "check of critbench itself" row is never set
+against a published number; a quick page is titled "quick" and its verdicts read "quick:
+…"), :class:`Table`, :class:`Figure` (a matplotlib figure, embedded as base64 PNG in the
+HTML and saved next to the Markdown) and :class:`Note` -- written by :func:`write_page`
+to ``DIR/index.html``, ``DIR/summary.md``, ``DIR/summary.json`` and ``DIR/fig-*.png``.
+No external assets: the HTML opens offline.
 """
 
 from __future__ import annotations

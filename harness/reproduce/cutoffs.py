@@ -198,8 +198,8 @@ def run(ctx: Context) -> P.Page:
                f"{probe['wrong_outer']} of them in the outer thirds of the index range (most negative uncounted "
                f"eigenvalue {P.fmt(probe['most_negative_uncounted'])})."),
         P.Figure(fig, "Loss vs index fraction: the final points filtered at 1e-10 and at 1e-8 after the full budget "
-                      "(thesis Fig. 3.2D and its 1e-8 remark), then the first iterate below each cutoff (thesis Fig. 3.3; ε = ∞ is the initial "
-                      "point)."),
+                      "(thesis Fig. 3.2D and its 1e-8 remark), then the first iterate below each cutoff (thesis "
+                      "Fig. 3.3; ε = ∞ is the initial point)."),
         P.Table("Cutoff analysis", ("points taken", "points", "matched a class", "fraction correct index (all)",
                                     "fraction correct index (matched)", "mean |loss error|", "line slope",
                                     "parabola x² coef.", "rms (line)", "rms (parabola)"), rows),

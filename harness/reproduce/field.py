@@ -6,20 +6,20 @@ Cases (``cases/field.py``; scikit-learn's bundled 8x8 digits average-pooled to
 cross-entropy + L2) and ``overparam-mlp`` (50 digits 0/1, PCA to 32, hidden 32
 and 4, no biases, permuted labels, 1160 parameters).
 
-The thesis's setting first: trajectory-sampled starts (uniform by loss, noise on
-half; ``init="trajectory"``), Newton-MR with plain MR-QLP steps (``forcing = 0``),
-both MLPs' L2 coefficient as printed (``r(θ) = ||θ||²``, coefficient 1: Sec. 3.5.2
-prints it, Sec. 3.5.3 says the over-parameterized net was "also" trained with l2
-regularization), the PCA not z-scored, the thesis's run counts at ``--full``.  The comparators are the thesis's own quantities, read from
-each run's stored ``r`` trace (solver-reported): "not critical and r > 0.9 at the
-last iteration" (Fig. 3.6C top, the autoencoder's 28%) and the maximal r over the
-run (Fig. 3.6C / 3.8C bottom, the memorisation net's 31/50).  The harness's
-verified flatness (dense r and r_H at the final point and snapshots; the
+The thesis's setting first: trajectory-sampled starts (uniform by loss, noise on half;
+``init="trajectory"``), Newton-MR with plain MR-QLP steps (``forcing = 0``), both MLPs'
+L2 coefficient as printed (``r(θ) = ||θ||²``, coefficient 1: Sec. 3.5.2 prints it, Sec.
+3.5.3 says the over-parameterized net was "also" trained with l2 regularization), the
+PCA not z-scored, the thesis's run counts at ``--full``. The comparators are the
+thesis's own quantities, read from each run's stored ``r`` trace (solver-reported): "not
+critical and r > 0.9 at the last iteration" (Fig. 3.6C top, the autoencoder's 28%) and
+the maximal r over the run (Fig. 3.6C / 3.8C bottom, the memorisation net's 31/50). The
+harness's verified flatness (dense r and r_H at the final point and snapshots; the
 spectral near-kernel fraction) is shown beside them without a published value.
-critbench's own setting (Glorot starts, forcing 0.5, L2 1e-3, z-scored PCA) is
-shown as rows labelled "critbench variant" (``--full`` only).  Probes (:data:`PROBES`,
-``--full`` only) rerun the thesis setting with one choice changed; a row whose probe
-lands on the published number reads "differs" with that probe (:func:`claim_row`).
+critbench's own setting (Glorot starts, forcing 0.5, L2 1e-3, z-scored PCA) is shown as
+rows labelled "critbench variant" (``--full`` only). Probes (:data:`PROBES`, ``--full``
+only) rerun the thesis setting with one choice changed; a row whose probe lands on the
+published number reads "differs" with that probe (:func:`claim_row`).
 
 Fig. 3.6D (loss against index at each run's maximally flat iterate): the solver
 loop keeps, per run, the iterate whose Newton step reported the largest ``r``
@@ -414,8 +414,8 @@ def run(ctx: Context) -> P.Page:
         for key in (("critical", "flat_solver_final", "max_r>0.9", "flat_ever") if vst else ()):
             k, n = vst[key]
             rows.append((f"{case} (critbench variant: Glorot, forcing 0.5"
-                         + (", L2 1e-3" if case == "swish-mlp" else ", L2 1e-3, z-scored PCA"
-                            if case == "overparam-mlp" else "") + f"): {LABELS[key]}", P.pct(k, n), "–", "", "", "–"))
+                         + {"swish-mlp": ", L2 1e-3", "overparam-mlp": ", L2 1e-3, z-scored PCA"}.get(case, "")
+                         + f"): {LABELS[key]}", P.pct(k, n), "–", "", "", "–"))
         page.add(P.Comparison(f"{case} {params}: ours | published", rows),
                  P.Figure(figs.r_ecdf_figure(recs, case), f"{case} (thesis setting): ECDFs of final and maximal r "
                                                           "(dashed: 0.9)"),
