@@ -76,8 +76,10 @@ def run(ctx: Context) -> P.Page:
                "3.2.3.2)."),
         P.Figure(fig, "||∇L||² per iteration of every run (dashed: 1e-18)"),
         P.Comparison("Claims of the thesis: ours | published", [
-            ("smallest ||∇L||² over all runs and iterations (run trace)", P.fmt(low), "> 1e-18", "",
-             quick, P.verdict(bool(mins) and low > FLOOR)),
+            ("smallest ||∇L||² over all runs and iterations (run trace; not compared with the thesis's "
+             "'greater than 1e-18': any solver that stalls meets that bound)", P.fmt(low), "–", "",
+             "the thesis's Fig. 3.4 net has no biases (Sec. 3.5.1: 'unlike previous networks, this network had "
+             "biases'); ours is the swish-autoencoder case, with biases" + quick, "–"),
             ("runs that plateau (last quarter lowers the minimum by < 10x)", P.pct(sum(flat), len(flat)), "all runs",
              "", quick, P.verdict(bool(flat) and all(flat))),
             ("smallest final ||∇L||² (harness-recomputed)", P.fmt(min(finals) if finals else None), "–", "", "", "–"),

@@ -30,7 +30,8 @@ NAME = "table-3.1"
 #: (label, solver, options, thesis success %, thesis SE %, thesis wall time per success in s, thesis runs, thesis iters)
 ROWS = (
     ("Newton-MR (thesis: plain MR-QLP, forcing 0)", "newton-mr", {"forcing": 0.0}, 80, 4, 20 * 60, 100, 500),
-    ("damped Newton (thesis public code: stop when no γ improves)", "damped-newton", {"rule": "stop"}, 45, 5,
+    ("damped Newton (Alg. 11 with the public code's stop rule: stop when no γ improves)", "damped-newton",
+     {"rule": "stop"}, 45, 5,
      105 * 60, 100, 500),
     ("BTLS-GNM", "btls-gnm", {}, 35, 6, 75 * 60, 60, 25000),
     ("Newton-MR (critbench variant: forcing 0.5)", "newton-mr", {}, None, None, None, 100, 500),
@@ -58,6 +59,13 @@ BAND_STEPS = (1.0, 0.5)
 #: 2 cores, against 1-12 min for a stop-rule cell).
 BAND_BUDGET = {"quick": (12, 200), "full": (32, 500)}
 BAND_STEP_SETS = {"quick": {"stop": (1.0,), "move": (1.0,)}, "full": {"stop": BAND_STEPS, "move": (1.0,)}}
+#: The public-code probe (--full only): damped Newton with the three behaviours of the thesis's public
+#: reference code (autocrit's FastNewtonTR: every candidate damped by the last γ, as H v + γ Σθ, and the
+#: last improving candidate kept; its stop rule and its MINRES-QLP's default limits;
+#: ``harness.solvers.damped_newton.PUBLIC_CODE_OPTIONS``), with the thesis's 100 runs x 500 iterations.
+PUBLIC_CODE_LABEL = ("damped Newton (probe: the public code's FastNewtonTR: last γ for every candidate, γ·Σθ "
+                     "added instead of γv, last improving candidate kept)")
+PUBLIC_CODE_BUDGET: dict[str, tuple[int, int] | None] = {"quick": None, "full": (100, 500)}
 
 
 def case_params(ctx: Context) -> dict[str, Any]:
@@ -100,7 +108,90 @@ def band(ctx: Context) -> list[tuple[str, str, float, list[dict[str, Any]]]]:
     return out
 
 
+def damped_reason(why: str, public_code: tuple[int, int] | None, band: tuple[float, float] | None, th_pct: float,
+                  th_se: float) -> tuple[str, P.Probe | None]:
+    """The reason column and the probe of the damped-Newton stop-rule row: only the public-code probe
+    (``(successes, runs)``) can explain a difference; the Γ × step band (``(lo, hi)`` fractions) is shown
+    as a sensitivity study of critbench's choices (its Γ values and step sizes beyond the public code's
+    are critbench's) and never decides the verdict."""
+    probe = None
+    if public_code is not None:
+        probe = P.Probe.count(f"the public code's FastNewtonTR behaviours ({public_code[1]} runs)", *public_code,
+                              th_pct, th_se)
+        why = f"{why}; {probe.text()}"
+    else:
+        why = f"{why}; not measured: the public-code probe (FastNewtonTR's damping and choice) runs at --full"
+    if band is not None:
+        why = (f"{why}; sensitivity, not a verdict: the stop rule's success over critbench's Γ × step size "
+               f"spans {100 * band[0]:.0f}–{100 * band[1]:.0f}% (band below)")
+    return why, probe
+
+
+#: Table 3.1's wall time per success (minutes) of Newton-MR, damped Newton and BTLS-GNM, on "commodity hardware"
+#: ("highly approximate", the thesis says).
+THESIS_WALL_MIN = {"newton-mr": 20.0, "damped-newton": 105.0, "btls-gnm": 75.0}
+#: "Clearly superior" in wall time per success, our reading: every other solver takes at least this many times
+#: Newton-MR's time per success.
+CLEARLY = 1.5
+#: Our hardware, for the wall-time row (the committed --full run of Dec 2026).
+OUR_HARDWARE = "float64 JAX on 2 CPU cores shared with other jobs"
+
+
+def walltime_row(nmr: tuple[float | None, float | None], damped: tuple[float | None, float | None],
+                 btls: tuple[float | None, float | None]) -> tuple[str, ...]:
+    """The row of the thesis's "Newton-MR was clearly superior ... in terms of the elapsed walltime per success":
+    the ordering and the ratios to Newton-MR of ours (``(seconds, HVPs) per success`` of each solver's thesis
+    row) against Table 3.1's minutes; reproduced when Newton-MR's time per success is the smallest by at
+    least :data:`CLEARLY` times.  Absolute seconds are not compared (different hardware)."""
+    ours = {"newton-mr": nmr, "damped-newton": damped, "btls-gnm": btls}
+    names = {"newton-mr": "Newton-MR", "damped-newton": "damped Newton", "btls-gnm": "BTLS-GNM"}
+    t0 = nmr[0]
+
+    def order(times: dict[str, float | None]) -> str:
+        known = {k: v for k, v in times.items() if v is not None}
+        return " < ".join(names[k] for k in sorted(known, key=lambda k: known[k]))
+
+    cells = "; ".join(f"{names[k]} {P.fmt(v[0])} s" + (f" ({v[0] / t0:.2g}x)" if v[0] is not None and t0 else "")
+                      + (f", {P.fmt(v[1])} HVPs" if v[1] is not None else "") for k, v in ours.items())
+    m0 = THESIS_WALL_MIN["newton-mr"]
+    pub = "; ".join(f"{names[k]} {m:g} min ({m / m0:.2g}x)" for k, m in THESIS_WALL_MIN.items())
+    ok = t0 is not None and all(v[0] is not None and v[0] >= CLEARLY * t0 for k, v in ours.items() if k != "newton-mr")
+    return ("Table 3.1 wall time per success: ordering and ratios to Newton-MR (per success; absolute times not "
+            "compared)", f"{cells}; order {order({k: v[0] for k, v in ours.items()})}",
+            f"{pub}; order {order(THESIS_WALL_MIN)}: 'Newton-MR was clearly superior'", "",
+            f"ours: {OUR_HARDWARE}; the thesis: 'commodity hardware', runtimes 'highly approximate'; criterion: "
+            f"every other solver at least {CLEARLY:g}x Newton-MR's time per success", P.verdict(ok))
+
+
+#: "A large number ... terminate in a small number of iterations" (thesis, Fig. 3.2 caption), our reading:
+#: at least this fraction of each solver's runs ended (by the stop rule / the line search's minimum step)
+#: within 10 iterations.
+EARLY_FRACTION = 0.25
+
+
+def early_stop_row(damped: str, btls: str, ok: bool) -> tuple[str, ...]:
+    """The row of the thesis's "a large number of damped Newton and BTLS-GNM runs terminate in a small number
+    of iterations": both halves, each at least :data:`EARLY_FRACTION` of its runs within 10 iterations."""
+    return ("damped Newton (stop rule) and BTLS-GNM runs ended early (by the stop rule / the line search's minimum "
+            "step) within 10 iterations", f"damped Newton {damped}; BTLS-GNM {btls}",
+            "a large number of damped Newton and BTLS-GNM runs terminate in a small number of iterations", "",
+            f"criterion: at least {EARLY_FRACTION:.0%} of each solver's runs", P.verdict(ok))
+
+
+def public_code_cell(ctx: Context) -> list[dict[str, Any]]:
+    """The public-code probe's runs (:data:`PUBLIC_CODE_BUDGET`; none in quick mode)."""
+    from harness.solvers.damped_newton import PUBLIC_CODE_OPTIONS
+
+    budget = PUBLIC_CODE_BUDGET[ctx.mode]
+    if budget is None:
+        return []
+    return run_cell(ctx, "dlae", case_params(ctx), "damped-newton", dict(PUBLIC_CODE_OPTIONS), runs=budget[0],
+                    max_iter=budget[1])
+
+
 def run(ctx: Context) -> P.Page:
+    from harness.solvers.damped_newton import PUBLIC_CODE_OPTIONS
+
     page = P.Page(NAME, "Table 3.1: critical-point finders on the deep linear autoencoder",
                   "Frye, thesis Sec. 3.2.3, Table 3.1", command(NAME, ctx))
     params = case_params(ctx)
@@ -110,6 +201,8 @@ def run(ctx: Context) -> P.Page:
     all_fracs = [sum(r["outcome"] == "critical" for r in recs) / len(recs) for *_, recs in bands]
     comp, table, numbers = [], [], {}
     all_cells = cells(ctx)
+    pub_recs = public_code_cell(ctx)
+    pub_k = sum(r["outcome"] == "critical" for r in pub_recs)
     for (label, solver, opts, th_pct, th_se, th_wall, th_runs, th_iters), recs in all_cells:
         n = len(recs)
         k = sum(r["outcome"] == "critical" for r in recs)
@@ -125,19 +218,15 @@ def run(ctx: Context) -> P.Page:
             why = ("quick mode: a small DLAE (k=6, p=2), fewer runs and iterations" if ctx.quick else
                    ("budget: " if budget else "")
                    + f"{n} runs x {recs[0]['max_iter']} iterations (thesis {th_runs} x {th_iters})")
-            ok = P.agrees(k, n, th_pct, th_se) and not ctx.quick  # quick mode is not the thesis's setting
-            if ctx.quick:
-                reason = "quick mode (small DLAE k=6, p=2; fewer runs): not the thesis setting"
-            elif solver == "damped-newton" and stop_fracs and min(stop_fracs) <= th_pct / 100 <= max(stop_fracs):
-                reason = (f"the unstated Γ and step size move the stop-rule success over "
-                          f"{100 * min(stop_fracs):.0f}–{100 * max(stop_fracs):.0f}% (measured band below), "
-                          f"which holds {th_pct}%")
-            elif budget:
-                reason = f"reduced budget ({n} of {th_runs} runs)"
-            else:
-                reason = ""
+            ok = P.agrees(k, n, th_pct, th_se)  # a quick page turns this into "quick: …" (never reproduced)
+            probe = None
+            if solver == "damped-newton":
+                why, probe = damped_reason(why, (pub_k, len(pub_recs)) if pub_recs else None,
+                                           (min(stop_fracs), max(stop_fracs)) if stop_fracs and not ctx.quick
+                                           else None, th_pct, th_se)
+            v = P.verdict(ok, probe)
             comp.append((f"{label}: success", P.pct_se(k, n), f"{th_pct}% ± {th_se} ({th_runs} runs)",
-                         f"{ours - th_pct:+.0f} points", why, P.verdict(ok, reason)))
+                         f"{ours - th_pct:+.0f} points", why, v, *((probe,) if v.startswith("differs") else ())))
         table.append((label, solver, ", ".join(f"{a}={b}" for a, b in opts.items()) or "defaults", n,
                       recs[0]["max_iter"], P.pct_se(k, n), P.pct(correct, n), stalled,
                       sum(r["outcome"] == "gradient-flat" for r in recs),
@@ -145,6 +234,26 @@ def run(ctx: Context) -> P.Page:
         numbers[label] = {"runs": n, "max_iter": recs[0]["max_iter"], "successes": k, "correct": correct,
                           "stalled": stalled, "seconds_per_success": secs / k if k else None,
                           "hvps_per_success": hvps / k if k else None, "thesis_success_pct": th_pct}
+    if pub_recs:
+        n = len(pub_recs)
+        comp.append((f"{PUBLIC_CODE_LABEL}: success", P.pct_se(pub_k, n), "45% ± 5 (100 runs)",
+                     f"{100 * pub_k / n - 45:+.0f} points",
+                     "the public code's damping and choice, with its stop rule, defaults (Γ 1e-1 … 1e-6, K 25, unit "
+                     "steps) and MINRES-QLP limits", P.verdict(P.agrees(pub_k, n, 45, 5))))
+        hv = sum(int(r["hvps"]) for r in pub_recs)
+        table.append((PUBLIC_CODE_LABEL, "damped-newton", ", ".join(f"{a}={b}" for a, b in PUBLIC_CODE_OPTIONS.items()),
+                      n, pub_recs[0]["max_iter"], P.pct_se(pub_k, n),
+                      P.pct(sum(r.get("correct") is True for r in pub_recs), n),
+                      sum(r["status"] == "stalled" for r in pub_recs),
+                      sum(r["outcome"] == "gradient-flat" for r in pub_recs),
+                      _hms(sum(float(r["seconds"]) for r in pub_recs) / pub_k if pub_k else None), "–",
+                      f"{hv / pub_k:.4g}" if pub_k else "–"))
+        numbers[PUBLIC_CODE_LABEL] = {"runs": n, "max_iter": pub_recs[0]["max_iter"], "successes": pub_k,
+                                      "options": PUBLIC_CODE_OPTIONS}
+    per = {row[1]: (numbers[row[0]]["seconds_per_success"], numbers[row[0]]["hvps_per_success"])
+           for row, _ in all_cells if row[3] is not None}
+    if all(k in per for k in ("newton-mr", "damped-newton", "btls-gnm")):
+        comp.append(walltime_row(per["newton-mr"], per["damped-newton"], per["btls-gnm"]))
     thesis_rows = [(row, recs) for row, recs in all_cells if row[3] is not None]
     kinds = [(row[1], {r.get("matched_class") for r in recs if r.get("correct") is True},
               {r.get("index_count") for r in recs if r.get("correct") is True}) for row, recs in thesis_rows]
@@ -158,8 +267,7 @@ def run(ctx: Context) -> P.Page:
                      + " / ".join(k[0] for k in kinds), " / ".join(f"{len(c)} ({len(i)})" for _, c, i in kinds),
                      "Newton-MR more, and more diverse, than damped Newton and BTLS-GNM", "",
                      "BTLS-GNM has fewer runs (as in the thesis: 60 vs 100)",
-                     P.verdict(more and not ctx.quick,
-                               "quick mode (small DLAE k=6, p=2; 12 runs): not the thesis setting")))
+                     P.verdict(more)))
     band_rows = []
     for rule, glabel, step, recs in bands:
         n, k = len(recs), sum(r["outcome"] == "critical" for r in recs)
@@ -170,17 +278,17 @@ def run(ctx: Context) -> P.Page:
                                      "all": [min(all_fracs), max(all_fracs)] if all_fracs else None}
     if stop_fracs:
         lo, hi = min(stop_fracs), max(stop_fracs)
-        comp.append(("damped Newton, stop rule: band of success over the unstated Γ"
+        comp.append(("damped Newton, stop rule: success over the unstated Γ"
                      + (" (unit steps; step size varied at --full)" if ctx.quick else " × step size")
-                     + " holds the published value", f"{100 * lo:.0f}–{100 * hi:.0f}%", "45% ± 5 (100 runs)", "",
-                     "the thesis states neither Γ nor a step size",
-                     P.verdict(lo * 100 <= 45 <= hi * 100 and not ctx.quick,
-                               "quick mode (small DLAE k=6, p=2; 12 runs): not the thesis setting")))
+                     + " (a sensitivity study of critbench's choices, not a verdict; thesis: 45% ± 5)",
+                     f"{100 * lo:.0f}–{100 * hi:.0f}%", "–", "",
+                     "the thesis states neither Γ nor a step size", "–"))
         first = bands[0][3]  # stop rule, the public code's Γ, unit steps (= the thesis-setting row's runs)
         few = sum(r["status"] == "stalled" and int(r["n_iter"] or 0) <= 10 for r in first)
-        comp.append(("damped Newton (stop rule) runs ended by the rule within 10 iterations",
-                     P.pct(few, len(first)), "many terminate in a small number of iterations", "", "",
-                     P.verdict(few > 0)))
+        btls = next((recs for row, recs in all_cells if row[1] == "btls-gnm"), [])
+        btls_few = sum(r["status"] == "stalled" and int(r["n_iter"] or 0) <= 10 for r in btls)
+        many = few >= EARLY_FRACTION * len(first) > 0 and btls_few >= EARLY_FRACTION * len(btls) > 0
+        comp.append(early_stop_row(P.pct(few, len(first)), P.pct(btls_few, len(btls)), many))
     page.numbers = {"case_params": params, "rows": numbers}
     inst = ("the thesis instance (k=16, p=4, n=10,000, trajectory initial points)" if not ctx.quick else
             f"a small DLAE {params} (quick mode), trajectory initial points")
@@ -200,9 +308,14 @@ def run(ctx: Context) -> P.Page:
         P.Note("Choices: the stop rule is the thesis's public reference code (keep θ and end the run when no γ "
                "improves ||∇L||²; the thesis's 'many damped Newton runs terminate in a small number of "
                "iterations' needs it); Γ = 1e-1 … 1e-6, K = 25 Krylov iterations and unit steps are that code's "
-               "defaults. The band measures how much the unstated Γ and step size move the success fraction. "
-               "Wall times are not comparable with the thesis's (different hardware, float64 JAX on 2 shared CPU "
-               "cores here, a GPU cluster there): compare HVPs per success between rows instead."),
+               "defaults; that code's other behaviours (every candidate damped by the last γ, as H v + γ Σθ, "
+               "and the last improving candidate kept) are run as the public-code probe (--full). The band measures "
+               "how "
+               "much the unstated Γ and step size move the success fraction: a sensitivity study of critbench's "
+               "choices, not a verdict. "
+               "Absolute wall times are not comparable with the thesis's (float64 JAX on 2 shared CPU cores here; "
+               "'commodity hardware', runtimes 'highly approximate', there): the wall-time row compares the "
+               "ordering and the ratios to Newton-MR only, and HVPs per success are shown beside them."),
     )
     return page
 

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from cases import get_case
+from harness.reproduce import _page as P
 from harness.reproduce import field
 
 
@@ -55,16 +56,17 @@ def test_fig36d_counts_apply_the_stated_tolerances() -> None:
 
 
 def test_fig36d_verdict_row() -> None:
-    def verdict(k, n, quick=False):
-        rows = field._fig36d_rows("swish-autoencoder", {"critical": (k, n), "shown": (k, n), "kept": (n, n)}, 1.0,
-                                  quick, 100, 500)
+    def row(k, n):
+        rows = field._fig36d_rows("swish-autoencoder", {"critical": (k, n), "shown": (k, n), "kept": (100, 100)},
+                                  1.0)
         assert rows[1][2] == "–" and rows[1][5] == "–"  # the all-drawn-points row carries no published value
-        return rows[0][5]
+        return rows[0]
 
-    assert verdict(9, 10) == "reproduced"
-    assert verdict(3, 10) == "not reproduced"
-    assert verdict(0, 0).startswith("differs: no maximally flat iterate")
-    assert verdict(9, 10, quick=True).startswith("differs: quick mode")
+    assert row(9, 10)[5] == "reproduced"
+    assert row(3, 10)[5] == "not reproduced"
+    # 0 of 0 points tested is no measured reason for a difference: not reproduced, the count shown
+    none = row(0, 0)
+    assert none[5] == "not reproduced" and "0 of 100" in none[1]
 
 
 def test_max_r_points_without_stored_arrays_are_left_out() -> None:
@@ -77,17 +79,37 @@ def test_max_r_points_without_stored_arrays_are_left_out() -> None:
 def test_claim_row_verdicts_with_and_without_a_probe() -> None:
     """A published 90% of 60 runs: 0/60 is far outside, 54/60 inside two combined standard errors."""
     pub = ("≈90%", 90.0, 60)
-    row = field.claim_row("swish-mlp", "max_r>0.9", (54, 60), pub, 500, quick=False)
-    assert row[-1] == "reproduced" and row[4] == ""
-    row = field.claim_row("swish-mlp", "max_r>0.9", (0, 60), pub, 500, quick=False)
-    assert row[-1] == "not reproduced" and row[4] == field.DATA_REASON
-    row = field.claim_row("swish-mlp", "max_r>0.9", (0, 60), pub, 500, quick=False, probe=("L2 1e-3", (18, 20)))
-    assert row[-1].startswith("differs: L2 1e-3: 90% (18/20)") and row[4] in row[-1]
-    row = field.claim_row("swish-mlp", "max_r>0.9", (0, 60), pub, 500, quick=False, probe=("L2 1e-3", (2, 20)))
-    assert row[-1] == "not reproduced" and "10% (2/20)" in row[4] and field.DATA_REASON in row[4]
-    row = field.claim_row("swish-mlp", "max_r>0.9", (54, 60), pub, 500, quick=True)
-    assert row[-1].startswith("differs: quick mode")
+    row = field.claim_row("swish-mlp", "max_r>0.9", (54, 60), pub)
+    assert row[5] == "reproduced" and row[4] == "" and len(row) == 6
+    row = field.claim_row("swish-mlp", "max_r>0.9", (0, 60), pub)
+    assert row[5] == "not reproduced" and row[4] == field.DATA_REASON
+    row = field.claim_row("swish-mlp", "max_r>0.9", (0, 60), pub, probes=[("L2 1e-3", (18, 20))])
+    assert row[5].startswith("differs: L2 1e-3 (20 runs, the thesis setting otherwise): 90% (18/20)")
+    assert isinstance(row[6], P.Probe) and row[6].lands and row[6].lo <= 90 <= row[6].hi
+    P.check_row(row)
+    row = field.claim_row("swish-mlp", "max_r>0.9", (0, 60), pub, probes=[("L2 1e-3", (2, 20))])
+    assert row[5] == "not reproduced" and "10% (2/20)" in row[4] and field.DATA_REASON in row[4] and len(row) == 6
+    # of two probes, the one that lands explains the row
+    row = field.claim_row("swish-mlp", "max_r>0.9", (0, 60), pub, probes=[("a", (2, 20)), ("b", (18, 20))])
+    assert row[5].startswith("differs: b (20 runs") and row[6].what.startswith("b ")
     qual = ("a bad local minimum", None, 50)
-    assert field.claim_row("overparam-mlp", "bad_min_ln2", (1, 50), qual, 500, quick=False)[-1] == "reproduced"
-    assert field.claim_row("overparam-mlp", "bad_min_ln2", (0, 50), qual, 500, quick=False,
-                           probe=("x", (1, 20)))[-1].startswith("differs: x")
+    assert field.claim_row("overparam-mlp", "bad_min_ln2", (1, 50), qual)[5] == "reproduced"
+    assert field.claim_row("overparam-mlp", "bad_min_ln2", (0, 50), qual,
+                           probes=[("x", (1, 20))])[5].startswith("differs: x")
+    assert field.claim_row("overparam-mlp", "bad_min_ln2", (0, 50), qual,
+                           probes=[("x", (0, 20))])[5] == "not reproduced"
+
+
+def test_overparam_thesis_setting_uses_the_printed_regulariser() -> None:
+    """Sec. 3.5.3 trains the over-parameterized net 'also' with the l2 regularizer Sec. 3.5.2 prints,
+    r(θ) = ||θ||² (coefficient 1); make_overparam's default 1e-3 is a labelled probe, not the thesis cell."""
+    import inspect
+
+    from cases.field import make_overparam
+
+    quick, full = field.CASES["overparam-mlp"][:2]
+    assert quick["l2"] == full["l2"] == 1.0
+    assert inspect.signature(make_overparam).parameters["l2"].default != 1.0  # so the cell must name it
+    probes = {over.get("l2") for _, over, _ in field.PROBES["overparam-mlp"]}
+    assert 1e-3 in probes
+    assert any("1e-3" in what for what, over, _ in field.PROBES["overparam-mlp"] if over.get("l2") == 1e-3)

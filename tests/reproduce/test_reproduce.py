@@ -130,3 +130,14 @@ def test_publish_copies_summaries_and_rewrites_the_readme_table(out: Path, tmp_p
     bare.write_text("no markers\n", encoding="utf-8")
     assert publish_main([str(out), "--docs", str(docs), "--readme", str(bare)]) == 2
     assert publish_main([str(tmp_path / "nothing"), "--docs", str(docs), "--readme", ""]) == 2
+
+
+def test_quick_pages_are_titled_quick_and_never_reproduced(out: Path) -> None:
+    """A quick run is a small instance with few runs: its pages say so, and no verdict reads "reproduced"."""
+    for name in ("fig-3.5", "cooper-locus"):
+        s = json.loads((out / name / "summary.json").read_text())
+        assert s["title"].startswith("quick") and s["quick"] is True
+        assert (out / name / "summary.md").read_text().startswith("# quick: ")
+        verdicts = [r["verdict"] for r in s["rows"] if r["published"] not in ("–", "")]
+        assert verdicts and all(v.startswith("quick: ") for v in verdicts)
+        assert "reproduced" not in [v.removeprefix("quick: ") for v in verdicts]

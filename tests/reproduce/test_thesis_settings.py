@@ -69,3 +69,49 @@ def test_fig34_plateau_rule_and_settings() -> None:
     assert swish_dlae.THESIS_OPTIONS == {"forcing": 0.0}
     params, runs, iters = swish_dlae.SETTINGS["full"]
     assert params["data"] == "gaussian" and params["n"] == 10000 and (runs, iters) == (10, 1000)
+
+
+def test_table31_public_code_probe_runs_the_public_codes_behaviours() -> None:
+    """The damped-Newton public-code probe runs FastNewtonTR's three behaviours with its stop rule and its
+    MINRES-QLP defaults, with the thesis's 100 runs x 500 iterations at --full (not in quick mode)."""
+    from harness.solvers.damped_newton import PUBLIC_CODE_OPTIONS, DampedNewton
+
+    s = DampedNewton(**PUBLIC_CODE_OPTIONS)
+    assert s.public_code and s.rule == "stop" and (s.maxxnorm, s.acondlim, s.trancond) == (1e7, 1e15, 1e7)
+    assert s.gammas == (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6) and s.krylov_iters == 25 and s.step_size == 1.0
+    assert table31.PUBLIC_CODE_BUDGET == {"quick": None, "full": (100, 500)}
+    # the stop-rule row no longer claims to be the public code as a whole
+    assert not any("thesis public code" in r[0] for r in table31.ROWS)
+
+
+def test_table31_walltime_row_compares_ordering_and_ratios() -> None:
+    """Thesis: Newton-MR 20 min, damped Newton 105 min, BTLS-GNM 75 min per success ('clearly superior')."""
+    assert table31.THESIS_WALL_MIN == {"newton-mr": 20.0, "damped-newton": 105.0, "btls-gnm": 75.0}
+    row = table31.walltime_row((10.0, 100.0), (50.0, 900.0), (40.0, 5000.0))
+    assert row[5] == "reproduced" and "order Newton-MR < BTLS-GNM < damped Newton" in row[1]
+    assert "(5x)" in row[1] and "order Newton-MR < BTLS-GNM < damped Newton" in row[2]
+    # the committed run: damped Newton is (slightly) faster per success than Newton-MR -> not reproduced
+    row = table31.walltime_row((19.96, 6815.7), (18.94, 8300.9), (231.0, 121224.3))
+    assert row[5] == "not reproduced" and "order damped Newton < Newton-MR < BTLS-GNM" in row[1]
+    assert table31.walltime_row((10.0, 1.0), (14.0, 1.0), (40.0, 1.0))[5] == "not reproduced"  # 1.4x: not clearly
+    assert table31.walltime_row((None, None), (14.0, 1.0), (40.0, 1.0))[5] == "not reproduced"  # no success
+
+
+def test_table31_early_stop_row_needs_both_solvers() -> None:
+    assert table31.early_stop_row("84% (27/32)", "0% (0/20)", False)[5] == "not reproduced"
+    row = table31.early_stop_row("84% (27/32)", "40% (8/20)", True)
+    assert row[5] == "reproduced" and "BTLS-GNM 40% (8/20)" in row[1]
+
+
+def test_noise_claim_needs_an_interval_over_seeds() -> None:
+    from harness.reproduce import sampling
+
+    assert sampling.noise_row([], "60 (40) vs 57 (41)")[5] == "not reproduced"  # one seed: no interval
+    assert sampling.noise_row([3, 1], "x")[5] == "not reproduced"  # too few seeds
+    assert sampling.noise_row([3, 4, 5, 3, 4], "x")[5] == "reproduced"
+    row = sampling.noise_row([3, -2, 1, 0, 2], "x")  # mean 0.8, s.e. 0.86: the interval holds 0
+    assert row[5] == "not reproduced" and "mean 0.8" in row[1]
+    recs = [{"correct": True, "matched_class": "a", "index_count": 0}, {"correct": True, "matched_class": "b",
+            "index_count": 0}, {"correct": False, "matched_class": "c", "index_count": 2}]
+    assert sampling.distinct(recs) == (2, 1)
+    assert sampling.NOISE_SEEDS["quick"] is None and len(sampling.NOISE_SEEDS["full"][0]) >= 3

@@ -161,3 +161,93 @@ def test_step_size_scales_the_chosen_step_and_its_merit():
 def test_bad_rule_and_step_size_raise(opts, name):
     with pytest.raises(SolverOptionError, match=name):
         DampedNewton(**opts)
+
+
+# --- public_code: the thesis's public reference code (autocrit FastNewtonTR) -------------------------------
+
+
+def _public_code_step(t, gammas, krylov_iters=2):
+    """Reference of the public code's candidate at ``t``: MINRES-QLP (the routine tested in test_minres_qlp)
+    on the affine map ``v -> H v + gammas[-1] * sum(t)`` with the hand-written Hessian, shift 0."""
+    from harness.solvers.minres_qlp import minres_qlp
+
+    H, g = jnp.asarray(quartic_hess(t)), jnp.asarray(quartic_grad(t))
+    c = gammas[-1] * float(np.sum(t))
+    res = minres_qlp(lambda v: H @ v + c, -g, shift=0.0, rtol=1e-14, maxit=krylov_iters)
+    p = np.asarray(res.x)
+    return p, float(quartic_grad(t + p) @ quartic_grad(t + p))
+
+
+def _public_candidates(t, gammas):
+    solver = DampedNewton(gammas=gammas, krylov_iters=2, rtol=1e-14, public_code=True)
+    return jax.jit(lambda th: solver.candidates(quartic, th, jax.grad(quartic)(th, ()), ()))(jnp.asarray(t))
+
+
+def test_public_code_damps_every_candidate_with_the_last_gamma_as_a_scalar():
+    t = np.array([2.0, 0.5])  # sum(t) != 0, so the scalar matters
+    gammas = (10.0, 1.0, 0.5)
+    p_ref, merit_ref = _public_code_step(t, gammas)
+    c = _public_candidates(t, gammas)
+    steps = np.asarray(c.steps)
+    # all |Gamma| candidates coincide (late binding) and are the scalar-damped solve with gammas[-1]
+    np.testing.assert_allclose(steps, np.tile(p_ref, (3, 1)), rtol=1e-8)
+    np.testing.assert_allclose(np.asarray(c.merits), merit_ref, rtol=1e-6)
+    assert int(np.sum(np.asarray(c.solves.matvecs))) >= 3 * 2  # each of the |Gamma| solves is run and counted
+    # only the last gamma matters: changing the others leaves the step, changing the last moves it
+    np.testing.assert_allclose(np.asarray(_public_candidates(t, (99.0, 7.0, 0.5)).steps), steps, rtol=1e-12)
+    assert np.linalg.norm(np.asarray(_public_candidates(t, (10.0, 1.0, 5.0)).steps)[0] - steps[0]) > 1e-3
+    # ... and the candidates differ from Algorithm 11's (H + gamma I) p = -g for every gamma
+    alg11 = np.array([np.linalg.solve(quartic_hess(t) + gm * np.eye(2), -quartic_grad(t)) for gm in gammas])
+    assert np.min(np.linalg.norm(alg11 - p_ref, axis=1)) > 1e-3
+
+
+def test_public_code_keeps_the_last_improving_candidate_not_the_best():
+    """Candidates are identical under the public code's damping, so the choice rule is checked on merits
+    directly: the selection is the last index whose merit is below ||g||^2 (the merit at theta)."""
+    import harness.solvers.damped_newton as dn
+
+    t = jnp.asarray(THETA)
+    g = jax.grad(quartic)(t, ())
+    g2 = float(g @ g)
+    solver = DampedNewton(gammas=(1.0, 2.0, 3.0, 4.0), krylov_iters=2, public_code=True)
+    fake_merits = jnp.asarray([0.1 * g2, 0.01 * g2, 0.5 * g2, 2.0 * g2])  # best is 1, last improving is 2
+    orig = dn.jax.vmap
+
+    def fake_vmap(f, *a, **k):
+        if getattr(f, "__name__", "") == "merit":
+            return lambda steps: fake_merits
+        return orig(f, *a, **k)
+
+    dn.jax.vmap = fake_vmap
+    try:
+        c = solver.candidates(quartic, t, g, ())
+        assert int(c.best) == 2
+        # Algorithm 11 as printed takes the best
+        assert int(DampedNewton(gammas=(1.0, 2.0, 3.0, 4.0), krylov_iters=2).candidates(quartic, t, g, ()).best) == 1
+        # none improving: the argmin (the stop rule then keeps theta)
+        fake_merits = jnp.asarray([3.0 * g2, 2.0 * g2, 5.0 * g2, 4.0 * g2])
+        assert int(solver.candidates(quartic, t, g, ()).best) == 1
+    finally:
+        dn.jax.vmap = orig
+
+
+def test_public_code_options_run_and_stop_like_the_public_code():
+    from harness.solvers.damped_newton import PUBLIC_CODE_OPTIONS
+
+    solver = get_solver("damped-newton", **PUBLIC_CODE_OPTIONS, krylov_iters=2, rtol=1e-14)
+    assert solver.public_code and solver.rule == "stop" and solver.acondlim == 1e15
+    g0 = lambda t: quartic_grad(t) @ quartic_grad(t)  # noqa: E731
+    moved = kept = 0
+    for t in (np.array([2.0, 0.5]), np.array([-1.3, 1.0])):
+        p_ref, merit_ref = _public_code_step(t, solver.gammas)
+        res = solver.solve(QUARTIC, t[None], max_iter=1, tol=0.0)
+        if merit_ref < g0(t):  # improving: the public code moves by its (single) candidate
+            np.testing.assert_allclose(res.theta[0], t + p_ref, rtol=1e-8)
+            moved += 1
+        else:  # not improving: theta kept, the run ends
+            np.testing.assert_allclose(res.theta[0], t)
+            assert res.status[0] == STALLED
+            kept += 1
+    assert moved == 1 and kept == 1  # both branches exercised
+    with pytest.raises(SolverOptionError, match="public_code"):
+        DampedNewton(public_code="yes")
