@@ -297,9 +297,14 @@ class IterativeSolver:
         return jnp.int64(RUNNING)
 
     def options(self) -> dict[str, Any]:
-        """The solver's options as a JSON-friendly dict."""
+        """The solver's options as a JSON-friendly dict (what its records and run ids hold).
+
+        An option declared with ``metadata={"omit_at_default": True}`` (one added after runs of
+        the solver were stored, whose default keeps the old behaviour) is left out while it has
+        its default, so those runs keep their ids."""
         if dataclasses.is_dataclass(self):
-            return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+            return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)
+                    if not (f.metadata.get("omit_at_default") and getattr(self, f.name) == f.default)}
         return {}
 
     def solve(self, problem: Problem, theta0: np.ndarray, *, max_iter: int, tol: float) -> SolveResult:

@@ -148,7 +148,7 @@ class DampedNewton(IterativeSolver):
     trancond: float = 1e4
     rule: str = "move"
     step_size: float = 1.0
-    public_code: bool = False
+    public_code: bool = dataclasses.field(default=False, metadata={"omit_at_default": True})
 
     def __post_init__(self) -> None:
         gs = self.gammas

@@ -251,3 +251,12 @@ def test_public_code_options_run_and_stop_like_the_public_code():
     assert moved == 1 and kept == 1  # both branches exercised
     with pytest.raises(SolverOptionError, match="public_code"):
         DampedNewton(public_code="yes")
+
+
+def test_public_code_option_keeps_the_stored_run_ids():
+    """``public_code`` was added after damped-Newton runs were stored: at its default it is not in
+    the options a record and its run id hold, so those runs keep their ids."""
+    from harness.solvers import get_solver
+
+    assert "public_code" not in get_solver("damped-newton").options()
+    assert get_solver("damped-newton", public_code=True).options()["public_code"] is True
