@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from harness.leaderboard.archive import COLUMNS, archive_path, read_archive, write_archive
-from harness.leaderboard.suite import STANDARD_V1, SuiteError, get_suite, run_suite_for, suite_hash
+from harness.leaderboard.suite import (SCORECARD_CASES_AFTER_V1, STANDARD_V1, SuiteError, get_suite, run_suite_for,
+                                      suite_hash)
 from harness.run.suite import default_specs
 from tests.leaderboard._synth import TOY, TOY_V2, pattern, records, write_set
 
@@ -18,7 +19,12 @@ def _cell(s):
 
 
 def test_standard_v1_is_the_default_scorecard() -> None:
-    assert sorted(map(_cell, STANDARD_V1.reference_specs())) == sorted(map(_cell, default_specs()))
+    """v1 is frozen: the scorecard's cells without the cases added after it (relu-teacher-student)."""
+    later = [s for s in default_specs() if s.case in SCORECARD_CASES_AFTER_V1]
+    assert {s.case for s in later} == SCORECARD_CASES_AFTER_V1
+    assert not {c.case for c in STANDARD_V1.cells} & SCORECARD_CASES_AFTER_V1
+    v1 = [s for s in default_specs() if s.case not in SCORECARD_CASES_AFTER_V1]
+    assert sorted(map(_cell, STANDARD_V1.reference_specs())) == sorted(map(_cell, v1))
     assert get_suite("standard-v1") is STANDARD_V1
     with pytest.raises(SuiteError, match="unknown suite"):
         get_suite("standard-v0")
