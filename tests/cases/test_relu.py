@@ -143,6 +143,19 @@ def test_committed_certificates_verify_from_the_json_alone(k: int) -> None:
     assert verify_file(load_certificates(k)) == []
 
 
+def test_jax_dense_inertia_agrees_with_every_certified_class_at_k6() -> None:
+    """An independent floating-point check of the certificates: JAX's autodiff Hessian at each stored
+    representative has the certified index, no eigenvalue near 0, and a vanishing gradient."""
+    case = get_case("relu-teacher-student", k=6)
+    H = jax.jit(jax.hessian(lambda t: relu_loss(t, case.data)))
+    G = jax.jit(jax.grad(lambda t: relu_loss(t, case.data)))
+    for c in case.ground_truth.classes:
+        e = np.linalg.eigvalsh(np.asarray(H(c.point)))
+        g = np.asarray(G(c.point))
+        assert int(np.sum(e < 0)) == c.index_count and np.min(np.abs(e)) > 1e-6 and g @ g < 1e-24, c.label
+        assert abs(float(relu_loss(c.point, case.data)) - c.loss) < 1e-13, c.label
+
+
 def _tamper(obj: dict, how: str) -> dict:
     bad = copy.deepcopy(obj)
     p = next(q for q in bad["points"] if q["label"] == "typeA")
