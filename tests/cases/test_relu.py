@@ -138,6 +138,18 @@ def test_every_k_has_a_certificate_file_with_the_published_values() -> None:
     np.testing.assert_allclose([d0, b01, b10, d1, o1], SAFRAN_K7, atol=1e-10)
 
 
+def test_type_a_spectrum_has_the_isotypic_multiplicities() -> None:
+    """Type A's isotropy S_{k-1} splits R^{k x k} into 5 trivial, 5 standard ((k-2)-dimensional), one
+    [k-3, 2] and one [k-3, 1, 1] component, so its Hessian has 12 distinct eigenvalues with multiplicities
+    1 (x5), k-2 (x5), (k-1)(k-4)/2 and (k-2)(k-3)/2: the certified Gershgorin clusters show exactly these."""
+    for k in CERTIFIED_K:
+        if k < 6:
+            continue
+        a = {p["label"]: p for p in load_certificates(k)["points"]}["typeA"]
+        want = sorted([1] * 5 + [k - 2] * 5 + [(k - 1) * (k - 4) // 2, (k - 2) * (k - 3) // 2])
+        assert sorted(m for _, _, m in a["spectrum"]) == want, k
+
+
 @pytest.mark.parametrize("k", [4, 5, 6])
 def test_committed_certificates_verify_from_the_json_alone(k: int) -> None:
     assert verify_file(load_certificates(k)) == []
