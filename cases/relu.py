@@ -34,7 +34,9 @@ C² there and its Hessian, the Gram matrix ``E[1{x_i>0}1{x_j>0} x xᵀ]``, is po
 nullity 0 is the inertia of that Hessian, a strict minimum), and the critical points found in the
 fixed spaces of ``Δ(S_{n_1} × ... × S_{n_m})`` (type A ``ΔS_{k-1}``, ``Δ(S_p × S_{k-p})``, ``ΔS_k``, ...),
 each proved by a Krawczyk test to be the unique zero in a stated box, with index and nullity from
-the interval Hessian over the whole box.  Only these classes are known, so the ground truth is
+the interval Hessian over the whole box.  Above ``k = 20`` only type A is certified, through the
+isotypic decomposition of its Hessian (:mod:`cases.certificates._relu_isotypic`; ``k`` in
+:data:`ISOTYPIC_K`).  Only these classes are known, so the ground truth is
 ``partial``: a critical point matching none is "unverified" (with the harness's dense index).
 
 Matching (:class:`ReluGroundTruth`): a point is aligned with each class's representative modulo
@@ -75,8 +77,10 @@ NAME = "relu-teacher-student"
 CERT_DIR = Path(__file__).resolve().parent / "certificates" / "relu_points"
 #: Largest match radius: beyond it the first-order (Newton-Kantorovich) estimate is not trusted.
 MAX_MATCH_RADIUS = 0.05
-#: The ``k`` with committed certificates.
+#: The ``k`` with committed certificates of every point found (full interval Hessian).
 CERTIFIED_K = (4, 5, 6, 7, 8, 10, 12, 16, 20)
+#: The ``k`` whose committed certificate is type A alone, through the isotypic decomposition.
+ISOTYPIC_K = (50, 100, 200, 500, 1000)
 
 
 def _pair_f(U: jnp.ndarray, V: jnp.ndarray) -> jnp.ndarray:
@@ -133,6 +137,10 @@ def _anchor_rows(ref: np.ndarray) -> tuple[int, int]:
     return best
 
 
+#: Row anchors tried by :func:`align` (all rows up to this many), and rows paired in the two-row anchors.
+ANCHOR_ROWS, ANCHOR_PAIRS = 64, 24
+
+
 def align(W: np.ndarray, ref: np.ndarray, sweeps: int = 4, good: float = 1e-9) -> np.ndarray:
     """``P W Q`` (row and column permutations) close to ``ref``, by linear assignments only.
 
@@ -144,21 +152,25 @@ def align(W: np.ndarray, ref: np.ndarray, sweeps: int = 4, good: float = 1e-9) -
     alternate the column permutation maximising ``Σ_b <(PW)[:, q_b], ref[:, b]>`` and the row
     permutation maximising ``Σ_j <(WQ)[p_j], ref[j]>`` (each a linear assignment, ``O(k³)``).
     Returns the aligned matrix closest to ``ref``, stopping at the first within ``good``: at most
-    ``O(k⁵)`` work, never ``k!``.
+    ``O(k⁵)`` work, never ``k!`` (the anchors use the first ``ANCHOR_ROWS`` rows, and pairs among the
+    first ``ANCHOR_PAIRS``, so that ``k`` in the hundreds stays cheap; beyond ``k = 24`` a point whose only
+    matching anchors lie further down is left unverified, never matched wrongly).
     """
     k = W.shape[0]
 
+    from scipy.spatial.distance import cdist
+
     def starts():
-        yield _assign(np.linalg.norm(np.sort(ref, 1)[:, None, :] - np.sort(W, 1)[None, :, :], axis=2)), np.arange(k)
-        q = _assign(np.linalg.norm(np.sort(ref.T, 1)[:, None, :] - np.sort(W.T, 1)[None, :, :], axis=2))
+        yield _assign(cdist(np.sort(ref, 1), np.sort(W, 1))), np.arange(k)
+        q = _assign(cdist(np.sort(ref.T, 1), np.sort(W.T, 1)))
         yield _assign(-ref @ W[:, q].T), q
-        for i in range(k):
+        for i in range(min(k, ANCHOR_ROWS)):
             q = np.empty(k, dtype=int)
             q[np.argsort(ref[0], kind="stable")] = np.argsort(W[i], kind="stable")
             yield _assign(-ref @ W[:, q].T), q
         r, s = _anchor_rows(ref)
-        for i in range(k):
-            for j in range(k):
+        for i in range(min(k, ANCHOR_PAIRS)):
+            for j in range(min(k, ANCHOR_PAIRS)):
                 if i != j:
                     q = _assign(np.abs(ref[r][:, None] - W[i][None, :]) + np.abs(ref[s][:, None] - W[j][None, :]))
                     yield _assign(-ref @ W[:, q].T), q
@@ -243,6 +255,11 @@ def class_from_point(p: dict[str, Any], k: int) -> CriticalClass:
     """A :class:`CriticalClass` from a stored certified point (floats of its decimal strings)."""
     if p["kind"] == "identity":
         W = np.eye(k)
+    elif p["kind"] == "type-A-isotypic":
+        a, d, e, b, c = (float(x) for x in p["z"])
+        W = np.full((k, k), e)
+        np.fill_diagonal(W, d)
+        W[0, 0], W[0, 1:], W[1:, 0] = a, b, c
     else:
         W = np.array(Layout(tuple(p["blocks"])).matrix([float(x) for x in p["z"]]), dtype=float)
     info = {key: p[key] for key in ("family", "isotropy", "blocks", "radius", "lambda_min") if key in p}

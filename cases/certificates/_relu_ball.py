@@ -240,10 +240,15 @@ def reduced_jacobian(layout: Layout, z: Sequence[arb]) -> arb_mat:
 
 def krawczyk(layout: Layout, center: Sequence[arb], radius: arb, Y: np.ndarray) -> tuple[bool, str]:
     """Krawczyk's test on ``X = center + [-radius, radius]^n``; ``(passed, detail)``."""
-    n = len(center)
     X = [arb(c.mid(), radius) for c in center]
     R = reduced_gradient(layout, [arb(c.mid()) for c in center])
-    J = reduced_jacobian(layout, X)
+    return krawczyk_core(R, reduced_jacobian(layout, X), Y, radius)
+
+
+def krawczyk_core(R: Sequence[arb], J: arb_mat, Y: np.ndarray, radius: arb) -> tuple[bool, str]:
+    """``K(X) - z = -Y R(z) + (I - Y J(X)) [-r, r]^n`` strictly inside ``[-r, r]^n``? ``R`` at the centre,
+    ``J`` over the box ``X``, ``Y`` any (floating) matrix."""
+    n = len(R)
     Ym = arb_mat(np.asarray(Y, dtype=float).tolist())
     I = arb_mat(n, n)
     for t in range(n):
@@ -252,14 +257,14 @@ def krawczyk(layout: Layout, center: Sequence[arb], radius: arb, Y: np.ndarray) 
     YR = Ym * arb_mat([[r] for r in R])
     dX = arb_mat([[arb(0, radius)] for _ in range(n)])
     K = M * dX - YR  # K(X) - center
-    worst = ""
+    worst = 0.0
     for t in range(n):
         kt = K[t, 0]
         if not (kt.abs_upper() < radius):
             return False, (f"Krawczyk inclusion fails in coordinate {t}: |K(X)_{t} - z_{t}| <= {float(kt.abs_upper()):.3e} "
                            f"is not < r = {float(radius):.3e}")
-        worst = max(worst, f"{float(kt.abs_upper() / radius):.3e}")
-    return True, f"K(X) - z <= {worst} r in every coordinate"
+        worst = max(worst, float(kt.abs_upper() / radius))
+    return True, f"K(X) - z <= {worst:.3e} r in every coordinate"
 
 
 # --------------------------------------------------------------------------- inertia
@@ -335,15 +340,44 @@ def point_matrix(point: dict[str, Any], box: bool = True) -> tuple[list[list[arb
     return layout.matrix(z), layout
 
 
+def check_spectrum(name: str, clusters: list[tuple[float, float, int]], claimed: list) -> list[str]:
+    """Each certified cluster ``[lo, hi] x m`` inside the claimed one, same multiplicities (one failure at most)."""
+    if len(claimed) != len(clusters):
+        return [f"{name}: spectrum: {len(clusters)} certified clusters != {len(claimed)} claimed"]
+    for t, ((lo, hi, m), c) in enumerate(zip(clusters, claimed)):
+        clo, chi, cm = float(c[0]), float(c[1]), int(c[2])
+        if cm != m or not (clo <= lo and hi <= chi):
+            return [f"{name}: spectrum cluster {t}: certified [{lo!r}, {hi!r}] x{m} not inside claimed "
+                    f"[{clo!r}, {chi!r}] x{cm}"]
+    return []
+
+
+def check_loss(name: str, F: arb, claimed: dict[str, str]) -> list[str]:
+    """The enclosure ``F`` inside the claimed ``[lo, hi]`` (itself narrower than 1e-20, its float mid within 1e-15)."""
+    lo, hi = arb(claimed["lo"]), arb(claimed["hi"])
+    if not (hi - lo < arb("1e-20") and abs(arb(claimed["mid"]) - (lo + hi) / 2) < arb("1e-15")):
+        return [f"{name}: claimed loss interval [{claimed['lo']}, {claimed['hi']}] is wider than "
+                f"1e-20 or its float mid {claimed['mid']} is off by more than 1e-15"]
+    if not (F.lower() >= lo.upper() and F.upper() <= hi.lower()):
+        return [f"{name}: loss enclosure [{F.lower().str(20, radius=False)}, {F.upper().str(20, radius=False)}] "
+                f"is not inside claimed [{claimed['lo']}, {claimed['hi']}]"]
+    return []
+
+
 def verify_point(point: dict[str, Any]) -> list[str]:
     """Recheck one stored certified point from its JSON record; returns failures (empty = verified).
 
-    Each failure is one line naming the point and the inequality that did not hold.
+    Each failure is one line naming the point and the inequality that did not hold.  A
+    ``type-A-isotypic`` record is rechecked by :func:`cases.certificates._relu_isotypic.verify_record`.
     """
     ctx.prec = PREC
     name = point.get("label", "?")
     fails: list[str] = []
     try:
+        if point["kind"] == "type-A-isotypic":
+            from ._relu_isotypic import verify_record
+
+            return verify_record(point)
         W, layout = point_matrix(point)
         ident = point["kind"] == "identity"
         if ident:
@@ -354,9 +388,8 @@ def verify_point(point: dict[str, Any]) -> list[str]:
             if not all(x.contains(0) for row in g.values() for x in row):
                 fails.append(f"{name}: the gradient ball at W = I does not contain 0")
         else:
-            Y = np.asarray(point.get("krawczyk_Y") or np.linalg.inv(
-                np.array([[float(x.mid()) for x in row] for row in reduced_jacobian(
-                    layout, [arb(arb(s).mid()) for s in point["z"]]).tolist()])), dtype=float)
+            Y = np.linalg.inv(np.array([[float(x.mid()) for x in row] for row in reduced_jacobian(
+                layout, [arb(arb(s).mid()) for s in point["z"]]).tolist()]))
             ok, detail = krawczyk(layout, [arb(s) for s in point["z"]], arb(point["radius"]), Y)
             if not ok:
                 fails.append(f"{name}: {detail}")
@@ -370,28 +403,15 @@ def verify_point(point: dict[str, Any]) -> list[str]:
                 fails.append(f"{name}: index: certified {inert['index']} != claimed {point['index']}")
             if inert["nullity"] != int(point["nullity"]):
                 fails.append(f"{name}: nullity: certified {inert['nullity']} != claimed {point['nullity']}")
-            claimed = point.get("spectrum", [])
-            if len(claimed) != len(inert["clusters"]):
-                fails.append(f"{name}: spectrum: {len(inert['clusters'])} certified clusters != {len(claimed)} claimed")
-            else:
-                for t, ((lo, hi, m), c) in enumerate(zip(inert["clusters"], claimed)):
-                    clo, chi, cm = float(c[0]), float(c[1]), int(c[2])
-                    if cm != m or not (clo <= lo and hi <= chi):
-                        fails.append(f"{name}: spectrum cluster {t}: certified [{lo!r}, {hi!r}] x{m} not inside claimed "
-                                     f"[{clo!r}, {chi!r}] x{cm}")
-                        break
+            fails += check_spectrum(name, inert["clusters"], point.get("spectrum", []))
         F = loss(W, exact_identity=ident)
-        lo, hi = arb(point["loss"]["lo"]), arb(point["loss"]["hi"])
         if ident:
+            lo, hi = arb(point["loss"]["lo"]), arb(point["loss"]["hi"])
             if not (F.contains(0) and lo.is_zero() and hi.is_zero()):
                 fails.append(f"{name}: loss at W = I: claimed [{point['loss']['lo']}, {point['loss']['hi']}] is not "
                              f"the exact 0, or the ball {F.str(5)} does not contain 0")
-        elif not (hi - lo < arb("1e-20") and abs(arb(point["loss"]["mid"]) - (lo + hi) / 2) < arb("1e-15")):
-            fails.append(f"{name}: claimed loss interval [{point['loss']['lo']}, {point['loss']['hi']}] is wider than "
-                         f"1e-20 or its float mid {point['loss']['mid']} is off by more than 1e-15")
-        elif not (F.lower() >= lo.upper() and F.upper() <= hi.lower()):
-            fails.append(f"{name}: loss enclosure [{F.lower().str(20, radius=False)}, {F.upper().str(20, radius=False)}] "
-                         f"is not inside claimed [{point['loss']['lo']}, {point['loss']['hi']}]")
-    except (BallError, KeyError, ValueError, TypeError) as exc:
+        else:
+            fails += check_loss(name, F, point["loss"])
+    except (BallError, KeyError, ValueError, TypeError, np.linalg.LinAlgError) as exc:
         fails.append(f"{name}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     return fails

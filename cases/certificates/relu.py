@@ -15,6 +15,10 @@ r"""Generator and registry certificate of the ReLU teacher-student ground truth 
    bounded by Gershgorin discs (index, nullity, eigenvalue clusters with multiplicities), and the loss
    enclosure over the box.  A point whose certificate fails is not written.
 
+``python -m cases.certificates.relu --isotypic --k K`` (``K > 20``) writes type A alone, continued in
+``k`` from the committed ``k = 20`` point and certified through the isotypic decomposition of its
+Hessian (:mod:`cases.certificates._relu_isotypic`).
+
 The global minimum ``W = I`` is written by hand: loss 0 exactly (the student is the teacher), gradient
 0, and the Hessian there (``F`` is only C² across parallel pairs; the Hessian exists and equals the
 Gram matrix ``E[1{x_i>0}1{x_j>0} x xᵀ]``) certified positive definite the same way.
@@ -173,6 +177,11 @@ def refine(layout: B.Layout, z: np.ndarray, iters: int = 8) -> list[arb]:
     return zz
 
 
+def outward_interval(F: arb) -> dict[str, str]:
+    """``{"lo", "hi", "mid"}``: 25-digit decimal bounds of the ball ``F`` (outward) and its float mid."""
+    return {"lo": _outward(F, False), "hi": _outward(F, True), "mid": repr(float(F.mid()))}
+
+
 def _outward(x: arb, up: bool) -> str:
     """A 25-digit decimal string that is a rigorous lower (``up=False``) or upper bound of ``x``."""
     b = x.upper() if up else x.lower()
@@ -212,7 +221,7 @@ def certify_point(label: str, family: str, sizes: tuple[int, ...] | None, z: lis
         assert F.contains(0)
         rec["loss"] = {"lo": "0", "hi": "0", "mid": "0"}
     else:
-        rec["loss"] = {"lo": _outward(F, False), "hi": _outward(F, True), "mid": repr(float(F.mid()))}
+        rec["loss"] = outward_interval(F)
     rec["index"] = inert["index"]
     rec["nullity"] = inert["nullity"]
     rec["lambda_min"] = min(min(abs(lo), abs(hi)) for lo, hi, _ in inert["clusters"])
@@ -277,6 +286,31 @@ def generate(k: int, starts: int = 40, seed: int = 0, log=print, full_starts: in
             "search": {"families": [family_name(s) for s in layouts(k)], "random_starts": starts, "seed": seed,
                        "full_space_starts": full_starts},
             "seconds": round(time.perf_counter() - t0, 1), "points": points}
+
+
+def generate_isotypic(k: int, log=print) -> dict[str, Any]:
+    """Type A alone at ``k > 20`` (:mod:`cases.certificates._relu_isotypic`): continuation in ``k`` from the
+    committed ``k = 20`` type-A point (floating Newton on the 5 unknowns, steps of at most 100), Newton at
+    ``B.PREC`` bits, then Krawczyk, the isotypic inertia and the loss over the box."""
+    from cases.relu import load_certificates
+
+    from . import _relu_isotypic as I
+
+    t0 = time.perf_counter()
+    start = {p["label"]: p for p in load_certificates(20)["points"]}["typeA"]
+    z = [float(x) for x in start["z"]]
+    k0 = 20
+    while k0 < k:
+        k1 = min(k, k0 * 2, k0 + 100)
+        z = I.continue_type_a(z, k0, k1, k1 - k0)
+        k0 = k1
+    zz = I.refine(z, k)
+    rec = I.record(k, zz, RADIUS, seconds=time.perf_counter() - t0)
+    log(f"k={k}: typeA (isotypic) loss {float(rec['loss']['mid']):.15f} index {rec['index']} "
+        f"lambda_min {rec['lambda_min']:.3e} ({rec['seconds']} s)")
+    return {"case": "relu-teacher-student", "k": k, "d": k, "generator": "python -m cases.certificates.relu --isotypic",
+            "search": {"families": ["Δ(S_1 x S_%d) (type A, continued from k = 20)" % (k - 1)]},
+            "seconds": rec["seconds"], "points": [rec]}
 
 
 def write(k: int, obj: dict[str, Any]) -> Path:
@@ -344,7 +378,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--full-starts", type=int, default=None,
                     help="Newton starts of the full-space search (default: FULL_STARTS for k <= 6, else 0)")
+    ap.add_argument("--isotypic", action="store_true",
+                    help="type A alone through the isotypic decomposition (for k > 20, e.g. --k 100 --k 1000)")
     args = ap.parse_args(argv)
+    if args.isotypic:
+        for k in args.k:
+            if k <= 20:
+                ap.error("--isotypic is for k > 20 (k <= 20 has the full certificates)")
+            obj = generate_isotypic(k)
+            print(f"wrote {write(k, obj)} ({obj['seconds']} s)")
+        return 0
     for k in args.k:
         full = args.full_starts if args.full_starts is not None else (FULL_STARTS if k <= 6 else 0)
         obj = generate(k, args.starts, args.seed, full_starts=full)

@@ -150,6 +150,37 @@ def test_type_a_spectrum_has_the_isotypic_multiplicities() -> None:
         assert sorted(m for _, _, m in a["spectrum"]) == want, k
 
 
+@pytest.mark.parametrize("k", [6, 8, 20])
+def test_isotypic_route_agrees_with_the_full_interval_hessian(k: int) -> None:
+    """Type A through its S_{k-1} isotypic blocks (two 5x5 blocks and two scalars): same index, and every
+    block cluster overlaps the full k² x k² certificate's cluster of the same multiplicity."""
+    from cases.certificates import _relu_isotypic as I
+
+    a = {p["label"]: p for p in load_certificates(k)["points"]}["typeA"]
+    res = I.certify_type_a(a["z"], a["radius"], k)
+    assert res["krawczyk_ok"] and res["inertia"]["ok"]
+    assert res["inertia"]["index"] == a["index"] and sum(m for *_, m in res["inertia"]["clusters"]) == k * k
+    full = [(float(lo), float(hi), m) for lo, hi, m in a["spectrum"]]
+    for lo, hi, m in res["inertia"]["clusters"]:
+        assert any(fl <= hi and lo <= fh and fm == m for fl, fh, fm in full), (lo, hi, m)
+    assert B.check_loss("typeA", res["loss"], a["loss"]) == []
+
+
+@pytest.mark.parametrize("k", [50, 100])
+def test_isotypic_certificates_verify_and_reject_tampering(k: int) -> None:
+    obj = load_certificates(k)
+    assert [p["kind"] for p in obj["points"]] == ["type-A-isotypic"]
+    assert verify_file(obj) == []
+    bad = copy.deepcopy(obj)
+    bad["points"][0]["index"] = 1
+    assert any("index: certified 0 != claimed 1" in f for f in verify_file(bad))
+    bad = _tamper(obj, "z")
+    assert any("Krawczyk inclusion fails" in f for f in verify_file(bad))
+    case = get_case("relu-teacher-student", k=k)
+    a = case.ground_truth.class_by_label("typeA")
+    assert case.ground_truth.match(a.point) is a and a.index_count == 0
+
+
 @pytest.mark.parametrize("k", [4, 5, 6])
 def test_committed_certificates_verify_from_the_json_alone(k: int) -> None:
     assert verify_file(load_certificates(k)) == []
