@@ -264,6 +264,12 @@ def class_from_point(p: dict[str, Any], k: int) -> CriticalClass:
         W = np.array(Layout(tuple(p["blocks"])).matrix([float(x) for x in p["z"]]), dtype=float)
     info = {key: p[key] for key in ("family", "isotropy", "blocks", "radius", "lambda_min") if key in p}
     info["loss_interval"] = [p["loss"]["lo"], p["loss"]["hi"]]
+    if p["kind"] == "identity":
+        info["note"] = ("loss 0 exactly (the student is the teacher); F is C² but not C³ here (parallel student-"
+                        "teacher pairs), and index 0, nullity 0 are the inertia of its Hessian, the Gram matrix "
+                        "E[1{x_i>0}1{x_j>0} x x^T]: positive definite, a strict minimum")
+    elif p["kind"] == "type-A-isotypic":
+        info["note"] = "certified through the S_{k-1} isotypic decomposition of the Hessian"
     info["eigenvalue_clusters"] = len(p["spectrum"])
     if len(p["spectrum"]) <= 16:
         info["spectrum"] = [{"lo": lo, "hi": hi, "multiplicity": m} for lo, hi, m in p["spectrum"]]
