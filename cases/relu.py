@@ -279,35 +279,67 @@ def class_from_point(p: dict[str, Any], k: int) -> CriticalClass:
                          point=W.ravel(), info=info)
 
 
-def make_relu(k: int = 6, d: int = 0) -> Case:
-    """The ReLU teacher-student case with ``k`` hidden units and ``d`` inputs (``d = 0``: ``d = k``)."""
-    k = int(k)
+def sampled_loss(theta: jnp.ndarray, data: dict[str, Any]) -> jnp.ndarray:
+    """The empirical loss ``½ mean_x (Σ_i relu(w_i·x) - Σ_j relu(v_j·x))²`` over the drawn inputs ``data["X"]``."""
+    V, X = data["V"], data["X"]
+    W = theta.reshape(V.shape)
+    r = jnp.sum(jnp.maximum(X @ W.T, 0.0), axis=1) - data["y"]
+    return 0.5 * jnp.mean(r * r)
+
+
+def make_relu(k: int = 6, d: int = 0, n: int = 0, seed: int = 0) -> Case:
+    """The ReLU teacher-student case with ``k`` hidden units and ``d`` inputs (``d = 0``: ``d = k``).
+
+    ``n = 0``: the population loss (closed form) with the certified ground truth (for ``d = k``).
+    ``n > 0``: the sampled-data variant, ``n`` inputs ``x ~ N(0, I_d)`` drawn from ``seed``; its critical
+    points are not those of the population loss, so it lists no certified class (every critical point is
+    unverified); :func:`population_gap` gives ``F_n(W) - F(W)`` at a point.
+    """
+    k, n = int(k), int(n)
     d = k if int(d) == 0 else int(d)
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     if d < k:
         raise ValueError(f"d must be >= k = {k}, got {d}")
+    if n < 0:
+        raise ValueError(f"n must be >= 0 (0: the population loss), got {n}")
     V = np.zeros((k, d))
     V[:, :k] = np.eye(k)
-    data = {"V": jnp.asarray(V), "tt": jnp.asarray(teacher_constant(k))}
-    cert = load_certificates(k) if d == k else None
-    classes = [class_from_point(p, k) for p in cert["points"]] if cert else []
+    if n:
+        X = np.random.default_rng(int(seed)).standard_normal((n, d))
+        data = {"V": jnp.asarray(V), "X": jnp.asarray(X), "y": jnp.asarray(np.maximum(X @ V.T, 0).sum(1))}
+        loss_fn, what = sampled_loss, f"{n} Gaussian inputs (seed {seed}); no certified classes"
+        classes = []
+    else:
+        data = {"V": jnp.asarray(V), "tt": jnp.asarray(teacher_constant(k))}
+        loss_fn, what = relu_loss, "population loss"
+        cert = load_certificates(k) if d == k else None
+        classes = [class_from_point(p, k) for p in cert["points"]] if cert else []
     bound = math.sqrt(6.0 / (k + d))
 
-    def sample_init(rng: np.random.Generator, n: int) -> np.ndarray:
-        return rng.uniform(-bound, bound, size=(n, k * d))
+    def sample_init(rng: np.random.Generator, m: int) -> np.ndarray:
+        return rng.uniform(-bound, bound, size=(m, k * d))
 
     return Case(
         name=NAME,
-        params={"k": k, "d": d},
+        params={"k": k, "d": d, "n": n, "seed": int(seed)},
         dim=k * d,
-        loss_fn=relu_loss,
+        loss_fn=loss_fn,
         data=data,
         sample_init=sample_init,
         ground_truth=ReluGroundTruth(classes, k, d),
-        description=f"two-layer ReLU student (k={k}, d={d}) vs teacher V=I, Gaussian inputs (population loss)",
+        description=f"two-layer ReLU student (k={k}, d={d}) vs teacher V=I, Gaussian inputs ({what})",
         unflatten=lambda th: {"W": np.asarray(th).reshape(k, d)},
     )
+
+
+def population_gap(case: Case, theta: np.ndarray) -> float:
+    """``F_n(W) - F(W)``: the sampled-data loss minus the population loss at ``theta`` (0 for ``n = 0``)."""
+    if not case.params.get("n"):
+        return 0.0
+    k, d = case.params["k"], case.params["d"]
+    pop = relu_loss(jnp.asarray(theta), {"V": case.data["V"], "tt": jnp.asarray(teacher_constant(k))})
+    return float(case.loss(jnp.asarray(theta)) - pop) if d >= k else math.nan
 
 
 CASE = CaseSpec(
