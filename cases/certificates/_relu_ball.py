@@ -340,6 +340,22 @@ def point_matrix(point: dict[str, Any], box: bool = True) -> tuple[list[list[arb
     return layout.matrix(z), layout
 
 
+def outward_interval(F: arb) -> dict[str, str]:
+    """``{"lo", "hi", "mid"}``: 25-digit decimal bounds of the ball ``F`` (outward) and its float mid."""
+    return {"lo": _outward(F, False), "hi": _outward(F, True), "mid": repr(float(F.mid()))}
+
+
+def _outward(x: arb, up: bool) -> str:
+    """A 25-digit decimal string that is a rigorous lower (``up=False``) or upper bound of ``x``."""
+    b = x.upper() if up else x.lower()
+    widen = b.abs_upper() * arb("1e-22") + arb("1e-60")
+    s = (b + widen if up else b - widen).str(25, radius=False)
+    t = arb(s)
+    if not ((t.lower() >= b) if up else (t.upper() <= b)):
+        raise BallError(f"decimal bound {s} of {b} is not outward")
+    return s
+
+
 def check_spectrum(name: str, clusters: list[tuple[float, float, int]], claimed: list) -> list[str]:
     """Each certified cluster ``[lo, hi] x m`` inside the claimed one, same multiplicities (one failure at most)."""
     if len(claimed) != len(clusters):
@@ -367,17 +383,13 @@ def check_loss(name: str, F: arb, claimed: dict[str, str]) -> list[str]:
 def verify_point(point: dict[str, Any]) -> list[str]:
     """Recheck one stored certified point from its JSON record; returns failures (empty = verified).
 
-    Each failure is one line naming the point and the inequality that did not hold.  A
-    ``type-A-isotypic`` record is rechecked by :func:`cases.certificates._relu_isotypic.verify_record`.
+    Each failure is one line naming the point and the inequality that did not hold.  (A
+    ``type-A-isotypic`` record is rechecked by :func:`cases.certificates._relu_isotypic.verify_record`.)
     """
     ctx.prec = PREC
     name = point.get("label", "?")
     fails: list[str] = []
     try:
-        if point["kind"] == "type-A-isotypic":
-            from ._relu_isotypic import verify_record
-
-            return verify_record(point)
         W, layout = point_matrix(point)
         ident = point["kind"] == "identity"
         if ident:

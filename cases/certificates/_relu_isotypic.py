@@ -362,8 +362,6 @@ def loss_rate(k: int, loss: float) -> float:
 # --------------------------------------------------------------------------- stored records
 def record(k: int, z: list[arb], radius: str, seconds: float | None = None) -> dict[str, Any]:
     """The JSON record of type A at ``k`` certified by the isotypic route (raises AssertionError on failure)."""
-    from .relu import outward_interval
-
     res = certify_type_a([x.mid().str(45, radius=False) for x in z], radius, k)
     assert res["krawczyk_ok"], f"typeA k={k}: {res['krawczyk']}"
     inert = res["inertia"]
@@ -371,7 +369,7 @@ def record(k: int, z: list[arb], radius: str, seconds: float | None = None) -> d
     rec = {"label": "typeA", "family": f"Δ(S_1 x S_{k - 1})", "kind": "type-A-isotypic", "k": k,
            "blocks": [1, k - 1], "isotropy": f"ΔS_{k - 1}", "unknowns": list(UNKNOWNS),
            "z": [x.mid().str(45, radius=False) for x in z], "radius": radius, "krawczyk": res["krawczyk"],
-           "loss": outward_interval(res["loss"]), "index": inert["index"], "nullity": inert["nullity"],
+           "loss": B.outward_interval(res["loss"]), "index": inert["index"], "nullity": inert["nullity"],
            "lambda_min": min(min(abs(lo), abs(hi)) for lo, hi, _ in inert["clusters"]),
            "spectrum": [[repr(lo), repr(hi), m] for lo, hi, m in inert["clusters"]],
            "inertia_proof": inert["detail"]}

@@ -24,7 +24,7 @@ The global minimum ``W = I`` is written by hand: loss 0 exactly (the student is 
 Gram matrix ``E[1{x_i>0}1{x_j>0} x xᵀ]``) certified positive definite the same way.
 
 ``certify(case)`` (``critbench``'s certificate registry) re-verifies every committed point of the
-case's ``k`` from the JSON alone with :func:`cases.certificates._relu_ball.verify_point`, and checks
+case's ``k`` from the JSON alone with :func:`verify_any`, and checks
 that the case's ground truth lists exactly those points, matches each representative and its
 symmetry images, and does not match a perturbed (non-critical) point.
 """
@@ -177,21 +177,6 @@ def refine(layout: B.Layout, z: np.ndarray, iters: int = 8) -> list[arb]:
     return zz
 
 
-def outward_interval(F: arb) -> dict[str, str]:
-    """``{"lo", "hi", "mid"}``: 25-digit decimal bounds of the ball ``F`` (outward) and its float mid."""
-    return {"lo": _outward(F, False), "hi": _outward(F, True), "mid": repr(float(F.mid()))}
-
-
-def _outward(x: arb, up: bool) -> str:
-    """A 25-digit decimal string that is a rigorous lower (``up=False``) or upper bound of ``x``."""
-    b = x.upper() if up else x.lower()
-    widen = b.abs_upper() * arb("1e-22") + arb("1e-60")
-    s = (b + widen if up else b - widen).str(25, radius=False)
-    t = arb(s)
-    assert (t.lower() >= b) if up else (t.upper() <= b), (s, b)
-    return s
-
-
 def certify_point(label: str, family: str, sizes: tuple[int, ...] | None, z: list[arb] | None, k: int,
                   radius: str = RADIUS) -> dict[str, Any]:
     """Certify one point and return its JSON record (raises AssertionError if a step fails)."""
@@ -221,7 +206,7 @@ def certify_point(label: str, family: str, sizes: tuple[int, ...] | None, z: lis
         assert F.contains(0)
         rec["loss"] = {"lo": "0", "hi": "0", "mid": "0"}
     else:
-        rec["loss"] = outward_interval(F)
+        rec["loss"] = B.outward_interval(F)
     rec["index"] = inert["index"]
     rec["nullity"] = inert["nullity"]
     rec["lambda_min"] = min(min(abs(lo), abs(hi)) for lo, hi, _ in inert["clusters"])
@@ -330,11 +315,21 @@ def write(k: int, obj: dict[str, Any]) -> Path:
 
 
 # --------------------------------------------------------------------------- verification
+def verify_any(point: dict[str, Any]) -> list[str]:
+    """The failures of one stored point: :func:`cases.certificates._relu_isotypic.verify_record` for a
+    ``type-A-isotypic`` record, else :func:`cases.certificates._relu_ball.verify_point`."""
+    if point.get("kind") == "type-A-isotypic":
+        from ._relu_isotypic import verify_record
+
+        return verify_record(point)
+    return B.verify_point(point)
+
+
 def verify_file(obj: dict[str, Any]) -> list[str]:
     """Every failure (one line each) of the stored points of one certificate file."""
     out = []
     for p in obj["points"]:
-        out.extend(B.verify_point(p))
+        out.extend(verify_any(p))
     return out
 
 
@@ -356,7 +351,7 @@ def certify(case: Case, *, stored: dict[str, Any] | None = None) -> Certificate:
         return Certificate(case.name, dict(case.params), "arb-ball", tuple(checks))
     t0 = time.perf_counter()
     for p in obj["points"]:
-        fails = B.verify_point(p)
+        fails = verify_any(p)
         checks.append(Check(f"{p['label']}: Krawczyk + interval inertia + loss", not fails,
                             fails[0] + (f" (and {len(fails) - 1} more)" if len(fails) > 1 else "") if fails else ""))
     gt = case.ground_truth
