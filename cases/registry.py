@@ -91,6 +91,7 @@ CASES = Registry(
         "swish-mlp": "cases.field:MLP",
         "overparam-mlp": "cases.field:OVERPARAM",
         "overparam-regression": "cases.overparam_regression:CASE",
+        "relu-teacher-student": "cases.relu:CASE",
     },
     error=CaseError,
     validate=_check_spec,

@@ -205,6 +205,8 @@ def cmd_cases(args: argparse.Namespace) -> int:
                 print(f"{r['name']:<18} dim={r['dim']:<6} small_dim={r['small_dim']:<5} "
                       f"ground_truth={r['ground_truth']:<8} {r['description']}")
         return 0
+    if args.verify or args.certificate is not None:
+        return _verify_case(args)
     case = get_case(args.name, **_case_params(args.name, args.param))
     gt = case.ground_truth
     klass = _class_arg(gt, args.klass) if args.klass is not None else None
@@ -224,6 +226,31 @@ def cmd_cases(args: argparse.Namespace) -> int:
         if klass is not None:
             print(f"  class {klass.label}: loss={klass.loss:.12g} index_count={klass.index_count} "
                   f"index_fraction={klass.index_fraction:.6g} nullity={klass.nullity}")
+    return 0
+
+
+def _verify_case(args: argparse.Namespace) -> int:
+    """``critbench cases NAME --verify``: run the case's certificate; one line per outcome."""
+    from cases.certificates import certify
+
+    if not args.verify:
+        raise CLIError("--certificate needs --verify")
+    params = _case_params(args.name, args.param)
+    options: dict[str, Any] = {}
+    if args.certificate is not None:
+        if args.name != "relu-teacher-student":
+            raise CLIError("--certificate is only for relu-teacher-student")
+        try:
+            options["stored"] = json.loads(Path(args.certificate).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise CLIError(f"--certificate {args.certificate}: {str(exc).splitlines()[0]}") from None
+    cert = certify(args.name, **params, **options)
+    label = f"{args.name} {' '.join(f'{k}={v}' for k, v in params.items())}"
+    if not cert.ok:
+        first = cert.failures[0] if cert.failures else None
+        print(f"{label}: NOT verified: {first.name}: {first.detail}" if first else f"{label}: NOT verified: no checks")
+        return 1
+    print(f"{label}: verified ({len(cert.checks)} checks, {cert.method})")
     return 0
 
 
@@ -534,6 +561,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true")
     c.add_argument("--class", dest="klass", default=None, metavar="S",
                    help="answer for one class: comma-separated eigen-indices S for dlae (e.g. 0,1,5), else a label")
+    c.add_argument("--verify", action="store_true",
+                   help="recheck the case's certificate (relu-teacher-student: every committed ball-arithmetic "
+                        "certificate, from its JSON alone); exit 1 with one line naming the failed check")
+    c.add_argument("--certificate", default=None, metavar="PATH",
+                   help="with --verify on relu-teacher-student: check this certificate JSON instead of the committed one")
     c.set_defaults(func=cmd_cases)
 
     s = sub.add_parser("solvers", help="list solvers and their options")

@@ -23,6 +23,8 @@ Strategies (all built from the case factories' real parameters):
   (``quartic-family``), non-degenerate by construction;
 * :func:`xor_instances`, :func:`degenerate_instances` -- networks at certified
   degenerate critical manifolds / points (``partial`` ground truth);
+* :func:`relu_instances` -- the ReLU teacher-student case (``relu-teacher-student``) at a ``k``
+  with committed ball-arithmetic certificates (partial ground truth: global minimum, type A, ...);
 * :func:`large_dlae_critical_points` -- a large DLAE (``k`` in the hundreds) with a
   known critical point built from the closed form in a well-conditioned gauge,
   for checking the closed form against :mod:`harness.scoring.matrix_free`;
@@ -57,6 +59,7 @@ __all__ = [
     "local_radius",
     "minimum_label",
     "quartic_instances",
+    "relu_instances",
     "xor_instances",
 ]
 
@@ -179,6 +182,19 @@ def degenerate_instances(draw: Any, max_width: int = 4, max_depth: int = 4) -> A
     n_zero = draw(st.integers(3, depth))
     return get_case("degenerate-mlp", widths=widths, n_zero=n_zero, activation=draw(st.sampled_from(("tanh", "swish"))),
                     n=draw(st.integers(4, 16)), seed=draw(st.integers(0, 2**16)))
+
+
+def relu_instances(ks: Sequence[int] | None = None) -> Any:
+    """A ``relu-teacher-student`` case (``d = k``) with ``k`` drawn from ``ks`` (default: every ``k`` with
+    committed certificates, :data:`cases.relu.CERTIFIED_K`); its classes are the certified points."""
+    from cases import get_case
+    from cases.relu import CERTIFIED_K
+
+    pool = tuple(CERTIFIED_K if ks is None else ks)
+    bad = sorted(set(pool) - set(CERTIFIED_K))
+    if bad:
+        raise ValueError(f"relu_instances: no committed certificates for k={bad}; certified k: {list(CERTIFIED_K)}")
+    return st.sampled_from(pool).map(lambda k: get_case("relu-teacher-student", k=k))
 
 
 # --------------------------------------------------------------------------- classes and starts

@@ -77,6 +77,7 @@ CERTIFICATES = Registry(
         "degenerate-mlp": "cases.certificates.degenerate_mlp:certify",
         "xor": "cases.certificates.xor:certify",
         "si-line": "cases.certificates.si_line:certify",
+        "relu-teacher-student": "cases.certificates.relu:certify",
     },
     error=CaseError,
 )

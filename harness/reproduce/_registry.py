@@ -80,6 +80,7 @@ BUILTIN = {
     "cooper-locus": "harness.reproduce.locus:EXPERIMENT",
     "cooper-star": "harness.reproduce.star_locus:EXPERIMENT",
     "stoican-6.1": "harness.reproduce.stoican:EXPERIMENT",
+    "safran-shamir": "harness.reproduce.safran_shamir:EXPERIMENT",
 }
 EXPERIMENTS = Registry("experiment", ENTRY_POINT_GROUP, BUILTIN, error=ExperimentError, validate=_check_experiment)
 

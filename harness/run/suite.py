@@ -3,10 +3,13 @@
 
 Budget: ``RUNS`` runs per cell with ``MAX_ITER`` iterations (``CASE_BUDGET``
 for heavy cases).  Measured on 2 CPU cores, the runs themselves take well under
-a minute in total; XLA compilation (1.5-35 s per cell, 48 cells) dominates, so
+a minute in total; XLA compilation (1.5-35 s per cell, 54 cells) dominates, so
 the CLI's default command enables JAX's persistent compilation cache and a
 warm-cache rerun is far faster than the cold first one.  ``exact-newton`` and ``pinv-newton`` form dense Hessians and run
 only on cases with ``dim <= DENSE_SOLVER_MAX_DIM``.
+``relu-teacher-student`` joined at ``k = 6`` (its six cells: 8 s warm, 41 s with a partly cold
+compile cache, on 2 shared cores); ``k = 20`` was measured and left out: Newton-MR reaches no critical
+point in 200 iterations there (0/20, 17 s) and damped Newton takes 30 s for 20 runs.
 """
 
 from __future__ import annotations

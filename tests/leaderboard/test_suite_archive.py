@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from harness.leaderboard.archive import COLUMNS, archive_path, read_archive, write_archive
-from harness.leaderboard.suite import STANDARD_V1, SuiteError, get_suite, run_suite_for, suite_hash
+from harness.leaderboard.suite import (SCORECARD_CASES_AFTER_V1, STANDARD_V1, STANDARD_V2, SuiteError, get_suite,
+                                      run_suite_for, suite_hash)
 from harness.run.suite import default_specs
 from tests.leaderboard._synth import TOY, TOY_V2, pattern, records, write_set
 
@@ -18,10 +19,31 @@ def _cell(s):
 
 
 def test_standard_v1_is_the_default_scorecard() -> None:
-    assert sorted(map(_cell, STANDARD_V1.reference_specs())) == sorted(map(_cell, default_specs()))
+    """v1 is frozen: the scorecard's cells without the cases added after it (relu-teacher-student)."""
+    later = [s for s in default_specs() if s.case in SCORECARD_CASES_AFTER_V1]
+    assert {s.case for s in later} == SCORECARD_CASES_AFTER_V1
+    assert not {c.case for c in STANDARD_V1.cells} & SCORECARD_CASES_AFTER_V1
+    v1 = [s for s in default_specs() if s.case not in SCORECARD_CASES_AFTER_V1]
+    assert sorted(map(_cell, STANDARD_V1.reference_specs())) == sorted(map(_cell, v1))
     assert get_suite("standard-v1") is STANDARD_V1
     with pytest.raises(SuiteError, match="unknown suite"):
         get_suite("standard-v0")
+
+
+def test_standard_v2_is_the_default_scorecard_and_extends_v1() -> None:
+    assert sorted(map(_cell, STANDARD_V2.reference_specs())) == sorted(map(_cell, default_specs()))
+    assert STANDARD_V2.cells[:len(STANDARD_V1.cells)] == STANDARD_V1.cells and get_suite("standard-v2") is STANDARD_V2
+    assert {c.case for c in STANDARD_V2.cells[len(STANDARD_V1.cells):]} == SCORECARD_CASES_AFTER_V1
+    assert STANDARD_V2.hash != STANDARD_V1.hash
+
+
+def test_committed_archive_covers_standard_v2() -> None:
+    path = archive_path("standard-v2")
+    assert path.is_file() and path.stat().st_size < 3 << 20
+    recs, stamp = read_archive(suite="standard-v2")
+    assert (stamp["suite"], stamp["suite_hash"]) == ("standard-v2", STANDARD_V2.hash)
+    want = Counter((s.case, s.solver) for s in STANDARD_V2.reference_specs() for _ in range(s.runs))
+    assert Counter((r["case"], r["solver"]) for r in recs) == want
 
 
 def test_suite_hash_changes_with_any_cell() -> None:

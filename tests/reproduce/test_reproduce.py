@@ -100,7 +100,7 @@ def test_cli_list_and_bad_name(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["reproduce", "--list"]) == 0
     listed = capsys.readouterr().out
     assert all(name in listed for name in experiments())
-    assert len(experiments()) == 10
+    assert len(experiments()) == 11
     assert main(["reproduce", "no-such-experiment"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("critbench: error: unknown experiment") and "\n" not in err
