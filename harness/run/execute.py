@@ -22,10 +22,14 @@ reproductions, :mod:`harness.testing`, and sweeps through a back end):
 * Ctrl-C: nothing new starts, blocks in flight finish and are stored, then
   ``KeyboardInterrupt`` is re-raised; a second Ctrl-C kills them.
 
-Time limit: per block of runs, measured by the back end from dispatch (a
-worker's first block of a cell includes its compile warm-up); the limit in
-effect is recorded in every record as ``time_limit`` (null: none enforced,
-as in the in-process back end).
+Time limit: per run; a block of n runs gets n times it, measured by the back end
+from dispatch (a worker's first block of a cell includes its compile warm-up); the
+per-run limit in effect is recorded in every record as ``time_limit`` (null: none
+enforced, as in the in-process back end), with the judge's ``judge_cpu_seconds`` /
+``judge_wall_seconds`` per run and where the solver ran (``sandbox``).  A record
+that another writer stored for one of this command's run ids refuses that block
+(:class:`~harness.results.index.ForeignRecordsError`, raised once every other
+block is stored).
 """
 
 from __future__ import annotations
