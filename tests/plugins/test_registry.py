@@ -224,7 +224,7 @@ def test_experiments_through_the_entry_point_group(plugin_dir: Path, fake_entry_
         """)
     fake_entry_points("critbench.experiments", "my-exp", "my_experiment_mod:EXPERIMENT")
     builtin = ["table-3.1", "fig-3.2-3.3", "sec-3.2.3.2", "fig-3.4", "fig-3.5", "sec-3.5", "si-lines", "cooper-locus",
-               "cooper-star", "stoican-6.1"]
+               "cooper-star", "stoican-6.1", "safran-shamir"]
     assert experiment_names()[:len(builtin)] == builtin
     assert experiment_names()[len(builtin):] == ["my-exp"] and "my_experiment_mod" not in sys.modules
     assert get_experiment("my-exp").title == "Mine"
