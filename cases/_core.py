@@ -227,6 +227,9 @@ class Case:
             ``(loss_fn, data)`` (e.g. the DLAE through its Gram matrix, whose cost
             does not grow with ``n``).  Solvers never see it; a test per case checks
             that both forms agree in loss, gradient and Hessian.
+        diagnostics: optional ``diagnostics(theta) -> {name: float}``: facts the judge records
+            about a returned point beside its verdict (``case_diagnostics`` in a record), e.g. a
+            sampled-data loss's gap to its population loss.  Evaluated by the harness only.
     """
 
     name: str
@@ -239,6 +242,7 @@ class Case:
     description: str = ""
     unflatten: Callable[[np.ndarray], dict[str, np.ndarray]] | None = None
     scoring_form: tuple[LossFn, Any] | None = None
+    diagnostics: Callable[[np.ndarray], dict[str, float]] | None = None
 
     @property
     def ground_truth_kind(self) -> str:

@@ -320,7 +320,10 @@ def make_relu(k: int = 6, d: int = 0, n: int = 0, seed: int = 0) -> Case:
     def sample_init(rng: np.random.Generator, m: int) -> np.ndarray:
         return rng.uniform(-bound, bound, size=(m, k * d))
 
-    return Case(
+    def diagnostics(theta: np.ndarray) -> dict[str, float]:
+        return {"population_gap": population_gap(case, theta)}
+
+    case = Case(
         name=NAME,
         params={"k": k, "d": d, "n": n, "seed": int(seed)},
         dim=k * d,
@@ -330,7 +333,9 @@ def make_relu(k: int = 6, d: int = 0, n: int = 0, seed: int = 0) -> Case:
         ground_truth=ReluGroundTruth(classes, k, d),
         description=f"two-layer ReLU student (k={k}, d={d}) vs teacher V=I, Gaussian inputs ({what})",
         unflatten=lambda th: {"W": np.asarray(th).reshape(k, d)},
+        diagnostics=diagnostics if n else None,
     )
+    return case
 
 
 def population_gap(case: Case, theta: np.ndarray) -> float:

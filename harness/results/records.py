@@ -97,6 +97,8 @@ RECORD_FIELDS: tuple[RecordField, ...] = (
        "measured by the judge from /proc, / runs in the block (compile warm-up included)"),
     _f("judge_wall_seconds", _NUM, False, "wall seconds from dispatch to reply of the run's block, measured by "
        "the judge, / runs in the block"),
+    _f("case_diagnostics", "object|null", False, "facts the case defines about the final point, evaluated by the "
+       "judge (e.g. `population_gap`: a sampled-data loss minus its population loss)"),
     _f("suspect", "str|null", False, "why the judge distrusts a success (e.g. a certified point reached with 0 "
        "reported oracle calls)"),
     _f("hfro_method", "str", False, "how the solver estimated `||H||_F` in its trace"),

@@ -324,6 +324,9 @@ def build_records(
                 hfro_method=str(getattr(res, "hfro_method", "none")),
             )
             rec.update(scored)
+            diag = getattr(case, "diagnostics", None)
+            if diag is not None:  # facts about the point the case defines, evaluated by the judge
+                rec["case_diagnostics"] = {str(k): float(v) for k, v in diag(np.asarray(thetas[row])).items()}
         lanes, util = getattr(res, "lanes", None), getattr(res, "lane_utilization", None)
         rec["lanes"] = None if lanes is None else int(lanes)
         rec["lane_utilization"] = None if util is None else float(util)

@@ -280,3 +280,22 @@ def test_relu_instances_strategy(data) -> None:
     assert case.name == "relu-teacher-student" and case.params["k"] in (4, 5, 6)
     assert case.ground_truth.match(klass.point) is klass
     assert CERT_DIR.joinpath(f"k{case.params['k']}.json").exists()
+
+
+def test_a_sampled_data_run_records_its_gap_to_the_population_loss(tmp_path):
+    """The judge records ``population_gap`` (sampled-data loss minus population loss) at each end point."""
+    from cases import get_case
+    from cases.relu import population_gap
+    from harness.results.store import load_arrays
+    from harness.run.runner import run_spec
+    from harness.run.spec import RunSpec
+
+    params = {"k": 4, "n": 500}
+    recs = run_spec(RunSpec("relu-teacher-student", params, "newton-mr", {}, 2, 0, max_iter=5), tmp_path / "s")
+    case = get_case("relu-teacher-student", **params)
+    for r in recs:
+        theta = load_arrays(tmp_path / "s", r["batch_id"])["theta"][r["batch_row"]]
+        gap = r["case_diagnostics"]["population_gap"]
+        assert gap == pytest.approx(population_gap(case, theta), rel=1e-9, abs=1e-15) and gap != 0.0
+    pop = run_spec(RunSpec("relu-teacher-student", {"k": 4}, "newton-mr", {}, 1, 0, max_iter=5), tmp_path / "p")
+    assert "case_diagnostics" not in pop[0]
