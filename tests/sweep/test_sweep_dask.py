@@ -200,6 +200,12 @@ def test_a_solver_that_exits_in_a_sweep_fails_its_block_only(tmp_path):
     assert recs[2]["outcome"] == "error" and "exited with code 0 during run 2 (seed 0)" in recs[2]["error"]
     assert [r["outcome"] for i, r in enumerate(recs) if i != 2] == ["critical"] * 3
     assert outcome.failed_runs == 1 and outcome.stored == outcome.shards == 4
+    # the plug-in ran in a subprocess of the Dask worker (sandboxed where bubblewrap works), never in the
+    # Dask worker's own process (which here is this process: processes=False)
+    from harness.run.sandbox import probe
+
+    assert {r["sandbox"] for r in recs} == {probe().kind}
+    assert all(r["judge_wall_seconds"] > 0 for r in recs)
 
 
 def test_a_hang_in_a_sweep_is_a_timeout_and_the_sweep_goes_on(tmp_path):
