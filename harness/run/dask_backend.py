@@ -36,14 +36,13 @@ import time
 import uuid
 from typing import Any
 
+from harness.run.limits import DEFAULT_TIME_LIMIT
 from harness.run.pool import _reply_outcome
 from harness.run.wire import ProtocolError, ReplyLimits
 from harness.run.worker import SolveTask, WorkerState, decode_reply, encode_reply, indices_text
 
 __all__ = ["DaskBackend", "solve_on_dask_worker"]
 
-#: Seconds the client waits for a worker to describe a plug-in solver.
-DESCRIBE_TIMEOUT = 600.0
 #: What one Dask worker process keeps between tasks (built cells, warmed shapes).
 _STATE: dict[str, Any] = {"state": None, "cache": None}
 
@@ -133,7 +132,7 @@ class DaskBackend:
         self._tickets = itertools.count()
         self._live: dict[int, dict[str, Any]] = {}
         #: seconds a plug-in may take to load (the per-run time limit); folders plug-ins must not see
-        self.describe_limit: float | None = DESCRIBE_TIMEOUT
+        self.describe_limit: float | None = DEFAULT_TIME_LIMIT
         self.hidden: list[str] = []
 
     @property
@@ -165,7 +164,7 @@ class DaskBackend:
         fut = self.client.submit(describe_on_dask_worker, solver_ref, dict(given), self.cache, limit, pure=False,
                                  key=f"critbench-describe-{uuid.uuid4().hex}")
         try:
-            info = fut.result(timeout=(limit or DESCRIBE_TIMEOUT) + 60)
+            info = fut.result(timeout=(limit or DEFAULT_TIME_LIMIT) + 60)
         except Exception as exc:  # noqa: BLE001 - a worker that died or hung while loading the plug-in
             return {"error": f"cannot load solver on a Dask worker: {type(exc).__name__}: "
                              f"{str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")}
@@ -197,7 +196,7 @@ class DaskBackend:
                     return (kind if kind in ("timeout", "invalid") else "died", f"{reason} (Dask worker)", meter)
                 head, arrays = decode_reply(got["payload"], ReplyLimits.for_task(task))
             except ProtocolError as exc:
-                return ("invalid" if exc.outcome == "invalid" else "died", f"{exc} during {where}", {})
+                return exc.as_outcome(where, {})
             except Exception as exc:  # noqa: BLE001 - not the task's dict, or malformed
                 return ("died", f"malformed Dask task result ({type(exc).__name__}) during {where}", {})
             finally:

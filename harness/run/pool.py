@@ -49,6 +49,7 @@ from collections.abc import Sequence
 from multiprocessing.connection import wait as mp_wait
 from typing import Any, Protocol
 
+from harness.run.limits import DEFAULT_TIME_LIMIT
 from harness.run.sandbox import (cpu_seconds, default_memory_limit, nproc_budget, probe, sandbox_env, tree_cpu_seconds,
                                  tree_pids, worker_command)
 from harness.run.wire import FrameReader, ProtocolError, ReplyLimits, check_solve_header, decode_payload, encode_frame
@@ -58,8 +59,6 @@ __all__ = ["Backend", "InlineBackend", "ProcessPool", "WorkerProcess", "is_built
            "solve_in_worker"]
 
 Outcome = tuple
-#: Seconds a worker may take to load and describe a solver when no time limit is given.
-DESCRIBE_TIMEOUT = 600.0
 #: Seconds a worker may take to take a request off its socket (it is idle when one is sent).
 SEND_TIMEOUT = 60.0
 
@@ -284,7 +283,7 @@ def solve_in_worker(task: SolveTask, time_limit: float | None, *, sandbox: str, 
     except TimeoutError:
         return "timeout", f"time limit {time_limit:g} s exceeded during {where}; worker killed", w.read_meter()
     except ProtocolError as exc:
-        return exc.outcome if exc.outcome == "invalid" else "died", f"{exc} during {where}", w.read_meter()
+        return exc.as_outcome(where, w.read_meter())
     except (EOFError, OSError):
         return "died", w.death(where), w.read_meter()
     finally:
@@ -325,7 +324,7 @@ def _reply_outcome(head: dict[str, Any], arrays: dict[str, Any], task: SolveTask
     try:
         check_solve_header(head, arrays, len(task.indices))
     except ProtocolError as exc:
-        return ("invalid" if exc.outcome == "invalid" else "died", f"{exc} during {where}", meter)
+        return exc.as_outcome(where, meter)
     if "fatal" in head:
         code = head.get("exit_code")
         what = f"worker exited with code {code}" if isinstance(code, int) else f"worker raised {head['fatal']}"
@@ -350,7 +349,7 @@ class ProcessPool:
         self.hidden: list[str] = []
         self.memory_limit: int | None = None
         #: seconds a plug-in may take to import and describe itself (the per-run time limit)
-        self.describe_limit: float | None = DESCRIBE_TIMEOUT
+        self.describe_limit: float | None = DEFAULT_TIME_LIMIT
         self._described: dict[bytes, dict[str, Any]] = {}
         self.ensure(size)
 
@@ -499,8 +498,7 @@ class ProcessPool:
                     outcome = _reply_outcome(head, arrays, task, w.read_meter())
                     self._finish(w, replace=outcome[0] != "reply")
             except ProtocolError as exc:
-                kind = "invalid" if exc.outcome == "invalid" else "died"
-                outcome = (kind, f"{exc} during {where}", w.read_meter())
+                outcome = exc.as_outcome(where, w.read_meter())
                 self._finish(w, replace=True)
             except (EOFError, OSError):
                 meter = w.read_meter()
@@ -609,8 +607,7 @@ class InlineBackend:
                 head, arrays = decode_reply(reply, ReplyLimits.for_task(task))
                 out.append((ticket, _reply_outcome(head, arrays, task, meter)))
             except ProtocolError as exc:
-                out.append((ticket, ("invalid" if exc.outcome == "invalid" else "died",
-                                     f"{exc} during {indices_text(task.seed, task.indices)}", meter)))
+                out.append((ticket, exc.as_outcome(indices_text(task.seed, task.indices), meter)))
         return out
 
     def abandon(self) -> None:

@@ -43,7 +43,6 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 __all__ = ["DEFAULT_MEMORY_FRACTION", "DEFAULT_NPROC", "SandboxStatus", "default_memory_limit", "limit_resources", "nproc_budget", "parse_memory",
            "cpu_seconds", "probe", "sandbox_env", "tree_cpu_seconds", "worker_command"]
@@ -301,10 +300,3 @@ def tree_pids(pid: int) -> list[int]:
         out.append(p)
         todo.extend(kids.get(p, []))
     return out
-
-
-def home_of_cache(path: str | Path | None) -> list[str]:
-    """The folders to hide for a compile-cache setting (the cache folder itself; nothing if off)."""
-    if not path or str(path) == "off":
-        return []
-    return [os.fspath(path)]

@@ -63,6 +63,10 @@ class ProtocolError(ValueError):
         super().__init__(reason)
         self.outcome = outcome
 
+    def as_outcome(self, where: str, meter: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+        """The back end's outcome of the block it broke: ``("invalid" | "died", reason, meter)``."""
+        return ("invalid" if self.outcome == "invalid" else "died", f"{self} during {where}", meter)
+
 
 @dataclasses.dataclass(frozen=True)
 class ReplyLimits:

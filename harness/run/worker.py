@@ -46,7 +46,6 @@ __all__ = ["SolveTask", "WARMUP_TOL", "WorkerState", "cost_source_of", "decode_r
 
 #: ``tol`` of the compile warm-up call: every run converges at iteration 0.
 WARMUP_TOL = 1e300
-_ARRAY_FIELDS = ARRAY_FIELDS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -215,7 +214,7 @@ def _plain(res: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
             return
         arrays[key] = a
 
-    for name in _ARRAY_FIELDS:
+    for name in ARRAY_FIELDS:
         if hasattr(res, name):
             head["present"].append(name)
             val = getattr(res, name)
