@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.results.store import load_arrays, load_records
+from harness.results.store import StoreError, load_arrays, load_records
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -125,17 +125,29 @@ def test_newton_mr_on_small_dlae_end_to_end(capsys, tmp_path):
     assert all(r["index_error_count"] == 0 and abs(r["loss_error"]) < 1e-6 for r in crit)
 
 
+def _committed(out) -> int:
+    """Records a reader can count now (indexed, hash-verified) while a writer may be mid-batch."""
+    try:
+        return len(load_records(out, warn=False))
+    except StoreError:  # not created yet
+        return 0
+
+
 def test_sigkill_mid_run_then_rerun_loses_nothing(tmp_path):
+    """SIGKILL after some blocks are committed: what was committed stays, a batch torn by the kill
+    is not counted, and the rerun completes every run exactly once.  (A refilling block stores its
+    100 runs in one write; counting newlines while that write is under way saw lines of a batch the
+    kill then tore, so the test waits for committed records instead.)"""
     out = tmp_path / "k"
+    n = 400
     args = ["run", "--case", "quartic", "--solver", "tests.scoring._helpers:GD", "--option", "lr=0.02",
-            "--runs", "150", "--batch-size", "1", "--max-iter", "50", "--out", str(out), "--quiet"]
+            "--runs", str(n), "--batch-size", "1", "--max-iter", "50", "--out", str(out), "--quiet"]
     proc = subprocess.Popen([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, env=ENV,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    runs = out / "runs.jsonl"
     deadline = time.time() + 120
     try:
         while time.time() < deadline and proc.poll() is None:
-            if runs.exists() and runs.read_bytes().count(b"\n") >= 3:
+            if (out / "runs.jsonl").exists() and _committed(out) >= 1:
                 break
             time.sleep(0.01)
         assert proc.poll() is None, "run finished before it could be killed"
@@ -146,13 +158,13 @@ def test_sigkill_mid_run_then_rerun_loses_nothing(tmp_path):
             proc.kill()
     assert proc.returncode == -signal.SIGKILL
     done_at_kill = len(load_records(out, warn=False))
-    assert 3 <= done_at_kill < 150
+    assert 1 <= done_at_kill < n
     rerun = _cli(*args)
     assert rerun.returncode == 0, rerun.stderr
     recs = load_records(out)
     ids = [r["run_id"] for r in recs]
-    assert len(ids) == 150 and len(set(ids)) == 150
-    assert sorted(r["run_index"] for r in recs) == list(range(150))
+    assert len(ids) == n and len(set(ids)) == n
+    assert sorted(r["run_index"] for r in recs) == list(range(n))
     for r in recs[:: 25]:
         assert load_arrays(out, r["batch_id"])["run_index"][r["batch_row"]] == r["run_index"]
 
