@@ -188,3 +188,22 @@ def test_committed_summaries_are_already_rejudged(tmp_path: Path) -> None:
 
     shutil.copytree(DOCS, tmp_path / "docs")
     assert rejudge(tmp_path / "docs") == []
+
+
+@pytest.mark.parametrize("k, verdict_damped, verdict_probe", [(15, "not reproduced", "not reproduced"),
+                                                              (44, "differs", "reproduced")])
+def test_public_code_probe_decides_the_damped_row(k: int, verdict_damped: str, verdict_probe: str) -> None:
+    """table-3.1: the stop-rule row can only 'differ' through the public-code probe's measured success; the
+    Γ × step band never decides it.  A probe at 15/100 leaves it 'not reproduced'; one at 44/100 lands on 45% ± 5."""
+    from harness.reproduce import _rejudge
+    from harness.reproduce.table31 import PUBLIC_CODE_LABEL
+
+    nums = {"rows": {"damped_newton_band": {"stop_rule": [0.16, 0.81]},
+                     PUBLIC_CODE_LABEL: {"runs": 100, "successes": k}}}
+    row = ("damped Newton (thesis public code: stop when no γ improves): success", "18% ± 4 (18/100)",
+           "45% ± 5 (100 runs)", "-27 points", "100 runs x 500 iterations (thesis 100 x 500)", "not reproduced")
+    new = _rejudge._table31(row[0], row, nums)
+    assert new[5].startswith(verdict_damped) and f"({k}/100)" in new[4] and "16–81%" in new[4]
+    P.check_row(new)
+    probe_row = next(r for _, r in _rejudge._table31_add(nums) if r[0].startswith(PUBLIC_CODE_LABEL))
+    assert probe_row[5] == verdict_probe and f"{k}% ± " in probe_row[1]
