@@ -122,7 +122,8 @@ def read_declarations(source: str, module: str, filename: str,
         cert_node = keywords.get("certificate")
         certificate = None
         if cert_node is not None:
-            if not (isinstance(cert_node, ast.Constant) and (cert_node.value is None or isinstance(cert_node.value, str))):
+            literal = isinstance(cert_node, ast.Constant) and (cert_node.value is None or isinstance(cert_node.value, str))
+            if not literal:
                 raise error(f"{where}: certificate= of case {name!r} must be a string literal 'module:attr' or None "
                             f"(the registry reads it without importing {module})")
             certificate = cert_node.value

@@ -87,7 +87,7 @@ import cases
 from cases.certificates import certified_names, certify
 from cases.registry import builtin_declarations
 names, certified = cases.case_names(), certified_names()
-listed_lazily = "cases.ring" not in sys.modules and "cases.certificates.ring" not in sys.modules and "jax" not in sys.modules
+listed_lazily = not {"cases.ring", "cases.certificates.ring", "jax"} & set(sys.modules)
 case = cases.get_case("ring", radius=2.0)
 cert = certify("ring", radius=2.0)
 from cases import GroundTruth, CriticalClass
@@ -158,7 +158,8 @@ def test_every_declared_certificate_resolves(name: str) -> None:
 
 def test_every_certificate_module_is_named_by_a_case() -> None:
     modules = {p.stem for p in (ROOT / "cases" / "certificates").glob("*.py") if not p.stem.startswith("_")}
-    named = {d.certificate.partition(":")[0].rpartition(".")[2] for d in builtin_declarations().values() if d.certificate}
+    refs = {d.certificate for d in builtin_declarations().values() if d.certificate}
+    named = {ref.partition(":")[0].rpartition(".")[2] for ref in refs}
     assert modules == named
 
 
@@ -242,11 +243,12 @@ def _write_ring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: str) -
     (pkg / "__init__.py").write_text("", encoding="utf-8")
     (pkg / "certificates" / "__init__.py").write_text("", encoding="utf-8")
     case_src = (textwrap.dedent(RING_CASE).replace("from . import _x64", "from cases import _x64")
-                .replace("from ._core import", "from cases import").replace("from .registry import", "from cases import")
+                .replace("from ._core import", "from cases import")
+                .replace("from .registry import", "from cases import")
                 .replace("cases.certificates.ring:certify", f"{package}.certificates.ring:certify"))
     (pkg / "ring.py").write_text(case_src, encoding="utf-8")
-    (pkg / "certificates" / "ring.py").write_text(
-        textwrap.dedent(RING_CERTIFICATE).replace("from ._base import", "from cases.certificates import"), encoding="utf-8")
+    cert_src = textwrap.dedent(RING_CERTIFICATE).replace("from ._base import", "from cases.certificates import")
+    (pkg / "certificates" / "ring.py").write_text(cert_src, encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
 
 
