@@ -7,12 +7,13 @@ kind            registry                         entry-point group
 ==============  ===============================  ===============================
 solver          :mod:`harness.solvers.registry`  ``critbench.solvers``
 case            :mod:`cases.registry`            ``critbench.cases``
-certificate     :mod:`cases.certificates._base`  ``critbench.certificates``
+certificate     :mod:`cases.registry`            ``critbench.certificates``
 experiment      :mod:`harness.reproduce._registry` ``critbench.experiments``
 ==============  ===============================  ===============================
 
 A registry maps a name to a *reference* ``"package.module:attr"``: built-ins are declared
-as such strings, so listing names imports nothing, and an object is imported the first
+as such strings (or, for cases and their certificates, read from the case modules' files by
+:mod:`cases._discover`), so listing names imports nothing, and an object is imported the first
 time it is used (then cached).  Third-party packages add names through their
 entry-point group (``[project.entry-points."critbench.cases"]`` in ``pyproject.toml``);
 a built-in name always wins.  Every failure is one line naming what was asked for:
@@ -23,8 +24,9 @@ The module also holds :func:`lazy_exports`, the one PEP 562 helper with which
 ``harness``, ``cases`` and ``harness.solvers`` re-export names without importing JAX at
 import time.
 
-This module lives in ``cases/`` only because ``cases`` may not import ``harness``
-(``ARCHITECTURE.md``) while ``harness`` may import ``cases``; it imports nothing of either.
+This module lives in ``cases/`` only because ``cases`` may not import ``harness`` (the folder
+order of ``docs/design.md``, "Cases") while ``harness`` may import ``cases``; it imports
+nothing of either.
 """
 
 from __future__ import annotations
@@ -89,25 +91,34 @@ class Registry:
     Args:
         kind: singular noun used in messages (``"solver"``).
         group: the entry-point group (``"critbench.solvers"``).
-        builtins: ``name -> "module:attr"`` of the built-ins (nothing is imported here).
+        builtins: ``name -> "module:attr"`` of the built-ins, or a function returning that
+            table, called once, on first use (nothing is imported here).
         error: the kind's exception class (a one-line message).
         validate: optional ``validate(name, obj) -> obj`` applied once when an entry
             is loaded (e.g. "a case entry point must name a ``CaseSpec``").
     """
 
-    def __init__(self, kind: str, group: str, builtins: Mapping[str, str], *,
+    def __init__(self, kind: str, group: str, builtins: Mapping[str, str] | Callable[[], Mapping[str, str]], *,
                  error: type[Exception] = RegistryError,
                  validate: Callable[[str, Any], Any] | None = None) -> None:
         self.kind = kind
         self.group = group
         self.error = error
-        self._builtins: dict[str, str] = dict(builtins)
+        self._builtins_of = builtins if callable(builtins) else None
+        self._builtin_table: dict[str, str] | None = None if callable(builtins) else dict(builtins)
         self._registered: dict[str, Any] = {}  # name -> object or "module:attr" (in-process registration)
         self._plugins: dict[str, str] | None = None  # entry points, scanned once
         self._loaded: dict[str, Any] = {}
         self._validate = validate
 
     # -- names -------------------------------------------------------------------
+    @property
+    def _builtins(self) -> dict[str, str]:
+        if self._builtin_table is None:
+            assert self._builtins_of is not None
+            self._builtin_table = dict(self._builtins_of())
+        return self._builtin_table
+
     def _entry_points(self) -> dict[str, str]:
         if self._plugins is None:
             found: dict[str, str] = {}

@@ -179,4 +179,5 @@ CASE = CaseSpec(
     description="Deep linear network, MSE: origin critical; zero Hessian for depth >= 3, strict saddle at depth 2",
     ground_truth_kind="partial",
     small_params={},
+    certificate="cases.certificates.deep_linear:certify",
 )

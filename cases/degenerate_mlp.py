@@ -248,6 +248,7 @@ CASE = CaseSpec(
     description="MLP with >= 3 zero weight matrices and b_L = mean(y): degenerate critical point (Cooper star locus)",
     ground_truth_kind="partial",
     small_params={},
+    certificate="cases.certificates.degenerate_mlp:certify",
 )
 
 

@@ -732,4 +732,5 @@ CASE = CaseSpec(
     description="deep linear autoencoder mean((X - W2 W1 X)^2), thesis Sec. 3.2 (Theorem 3.2, Table 3.1)",
     ground_truth_kind="exact",
     small_params={"k": 6, "p": 2, "n": 500, "exact": True},
+    certificate="cases.certificates.dlae:certify",
 )

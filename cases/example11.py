@@ -111,4 +111,5 @@ CASE = CaseSpec(
     description="Thesis Example 1.1, (θ2θ1 - 1)^2: hyperbola of global minima, strict saddle at the origin",
     ground_truth_kind="exact",
     small_params={},
+    certificate="cases.certificates.example11:certify",
 )

@@ -223,6 +223,7 @@ CASE = CaseSpec(
     description="Thesis Eq. 3.35: one minimum (-3,0), strict gradient-flat points (±√2,0)",
     ground_truth_kind="exact",
     small_params={},
+    certificate="cases.certificates.quartic:certify",
 )
 FAMILY = CaseSpec(
     "quartic-family",
@@ -230,4 +231,5 @@ FAMILY = CaseSpec(
     description="Separable quartics in rotated coordinates (n <= 4); exact critical and gradient-flat points",
     ground_truth_kind="exact",
     small_params={"a": (1.0, 2.0, 0.5), "b": (-6.0, -3.0, 1.0), "c": (1.0, 0.5, -1.0), "rotation_seed": 0},
+    certificate="cases.certificates.quartic:certify",
 )

@@ -354,4 +354,5 @@ CASE = CaseSpec(
                 "critical points (global min, type A, Δ(S_p x S_k-p), ΔS_k)",
     ground_truth_kind="partial",
     small_params={"k": 6},
+    certificate="cases.certificates.relu:certify",
 )

@@ -419,6 +419,7 @@ CASE = CaseSpec(
     description="Stoican teacher-student (1681-point grid, sigmoid): symmetry-induced critical lines",
     ground_truth_kind="numeric",
     small_params={"width": 5, "mu": 0.3, "init": "near-lines"},
+    certificate="cases.certificates.si_line:certify",
 )
 
 

@@ -167,4 +167,5 @@ CASE = CaseSpec(
     description="XOR 2-2-1 tanh/MSE or 2-2-2 softmax-CE: known degenerate critical manifolds (loss 1/4, ln 2)",
     ground_truth_kind="partial",
     small_params={},
+    certificate="cases.certificates.xor:certify",
 )

@@ -5,10 +5,14 @@ and of the closed form it checks: it takes the claimed classes (loss, index,
 nullity, representative point) and verifies them, returning a
 :class:`Certificate` of named checks.  ``certify(name, **params)`` builds the case
 from its parameters and hands it to the family's certificate
-``certify(case, **options)`` (registry :data:`CERTIFICATES`; third-party cases
-register theirs in the ``critbench.certificates`` entry-point group).
+``certify(case, **options)``: the one its case module declares
+(``CaseSpec(..., certificate="cases.certificates.<family>:certify")``, registry
+:data:`CERTIFICATES`); third-party cases register theirs in the ``critbench.certificates``
+entry-point group.
 """
 
-from ._base import CERTIFICATES, Certificate, Check, CertificateError, CertifyFn, certified_names, certify
+from cases.registry import CERTIFICATES
+
+from ._base import Certificate, Check, CertificateError, CertifyFn, certified_names, certify
 
 __all__ = ["CERTIFICATES", "Certificate", "CertificateError", "CertifyFn", "Check", "certified_names", "certify"]

@@ -1,5 +1,8 @@
-"""The :class:`Certificate` record and the dispatcher :func:`certify` (one
-:class:`cases._registry.Registry`, entry-point group ``critbench.certificates``)."""
+"""The :class:`Certificate` record and the dispatcher :func:`certify`.
+
+Which certificate a case name runs is held by :data:`cases.registry.CERTIFICATES` (entry-point
+group ``critbench.certificates``): a built-in case's certificate is the one its module declares
+(``CaseSpec(..., certificate="module:attr")``), read from the file without importing it."""
 
 from __future__ import annotations
 
@@ -8,8 +11,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from cases._registry import Registry
-from cases.registry import CaseError, case_spec, get_case
+from cases._registry import load_ref
+from cases.registry import CASES, CERTIFICATES, CaseError, case_spec, get_case
 
 
 class CertificateError(AssertionError):
@@ -58,34 +61,28 @@ class Certificate:
         return self
 
 
-ENTRY_POINT_GROUP = "critbench.certificates"
-
 #: A certificate: ``certify(case, **options) -> Certificate``.  It takes the *case* (built
 #: by :func:`certify` from the case's own parameters, so it never repeats them) and
 #: certificate-only options (e.g. ``claimed=`` a perturbed ground truth to reject).
 CertifyFn = Callable[..., Certificate]
 
-CERTIFICATES = Registry(
-    "certificate",
-    ENTRY_POINT_GROUP,
-    {
-        "example-1.1": "cases.certificates.example11:certify",
-        "quartic": "cases.certificates.quartic:certify",
-        "quartic-family": "cases.certificates.quartic:certify",
-        "dlae": "cases.certificates.dlae:certify",
-        "deep-linear": "cases.certificates.deep_linear:certify",
-        "degenerate-mlp": "cases.certificates.degenerate_mlp:certify",
-        "xor": "cases.certificates.xor:certify",
-        "si-line": "cases.certificates.si_line:certify",
-        "relu-teacher-student": "cases.certificates.relu:certify",
-    },
-    error=CaseError,
-)
-
 
 def certified_names() -> list[str]:
-    """Names of the case families that have a certificate (imports nothing)."""
+    """Names of the case families that have a certificate (imports nothing): the built-ins that
+    declare one, in-process registrations and the ``critbench.certificates`` entry points."""
     return CERTIFICATES.names()
+
+
+def _certificate_of(name: str) -> CertifyFn:
+    """The certificate of case ``name``: its registry entry, else the ``certificate=`` its
+    :class:`cases.CaseSpec` names (a plug-in case's own declaration)."""
+    if name in CERTIFICATES:
+        return CERTIFICATES.get(name)
+    plugin = name in CASES and not CASES.is_builtin(name)  # a built-in's declaration is in CERTIFICATES already
+    ref = getattr(case_spec(name), "certificate", None) if plugin else None
+    if not ref:
+        raise CaseError(f"no certificate for case {name!r}; certified cases: {', '.join(certified_names())}")
+    return load_ref(ref, what=f"certificate of case {name!r}", error=CaseError)
 
 
 def certify(name: str, **kwargs: Any) -> Certificate:
@@ -99,9 +96,7 @@ def certify(name: str, **kwargs: Any) -> Certificate:
         CaseError: no certificate for ``name`` (one line listing the certified families),
             bad case parameters, or an option the certificate does not take.
     """
-    if name not in CERTIFICATES:
-        raise CaseError(f"no certificate for case {name!r}; certified cases: {', '.join(certified_names())}")
-    fn = CERTIFICATES.get(name)
+    fn = _certificate_of(name)
     defaults = case_spec(name).defaults()
     params = {k: v for k, v in kwargs.items() if k in defaults}
     options = {k: v for k, v in kwargs.items() if k not in defaults}
