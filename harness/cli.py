@@ -47,7 +47,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.scoring.outcomes import FAILED_OUTCOMES
+from harness.results.outcomes import FAILED_OUTCOMES
 from harness.results.store import json_default as _json_default
 
 DEFAULT_RESULTS = Path("results") / "scorecard"
@@ -59,7 +59,7 @@ EXIT_USAGE = 2
 #: Commands that compile solvers: JAX's persistent compilation cache is enabled for them at start-up.
 COMPILING_COMMANDS = {"cmd_default", "cmd_run", "cmd_bench", "cmd_reproduce"}
 COMPILE_CACHE_HELP = ("JAX persistent compilation cache directory, or 'off' (default: $CRITBENCH_COMPILE_CACHE, "
-                      "else the user cache directory; see harness.run.compile_cache)")
+                      "else the user cache directory; see harness.jitcache.compile_cache)")
 
 
 class CLIError(ValueError):
@@ -709,7 +709,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = argv
     try:
         if getattr(args.func, "__name__", "") in COMPILING_COMMANDS:  # persistent cache on by default
-            from harness.run.compile_cache import enable_compile_cache
+            from harness.jitcache.compile_cache import enable_compile_cache
 
             enable_compile_cache(getattr(args, "compile_cache", None))
         with warnings.catch_warnings():

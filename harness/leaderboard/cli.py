@@ -61,7 +61,7 @@ def main_suite(args: Any) -> int:
             print(f"  {c.case:<16} [{params}] runs={c.runs} max_iter={c.max_iter} seed={c.seed} tol={c.tol:g}")
         return 0
     from harness.cli import _solver_failures, _solver_options
-    from harness.run.compile_cache import enable_compile_cache
+    from harness.jitcache.compile_cache import enable_compile_cache
     from harness.run.progress import make_progress
 
     enable_compile_cache(getattr(args, "compile_cache", None))
@@ -124,7 +124,7 @@ def main_leaderboard(args: Any) -> int:
     if args.regenerate_reference:
         from harness.leaderboard.archive import regenerate
         from harness.leaderboard.suite import DEFAULT_SUITE
-        from harness.run.compile_cache import enable_compile_cache
+        from harness.jitcache.compile_cache import enable_compile_cache
 
         enable_compile_cache(None)
         regenerate(args.suite or DEFAULT_SUITE, results=args.results, jobs=args.jobs, out=args.archive)
@@ -147,7 +147,7 @@ def _check_references(args: Any) -> int:
     from harness._terminal import print_table
     from harness.leaderboard.archive import check_references
     from harness.leaderboard.suite import DEFAULT_SUITE
-    from harness.run.compile_cache import enable_compile_cache
+    from harness.jitcache.compile_cache import enable_compile_cache
     from harness.run.progress import make_progress
 
     enable_compile_cache(None)

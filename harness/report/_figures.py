@@ -337,7 +337,7 @@ def hvps_ecdf_figure(records: Sequence[Mapping[str, Any]], case: str) -> Figure 
 
 def _on_axis(snapshot_iter: np.ndarray, cutoffs: Sequence[float]) -> np.ndarray | None:
     """``snapshot_iter`` of one run re-indexed to ``cutoffs`` (NaN where its store has no such cutoff)."""
-    from harness.scoring.outcomes import snapshot_cutoffs_for
+    from harness.results.outcomes import snapshot_cutoffs_for
 
     try:
         axis = snapshot_cutoffs_for(snapshot_iter.size, tuple(cutoffs))
