@@ -56,6 +56,8 @@ DEFAULT_RESULTS = Path("results") / "scorecard"
 DEFAULT_REPORTS = Path("results") / "reports"
 #: Commands that compile solvers: JAX's persistent compilation cache is enabled for them at start-up.
 COMPILING_COMMANDS = {"cmd_default", "cmd_run", "cmd_bench", "cmd_reproduce"}
+
+
 def _user_errors() -> tuple[type[BaseException], ...]:
     from cases import CaseError
     from harness.run.params import ParamError

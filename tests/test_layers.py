@@ -16,7 +16,8 @@ The rule: ``a -> b`` is allowed iff ``b``'s floor is lower than ``a``'s, or ``a`
 the same room.  Sideways arrows between two rooms of one floor are forbidden: peers are read
 apart (none is needed today; :data:`SIDEWAYS` would list a justified one, and is empty).
 
-Where the floors differ from the first picture in ``docs/ARCHITECTURE``-style notes, and why:
+Where each room sits, and why (the first picture put report, site, leaderboard, reproduce and sweep on one
+floor above ``run``; the code shows a finer order):
 
 * The top-level helper modules: ``harness._shadow`` (is the ``cases`` package on ``sys.path``
   ours?) and ``harness._terminal`` (plain-text tables) import only the standard library and are
