@@ -46,6 +46,7 @@ Run as a script to print every upward arrow: ``python tests/test_layers.py``.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -168,12 +169,18 @@ def upward(arrows: Iterable[Arrow]) -> list[Arrow]:
 
 
 def tree_arrows(sources: Mapping[str, Path] | None = None) -> list[Arrow]:
-    """Every arrow in ``harness/`` and ``cases/``."""
-    known = modules() if sources is None else sources
+    """Every arrow in ``harness/`` and ``cases/`` (or in the modules ``sources`` names)."""
+    if sources is None:
+        return list(_tree_arrows())
     out: list[Arrow] = []
-    for name, path in known.items():
-        out += arrows_in(name, path.read_text(encoding="utf-8"), path.name == "__init__.py", known)
+    for name, path in sources.items():
+        out += arrows_in(name, path.read_text(encoding="utf-8"), path.name == "__init__.py", sources)
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _tree_arrows() -> tuple[Arrow, ...]:
+    return tuple(tree_arrows(modules()))
 
 
 # --------------------------------------------------------------------------- the rule on the tree
