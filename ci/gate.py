@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         print("gate: error: --runs must be >= 1 and --seed >= 0", file=sys.stderr)
         return 2
 
-    from harness.run.compile_cache import enable_compile_cache
+    from harness.jitcache.compile_cache import enable_compile_cache
 
     enable_compile_cache(a.compile_cache)
 

@@ -20,8 +20,8 @@ Commands (each a few lines calling the runner, the scorer or the report):
 * ``critbench compare BASE NEW`` / ``critbench history ...`` -- delegated to
   :mod:`harness.gate.compare` / :mod:`harness.perf.history` when installed;
 * ``critbench reproduce [NAME ...] [--quick | --full]`` -- :mod:`harness.reproduce`;
-* ``critbench suite run --solver S --out DIR``, ``critbench leaderboard DIR ...``,
-  ``critbench site OUT [--serve]`` -- :mod:`harness.leaderboard`, :mod:`harness.site`.
+* ``critbench suite run --solver S --out DIR``, ``critbench leaderboard DIR ...`` -- :mod:`harness.leaderboard`;
+* ``critbench site OUT [--serve]`` -- :mod:`harness.site.command`.
 
 Exit status (``docs/design.md``, "Exit codes"):
 
@@ -47,23 +47,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.scoring.outcomes import FAILED_OUTCOMES
+from harness.jitcache.compile_cache import COMPILE_CACHE_HELP
 from harness.results.store import json_default as _json_default
+from harness.run.command import EXIT_USAGE, CLIError, solver_failures, solver_options
 
 DEFAULT_RESULTS = Path("results") / "scorecard"
 #: Where ``critbench report DIR`` writes ``<DIR name>.html`` without ``--out`` (outside every result directory).
 DEFAULT_REPORTS = Path("results") / "reports"
-EXIT_OK = 0
-EXIT_SOLVER_FAILED = 1
-EXIT_USAGE = 2
 #: Commands that compile solvers: JAX's persistent compilation cache is enabled for them at start-up.
 COMPILING_COMMANDS = {"cmd_default", "cmd_run", "cmd_bench", "cmd_reproduce"}
-COMPILE_CACHE_HELP = ("JAX persistent compilation cache directory, or 'off' (default: $CRITBENCH_COMPILE_CACHE, "
-                      "else the user cache directory; see harness.run.compile_cache)")
-
-
-class CLIError(ValueError):
-    """A user error detected by the CLI itself (one-line message)."""
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -155,19 +147,6 @@ def _render_html(results_dir: Path, out: Path | None, baseline: str | None = Non
     return Path(render(results_dir, out) if baseline is None else render(results_dir, out, baseline=baseline))
 
 
-def _solver_failures(records: Sequence[Mapping[str, Any]]) -> int:
-    """``EXIT_SOLVER_FAILED`` (one line on stderr) if a run failed, else ``EXIT_OK``."""
-    bad = [r for r in records if r.get("outcome") in FAILED_OUTCOMES]
-    if not bad:
-        return EXIT_OK
-    first = bad[0]
-    why = first.get("error") or first.get("invalid_reason") or first.get("outcome")
-    print(f"critbench: solver failed: {len(bad)} of {len(records)} runs {'/'.join(FAILED_OUTCOMES)}; first: "
-          f"{first.get('case')} × {first.get('solver')} run {first.get('run_index')} (seed {first.get('seed')}, "
-          f"{first.get('outcome')}): {why}", file=sys.stderr)
-    return EXIT_SOLVER_FAILED
-
-
 # --------------------------------------------------------------------------- commands
 
 
@@ -184,7 +163,7 @@ def cmd_default(args: argparse.Namespace) -> int:
     print_summary(summarize(records), wide=args.wide)
     html = _render_html(out, None)
     print(f"results: {out}" + (f"; HTML report: {html}" if html else " (HTML report module not installed)"))
-    return _solver_failures(records)
+    return solver_failures(records)
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
@@ -294,24 +273,6 @@ def _case_params(name: str, items: Sequence[str]) -> dict[str, Any]:
     return parse_assignments(items, case_spec(name).defaults(), owner=f"case {name!r}")
 
 
-def _solver_options(name: str, items: Sequence[str]) -> dict[str, Any]:
-    """The solver's complete typed options from ``--option K=V`` strings (parsed once, here)."""
-    from harness.run.params import parse_assignments, split_assignments
-    from harness.run.pool import is_builtin_solver, shared_pool
-    from harness.solvers import SolverError, option_defaults
-
-    if is_builtin_solver(("name", name)):
-        defaults = option_defaults(name)
-    else:  # a plug-in is loaded in a worker process, never in this one
-        info = shared_pool(1).describe(("name", name, {}), {})
-        if info.get("defaults") is None and "error" in info:
-            raise SolverError(str(info["error"]))
-        defaults = dict(info.get("defaults") or {})
-    if not defaults:  # a solver instance or a factory without options: the registry rejects any given
-        return split_assignments(items, what="option")
-    return parse_assignments(items, defaults, owner=f"solver {name!r}", what="option")
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.run.progress import make_progress
     from harness.run.runner import RunSpec, run_suite
@@ -323,7 +284,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     guard(shared_pool(1), time_limit=args.time_limit, hidden=[args.out],
           memory_limit=getattr(args, "memory_limit", None))
     spec = RunSpec(args.case, _case_params(args.case, args.param), args.solver,
-                   _solver_options(args.solver, args.option), args.runs,
+                   solver_options(args.solver, args.option), args.runs,
                    args.seed, max_iter=args.max_iter, tol=args.tol, batch_size=args.batch_size,
                    threads=args.threads)
     with make_progress(args.quiet) as progress:
@@ -331,7 +292,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                             time_limit=args.time_limit, memory_limit=getattr(args, "memory_limit", None))
     print_summary(summarize(records), title=f"{args.case} × {args.solver}", wide=args.wide)
     print(f"results: {args.out}")
-    return _solver_failures(records)
+    return solver_failures(records)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -472,7 +433,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return _delegate("harness.reproduce", "main_reproduce", args)
 
 
-# leaderboard (issue 23): standard suites, ranking against the reference archive, the static site
+# leaderboard (issue 23): standard suites, ranking against the reference archive; the static site
 def cmd_suite(args: argparse.Namespace) -> int:
     return _delegate("harness.leaderboard.cli", "main_suite", args)
 
@@ -482,7 +443,11 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def cmd_site(args: argparse.Namespace) -> int:
-    return _delegate("harness.leaderboard.cli", "main_site", args)
+    from harness.site.command import site_command
+
+    return site_command(args.out, results=args.results, suite=args.suite, archive=args.archive, alpha=args.alpha,
+                        allow_mixed=args.allow_mixed_suites, runs_pages=args.runs_pages,
+                        docs_results=args.docs_results, asv_html=args.asv_html, serve=args.serve, port=args.port)
 
 
 def _one_line_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
@@ -665,7 +630,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_arguments_from(rr, "harness.reproduce", "add_arguments")
     rr.set_defaults(func=cmd_reproduce)
 
-    # leaderboard (issue 23): harness.leaderboard.cli declares the options
+    # leaderboard (issue 23): harness.leaderboard.cli declares the options of suite and leaderboard
     su = sub.add_parser("suite", help="standard suites: list, show, or run one solver on every cell")
     _add_arguments_from(su, "harness.leaderboard.cli", "add_suite_arguments")
     su.set_defaults(func=cmd_suite)
@@ -673,7 +638,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_arguments_from(lb, "harness.leaderboard.cli", "add_leaderboard_arguments")
     lb.set_defaults(func=cmd_leaderboard)
     st = sub.add_parser("site", help="write the static results site (leaderboard, cases, solvers, reproductions)")
-    _add_arguments_from(st, "harness.leaderboard.cli", "add_site_arguments")
+    st.add_argument("out", help="site directory to write")
+    st.add_argument("--results", nargs="+", action="extend", default=[], metavar="DIR",
+                    help="result directories of new methods (repeatable, accumulates; default: none, references only)")
+    st.add_argument("--suite", default=None, help="suite (default: the result sets' stamp, else standard-v1)")
+    st.add_argument("--archive", default=None, help="reference archive (default: the committed one of the suite)")
+    st.add_argument("--alpha", type=float, default=0.05, help="family-wise error rate of the verdicts (Holm; 0.05)")
+    st.add_argument("--allow-mixed-suites", action="store_true",
+                    help="rank result sets of another suite/version than the archive's (noted) instead of refusing")
+    st.add_argument("--runs-pages", action="store_true", help="one page per run of the new methods")
+    st.add_argument("--docs-results", default="docs/results", help="reproduction pages source (docs/results)")
+    st.add_argument("--asv-html", default=".asv/html", help="built asv history to include when present")
+    st.add_argument("--serve", action="store_true", help="serve the site on 127.0.0.1 after building it")
+    st.add_argument("--port", type=int, default=0, help="port for --serve (default: any free one)")
     st.set_defaults(func=cmd_site)
     return p
 
@@ -709,7 +686,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = argv
     try:
         if getattr(args.func, "__name__", "") in COMPILING_COMMANDS:  # persistent cache on by default
-            from harness.run.compile_cache import enable_compile_cache
+            from harness.jitcache.compile_cache import enable_compile_cache
 
             enable_compile_cache(getattr(args, "compile_cache", None))
         with warnings.catch_warnings():

@@ -16,7 +16,7 @@ Options::
     --critbench-compile-cache DIR|off
                               JAX persistent compilation cache (default:
                               $CRITBENCH_COMPILE_CACHE, else the user cache
-                              directory; see harness.run.compile_cache),
+                              directory; see harness.jitcache.compile_cache),
                               applied when a critbench fixture is first used
 
 Fixtures:
@@ -114,7 +114,7 @@ def critbench_session(request: pytest.FixtureRequest) -> Path | None:
     msg = shadowing_message("cases")
     if msg is not None:
         pytest.fail(f"critbench: {msg}", pytrace=False)
-    from harness.run.compile_cache import enable_compile_cache
+    from harness.jitcache.compile_cache import enable_compile_cache
 
     try:
         return enable_compile_cache(request.config.getoption("critbench_compile_cache", default=None))

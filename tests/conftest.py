@@ -26,7 +26,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 # critbench's own suite compiles a lot: the persistent compile cache (the pytest plugin turns it
 # on only for sessions that use its fixtures, so it is enabled here explicitly).
-from harness.run.compile_cache import enable_compile_cache  # noqa: E402
+from harness.jitcache.compile_cache import enable_compile_cache  # noqa: E402
 
 try:
     enable_compile_cache()

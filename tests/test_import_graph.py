@@ -190,7 +190,7 @@ def _top_level_names(tree: ast.Module) -> set[str] | None:
 def dangling_imports() -> list[str]:
     """``from harness.x import y`` (anywhere, function bodies included) where ``harness.x``
     neither defines ``y`` nor has a submodule ``y`` -- dead code that fails only when run
-    (e.g. the sweep's former ``from harness.run.compile_cache import enable``).  A module
+    (e.g. the sweep's former ``from harness.jitcache.compile_cache import enable``).  A module
     with a PEP 562 ``__getattr__`` must at least name ``y`` in a string (its export table)."""
     known = modules()
     trees = {name: ast.parse(path.read_text(encoding="utf-8"), filename=str(path)) for name, path in known.items()}

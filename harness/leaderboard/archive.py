@@ -271,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="archive file (default: the committed package-data location)")
     args = p.parse_args(argv)
     try:
-        from harness.run.compile_cache import enable_compile_cache
+        from harness.jitcache.compile_cache import enable_compile_cache
 
         enable_compile_cache(None)
         regenerate(args.suite, results=args.results, jobs=args.jobs, out=args.out)

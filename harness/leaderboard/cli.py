@@ -1,14 +1,15 @@
-"""Arguments and entry points of ``critbench suite``, ``critbench leaderboard`` and ``critbench site``.
+"""Arguments and entry points of ``critbench suite`` and ``critbench leaderboard``.
 
-``harness.cli`` only declares the three subcommands and delegates here.
+``harness.cli`` only declares the two subcommands and delegates here; this module imports nothing
+of the CLI (the shared pieces are in :mod:`harness.run.command`).  ``critbench site`` is
+:mod:`harness.site.command`.
 
 * ``critbench suite list`` / ``critbench suite show NAME`` -- the declared suites and their cells;
 * ``critbench suite run --solver S [--option K=V] --out DIR [--suite standard-v1] [--jobs N]`` --
   run only ``S`` on every cell (resumable), the result set stamped with the suite;
 * ``critbench leaderboard DIR [DIR ...] [--out OUT] [--alpha A] [--archive FILE] [--allow-mixed-suites]``
   -- rank the new methods beside the archived references (never rerun);
-  ``critbench leaderboard --regenerate-reference [--jobs 1]`` rebuilds the archive;
-* ``critbench site OUT [--results DIR ...] [--runs-pages] [--serve [--port N]]`` -- the static site.
+  ``critbench leaderboard --regenerate-reference [--jobs 1]`` rebuilds the archive.
 """
 
 from __future__ import annotations
@@ -16,16 +17,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-__all__ = ["add_leaderboard_arguments", "add_site_arguments", "add_suite_arguments", "main_leaderboard",
-           "main_site", "main_suite"]
+__all__ = ["add_leaderboard_arguments", "add_suite_arguments", "main_leaderboard", "main_suite"]
 
 
 def add_suite_arguments(p: argparse.ArgumentParser) -> None:
     """``suite list``, ``suite show [NAME]`` and ``suite run --solver S --out DIR``, each with its own help."""
-    from harness.cli import COMPILE_CACHE_HELP
+    from harness.jitcache.compile_cache import COMPILE_CACHE_HELP
 
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     sub.add_parser("list", help="list the declared suites", description="List the declared suites.")
@@ -60,19 +59,19 @@ def main_suite(args: Any) -> int:
             params = ", ".join(f"{k}={v}" for k, v in c.case_params.items()) or "defaults"
             print(f"  {c.case:<16} [{params}] runs={c.runs} max_iter={c.max_iter} seed={c.seed} tol={c.tol:g}")
         return 0
-    from harness.cli import _solver_failures, _solver_options
-    from harness.run.compile_cache import enable_compile_cache
+    from harness.jitcache.compile_cache import enable_compile_cache
+    from harness.run.command import solver_failures, solver_options
     from harness.run.progress import make_progress
 
     enable_compile_cache(getattr(args, "compile_cache", None))
     t0 = time.perf_counter()
     with make_progress(args.quiet) as progress:
-        records = run_suite_for(suite, args.solver, args.out, options=_solver_options(args.solver, args.option),
+        records = run_suite_for(suite, args.solver, args.out, options=solver_options(args.solver, args.option),
                                 jobs=args.jobs, progress=progress, command=["critbench", *getattr(args, "argv", [])])
     print(f"{suite.name}: {len(records)} runs of {args.solver} on {len(suite.cells)} cells in "
           f"{time.perf_counter() - t0:.0f} s; results: {args.out}")
     print(f"next: critbench leaderboard {args.out}")
-    return _solver_failures(records)
+    return solver_failures(records)
 
 
 def add_leaderboard_arguments(p: argparse.ArgumentParser) -> None:
@@ -100,39 +99,26 @@ def add_leaderboard_arguments(p: argparse.ArgumentParser) -> None:
                         "results/leaderboard-reference/SUITE, results/leaderboard-check/SUITE)")
 
 
-def _check_out_dir(path: str, what: str) -> None:
-    """One-line error (exit 2) when the directory to write is an existing file."""
-    from harness.cli import CLIError
-
-    if Path(path).exists() and not Path(path).is_dir():
-        raise CLIError(f"{what} {path!r} is a file: give a directory to write into")
-
-
-def _build(args: Any) -> Any:
-    from harness.leaderboard.rank import build_leaderboard
-
-    return build_leaderboard(args.dirs, archive=args.archive, suite=args.suite, alpha=args.alpha,
-                             allow_mixed=args.allow_mixed_suites)
-
-
 def main_leaderboard(args: Any) -> int:
     import json
 
-    from harness.leaderboard.rank import format_text, write_outputs
+    from harness.leaderboard.rank import format_text, leaderboard_of, write_outputs
     from harness.results.store import json_default
+    from harness.run.command import check_out_dir
 
     if args.regenerate_reference:
         from harness.leaderboard.archive import regenerate
         from harness.leaderboard.suite import DEFAULT_SUITE
-        from harness.run.compile_cache import enable_compile_cache
+        from harness.jitcache.compile_cache import enable_compile_cache
 
         enable_compile_cache(None)
         regenerate(args.suite or DEFAULT_SUITE, results=args.results, jobs=args.jobs, out=args.archive)
         return 0
     if args.check_references is not None:
         return _check_references(args)
-    _check_out_dir(args.out, "--out")
-    lb = _build(args) if args.dirs else _references_only(args)  # no DIR: the references' own board
+    check_out_dir(args.out, "--out")
+    lb = leaderboard_of(args.dirs, archive=args.archive, suite=args.suite, alpha=args.alpha,
+                        allow_mixed=args.allow_mixed_suites)  # no DIR: the references' own board
     paths = write_outputs(lb, args.out)
     if args.json:
         print(json.dumps(lb.to_json(), indent=1, default=json_default))
@@ -147,7 +133,7 @@ def _check_references(args: Any) -> int:
     from harness._terminal import print_table
     from harness.leaderboard.archive import check_references
     from harness.leaderboard.suite import DEFAULT_SUITE
-    from harness.run.compile_cache import enable_compile_cache
+    from harness.jitcache.compile_cache import enable_compile_cache
     from harness.run.progress import make_progress
 
     enable_compile_cache(None)
@@ -181,58 +167,6 @@ def _check_references(args: Any) -> int:
     for line in lines:
         print(textwrap.fill(line, terminal_width(), subsequent_indent="  ", break_long_words=False))
     return 0
-
-
-def add_site_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("out", help="site directory to write")
-    p.add_argument("--results", nargs="+", action="extend", default=[], metavar="DIR",
-                   help="result directories of new methods (repeatable, accumulates; default: none, references only)")
-    p.add_argument("--suite", default=None, help="suite (default: the result sets' stamp, else standard-v1)")
-    p.add_argument("--archive", default=None, help="reference archive (default: the committed one of the suite)")
-    p.add_argument("--alpha", type=float, default=0.05, help="family-wise error rate of the verdicts (Holm; 0.05)")
-    p.add_argument("--allow-mixed-suites", action="store_true",
-                   help="rank result sets of another suite/version than the archive's (noted) instead of refusing")
-    p.add_argument("--runs-pages", action="store_true", help="one page per run of the new methods")
-    p.add_argument("--docs-results", default="docs/results", help="reproduction pages source (docs/results)")
-    p.add_argument("--asv-html", default=".asv/html", help="built asv history to include when present")
-    p.add_argument("--serve", action="store_true", help="serve the site on 127.0.0.1 after building it")
-    p.add_argument("--port", type=int, default=0, help="port for --serve (default: any free one)")
-
-
-def main_site(args: Any) -> int:
-    from harness.site import build_site, start_server
-
-    _check_out_dir(args.out, "site directory")
-    args.dirs = list(args.results)
-    lb = _build(args) if args.dirs else _references_only(args)
-    t0 = time.perf_counter()
-    info = build_site(args.out, lb, runs_pages=args.runs_pages, docs_results=args.docs_results,
-                      asv_html=args.asv_html)
-    print(f"site: {info['pages']} pages ({info['cases']} cases, {info['solvers']} solvers, {info['run_pages']} run "
-          f"pages, {info['reproductions']} reproductions, asv {'included' if info['asv'] else 'not built'}) in "
-          f"{time.perf_counter() - t0:.1f} s: {Path(args.out) / 'index.html'}")
-    if args.serve:
-        server, url = start_server(args.out, args.port)
-        print(f"serving {args.out} at {url} (Ctrl-C to stop)", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.shutdown()
-            server.server_close()
-    return 0
-
-
-def _references_only(args: Any) -> Any:
-    """A leaderboard of the archive alone (no new method): rankings without verdicts."""
-    from harness.leaderboard import rank as lbr
-    from harness.leaderboard.archive import read_archive
-    from harness.leaderboard.suite import DEFAULT_SUITE
-
-    recs, stamp = read_archive(args.archive, suite=args.suite or DEFAULT_SUITE)
-    return lbr.rank_records(recs, stamp, alpha=args.alpha)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -75,11 +75,11 @@ import numpy as np
 
 from harness.gate.compare import MIN_COST_SAMPLES, mcnemar_greater, sign_greater, significant
 from harness.leaderboard.archive import COLUMNS, read_archive
-from harness.leaderboard.suite import SuiteError, check_stamp
+from harness.leaderboard.suite import DEFAULT_SUITE, SuiteError, check_stamp
 from harness.scoring.score import summarize, wilson_interval
 
 __all__ = ["BETTER", "CHEAPER", "COSTLIER", "NO_DIFFERENCE", "WORSE", "CaseVerdict", "Leaderboard", "LeaderboardError", "PairedTest",
-           "build_leaderboard", "ecdf_figure", "rank_records", "format_text", "load_result_set", "to_markdown", "write_outputs"]
+           "build_leaderboard", "ecdf_figure", "leaderboard_of", "rank_records", "format_text", "load_result_set", "to_markdown", "write_outputs"]
 
 BETTER, WORSE, NO_DIFFERENCE = "better", "worse", "no detectable difference"
 #: Cost-only verdicts: success and correctness do not differ detectably, the cost does.
@@ -509,6 +509,24 @@ def build_leaderboard(
                         sources=[str(s.path) for s in sets])
 
 
+def leaderboard_of(
+    result_dirs: Sequence[str | Path],
+    *,
+    archive: str | Path | None = None,
+    suite: str | None = None,
+    alpha: float = ALPHA,
+    allow_mixed: bool = False,
+) -> Leaderboard:
+    """:func:`build_leaderboard` of ``result_dirs``; with none, the archive's own board (rankings, no verdicts).
+
+    ``critbench leaderboard`` and ``critbench site`` both show this board.
+    """
+    if result_dirs:
+        return build_leaderboard(result_dirs, archive=archive, suite=suite, alpha=alpha, allow_mixed=allow_mixed)
+    recs, stamp = read_archive(archive, suite=suite or DEFAULT_SUITE)
+    return rank_records(recs, stamp, alpha=alpha)
+
+
 def rank_records(
     ref_records: Sequence[Mapping[str, Any]],
     stamp: Mapping[str, Any],
@@ -726,16 +744,16 @@ def ecdf_figure(lb: Leaderboard) -> Any:
     """
     from matplotlib.figure import Figure
 
-    from harness.report._figures import _ecdf, _solver_colors
+    from harness.report import plot_ecdf, solver_colors
 
     solvers = [o["solver"] for o in lb.overall]
-    colors = _solver_colors(solvers)
+    colors = solver_colors(solvers)
     fig = Figure(figsize=(7.0, 4.2))
     ax = fig.add_subplot()
     for s in solvers:
         recs = [r for r in lb.records if r.get("solver") == s]
         vals = np.array([max(float(r.get("hvps") or 0), 1.0) for r in recs if _ok(r)])
-        _ecdf(ax, vals, len(recs), s + ("" if s in lb.ref_solvers else " (new)"), colors[s])
+        plot_ecdf(ax, vals, len(recs), s + ("" if s in lb.ref_solvers else " (new)"), colors[s])
     ax.set_xscale("log")
     ax.set_xlabel("Hessian-vector products to success (at least 1)")
     ax.set_ylabel("fraction of runs solved")

@@ -373,7 +373,7 @@ def bench_case(case_name: str, batches: Sequence[int], *, runs: int, max_iter: i
     import jax.numpy as jnp
 
     from cases import get_case
-    from harness.run.compile_cache import CompileCounter
+    from harness.jitcache.compile_cache import CompileCounter
     from harness.solvers import Problem, get_solver, hvp
 
     case = get_case(case_name, **dict(case_params or {}))

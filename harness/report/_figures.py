@@ -61,7 +61,7 @@ PALETTE = ("#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#2
 FIXED_COLOR_ORDER = ("newton-mr", "pinv-newton", "damped-newton", "exact-newton", "gnm", "btls-gnm")
 
 
-def _solver_colors(solvers: Sequence[str]) -> dict[str, str]:
+def solver_colors(solvers: Sequence[str]) -> dict[str, str]:
     """One colour per solver, independent of which other solvers a figure shows.
 
     A built-in solver (:data:`FIXED_COLOR_ORDER`) always gets its own colour;
@@ -76,8 +76,12 @@ def _solver_colors(solvers: Sequence[str]) -> dict[str, str]:
     return {s: out[s] for s in solvers}
 
 
-def _ecdf(ax: Any, values: np.ndarray, n_total: int, label: str, color: str) -> None:
-    """Step ECDF of ``values`` normalised by ``n_total`` (so it may plateau below 1)."""
+def plot_ecdf(ax: Any, values: np.ndarray, n_total: int, label: str, color: str) -> None:
+    """Step ECDF of ``values`` normalised by ``n_total`` (so it may plateau below 1) on the axes ``ax``.
+
+    ``F(x) = #{i : v_i <= x} / n_total`` over the finite ``v_i``; the report's r and HVP ECDFs and the
+    leaderboard's COCO-style ECDF all draw with it.
+    """
     v = np.sort(values[np.isfinite(values)])
     if v.size == 0 or n_total == 0:
         return
@@ -121,7 +125,7 @@ def loss_index_figure(records: Sequence[Mapping[str, Any]], case: str) -> Figure
         return None
     fig = Figure(figsize=(6.0, 4.2))
     ax = fig.add_subplot()
-    colors = _solver_colors(_solvers(records))
+    colors = solver_colors(_solvers(records))
     for solver in colors:
         for outcome, marker in OUTCOME_MARKERS.items():
             sel = [(x, y) for r, x, y in pts if str(r.get("solver")) == solver and _outcome(r) == outcome]
@@ -291,7 +295,7 @@ def grad_trace_figure(data: ResultsData, records: Sequence[Mapping[str, Any]], c
 def r_ecdf_figure(records: Sequence[Mapping[str, Any]], case: str) -> Figure | None:
     """ECDFs of the final and the maximal relative residual ``r`` per solver, with ``r = 0.9``."""
     solvers = _solvers(records)
-    colors = _solver_colors(solvers)
+    colors = solver_colors(solvers)
     keys = ("final_r", "max_r")
     if not any(math.isfinite(_num(r, k)) for r in records for k in keys):
         return None
@@ -300,7 +304,7 @@ def r_ecdf_figure(records: Sequence[Mapping[str, Any]], case: str) -> Figure | N
     for ax, key in zip(axes, keys):
         for s in solvers:
             recs = [r for r in records if str(r.get("solver")) == s]
-            _ecdf(ax, np.array([_num(r, key) for r in recs]), len(recs), s, colors[s])
+            plot_ecdf(ax, np.array([_num(r, key) for r in recs]), len(recs), s, colors[s])
         ax.axvline(R_FLAT, color="black", ls="--", lw=1, label=f"r = {R_FLAT}")
         ax.set_xlabel(key.replace("_", " "))
         ax.set_ylabel("fraction of runs")
@@ -314,7 +318,7 @@ def r_ecdf_figure(records: Sequence[Mapping[str, Any]], case: str) -> Figure | N
 def hvps_ecdf_figure(records: Sequence[Mapping[str, Any]], case: str) -> Figure | None:
     """Fraction of *all* runs that succeeded within ``x`` HVPs, per solver (plateau = success rate)."""
     solvers = _solvers(records)
-    colors = _solver_colors(solvers)
+    colors = solver_colors(solvers)
     fig = Figure(figsize=(6.0, 3.6))
     ax = fig.add_subplot()
     drawn = False
@@ -322,7 +326,7 @@ def hvps_ecdf_figure(records: Sequence[Mapping[str, Any]], case: str) -> Figure 
         recs = [r for r in records if str(r.get("solver")) == s]
         vals = np.array([_num(r, "hvps") for r in recs if r.get("outcome") == "critical"])
         if np.isfinite(vals).any():
-            _ecdf(ax, np.maximum(vals, 1.0), len(recs), s, colors[s])
+            plot_ecdf(ax, np.maximum(vals, 1.0), len(recs), s, colors[s])
             drawn = True
     if not drawn:
         return None
@@ -337,7 +341,7 @@ def hvps_ecdf_figure(records: Sequence[Mapping[str, Any]], case: str) -> Figure 
 
 def _on_axis(snapshot_iter: np.ndarray, cutoffs: Sequence[float]) -> np.ndarray | None:
     """``snapshot_iter`` of one run re-indexed to ``cutoffs`` (NaN where its store has no such cutoff)."""
-    from harness.scoring.outcomes import snapshot_cutoffs_for
+    from harness.results.outcomes import snapshot_cutoffs_for
 
     try:
         axis = snapshot_cutoffs_for(snapshot_iter.size, tuple(cutoffs))
@@ -350,7 +354,7 @@ def cutoff_reach_figure(data: ResultsData, records: Sequence[Mapping[str, Any]],
                         cutoffs: Sequence[float]) -> Figure | None:
     """Fraction of runs whose ``||grad L||^2`` fell below each snapshot cutoff (from ``snapshot_iter``)."""
     solvers = _solvers(records)
-    colors = _solver_colors(solvers)
+    colors = solver_colors(solvers)
     frac: dict[str, list[float]] = {}
     for s in solvers:
         its = [data.row_array(r, "snapshot_iter") for r in records if str(r.get("solver")) == s]

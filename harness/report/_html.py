@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.scoring.outcomes import SNAPSHOT_CUTOFFS
+from harness.results.outcomes import SNAPSHOT_CUTOFFS
 from harness.scoring.score import summarize
 
 from . import _figures as figs
@@ -34,7 +34,7 @@ def _baseline_section(records: Sequence[Mapping[str, Any]], baseline: str | Path
         raise ReportError(f"baseline: {exc}") from None
 
 
-#: Default snapshot cutoffs (``harness.scoring.outcomes.SNAPSHOT_CUTOFFS``, JAX-free).  ``meta.json`` may override.
+#: Default snapshot cutoffs (``harness.results.outcomes.SNAPSHOT_CUTOFFS``, JAX-free).  ``meta.json`` may override.
 DEFAULT_CUTOFFS = SNAPSHOT_CUTOFFS
 #: Optional file of precomputed cutoff analyses: ``{case: harness.scoring.score.cutoff_analysis(...)}``.
 CUTOFF_FILE = "cutoff_analysis.json"

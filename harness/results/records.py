@@ -18,7 +18,7 @@ Outcomes (``outcome``), in the order the scorer decides them:
 * ``gradient-flat`` -- ``r > 0.9`` and ``r_H < 5e-4`` at the final point;
 * ``other``    -- anything else.
 
-This module imports only the standard library and :mod:`harness.scoring.outcomes` (no JAX, no NumPy).
+This module imports only the standard library and :mod:`harness.results.outcomes` (no JAX, no NumPy).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from harness.scoring.outcomes import OUTCOMES  # re-exported: every outcome a record can carry
+from harness.results.outcomes import OUTCOMES  # re-exported: every outcome a record can carry
 
 __all__ = ["FIELDS_BY_NAME", "OUTCOMES", "RECORD_FIELDS", "RecordField", "check_record", "markdown_table"]
 

@@ -49,7 +49,7 @@ _STATE: dict[str, Any] = {"state": None, "cache": None}
 
 def _worker_state(cache: str | None) -> WorkerState:
     if cache and _STATE["cache"] != cache:
-        from harness.run.compile_cache import enable_compile_cache
+        from harness.jitcache.compile_cache import enable_compile_cache
 
         enable_compile_cache(cache)
         _STATE["cache"] = cache

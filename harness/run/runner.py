@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.run import provenance as _prov
-from harness.run.compile_cache import enable_compile_cache
+from harness.jitcache.compile_cache import enable_compile_cache
 from harness.run.execute import execute
 from harness.run.initial_points import POOL, initial_points, pool_seed
 from harness.run.keys import case_key, run_id, solver_key, solver_options_of, stable_hash
@@ -52,7 +52,7 @@ from harness.run.spec import DEFAULT_BATCH, RunSpec
 from harness.run.worker import WARMUP_TOL  # noqa: F401 - re-exported
 from harness.results.store import ResultStore
 from harness.scoring.oracles import point_oracles
-from harness.scoring.outcomes import SNAPSHOT_CUTOFFS
+from harness.results.outcomes import SNAPSHOT_CUTOFFS
 
 __all__ = [
     "DEFAULT_BATCH", "DEFAULT_TIME_LIMIT", "POOL", "RunSpec", "block_size", "case_key", "default_batch_size",
@@ -126,7 +126,7 @@ def run_suite(
     blocks of different cells run side by side.
 
     ``compile_cache``: a directory or ``"off"`` to set JAX's persistent
-    compilation cache (:func:`harness.run.compile_cache.enable_compile_cache`);
+    compilation cache (:func:`harness.jitcache.compile_cache.enable_compile_cache`);
     None leaves this process's setting as it is (the CLI enables the cache at
     start-up).  Worker processes get the setting in effect.
 

@@ -39,7 +39,7 @@ import numpy as np
 from harness.run.keys import run_id
 from harness.run.worker import cost_source_of, isolated_data, solver_failure
 from harness.scoring.oracles import point_oracles
-from harness.scoring.outcomes import FAILED_OUTCOMES
+from harness.results.outcomes import FAILED_OUTCOMES
 from harness.scoring.score import score_run, status_name
 
 __all__ = ["Resolved", "ShardResult", "batch_arrays", "build_records", "check_result", "isolated_data", "pad_rows",

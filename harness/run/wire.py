@@ -103,7 +103,7 @@ class ReplyLimits:
     @classmethod
     def for_task(cls, task: Any) -> ReplyLimits:
         """The limits of a :class:`~harness.run.worker.SolveTask`'s reply."""
-        from harness.scoring.outcomes import SNAPSHOT_CUTOFFS
+        from harness.results.outcomes import SNAPSHOT_CUTOFFS
 
         rows, dim = np.shape(task.theta0)
         return cls(int(rows), int(dim), int(task.max_iter) + 1, len(SNAPSHOT_CUTOFFS))

@@ -399,7 +399,7 @@ def _serve(fd: int, cache: str | None) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent()
-    from harness.run.compile_cache import enable_compile_cache
+    from harness.jitcache.compile_cache import enable_compile_cache
 
     if cache:
         enable_compile_cache(cache)

@@ -50,7 +50,7 @@ def _oracles_impl(loss_fn: Callable, with_hessian: bool, thetas: Any, data: Any)
 @functools.lru_cache(maxsize=1)
 def _batched_oracles() -> Callable:
     """The jitted oracles (traces kept on disk beside the compile cache, like the solver loop's)."""
-    from harness.solvers._exported import ExportedJit
+    from harness.jitcache.exported import ExportedJit
 
     return ExportedJit(_oracles_impl, static_argnums=(0, 1))
 

@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 
 from cases._core import CRITICAL_GRAD_SQ, INDEX_EIG_TOL, Case, CriticalClass
-from harness.scoring.outcomes import OUTCOMES, SNAPSHOT_CUTOFFS, snapshot_cutoffs_for, status_name
+from harness.results.outcomes import OUTCOMES, SNAPSHOT_CUTOFFS, snapshot_cutoffs_for, status_name
 
 __all__ = ["CUTOFFS", "OUTCOMES", "SNAPSHOT_CUTOFFS", "class_errors", "cutoff_analysis", "cutoff_entry",
            "filtered_final_points", "flatness_statistics",
@@ -545,7 +545,7 @@ def cutoff_analysis(
         arrays: ``batch_id -> arrays`` as returned by :func:`harness.results.store.load_arrays`.
         cutoffs: the ``eps`` values to report.
         snapshot_cutoffs: the order of the ``snapshots`` axis (``SNAPSHOT_CUTOFFS``); a batch whose
-            axis has another length is read with :func:`harness.scoring.outcomes.snapshot_cutoffs_for`
+            axis has another length is read with :func:`harness.results.outcomes.snapshot_cutoffs_for`
             (results stored before 1e-8 was added have three columns).
         oracle: optional ``theta -> (loss, grad, hessian)``; default dense.
 

@@ -50,8 +50,8 @@ import numpy as np
 jax.config.update("jax_enable_x64", True)
 
 # Run status codes and snapshot cutoffs (shared by every solver, stored in results)
-# live in the one JAX-free module harness.scoring.outcomes.
-from harness.scoring.outcomes import (  # noqa: E402
+# live in the one JAX-free module harness.results.outcomes.
+from harness.results.outcomes import (  # noqa: E402
     CONVERGED,
     DIVERGED,
     MAX_ITER,
@@ -61,7 +61,7 @@ from harness.scoring.outcomes import (  # noqa: E402
     STATUS_NAMES,
 )
 
-from ._exported import ExportedJit  # noqa: E402
+from harness.jitcache.exported import ExportedJit  # noqa: E402
 
 #: Per-iteration trace fields, each an array of shape ``(batch, max_iter + 1)``.
 #: Entry ``k`` describes iterate ``k`` (entry 0 the initial point); the step

@@ -24,7 +24,7 @@ from typing import Any
 
 from harness.results.store import ResultStore
 from harness.run.plan import DEFAULT_TIME_LIMIT, Plan, block_size, default_batch_size, plan_cell, use_refill
-from harness.scoring.outcomes import FAILED_OUTCOMES, SNAPSHOT_CUTOFFS
+from harness.results.outcomes import FAILED_OUTCOMES, SNAPSHOT_CUTOFFS
 from harness.sweep.spec import Sweep
 
 #: How long the client waits to connect to ``--scheduler``.

@@ -118,11 +118,11 @@ def test_typing_is_idempotent():
 
 def test_cli_sweep_and_python_give_one_value():
     """Issue 20: `forcing = 0` (TOML / Python int) and `--option forcing=0.0` are one value."""
-    from harness.cli import _solver_options
+    from harness.run.command import solver_options
     from harness.run.spec import RunSpec
     from harness.sweep.spec import parse_sweep
 
-    cli = _solver_options("newton-mr", ["forcing=0.0"])
+    cli = solver_options("newton-mr", ["forcing=0.0"])
     py = RunSpec("quartic", {}, "newton-mr", {"forcing": 0}, 2, 0).solver_options
     (cell,) = parse_sweep({"runs": 2, "case": {"name": "quartic"},
                            "solver": {"name": "newton-mr", "options": {"forcing": 0}}}).cells

@@ -115,11 +115,11 @@ def test_a_recorded_trace_is_drawn_over_its_iterations() -> None:
 
 
 def test_one_colour_per_solver_whatever_the_figure_shows() -> None:
-    from harness.report._figures import _solver_colors
+    from harness.report import solver_colors
 
-    a = _solver_colors(["mine", "newton-mr", "pinv-newton"])
-    b = _solver_colors(["pinv-newton", "newton-mr"])
-    c = _solver_colors(["newton-mr", "zeta", "mine"])
+    a = solver_colors(["mine", "newton-mr", "pinv-newton"])
+    b = solver_colors(["pinv-newton", "newton-mr"])
+    c = solver_colors(["newton-mr", "zeta", "mine"])
     assert a["newton-mr"] == b["newton-mr"] == c["newton-mr"] and a["pinv-newton"] == b["pinv-newton"]
     assert a["mine"] == c["mine"] and len(set(c.values())) == 3
 

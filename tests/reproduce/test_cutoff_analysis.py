@@ -14,7 +14,7 @@ import pytest
 
 from cases import get_case
 from harness.scoring.cutoffs import _merge
-from harness.scoring.outcomes import SNAPSHOT_CUTOFFS
+from harness.results.outcomes import SNAPSHOT_CUTOFFS
 from harness.scoring.score import cutoff_analysis
 
 MIN, OFF, NAN = [-3.0, 0.0], [0.0, 1.0], [math.nan, math.nan]

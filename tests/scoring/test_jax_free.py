@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from harness.scoring import outcomes
+from harness.results import outcomes
 
 
 @pytest.mark.parametrize(
-    "module", ["harness.scoring.outcomes", "harness.scoring.score", "harness.results.store", "harness.report", "cases", "cases._core"]
+    "module", ["harness.results.outcomes", "harness.scoring.score", "harness.results.store", "harness.report", "cases", "cases._core"]
 )
 def test_module_does_not_import_jax(module):
     code = f"import sys, {module}\nassert 'jax' not in sys.modules, sorted(m for m in sys.modules if 'jax' in m)[:5]\n"

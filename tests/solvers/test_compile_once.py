@@ -1,10 +1,10 @@
 """Compile once per shape: a second solve / cell with the same shapes compiles nothing, and the
-persistent cache (harness.run.compile_cache) is configured by flag > environment > user default."""
+persistent cache (harness.jitcache.compile_cache) is configured by flag > environment > user default."""
 
 import numpy as np
 import pytest
 
-from harness.run.compile_cache import ENV_VAR, CompileCounter, default_cache_dir, enable_compile_cache, resolve_cache_dir
+from harness.jitcache.compile_cache import ENV_VAR, CompileCounter, default_cache_dir, enable_compile_cache, resolve_cache_dir
 
 
 def test_second_run_of_the_same_shapes_does_not_recompile(tmp_path):

@@ -1,4 +1,4 @@
-"""Traced solver loops persisted with ``jax.export`` (``harness/solvers/_exported.py``).
+"""Traced solver loops persisted with ``jax.export`` (``harness/jitcache/exported.py``).
 
 A warm process must not trace again, the results must equal the plain
 ``jax.jit`` path bit for bit, and anything that could make a stored trace
@@ -14,9 +14,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from harness.run.compile_cache import enable_compile_cache
+from harness.jitcache.compile_cache import enable_compile_cache
 from harness.solvers import Problem, get_solver
-from harness.solvers._exported import SUBDIR, ExportedJit
+from harness.jitcache.exported import SUBDIR, ExportedJit
 
 TRACES: list[str] = []
 
@@ -189,7 +189,7 @@ def test_a_payload_that_does_not_match_its_hash_falls_back_to_jit(cache):
 def test_an_entry_with_an_unknown_or_wrong_output_tree_falls_back_to_jit(cache, tree):
     """A correctly hashed entry whose output tree names an unknown container, a class outside the
     key's packages, a non-str dict key, or the wrong number of leaves: plain jit, the same result."""
-    from harness.solvers import _exported
+    from harness.jitcache import exported as _exported
 
     data, x = {"c": jnp.arange(3.0)}, jnp.ones(3)
     ExportedJit(impl, static_argnums=(0, 1, 4))(Scale(), loss, x, data, 7)
@@ -206,7 +206,7 @@ def test_the_exported_cache_module_deserializes_nothing_but_json_and_jax_export(
     import ast
     from pathlib import Path
 
-    from harness.solvers import _exported
+    from harness.jitcache import exported as _exported
 
     tree = ast.parse(Path(_exported.__file__).read_text())
     banned = {"pickle", "cPickle", "_pickle", "cloudpickle", "dill", "marshal", "shelve", "joblib"}

@@ -1,6 +1,6 @@
 """Traced solver loops kept on disk, so a warm process skips Python tracing as well as XLA compilation.
 
-JAX's persistent compilation cache (``harness.run.compile_cache``) saves the XLA
+JAX's persistent compilation cache (``harness.jitcache.compile_cache``) saves the XLA
 *compilation* of the solver loop, but every new process still *traces* it:
 about 0.8 s of Python for Newton-MR's loop with MINRES-QLP inside, which was
 most of a warm ``critbench run``'s "compile s".  :class:`ExportedJit` wraps a
@@ -27,7 +27,7 @@ directory is unset (``--compile-cache off``), or exporting fails (e.g. a host
 callback, an output container outside the set below), the call goes to the
 plain ``jax.jit`` function.  Results are the same executable either way:
 ``tests/solvers/test_exported.py`` checks them bit for bit.  Only ``jax`` and
-the standard library are used (the solvers room).
+the standard library are used (the bottom room :mod:`harness.jitcache`).
 
 **Nothing in an entry can run code in the reading process** (the judge reads
 these files too, through :mod:`harness.scoring.oracles`, and a plug-in's worker

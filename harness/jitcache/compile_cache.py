@@ -27,11 +27,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENV_VAR", "CompileCounter", "default_cache_dir", "enable_compile_cache", "resolve_cache_dir"]
+__all__ = ["COMPILE_CACHE_HELP", "ENV_VAR", "CompileCounter", "default_cache_dir", "enable_compile_cache", "resolve_cache_dir"]
 
 #: Environment variable overriding the cache directory (``off`` disables).
 ENV_VAR = "CRITBENCH_COMPILE_CACHE"
 _OFF = {"off", "0", "none", "false", "no"}
+#: The ``--compile-cache`` option's help, one text for every command that takes it.
+COMPILE_CACHE_HELP = ("JAX persistent compilation cache directory, or 'off' (default: $CRITBENCH_COMPILE_CACHE, "
+                      "else the user cache directory; see harness.jitcache.compile_cache)")
 
 _BACKEND_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 _CACHE_HIT_EVENT = "/jax/compilation_cache/cache_hits"
