@@ -40,7 +40,7 @@ exact tests, built from the gate's one-sided ones
 
 Family-wise error: every test performed on the leaderboard (all new methods x
 references x cases x metrics) is one family, controlled at ``alpha`` by Holm's
-step-down correction (:func:`harness.gate.compare.significant`).  The verdict
+step-down correction (:func:`harness.stats.significant`).  The verdict
 of a (new, reference, case) triple is **lexicographic** (:func:`verdict_of`):
 
 1. a significant success test decides: ``better`` / ``worse`` (for the new method);
@@ -73,10 +73,11 @@ from typing import Any
 
 import numpy as np
 
-from harness.gate.compare import MIN_COST_SAMPLES, mcnemar_greater, sign_greater, significant
+from harness.gate.compare import MIN_COST_SAMPLES
 from harness.leaderboard.archive import COLUMNS, read_archive
 from harness.leaderboard.suite import SuiteError, check_stamp
-from harness.scoring.score import summarize, wilson_interval
+from harness.scoring.score import summarize
+from harness.stats import mcnemar_greater, sign_greater, significant, two_sided, wilson_interval
 
 __all__ = ["BETTER", "CHEAPER", "COSTLIER", "NO_DIFFERENCE", "WORSE", "CaseVerdict", "Leaderboard", "LeaderboardError", "PairedTest",
            "build_leaderboard", "ecdf_figure", "rank_records", "format_text", "load_result_set", "to_markdown", "write_outputs"]
@@ -204,11 +205,6 @@ def _label_new(sets: Sequence[ResultSet], taken: set[str]) -> list[dict[str, Any
 
 
 # --------------------------------------------------------------------------- paired tests
-def _two_sided(p_one: float, p_other: float) -> float:
-    """Two-sided exact p-value of a Binomial(d, 1/2) statistic from its two one-sided tails."""
-    return float(min(1.0, 2.0 * min(p_one, p_other)))
-
-
 @dataclasses.dataclass
 class PairedTest:
     """One two-sided paired test: ``metric`` (success, correct, hvps or judge_cpu_seconds), counts, p-value.
@@ -287,19 +283,19 @@ def _paired(case: str, ckey: str, new: str, ref: str, pr: Sequence[tuple[Mapping
     rs, ns = [_ok(a) for a, _ in pr], [_ok(b) for _, b in pr]
     tests = [PairedTest("success", len(pr), sum(n and not r for r, n in zip(rs, ns)),
                         sum(r and not n for r, n in zip(rs, ns)),
-                        _two_sided(mcnemar_greater(rs, ns), mcnemar_greater(ns, rs)))]
+                        two_sided(mcnemar_greater(rs, ns), mcnemar_greater(ns, rs)))]
     if any(a.get("correct") is not None for a, _ in pr) and any(b.get("correct") is not None for _, b in pr):
         rc, nc = [a.get("correct") is True for a, _ in pr], [b.get("correct") is True for _, b in pr]
         tests.append(PairedTest("correct", len(pr), sum(n and not r for r, n in zip(rc, nc)),
                                 sum(r and not n for r, n in zip(rc, nc)),
-                                _two_sided(mcnemar_greater(rc, nc), mcnemar_greater(nc, rc))))
+                                two_sided(mcnemar_greater(rc, nc), mcnemar_greater(nc, rc))))
     solved = [(a, b) for a, b in pr if _ok(a) and _ok(b)]
     metric = JUDGE_COST if solved and all(x.get(JUDGE_COST) is not None for ab in solved for x in ab) else "hvps"
     both = [(float(a.get(metric) or 0), float(b.get(metric) or 0)) for a, b in solved]
     if len(both) >= MIN_COST_SAMPLES:
         hr, hn = [x for x, _ in both], [y for _, y in both]
         tests.append(PairedTest(metric, len(both), sum(y < x for x, y in both), sum(y > x for x, y in both),
-                                _two_sided(sign_greater(hr, hn), sign_greater(hn, hr))))
+                                two_sided(sign_greater(hr, hn), sign_greater(hn, hr))))
     else:
         tests.append(PairedTest(metric, len(both), 0, 0, None))
 
