@@ -47,6 +47,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from harness._format import number, percent_ci
 from harness.scoring.outcomes import FAILED_OUTCOMES
 from harness.results.store import json_default as _json_default
 
@@ -76,19 +77,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 # --------------------------------------------------------------------------- printing
-def _fmt(v: Any, digits: int = 3) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.{digits}g}"
-    return str(v)
-
-
 def _ci(row: Mapping[str, Any], frac: str, ci: str) -> str:
-    if row.get(frac) is None:
-        return "-"
-    lo, hi = row[ci]
-    return f"{100 * row[frac]:.0f}% [{100 * lo:.0f}, {100 * hi:.0f}]"
+    return percent_ci(row.get(frac), row.get(ci))
 
 
 #: ``critbench score`` columns shown without ``--wide`` (the rest need ``--wide``).
@@ -106,9 +96,9 @@ def summary_table(rows: Sequence[Mapping[str, Any]], wide: bool = False) -> tupl
         "correct/verified (95% CI)": _verified, "unverified": lambda r: str(r.get("unverified", 0)),
         "flat final/ever": lambda r: f"{r['gradient_flat']}/{r['gradient_flat_ever']}",
         "flat ever (solver-reported)": lambda r: str(r.get("gradient_flat_ever_reported", "-")),
-        "diverged": lambda r: str(r["diverged"]), "|loss err|": lambda r: _fmt(r["mean_abs_loss_error"]),
-        "HVPs/success": lambda r: _fmt(r["hvps_per_success"], 4), "s/success": lambda r: _fmt(r["seconds_per_success"]),
-        "compile s": lambda r: _fmt(r["compile_seconds"], 2),
+        "diverged": lambda r: str(r["diverged"]), "|loss err|": lambda r: number(r["mean_abs_loss_error"]),
+        "HVPs/success": lambda r: number(r["hvps_per_success"], 4), "s/success": lambda r: number(r["seconds_per_success"]),
+        "compile s": lambda r: number(r["compile_seconds"], 2),
     }
     head = [c for c in cols if c != "correct (95% CI)"] if wide else list(COMPACT_SUMMARY)
     return head, [[cols[c](r) for c in head] for r in rows]

@@ -70,6 +70,7 @@ from typing import Any
 
 import numpy as np
 
+from harness._format import fixed
 from harness.results.store import json_default as _json_default
 from harness.stats import (
     CORRECTIONS,
@@ -389,8 +390,8 @@ class CompareReport:
                 name = c.label if i == 0 else ""
                 verdict = "REGRESSION" if t.regression else (t.note or "ok")
                 test = f"{t.test} n={t.n}" if t.test and t.n is not None else (t.test or "-")
-                lines.append(f"{name[:34]:<34} {t.metric:<9} {test:<15} {_fmt(t.base):>9} {_fmt(t.new):>9} "
-                             f"{_fmt(t.p):>9} {_fmt(t.threshold):>9}  {verdict}")
+                lines.append(f"{name[:34]:<34} {t.metric:<9} {test:<15} {fixed(t.base):>9} {fixed(t.new):>9} "
+                             f"{fixed(t.p):>9} {fixed(t.threshold):>9}  {verdict}")
         for side, cells in (("base", self.only_base), ("new", self.only_new)):
             for cell in cells:
                 lines.append(f"{cell.label[:34]:<34} only in {side} (not compared)")
@@ -403,8 +404,8 @@ class CompareReport:
         if self.ok:
             lines.append("no significant regression")
         else:
-            lines.append("REGRESSION in: " + "; ".join(f"{c.label} ({t.metric}: {_fmt(t.base)} -> {_fmt(t.new)}, "
-                                                          f"p={_fmt(t.p)})" for c, t in self.regressions))
+            lines.append("REGRESSION in: " + "; ".join(f"{c.label} ({t.metric}: {fixed(t.base)} -> {fixed(t.new)}, "
+                                                          f"p={fixed(t.p)})" for c, t in self.regressions))
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
@@ -417,14 +418,6 @@ class CompareReport:
                        "cost_changes": [ch.to_json() for ch in cost_changes(c)]} for c in self.cells],
             "only_base": [c.label for c in self.only_base], "only_new": [c.label for c in self.only_new],
         }
-
-
-def _fmt(x: float | None) -> str:
-    if x is None:
-        return "-"
-    if isinstance(x, float) and (x == 0 or 1e-3 <= abs(x) < 1e5):
-        return f"{x:.3f}" if abs(x) < 10 else f"{x:.1f}"
-    return f"{x:.2g}"
 
 
 def compare(

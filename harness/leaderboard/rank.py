@@ -73,6 +73,7 @@ from typing import Any
 
 import numpy as np
 
+from harness._format import number, percent_ci
 from harness.gate.compare import MIN_COST_SAMPLES
 from harness.leaderboard.archive import COLUMNS, read_archive
 from harness.leaderboard.suite import SuiteError, check_stamp
@@ -575,16 +576,6 @@ def rank_records(
 
 
 # --------------------------------------------------------------------------- output
-def _pct(frac: float | None, ci: Sequence[float] | None) -> str:
-    if frac is None:
-        return "-"
-    return f"{100 * frac:.0f}% [{100 * ci[0]:.0f}, {100 * ci[1]:.0f}]" if ci else f"{100 * frac:.0f}%"
-
-
-def _num(v: Any) -> str:
-    return "-" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))
-
-
 #: Columns of the terminal tables without ``--wide`` (:func:`format_text`); the site and markdown show all.
 COMPACT = {
     "overall": ("rank", "solver", "runs", "success (95% CI)", "correct (95% CI)", "HVPs/success", "vs references"),
@@ -610,8 +601,8 @@ def overall_table(lb: Leaderboard) -> tuple[list[str], list[list[str]]]:
         vs = [v for v in lb.verdicts if v.new == o["solver"]]
         tally = verdict_tally(vs) if vs else "reference"
         body.append([str(o["rank"]), o["solver"], str(o["cells"]), str(o["runs"]),
-                     _pct(o["success_fraction"], o["success_ci"]), _pct(o["correct_fraction"], o["correct_ci"]),
-                     str(o["gradient_flat_ever"]), _num(o["hvps_per_success"]), f"{o['mean_rank']:.2f}", tally])
+                     percent_ci(o["success_fraction"], o["success_ci"]), percent_ci(o["correct_fraction"], o["correct_ci"]),
+                     str(o["gradient_flat_ever"]), number(o["hvps_per_success"], 4), f"{o['mean_rank']:.2f}", tally])
     return head, body
 
 
@@ -627,8 +618,8 @@ def case_table(lb: Leaderboard, case: str, ckey: str) -> tuple[list[str], list[l
     head = ["rank", "solver", "runs", "success (95% CI)", "correct (95% CI)", "flat final/ever", "HVPs/success",
             "ERT (HVPs)"]
     body = [[str(r["rank"]), r["solver"] + ("" if r["reference"] else " *"), str(r["runs"]),
-             _pct(r["success_fraction"], r["success_ci"]), _pct(r["correct_fraction"], r["correct_ci"]),
-             f"{r['gradient_flat']}/{r['gradient_flat_ever']}", _num(r["hvps_per_success"]), _num(r["ert_hvps"])]
+             percent_ci(r["success_fraction"], r["success_ci"]), percent_ci(r["correct_fraction"], r["correct_ci"]),
+             f"{r['gradient_flat']}/{r['gradient_flat_ever']}", number(r["hvps_per_success"], 4), number(r["ert_hvps"], 4)]
             for r in lb.rows if (r["case"], r["case_key"]) == (case, ckey)]
     return head, body
 

@@ -7,12 +7,11 @@ with a provenance footer, and a sweep section (success and cost against
 each swept parameter) when runs differ in a case parameter or solver option.
 """
 
-from ._html import CUTOFF_FILE, render_html, render_report, summary_table
+from ._html import render_html, render_report, summary_table
 from ._load import ReportError, ResultsData, load_results
 from ._sweep import sweep_rows, sweep_section, swept_parameters
 
 __all__ = [
-    "CUTOFF_FILE",
     "ReportError",
     "ResultsData",
     "load_results",

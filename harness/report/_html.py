@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.results.store import CUTOFF_FILE
 from harness.scoring.outcomes import SNAPSHOT_CUTOFFS
 from harness.scoring.score import summarize
 
@@ -36,8 +37,6 @@ def _baseline_section(records: Sequence[Mapping[str, Any]], baseline: str | Path
 
 #: Default snapshot cutoffs (``harness.scoring.outcomes.SNAPSHOT_CUTOFFS``, JAX-free).  ``meta.json`` may override.
 DEFAULT_CUTOFFS = SNAPSHOT_CUTOFFS
-#: Optional file of precomputed cutoff analyses: ``{case: harness.scoring.score.cutoff_analysis(...)}``.
-CUTOFF_FILE = "cutoff_analysis.json"
 
 #: Summary-table columns: (row key of ``harness.scoring.score.summarize``, header, interval key or None).
 COLUMNS = (
@@ -78,7 +77,7 @@ def _esc(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
 
-def _fmt(v: Any) -> str:
+def _cell(v: Any) -> str:
     """A table cell: 3 significant digits, ``inf`` as the symbol, ``None`` as a dash."""
     if v is None:
         return "–"
@@ -93,9 +92,9 @@ def _fmt(v: Any) -> str:
             return "∞" if v > 0 else "−∞"
         return f"{v:.3g}"
     if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v):
-        return f"[{_fmt(float(v[0]))}, {_fmt(float(v[1]))}]"
+        return f"[{_cell(float(v[0]))}, {_cell(float(v[1]))}]"
     if isinstance(v, Mapping):
-        return ", ".join(f"{k}: {_fmt(x)}" for k, x in v.items())
+        return ", ".join(f"{k}: {_cell(x)}" for k, x in v.items())
     return str(v)
 
 
@@ -115,7 +114,7 @@ def summary_table(rows: Sequence[Mapping[str, Any]]) -> str:
     for row in rows:
         tds = []
         for key, _, ci in cols:
-            cell = _fmt(row.get(key))
+            cell = _cell(row.get(key))
             if ci and row.get(key) is not None:
                 cell = _pct_cell(row[key], row.get(ci))
             cls = ' class="t"' if key in ("case", "solver") else (' class="p"' if ci else "")
@@ -149,11 +148,11 @@ def _cutoff_table(analysis: Sequence[Mapping[str, Any]], partial: bool = False) 
         return a.get(key)
 
     rows = "".join(
-        f"<tr><td>{_esc(_fmt(float(a.get('cutoff', math.nan))))}</td><td>{_esc(_fmt(a.get('n_points')))}</td>"
-        f"<td>{_esc(_fmt(a.get('mean_abs_loss_error')))}</td>"
-        f"<td>{_esc(_fmt(measured(a, 'fraction_correct_index')))}</td>"
-        f"<td>{_esc(_fmt(a.get('n_matched')))}</td>"
-        f"<td>{_esc(_fmt(measured(a, 'fraction_correct_index_of_matched')))}</td></tr>"
+        f"<tr><td>{_esc(_cell(float(a.get('cutoff', math.nan))))}</td><td>{_esc(_cell(a.get('n_points')))}</td>"
+        f"<td>{_esc(_cell(a.get('mean_abs_loss_error')))}</td>"
+        f"<td>{_esc(_cell(measured(a, 'fraction_correct_index')))}</td>"
+        f"<td>{_esc(_cell(a.get('n_matched')))}</td>"
+        f"<td>{_esc(_cell(measured(a, 'fraction_correct_index_of_matched')))}</td></tr>"
         for a in analysis
     )
     note = ('<p class="note">–: not measured' + (" (a partial ground truth cannot judge a point outside its "

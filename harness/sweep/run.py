@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.results.store import ResultStore
-from harness.run.plan import DEFAULT_TIME_LIMIT, Plan, block_size, default_batch_size, plan_cell, use_refill
+from harness.run.limits import DEFAULT_TIME_LIMIT
+from harness.run.plan import Plan, block_size, default_batch_size, plan_cell, use_refill
 from harness.scoring.outcomes import FAILED_OUTCOMES, SNAPSHOT_CUTOFFS
 from harness.sweep.spec import Sweep
 
