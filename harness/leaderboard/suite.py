@@ -64,13 +64,13 @@ class SuiteCell:
 
 @dataclasses.dataclass(frozen=True)
 class Suite:
-    """A named, versioned suite: its cells, the reference solvers and their dense-solver restriction."""
+    """A named, versioned suite: its cells, the reference solvers and the largest case a dense-Hessian
+    solver (one that declares ``dense``, :func:`harness.solvers.is_dense`) is run on."""
 
     name: str
     description: str
     cells: tuple[SuiteCell, ...]
     reference_solvers: tuple[str, ...]
-    dense_solvers: frozenset[str] = frozenset()
     dense_max_dim: int = 200
 
     @property
@@ -84,12 +84,13 @@ class Suite:
     def reference_specs(self) -> list[RunSpec]:
         """Every cell x every reference solver (dense solvers skipped above ``dense_max_dim``), case-major."""
         from cases import get_case
+        from harness.solvers import is_dense
 
         out = []
         for c in self.cells:
             dim = get_case(c.case, **dict(c.case_params)).dim
             for s in self.reference_solvers:
-                if s in self.dense_solvers and dim > self.dense_max_dim:
+                if is_dense(s) and dim > self.dense_max_dim:
                     continue
                 out.append(c.spec(s))
         return out
@@ -124,7 +125,6 @@ STANDARD_V1 = Suite(
         SuiteCell("xor", {}, 20, 200),
     ),
     reference_solvers=("btls-gnm", "damped-newton", "exact-newton", "gnm", "newton-mr", "pinv-newton"),
-    dense_solvers=frozenset({"exact-newton", "pinv-newton"}),
     dense_max_dim=200,
 )
 
@@ -140,7 +140,6 @@ STANDARD_V2 = Suite(
                 "iterations, seed 0, tol 1e-10",
     cells=STANDARD_V1.cells + (SuiteCell("relu-teacher-student", {"k": 6}, 20, 200),),
     reference_solvers=STANDARD_V1.reference_solvers,
-    dense_solvers=STANDARD_V1.dense_solvers,
     dense_max_dim=STANDARD_V1.dense_max_dim,
 )
 

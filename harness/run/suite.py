@@ -5,8 +5,8 @@ Budget: ``RUNS`` runs per cell with ``MAX_ITER`` iterations (``CASE_BUDGET``
 for heavy cases).  Measured on 2 CPU cores, the runs themselves take well under
 a minute in total; XLA compilation (1.5-35 s per cell, 54 cells) dominates, so
 the CLI's default command enables JAX's persistent compilation cache and a
-warm-cache rerun is far faster than the cold first one.  ``exact-newton`` and ``pinv-newton`` form dense Hessians and run
-only on cases with ``dim <= DENSE_SOLVER_MAX_DIM``.
+warm-cache rerun is far faster than the cold first one.  Solvers that declare ``dense``
+(:func:`harness.solvers.is_dense`: they form dense Hessians) run only on cases with ``dim <= DENSE_SOLVER_MAX_DIM``.
 ``relu-teacher-student`` joined at ``k = 6`` (its six cells: 8 s warm, 41 s with a partly cold
 compile cache, on 2 shared cores); ``k = 20`` was measured and left out: Newton-MR reaches no critical
 point in 200 iterations there (0/20, 17 s) and damped Newton takes 30 s for 20 runs.
@@ -31,14 +31,13 @@ SEED = 0
 #: that could not move; near the lines ``pinv-newton`` is correct in 7 of 8 runs
 #: within 23 iterations, and a solver that returns its initial point scores 0.
 CASE_BUDGET = {"si-line": (8, 60)}
-#: Dense-Hessian solvers and the largest case they are run on.
-DENSE_SOLVERS = frozenset({"exact-newton", "pinv-newton"})
+#: The largest case a dense-Hessian solver (one that declares ``dense``) is run on.
 DENSE_SOLVER_MAX_DIM = 200
 
 
 def default_specs(runs: int = RUNS, max_iter: int = MAX_ITER, seed: int = SEED) -> list[RunSpec]:
     """The scorecard cells, case-major, in name order."""
-    solvers = [s.name for s in solver_specs(builtin_only=True)]  # a broken plug-in never stops the scorecard
+    solvers = solver_specs(builtin_only=True)  # a broken plug-in never stops the scorecard
     specs = []
     for name in case_names():
         cs = case_spec(name)
@@ -47,8 +46,8 @@ def default_specs(runs: int = RUNS, max_iter: int = MAX_ITER, seed: int = SEED) 
         params = dict(cs.small_params)
         dim = get_case(name, **params).dim
         for solver in solvers:
-            if solver in DENSE_SOLVERS and dim > DENSE_SOLVER_MAX_DIM:
+            if solver.dense and dim > DENSE_SOLVER_MAX_DIM:
                 continue
             n, t = CASE_BUDGET.get(name, (runs, max_iter)) if (runs, max_iter) == (RUNS, MAX_ITER) else (runs, max_iter)
-            specs.append(RunSpec(name, params, solver, {}, n, seed, max_iter=t))
+            specs.append(RunSpec(name, params, solver.name, {}, n, seed, max_iter=t))
     return specs
