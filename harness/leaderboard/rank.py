@@ -73,10 +73,11 @@ from typing import Any
 
 import numpy as np
 
-from harness._format import number, percent_ci
 from harness.gate.compare import MIN_COST_SAMPLES
 from harness.leaderboard.archive import COLUMNS, read_archive
 from harness.leaderboard.suite import SuiteError, check_stamp
+from harness.results.columns import COLUMNS as COLUMN_TABLE
+from harness.results.columns import column, columns
 from harness.scoring.score import summarize
 from harness.stats import mcnemar_greater, sign_greater, significant, two_sided, wilson_interval
 
@@ -577,13 +578,15 @@ def rank_records(
 
 # --------------------------------------------------------------------------- output
 #: Columns of the terminal tables without ``--wide`` (:func:`format_text`); the site and markdown show all.
+#: The ranked tables' columns are :data:`harness.results.columns.COLUMNS` (named here by key).
 COMPACT = {
-    "overall": ("rank", "solver", "runs", "success (95% CI)", "correct (95% CI)", "HVPs/success", "vs references"),
-    "case": ("rank", "solver", "runs", "success (95% CI)", "correct (95% CI)", "HVPs/success"),
+    "overall": tuple(column(k).short for k in ("rank", "solver", "runs", "success", "correct", "hvps_per_success",
+                                                "vs_references")),
+    "case": tuple(column(k).short for k in ("rank", "solver", "runs", "success", "correct", "hvps_per_success")),
     "verdict": ("new", "reference", "case", "verdict", "evidence", "disagreeing runs (index)"),
 }
 #: Text columns (wrapped at spaces); every other column holds numbers and is never broken.
-TEXT_COLUMNS = ("solver", "vs references", "new", "reference", "case", "verdict", "evidence",
+TEXT_COLUMNS = (*(c.short for c in COLUMN_TABLE if c.wrap), "new", "reference", "verdict", "evidence",
                 "disagreeing runs (index)")
 
 
@@ -594,16 +597,14 @@ def compact(head: Sequence[str], body: Sequence[Sequence[str]], keep: Sequence[s
 
 
 def overall_table(lb: Leaderboard) -> tuple[list[str], list[list[str]]]:
-    head = ["rank", "solver", "cells", "runs", "success (95% CI)", "correct (95% CI)", "flat ever", "HVPs/success",
-            "mean case rank", "vs references"]
+    """The ``leaderboard-overall`` columns of :data:`harness.results.columns.COLUMNS`, one row per solver."""
+    cols = columns("leaderboard-overall")
     body = []
     for o in lb.overall:
         vs = [v for v in lb.verdicts if v.new == o["solver"]]
-        tally = verdict_tally(vs) if vs else "reference"
-        body.append([str(o["rank"]), o["solver"], str(o["cells"]), str(o["runs"]),
-                     percent_ci(o["success_fraction"], o["success_ci"]), percent_ci(o["correct_fraction"], o["correct_ci"]),
-                     str(o["gradient_flat_ever"]), number(o["hvps_per_success"], 4), f"{o['mean_rank']:.2f}", tally])
-    return head, body
+        row = dict(o, vs_references=verdict_tally(vs) if vs else "reference")
+        body.append([c.text(row) for c in cols])
+    return [c.short for c in cols], body
 
 
 def verdict_tally(vs: Sequence[CaseVerdict]) -> str:
@@ -615,13 +616,10 @@ def verdict_tally(vs: Sequence[CaseVerdict]) -> str:
 
 
 def case_table(lb: Leaderboard, case: str, ckey: str) -> tuple[list[str], list[list[str]]]:
-    head = ["rank", "solver", "runs", "success (95% CI)", "correct (95% CI)", "flat final/ever", "HVPs/success",
-            "ERT (HVPs)"]
-    body = [[str(r["rank"]), r["solver"] + ("" if r["reference"] else " *"), str(r["runs"]),
-             percent_ci(r["success_fraction"], r["success_ci"]), percent_ci(r["correct_fraction"], r["correct_ci"]),
-             f"{r['gradient_flat']}/{r['gradient_flat_ever']}", number(r["hvps_per_success"], 4), number(r["ert_hvps"], 4)]
-            for r in lb.rows if (r["case"], r["case_key"]) == (case, ckey)]
-    return head, body
+    """The ``leaderboard-case`` columns of :data:`harness.results.columns.COLUMNS`, one row per solver of the case."""
+    cols = columns("leaderboard-case")
+    body = [[c.text(r) for c in cols] for r in lb.rows if (r["case"], r["case_key"]) == (case, ckey)]
+    return [c.short for c in cols], body
 
 
 def verdict_table(lb: Leaderboard, new: str | None = None, case: str | None = None,

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.results.columns import columns
 from harness.results.store import CUTOFF_FILE
 from harness.scoring.outcomes import SNAPSHOT_CUTOFFS
 from harness.scoring.score import summarize
@@ -38,27 +39,6 @@ def _baseline_section(records: Sequence[Mapping[str, Any]], baseline: str | Path
 #: Default snapshot cutoffs (``harness.scoring.outcomes.SNAPSHOT_CUTOFFS``, JAX-free).  ``meta.json`` may override.
 DEFAULT_CUTOFFS = SNAPSHOT_CUTOFFS
 
-#: Summary-table columns: (row key of ``harness.scoring.score.summarize``, header, interval key or None).
-COLUMNS = (
-    ("case", "case", None),
-    ("solver", "solver", None),
-    ("runs", "runs", None),
-    ("success_fraction", "success % [95% Wilson]", "success_ci"),
-    ("verified", "verified runs", None),
-    ("correct", "verified correct", None),
-    ("correct_fraction", "correct / verified % [95% Wilson]", "correct_ci"),
-    ("unverified", "unverified critical", None),
-    ("gradient_flat", "gradient-flat (final)", None),
-    ("gradient_flat_ever", "gradient-flat (ever, verified)", None),
-    ("gradient_flat_ever_reported", "gradient-flat ever (solver-reported, unverified)", None),
-    ("diverged", "diverged", None),
-    ("mean_abs_loss_error", "mean |loss error|", None),
-    ("mean_abs_index_error", "mean |index error|", None),
-    ("hvps_per_success", "HVPs / success (ERT)", None),
-    ("grads_per_success", "grads / success", None),
-    ("seconds_per_success", "seconds / success", None),
-    ("compile_seconds", "compile seconds", None),
-)
 _PROVENANCE_KEYS = ("critbench", "jax", "jaxlib", "numpy", "python", "device", "git_commit", "hostname", "time")
 
 _CSS = """
@@ -107,17 +87,19 @@ def _pct_cell(frac: float, ci: Any) -> str:
 
 
 def summary_table(rows: Sequence[Mapping[str, Any]]) -> str:
-    """HTML table of :func:`harness.scoring.score.summarize` rows (the :data:`COLUMNS` present in them)."""
-    cols = [c for c in COLUMNS if any(c[0] in r for r in rows)]
-    head = "".join(f"<th>{_esc(label)}</th>" for _, label, _ in cols)
+    """HTML table of :func:`harness.scoring.score.summarize` rows: the ``html`` columns of
+    :data:`harness.results.columns.COLUMNS` whose ``field`` some row holds, under their long headers."""
+    cols = [c for c in columns("html") if c.field is not None and any(c.field in r for r in rows)]
+    head = "".join(f"<th>{_esc(c.header)}</th>" for c in cols)
     body = []
     for row in rows:
         tds = []
-        for key, _, ci in cols:
+        for c in cols:
+            key, ci = c.field, c.interval
             cell = _cell(row.get(key))
             if ci and row.get(key) is not None:
                 cell = _pct_cell(row[key], row.get(ci))
-            cls = ' class="t"' if key in ("case", "solver") else (' class="p"' if ci else "")
+            cls = ' class="t"' if c.wrap else (' class="p"' if ci else "")
             tds.append(f"<td{cls}>{_esc(cell)}</td>")
         body.append(f'<tr class="summary-row">{"".join(tds)}</tr>')
     # wide tables scroll inside their own box instead of overflowing the page
