@@ -75,7 +75,8 @@ import numpy as np
 
 from harness.gate.compare import MIN_COST_SAMPLES
 from harness.leaderboard.archive import COLUMNS, read_archive
-from harness.leaderboard.suite import SuiteError, check_stamp
+from harness.leaderboard.suite import check_stamp
+from harness.run.suite import SuiteError
 from harness.results.columns import COLUMNS as COLUMN_TABLE
 from harness.results.columns import column, columns
 from harness.scoring.score import summarize

@@ -86,7 +86,7 @@ def test_suites_skip_what_the_solver_declares_dense(monkeypatch: pytest.MonkeyPa
     import dataclasses
 
     import harness.run.suite as scorecard
-    from harness.leaderboard.suite import STANDARD_V1
+    from harness.run.suite import STANDARD_V1
     from harness.solvers.exact_newton import ExactNewton
     from harness.solvers.gnm import GNM
 
