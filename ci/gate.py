@@ -7,8 +7,8 @@ Usage::
     python ci/gate.py --update-baseline  # run and (re)write ci/baseline/gate.json
     python ci/gate.py --jobs 1           # cells one after another (default: 2 processes)
 
-The quick suite (:data:`CELLS`) is three solvers (Newton-MR, damped
-Newton, BTLS-GNM) on three certified cases (thesis Eq. 3.35 quartic,
+The quick suite (``ci-gate`` in the suite registry, :data:`harness.run.suite.CI_GATE`)
+is three solvers (Newton-MR, damped Newton, BTLS-GNM) on three certified cases (thesis Eq. 3.35 quartic,
 Example 1.1, a small exact DLAE) plus damped Newton on the deep linear net,
 64 runs each from seed 0 (``--runs``/``--seed`` to change it for experiments).
 Results go to a fresh ``results/gate/`` (wiped first: the runner resumes by
@@ -40,29 +40,18 @@ BASELINE = ROOT / "ci" / "baseline" / "gate.json"
 OUT = ROOT / "results" / "gate"
 RUNS = 64
 SEED = 0
-DLAE_SMALL = {"k": 4, "p": 2, "n": 50, "exact": True}
-#: (case, case_params, solver, max_iter) cells of the quick suite.
-CELLS = (
-    ("quartic", {}, "newton-mr", 200),
-    ("quartic", {}, "damped-newton", 200),
-    ("quartic", {}, "btls-gnm", 500),
-    ("example-1.1", {}, "newton-mr", 200),
-    ("example-1.1", {}, "damped-newton", 200),
-    ("example-1.1", {}, "btls-gnm", 500),
-    ("dlae", DLAE_SMALL, "newton-mr", 200),
-    ("dlae", DLAE_SMALL, "damped-newton", 200),
-    ("dlae", DLAE_SMALL, "btls-gnm", 500),
-    # damped Newton on the depth-3 linear net: over-damping (one large gamma
-    # for every candidate) shows here as ~3.7x HVPs per success.
-    ("deep-linear", {}, "damped-newton", 200),
-)
+#: The quick suite's name in the suite registry (:data:`harness.run.suite.SUITES`).
+SUITE = "ci-gate"
 
 
 def gate_specs(runs: int = RUNS, seed: int = SEED) -> list:
-    """The quick suite as :class:`harness.run.runner.RunSpec` objects."""
-    from harness.run.spec import RunSpec
+    """The quick suite (``ci-gate``, looked up by name) as :class:`harness.run.spec.RunSpec` objects, with
+    ``runs`` runs from ``seed`` per cell."""
+    import dataclasses
 
-    return [RunSpec(case, dict(params), solver, {}, runs, seed, max_iter=mi) for case, params, solver, mi in CELLS]
+    from harness.run.suite import get_suite
+
+    return [dataclasses.replace(c, runs=runs, seed=seed).spec() for c in get_suite(SUITE).cells]
 
 
 def run_gate_suite(out: Path, *, jobs: int = 2, runs: int = RUNS, seed: int = SEED) -> list[dict]:

@@ -54,7 +54,7 @@ _EXPORTS = {
     # scoring, running, storing, reporting
     "score_run": "harness.scoring.score",
     "summarize": "harness.scoring.score",
-    "wilson_interval": "harness.scoring.score",
+    "wilson_interval": "harness.stats",
     "cutoff_analysis": "harness.scoring.score",
     "RunSpec": "harness.run.spec",
     "run_spec": "harness.run.runner",

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.jitcache.compile_cache import COMPILE_CACHE_HELP
+from harness.results.columns import columns
 from harness.results.store import json_default as _json_default
 from harness.run.command import EXIT_USAGE, CLIError, solver_failures, solver_options
 
@@ -68,68 +69,31 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 # --------------------------------------------------------------------------- printing
-def _fmt(v: Any, digits: int = 3) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.{digits}g}"
-    return str(v)
-
-
-def _ci(row: Mapping[str, Any], frac: str, ci: str) -> str:
-    if row.get(frac) is None:
-        return "-"
-    lo, hi = row[ci]
-    return f"{100 * row[frac]:.0f}% [{100 * lo:.0f}, {100 * hi:.0f}]"
-
-
-#: ``critbench score`` columns shown without ``--wide`` (the rest need ``--wide``).
-COMPACT_SUMMARY = ("case", "solver", "runs", "success (95% CI)", "correct (95% CI)", "flat final/ever", "HVPs/success")
-#: Text columns (wrapped at need); every other column holds numbers, never broken across lines.
-_TEXT_COLUMNS = ("case", "solver")
-
-
 def summary_table(rows: Sequence[Mapping[str, Any]], wide: bool = False) -> tuple[list[str], list[list[str]]]:
-    """Header and cells of :func:`harness.scoring.score.summarize` rows: :data:`COMPACT_SUMMARY`, or all with ``wide``."""
-    cols = {
-        "case": lambda r: str(r["case"]), "solver": lambda r: str(r["solver"]), "runs": lambda r: str(r["runs"]),
-        "success (95% CI)": lambda r: _ci(r, "success_fraction", "success_ci"),
-        "correct (95% CI)": lambda r: _ci(r, "correct_fraction", "correct_ci"),
-        "correct/verified (95% CI)": _verified, "unverified": lambda r: str(r.get("unverified", 0)),
-        "flat final/ever": lambda r: f"{r['gradient_flat']}/{r['gradient_flat_ever']}",
-        "flat ever (solver-reported)": lambda r: str(r.get("gradient_flat_ever_reported", "-")),
-        "diverged": lambda r: str(r["diverged"]), "|loss err|": lambda r: _fmt(r["mean_abs_loss_error"]),
-        "HVPs/success": lambda r: _fmt(r["hvps_per_success"], 4), "s/success": lambda r: _fmt(r["seconds_per_success"]),
-        "compile s": lambda r: _fmt(r["compile_seconds"], 2),
-    }
-    head = [c for c in cols if c != "correct (95% CI)"] if wide else list(COMPACT_SUMMARY)
-    return head, [[cols[c](r) for c in head] for r in rows]
+    """Header and cells of :func:`harness.scoring.score.summarize` rows: the ``terminal-compact`` columns of
+    :data:`harness.results.columns.COLUMNS`, or the ``terminal`` ones with ``wide``."""
+    cols = columns("terminal" if wide else "terminal-compact")
+    return [c.short for c in cols], [[c.text(r) for c in cols] for r in rows]
 
 
 def print_summary(rows: Sequence[Mapping[str, Any]], title: str = "critbench scorecard", wide: bool = False) -> None:
     """Print :func:`harness.scoring.score.summarize` rows as a table that fits the terminal (stdout).
 
-    The compact default (:data:`COMPACT_SUMMARY`) fits 100 columns; ``wide`` adds
+    The compact default (view ``terminal-compact``) fits 100 columns; ``wide`` adds
     every column (names and headers wrap to fit; where even that is too wide the
     table is printed wider than the terminal rather than cutting a number).
     """
     from harness._terminal import print_table
 
     head, body = summary_table(rows, wide)
+    wrap = {c.short for c in columns("terminal" if wide else "terminal-compact") if c.wrap}
     caption = ("correct: runs the ground truth certifies correct among those it could judge (--wide: counts, "
                "unverified runs outside a partial ground truth's classes, diverged, loss error, seconds).  flat "
                "final/ever: r, r_H recomputed by the harness at the final point and the cutoff snapshots.")
     if wide:
         caption += "  reported: from the solver's own trace (unverified)."
     print_table(head, body, title=title, caption=caption,
-                atomic=[j for j, h in enumerate(head) if h not in _TEXT_COLUMNS])
-
-
-def _verified(row: Mapping[str, Any]) -> str:
-    """``"correct/verified pct% [lo, hi]"`` or ``"-"`` when nothing could be verified."""
-    if row.get("verified") is None:
-        return "-"
-    return f"{row['correct']}/{row['verified']} {_ci(row, 'correct_fraction', 'correct_ci')}"
+                atomic=[j for j, h in enumerate(head) if h not in wrap])
 
 
 def _render_html(results_dir: Path, out: Path | None, baseline: str | None = None) -> Path | None:

@@ -14,13 +14,13 @@ gate's case), the tests are paired:
 
 * **success** (critical outcomes): exact McNemar test -- of the ``d`` discordant
   pairs, ``b`` succeeded only in the base; under H0 ``b ~ Binomial(d, 1/2)``,
-  p-value ``P(B >= b)`` (``scipy.stats.binomtest``, ``alternative="greater"``);
+  p-value ``P(B >= b)`` (:func:`harness.stats.mcnemar_greater`);
 * **correct** (critical *and* certified loss and index; a run the ground truth
   could not judge counts as not correct): the same on ``correct`` (skipped
   without ground truth);
 * **cost** (HVPs of runs that succeed in *both*): exact one-sided sign test --
   of the ``m`` pairs whose HVPs differ, ``k`` got dearer; under H0 ``k ~
-  Binomial(m, 1/2)``, p-value ``P(K >= k)``.  (Exact whatever the ties, which
+  Binomial(m, 1/2)``, p-value ``P(K >= k)`` (:func:`harness.stats.sign_greater`).  (Exact whatever the ties, which
   integer HVP counts have many of; a Wilcoxon signed-rank test would need a
   permutation null there.)  Flagged only when also the median per-pair ratio
   ``hvps_new / hvps_base >= min_effect`` (default 1.5); needs
@@ -42,7 +42,7 @@ Each test records which test it used (``MetricTest.test``), shown in the table.
 
 False-alarm rate.  ``alpha`` is the *family-wise* error rate over every test
 actually performed (all cells, all metrics): by default Holm's step-down
-Bonferroni correction (uniformly more powerful than plain Bonferroni, same
+Bonferroni correction (:func:`harness.stats.significant`; uniformly more powerful than plain Bonferroni, same
 guarantee); ``correction="bonferroni"`` or ``"none"`` (each test at ``alpha``)
 are available.  The exact tests are conservative, so the real false-alarm rate
 is at most ``alpha`` (measured in ``tests/gate/test_compare.py`` and
@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
 import json
 import math
 import sys
@@ -71,7 +70,16 @@ from typing import Any
 
 import numpy as np
 
+from harness._format import fixed
 from harness.results.store import json_default as _json_default
+from harness.stats import (
+    CORRECTIONS,
+    fisher_greater,
+    mannwhitney_greater,
+    mcnemar_greater,
+    sign_greater,
+    significant,
+)
 
 __all__ = [
     "BASELINE_FORMAT",
@@ -89,11 +97,8 @@ __all__ = [
     "cost_changes",
     "format_changes",
     "load_cells",
-    "significant",
     "main_compare",
-    "mcnemar_greater",
     "pairs",
-    "sign_greater",
     "write_baseline",
 ]
 
@@ -103,7 +108,6 @@ BASELINE_FORMAT = "critbench-compare-baseline/2"
 BASELINE_FORMATS = ("critbench-compare-baseline/1", BASELINE_FORMAT)
 #: Fewest successful runs per side for the cost test.
 MIN_COST_SAMPLES = 3
-CORRECTIONS = ("holm", "bonferroni", "none")
 
 
 class CompareError(ValueError):
@@ -303,60 +307,6 @@ def pairs(base: CellStats, new: CellStats) -> list[tuple[RunRow, RunRow]]:
 
 
 # --------------------------------------------------------------------------- the tests
-@functools.lru_cache(maxsize=65536)
-def fisher_greater(base_k: int, base_n: int, new_k: int, new_n: int) -> float:
-    """One-sided Fisher exact p-value for "base proportion > new proportion"."""
-    from scipy.stats import fisher_exact
-
-    if base_n == 0 or new_n == 0:
-        return 1.0
-    table = [[base_k, base_n - base_k], [new_k, new_n - new_k]]
-    return float(fisher_exact(table, alternative="greater").pvalue)
-
-
-def mannwhitney_greater(base: Sequence[float], new: Sequence[float]) -> float:
-    """One-sided Mann-Whitney U p-value for "new values are stochastically larger"."""
-    from scipy.stats import mannwhitneyu
-
-    if len(base) == 0 or len(new) == 0:
-        return 1.0
-    if np.ptp(np.concatenate([base, new])) == 0:
-        return 1.0
-    return float(mannwhitneyu(new, base, alternative="greater").pvalue)
-
-
-@functools.lru_cache(maxsize=65536)
-def _binom_upper(k: int, m: int) -> float:
-    """``P(B >= k)`` for ``B ~ Binomial(m, 1/2)`` (exact; 1 when ``m = 0``)."""
-    from scipy.stats import binomtest
-
-    return 1.0 if m == 0 else float(binomtest(k, m, 0.5, alternative="greater").pvalue)
-
-
-def mcnemar_greater(base_ok: Sequence[bool], new_ok: Sequence[bool]) -> float:
-    """Exact one-sided McNemar p-value for "pairs lose the property more often than they gain it".
-
-    ``b`` = pairs true in base only, ``c`` = true in new only; under H0 (the two
-    discordant kinds equally likely) ``b ~ Binomial(b + c, 1/2)``; returns
-    ``P(B >= b)`` (1 when there are no discordant pairs).
-    """
-    b = sum(1 for x, y in zip(base_ok, new_ok) if x and not y)
-    c = sum(1 for x, y in zip(base_ok, new_ok) if y and not x)
-    return _binom_upper(b, b + c)
-
-
-def sign_greater(base: Sequence[float], new: Sequence[float]) -> float:
-    """Exact one-sided sign test p-value for "new costs exceed base costs", paired.
-
-    Of the ``m`` untied pairs, ``k`` have ``new > base``; under H0 (each pair's
-    difference as likely up as down) ``k ~ Binomial(m, 1/2)``; returns ``P(K >= k)``
-    (1 when every pair is tied).
-    """
-    up = sum(1 for x, y in zip(base, new) if y > x)
-    down = sum(1 for x, y in zip(base, new) if y < x)
-    return _binom_upper(up, up + down)
-
-
 #: Names of the tests, as recorded in :attr:`MetricTest.test`.
 MCNEMAR, FISHER, SIGN, MANN_WHITNEY = "McNemar", "Fisher", "sign", "Mann-Whitney"
 
@@ -440,8 +390,8 @@ class CompareReport:
                 name = c.label if i == 0 else ""
                 verdict = "REGRESSION" if t.regression else (t.note or "ok")
                 test = f"{t.test} n={t.n}" if t.test and t.n is not None else (t.test or "-")
-                lines.append(f"{name[:34]:<34} {t.metric:<9} {test:<15} {_fmt(t.base):>9} {_fmt(t.new):>9} "
-                             f"{_fmt(t.p):>9} {_fmt(t.threshold):>9}  {verdict}")
+                lines.append(f"{name[:34]:<34} {t.metric:<9} {test:<15} {fixed(t.base):>9} {fixed(t.new):>9} "
+                             f"{fixed(t.p):>9} {fixed(t.threshold):>9}  {verdict}")
         for side, cells in (("base", self.only_base), ("new", self.only_new)):
             for cell in cells:
                 lines.append(f"{cell.label[:34]:<34} only in {side} (not compared)")
@@ -454,8 +404,8 @@ class CompareReport:
         if self.ok:
             lines.append("no significant regression")
         else:
-            lines.append("REGRESSION in: " + "; ".join(f"{c.label} ({t.metric}: {_fmt(t.base)} -> {_fmt(t.new)}, "
-                                                          f"p={_fmt(t.p)})" for c, t in self.regressions))
+            lines.append("REGRESSION in: " + "; ".join(f"{c.label} ({t.metric}: {fixed(t.base)} -> {fixed(t.new)}, "
+                                                          f"p={fixed(t.p)})" for c, t in self.regressions))
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
@@ -468,39 +418,6 @@ class CompareReport:
                        "cost_changes": [ch.to_json() for ch in cost_changes(c)]} for c in self.cells],
             "only_base": [c.label for c in self.only_base], "only_new": [c.label for c in self.only_new],
         }
-
-
-def _fmt(x: float | None) -> str:
-    if x is None:
-        return "-"
-    if isinstance(x, float) and (x == 0 or 1e-3 <= abs(x) < 1e5):
-        return f"{x:.3f}" if abs(x) < 10 else f"{x:.1f}"
-    return f"{x:.2g}"
-
-
-def significant(pvals: Sequence[float], alpha: float, correction: str = "holm") -> tuple[list[bool], list[float]]:
-    """Which tests reject at family-wise level ``alpha``, and each test's threshold.
-
-    ``"none"``: ``p < alpha``; ``"bonferroni"``: ``p < alpha / m``; ``"holm"``:
-    sort ascending, reject ``p_(j) < alpha / (m - j)`` (``j = 0, 1, ...``) until the
-    first non-rejection (Holm 1979; controls the family-wise rate like Bonferroni).
-    """
-    m = len(pvals)
-    if correction == "none":
-        thr = [alpha] * m
-        return [p < alpha for p in pvals], thr
-    if correction == "bonferroni":
-        thr = [alpha / m] * m
-        return [p < alpha / m for p in pvals], thr
-    order = sorted(range(m), key=lambda i: pvals[i])
-    thr = [0.0] * m
-    rej = [False] * m
-    going = True
-    for j, i in enumerate(order):
-        thr[i] = alpha / (m - j)
-        going = going and pvals[i] < thr[i]
-        rej[i] = going
-    return rej, thr
 
 
 def compare(

@@ -28,7 +28,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.leaderboard.suite import DEFAULT_SUITE, Suite, SuiteError, get_suite
+from harness.leaderboard.suite import get_suite
+from harness.run.suite import DEFAULT_SUITE, Suite, SuiteError
 
 __all__ = ["COLUMNS", "META_KEY", "ArchiveError", "archive_path", "check_references", "main", "platform_stamp",
            "read_archive", "reference_drift", "regenerate", "write_archive"]

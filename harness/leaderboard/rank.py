@@ -40,7 +40,7 @@ exact tests, built from the gate's one-sided ones
 
 Family-wise error: every test performed on the leaderboard (all new methods x
 references x cases x metrics) is one family, controlled at ``alpha`` by Holm's
-step-down correction (:func:`harness.gate.compare.significant`).  The verdict
+step-down correction (:func:`harness.stats.significant`).  The verdict
 of a (new, reference, case) triple is **lexicographic** (:func:`verdict_of`):
 
 1. a significant success test decides: ``better`` / ``worse`` (for the new method);
@@ -73,10 +73,14 @@ from typing import Any
 
 import numpy as np
 
-from harness.gate.compare import MIN_COST_SAMPLES, mcnemar_greater, sign_greater, significant
+from harness.gate.compare import MIN_COST_SAMPLES
 from harness.leaderboard.archive import COLUMNS, read_archive
-from harness.leaderboard.suite import DEFAULT_SUITE, SuiteError, check_stamp
-from harness.scoring.score import summarize, wilson_interval
+from harness.leaderboard.suite import check_stamp
+from harness.run.suite import DEFAULT_SUITE, SuiteError
+from harness.results.columns import COLUMNS as COLUMN_TABLE
+from harness.results.columns import column, columns
+from harness.scoring.score import summarize
+from harness.stats import mcnemar_greater, sign_greater, significant, two_sided, wilson_interval
 
 __all__ = ["BETTER", "CHEAPER", "COSTLIER", "NO_DIFFERENCE", "WORSE", "CaseVerdict", "Leaderboard", "LeaderboardError", "PairedTest",
            "build_leaderboard", "ecdf_figure", "leaderboard_of", "rank_records", "format_text", "load_result_set", "to_markdown", "write_outputs"]
@@ -204,11 +208,6 @@ def _label_new(sets: Sequence[ResultSet], taken: set[str]) -> list[dict[str, Any
 
 
 # --------------------------------------------------------------------------- paired tests
-def _two_sided(p_one: float, p_other: float) -> float:
-    """Two-sided exact p-value of a Binomial(d, 1/2) statistic from its two one-sided tails."""
-    return float(min(1.0, 2.0 * min(p_one, p_other)))
-
-
 @dataclasses.dataclass
 class PairedTest:
     """One two-sided paired test: ``metric`` (success, correct, hvps or judge_cpu_seconds), counts, p-value.
@@ -287,19 +286,19 @@ def _paired(case: str, ckey: str, new: str, ref: str, pr: Sequence[tuple[Mapping
     rs, ns = [_ok(a) for a, _ in pr], [_ok(b) for _, b in pr]
     tests = [PairedTest("success", len(pr), sum(n and not r for r, n in zip(rs, ns)),
                         sum(r and not n for r, n in zip(rs, ns)),
-                        _two_sided(mcnemar_greater(rs, ns), mcnemar_greater(ns, rs)))]
+                        two_sided(mcnemar_greater(rs, ns), mcnemar_greater(ns, rs)))]
     if any(a.get("correct") is not None for a, _ in pr) and any(b.get("correct") is not None for _, b in pr):
         rc, nc = [a.get("correct") is True for a, _ in pr], [b.get("correct") is True for _, b in pr]
         tests.append(PairedTest("correct", len(pr), sum(n and not r for r, n in zip(rc, nc)),
                                 sum(r and not n for r, n in zip(rc, nc)),
-                                _two_sided(mcnemar_greater(rc, nc), mcnemar_greater(nc, rc))))
+                                two_sided(mcnemar_greater(rc, nc), mcnemar_greater(nc, rc))))
     solved = [(a, b) for a, b in pr if _ok(a) and _ok(b)]
     metric = JUDGE_COST if solved and all(x.get(JUDGE_COST) is not None for ab in solved for x in ab) else "hvps"
     both = [(float(a.get(metric) or 0), float(b.get(metric) or 0)) for a, b in solved]
     if len(both) >= MIN_COST_SAMPLES:
         hr, hn = [x for x, _ in both], [y for _, y in both]
         tests.append(PairedTest(metric, len(both), sum(y < x for x, y in both), sum(y > x for x, y in both),
-                                _two_sided(sign_greater(hr, hn), sign_greater(hn, hr))))
+                                two_sided(sign_greater(hr, hn), sign_greater(hn, hr))))
     else:
         tests.append(PairedTest(metric, len(both), 0, 0, None))
 
@@ -597,24 +596,16 @@ def rank_records(
 
 
 # --------------------------------------------------------------------------- output
-def _pct(frac: float | None, ci: Sequence[float] | None) -> str:
-    if frac is None:
-        return "-"
-    return f"{100 * frac:.0f}% [{100 * ci[0]:.0f}, {100 * ci[1]:.0f}]" if ci else f"{100 * frac:.0f}%"
-
-
-def _num(v: Any) -> str:
-    return "-" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))
-
-
 #: Columns of the terminal tables without ``--wide`` (:func:`format_text`); the site and markdown show all.
+#: The ranked tables' columns are :data:`harness.results.columns.COLUMNS` (named here by key).
 COMPACT = {
-    "overall": ("rank", "solver", "runs", "success (95% CI)", "correct (95% CI)", "HVPs/success", "vs references"),
-    "case": ("rank", "solver", "runs", "success (95% CI)", "correct (95% CI)", "HVPs/success"),
+    "overall": tuple(column(k).short for k in ("rank", "solver", "runs", "success", "correct", "hvps_per_success",
+                                                "vs_references")),
+    "case": tuple(column(k).short for k in ("rank", "solver", "runs", "success", "correct", "hvps_per_success")),
     "verdict": ("new", "reference", "case", "verdict", "evidence", "disagreeing runs (index)"),
 }
 #: Text columns (wrapped at spaces); every other column holds numbers and is never broken.
-TEXT_COLUMNS = ("solver", "vs references", "new", "reference", "case", "verdict", "evidence",
+TEXT_COLUMNS = (*(c.short for c in COLUMN_TABLE if c.wrap), "new", "reference", "verdict", "evidence",
                 "disagreeing runs (index)")
 
 
@@ -625,16 +616,14 @@ def compact(head: Sequence[str], body: Sequence[Sequence[str]], keep: Sequence[s
 
 
 def overall_table(lb: Leaderboard) -> tuple[list[str], list[list[str]]]:
-    head = ["rank", "solver", "cells", "runs", "success (95% CI)", "correct (95% CI)", "flat ever", "HVPs/success",
-            "mean case rank", "vs references"]
+    """The ``leaderboard-overall`` columns of :data:`harness.results.columns.COLUMNS`, one row per solver."""
+    cols = columns("leaderboard-overall")
     body = []
     for o in lb.overall:
         vs = [v for v in lb.verdicts if v.new == o["solver"]]
-        tally = verdict_tally(vs) if vs else "reference"
-        body.append([str(o["rank"]), o["solver"], str(o["cells"]), str(o["runs"]),
-                     _pct(o["success_fraction"], o["success_ci"]), _pct(o["correct_fraction"], o["correct_ci"]),
-                     str(o["gradient_flat_ever"]), _num(o["hvps_per_success"]), f"{o['mean_rank']:.2f}", tally])
-    return head, body
+        row = dict(o, vs_references=verdict_tally(vs) if vs else "reference")
+        body.append([c.text(row) for c in cols])
+    return [c.short for c in cols], body
 
 
 def verdict_tally(vs: Sequence[CaseVerdict]) -> str:
@@ -646,13 +635,10 @@ def verdict_tally(vs: Sequence[CaseVerdict]) -> str:
 
 
 def case_table(lb: Leaderboard, case: str, ckey: str) -> tuple[list[str], list[list[str]]]:
-    head = ["rank", "solver", "runs", "success (95% CI)", "correct (95% CI)", "flat final/ever", "HVPs/success",
-            "ERT (HVPs)"]
-    body = [[str(r["rank"]), r["solver"] + ("" if r["reference"] else " *"), str(r["runs"]),
-             _pct(r["success_fraction"], r["success_ci"]), _pct(r["correct_fraction"], r["correct_ci"]),
-             f"{r['gradient_flat']}/{r['gradient_flat_ever']}", _num(r["hvps_per_success"]), _num(r["ert_hvps"])]
-            for r in lb.rows if (r["case"], r["case_key"]) == (case, ckey)]
-    return head, body
+    """The ``leaderboard-case`` columns of :data:`harness.results.columns.COLUMNS`, one row per solver of the case."""
+    cols = columns("leaderboard-case")
+    body = [[c.text(r) for c in cols] for r in lb.rows if (r["case"], r["case_key"]) == (case, ckey)]
+    return [c.short for c in cols], body
 
 
 def verdict_table(lb: Leaderboard, new: str | None = None, case: str | None = None,

@@ -1,4 +1,8 @@
-"""Versioned standard suites: the cells every method is ranked on.
+"""The leaderboard's suites: the versioned cells every method is ranked on.
+
+The suites themselves are entries of the one suite registry (:mod:`harness.run.suite`:
+``standard-v1``, ``standard-v2``, and any plug-in suite with reference solvers);
+this module looks them up by name and runs a new method on one.
 
 A suite is a named, versioned, frozen list of cells (case with its complete
 parameters, runs, iteration budget, tolerance, seed).  ``standard-v1`` equals
@@ -25,145 +29,35 @@ against each other unless explicitly told to (``--allow-mixed-suites``).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.run.keys import stable_hash
-from harness.run.spec import RunSpec
+from harness.run import suite as _registry
+from harness.run.suite import DEFAULT_SUITE, Suite, SuiteError
 
-__all__ = ["DEFAULT_SUITE", "SUITES", "Suite", "SuiteCell", "SuiteError", "get_suite", "run_suite_for",
-           "suite_hash", "suite_names"]
-
-
-class SuiteError(ValueError):
-    """Unknown suite, or result sets of different suites (one-line message)."""
+__all__ = ["DEFAULT_SUITE", "check_stamp", "get_suite", "run_suite_for", "suite_names"]
 
 
-@dataclasses.dataclass(frozen=True)
-class SuiteCell:
-    """One cell: ``runs`` runs of any solver on ``case`` with ``case_params`` (complete), from ``seed``."""
-
-    case: str
-    case_params: Mapping[str, Any]
-    runs: int
-    max_iter: int
-    seed: int = 0
-    tol: float = 1e-10
-
-    def spec(self, solver: str, options: Mapping[str, Any] | None = None) -> RunSpec:
-        """The :class:`RunSpec` running ``solver`` (with ``options``) on this cell."""
-        return RunSpec(self.case, dict(self.case_params), solver, dict(options or {}), self.runs, self.seed,
-                       max_iter=self.max_iter, tol=self.tol)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"case": self.case, "case_params": dict(self.case_params), "runs": self.runs,
-                "max_iter": self.max_iter, "seed": self.seed, "tol": self.tol}
-
-
-@dataclasses.dataclass(frozen=True)
-class Suite:
-    """A named, versioned suite: its cells, the reference solvers and their dense-solver restriction."""
-
-    name: str
-    description: str
-    cells: tuple[SuiteCell, ...]
-    reference_solvers: tuple[str, ...]
-    dense_solvers: frozenset[str] = frozenset()
-    dense_max_dim: int = 200
-
-    @property
-    def hash(self) -> str:
-        return suite_hash(self)
-
-    def specs(self, solver: str, options: Mapping[str, Any] | None = None) -> list[RunSpec]:
-        """Every cell for one (user) solver: what ``critbench suite run`` runs."""
-        return [c.spec(solver, options) for c in self.cells]
-
-    def reference_specs(self) -> list[RunSpec]:
-        """Every cell x every reference solver (dense solvers skipped above ``dense_max_dim``), case-major."""
-        from cases import get_case
-
-        out = []
-        for c in self.cells:
-            dim = get_case(c.case, **dict(c.case_params)).dim
-            for s in self.reference_solvers:
-                if s in self.dense_solvers and dim > self.dense_max_dim:
-                    continue
-                out.append(c.spec(s))
-        return out
-
-    def stamp(self) -> dict[str, Any]:
-        """What a result set records in ``meta.json``: ``suite`` and ``suite_hash``."""
-        return {"suite": self.name, "suite_hash": self.hash}
-
-
-def suite_hash(suite: Suite) -> str:
-    """First 10 hex digits of SHA-256 over the canonical JSON of the suite's cells (name included)."""
-    return stable_hash({"name": suite.name, "cells": [c.to_json() for c in suite.cells]})
-
-
-_DLAE = {"k": 6, "p": 2, "n": 500, "exact": True}
-_QFAM = {"a": (1.0, 2.0, 0.5), "b": (-6.0, -3.0, 1.0), "c": (1.0, 0.5, -1.0), "rotation_seed": 0}
-_SI = {"width": 5, "mu": 0.3, "init": "near-lines"}
-
-#: standard-v1: the default scorecard (harness.run.suite, at RUNS=20, MAX_ITER=200, SEED=0), frozen.
-STANDARD_V1 = Suite(
-    name="standard-v1",
-    description="the default scorecard, frozen: 7 ground-truth cases at small_params, 20 runs x 200 iterations "
-                "(si-line 8 x 60 near the lines), seed 0, tol 1e-10",
-    cells=(
-        SuiteCell("deep-linear", {}, 20, 200),
-        SuiteCell("degenerate-mlp", {}, 20, 200),
-        SuiteCell("dlae", _DLAE, 20, 200),
-        SuiteCell("example-1.1", {}, 20, 200),
-        SuiteCell("quartic", {}, 20, 200),
-        SuiteCell("quartic-family", _QFAM, 20, 200),
-        SuiteCell("si-line", _SI, 8, 60),
-        SuiteCell("xor", {}, 20, 200),
-    ),
-    reference_solvers=("btls-gnm", "damped-newton", "exact-newton", "gnm", "newton-mr", "pinv-newton"),
-    dense_solvers=frozenset({"exact-newton", "pinv-newton"}),
-    dense_max_dim=200,
-)
-
-#: Cases that joined the default scorecard after standard-v1 was frozen: in the scorecard, not in v1
-#: (a suite is never edited in place; they belong to a later version).
-SCORECARD_CASES_AFTER_V1: frozenset[str] = frozenset({"relu-teacher-student"})
-
-#: standard-v2: standard-v1's cells plus the ReLU teacher-student case at k = 6 (issue 29): the default
-#: scorecard as it is now, frozen.
-STANDARD_V2 = Suite(
-    name="standard-v2",
-    description="standard-v1 plus relu-teacher-student (k = 6, interval-certified ground truth), 20 runs x 200 "
-                "iterations, seed 0, tol 1e-10",
-    cells=STANDARD_V1.cells + (SuiteCell("relu-teacher-student", {"k": 6}, 20, 200),),
-    reference_solvers=STANDARD_V1.reference_solvers,
-    dense_solvers=STANDARD_V1.dense_solvers,
-    dense_max_dim=STANDARD_V1.dense_max_dim,
-)
-
-#: Every declared suite, by name.
-SUITES: dict[str, Suite] = {STANDARD_V1.name: STANDARD_V1, STANDARD_V2.name: STANDARD_V2}
-#: The suite the leaderboard uses when none is named.
-DEFAULT_SUITE = STANDARD_V1.name
+def _ranked(name: str) -> bool:
+    obj = _registry.SUITES.get(name)
+    return isinstance(obj, Suite) and bool(obj.reference_solvers)
 
 
 def suite_names() -> list[str]:
-    return sorted(SUITES)
+    """The registered suites a method can be ranked on (those with reference solvers), sorted."""
+    return [n for n in _registry.suite_names() if _ranked(n)]
 
 
 def get_suite(name: str) -> Suite:
-    """The suite called ``name``.
+    """The leaderboard suite called ``name`` (from :data:`harness.run.suite.SUITES`).
 
     Raises:
-        SuiteError: no such suite.
+        SuiteError: no such suite, or one without reference solvers.
     """
-    try:
-        return SUITES[name]
-    except KeyError:
-        raise SuiteError(f"unknown suite {name!r} (known: {', '.join(suite_names())})") from None
+    if name not in _registry.SUITES or not _ranked(name):
+        raise SuiteError(f"unknown suite {name!r} (known: {', '.join(suite_names())})")
+    return _registry.get_suite(name)
 
 
 def check_stamp(meta: Mapping[str, Any], where: str) -> tuple[str | None, str | None]:

@@ -10,12 +10,11 @@ The plot helpers the rooms above draw with (the leaderboard's ECDF) are public h
 """
 
 from ._figures import plot_ecdf, solver_colors
-from ._html import CUTOFF_FILE, render_html, render_report, summary_table
+from ._html import render_html, render_report, summary_table
 from ._load import ReportError, ResultsData, load_results
 from ._sweep import sweep_rows, sweep_section, swept_parameters
 
 __all__ = [
-    "CUTOFF_FILE",
     "ReportError",
     "ResultsData",
     "load_results",

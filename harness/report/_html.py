@@ -15,7 +15,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.results.columns import columns
 from harness.results.outcomes import SNAPSHOT_CUTOFFS
+from harness.results.store import CUTOFF_FILE
 from harness.scoring.score import summarize
 
 from . import _figures as figs
@@ -36,30 +38,7 @@ def _baseline_section(records: Sequence[Mapping[str, Any]], baseline: str | Path
 
 #: Default snapshot cutoffs (``harness.results.outcomes.SNAPSHOT_CUTOFFS``, JAX-free).  ``meta.json`` may override.
 DEFAULT_CUTOFFS = SNAPSHOT_CUTOFFS
-#: Optional file of precomputed cutoff analyses: ``{case: harness.scoring.score.cutoff_analysis(...)}``.
-CUTOFF_FILE = "cutoff_analysis.json"
 
-#: Summary-table columns: (row key of ``harness.scoring.score.summarize``, header, interval key or None).
-COLUMNS = (
-    ("case", "case", None),
-    ("solver", "solver", None),
-    ("runs", "runs", None),
-    ("success_fraction", "success % [95% Wilson]", "success_ci"),
-    ("verified", "verified runs", None),
-    ("correct", "verified correct", None),
-    ("correct_fraction", "correct / verified % [95% Wilson]", "correct_ci"),
-    ("unverified", "unverified critical", None),
-    ("gradient_flat", "gradient-flat (final)", None),
-    ("gradient_flat_ever", "gradient-flat (ever, verified)", None),
-    ("gradient_flat_ever_reported", "gradient-flat ever (solver-reported, unverified)", None),
-    ("diverged", "diverged", None),
-    ("mean_abs_loss_error", "mean |loss error|", None),
-    ("mean_abs_index_error", "mean |index error|", None),
-    ("hvps_per_success", "HVPs / success (ERT)", None),
-    ("grads_per_success", "grads / success", None),
-    ("seconds_per_success", "seconds / success", None),
-    ("compile_seconds", "compile seconds", None),
-)
 _PROVENANCE_KEYS = ("critbench", "jax", "jaxlib", "numpy", "python", "device", "git_commit", "hostname", "time")
 
 _CSS = """
@@ -78,7 +57,7 @@ def _esc(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
 
-def _fmt(v: Any) -> str:
+def _cell(v: Any) -> str:
     """A table cell: 3 significant digits, ``inf`` as the symbol, ``None`` as a dash."""
     if v is None:
         return "–"
@@ -93,9 +72,9 @@ def _fmt(v: Any) -> str:
             return "∞" if v > 0 else "−∞"
         return f"{v:.3g}"
     if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v):
-        return f"[{_fmt(float(v[0]))}, {_fmt(float(v[1]))}]"
+        return f"[{_cell(float(v[0]))}, {_cell(float(v[1]))}]"
     if isinstance(v, Mapping):
-        return ", ".join(f"{k}: {_fmt(x)}" for k, x in v.items())
+        return ", ".join(f"{k}: {_cell(x)}" for k, x in v.items())
     return str(v)
 
 
@@ -108,17 +87,19 @@ def _pct_cell(frac: float, ci: Any) -> str:
 
 
 def summary_table(rows: Sequence[Mapping[str, Any]]) -> str:
-    """HTML table of :func:`harness.scoring.score.summarize` rows (the :data:`COLUMNS` present in them)."""
-    cols = [c for c in COLUMNS if any(c[0] in r for r in rows)]
-    head = "".join(f"<th>{_esc(label)}</th>" for _, label, _ in cols)
+    """HTML table of :func:`harness.scoring.score.summarize` rows: the ``html`` columns of
+    :data:`harness.results.columns.COLUMNS` whose ``field`` some row holds, under their long headers."""
+    cols = [c for c in columns("html") if c.field is not None and any(c.field in r for r in rows)]
+    head = "".join(f"<th>{_esc(c.header)}</th>" for c in cols)
     body = []
     for row in rows:
         tds = []
-        for key, _, ci in cols:
-            cell = _fmt(row.get(key))
+        for c in cols:
+            key, ci = c.field, c.interval
+            cell = _cell(row.get(key))
             if ci and row.get(key) is not None:
                 cell = _pct_cell(row[key], row.get(ci))
-            cls = ' class="t"' if key in ("case", "solver") else (' class="p"' if ci else "")
+            cls = ' class="t"' if c.wrap else (' class="p"' if ci else "")
             tds.append(f"<td{cls}>{_esc(cell)}</td>")
         body.append(f'<tr class="summary-row">{"".join(tds)}</tr>')
     # wide tables scroll inside their own box instead of overflowing the page
@@ -149,11 +130,11 @@ def _cutoff_table(analysis: Sequence[Mapping[str, Any]], partial: bool = False) 
         return a.get(key)
 
     rows = "".join(
-        f"<tr><td>{_esc(_fmt(float(a.get('cutoff', math.nan))))}</td><td>{_esc(_fmt(a.get('n_points')))}</td>"
-        f"<td>{_esc(_fmt(a.get('mean_abs_loss_error')))}</td>"
-        f"<td>{_esc(_fmt(measured(a, 'fraction_correct_index')))}</td>"
-        f"<td>{_esc(_fmt(a.get('n_matched')))}</td>"
-        f"<td>{_esc(_fmt(measured(a, 'fraction_correct_index_of_matched')))}</td></tr>"
+        f"<tr><td>{_esc(_cell(float(a.get('cutoff', math.nan))))}</td><td>{_esc(_cell(a.get('n_points')))}</td>"
+        f"<td>{_esc(_cell(a.get('mean_abs_loss_error')))}</td>"
+        f"<td>{_esc(_cell(measured(a, 'fraction_correct_index')))}</td>"
+        f"<td>{_esc(_cell(a.get('n_matched')))}</td>"
+        f"<td>{_esc(_cell(measured(a, 'fraction_correct_index_of_matched')))}</td></tr>"
         for a in analysis
     )
     note = ('<p class="note">–: not measured' + (" (a partial ground truth cannot judge a point outside its "

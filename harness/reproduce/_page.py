@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from harness._format import DASH, number
 from harness.report._figures import DPI, to_data_uri
 
 _CSS = """
@@ -260,14 +261,6 @@ def pct_se(k: int, n: int) -> str:
     return f"{100 * p:.0f}% ± {100 * math.sqrt(p * (1 - p) / n):.0f} ({k}/{n})"
 
 
-def fmt(v: Any, digits: int = 3) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    if isinstance(v, float):
-        return f"{v:.{digits}g}"
-    return str(v)
-
-
 def _esc(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
@@ -319,11 +312,11 @@ def write_page(page: Page, out_dir: str | Path) -> Path:
         elif isinstance(b, Table):
             h.append(f"<h2>{_esc(b.title)}</h2><table><tr>" + "".join(f"<th>{_esc(c)}</th>" for c in b.headers)
                      + "</tr>")
-            h.extend("<tr>" + "".join(f"<td>{_esc(fmt(c))}</td>" for c in row) + "</tr>" for row in b.rows)
+            h.extend("<tr>" + "".join(f"<td>{_esc(number(c, missing=DASH))}</td>" for c in row) + "</tr>" for row in b.rows)
             h.append("</table>")
             md += [f"## {b.title}", "", "| " + " | ".join(map(_md_cell, b.headers)) + " |",
                    "|" + "---|" * len(b.headers)]
-            md += ["| " + " | ".join(_md_cell(fmt(c)) for c in row) + " |" for row in b.rows]
+            md += ["| " + " | ".join(_md_cell(number(c, missing=DASH)) for c in row) + " |" for row in b.rows]
             md.append("")
         elif isinstance(b, Figure):
             if b.fig is None:

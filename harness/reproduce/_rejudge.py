@@ -24,6 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from harness._format import DASH, number
+
 from . import _page as P
 
 NOTE = ("Verdicts re-derived from this summary's stored numbers by the fidelity-2 rule (a 'differs' needs a stored "
@@ -40,7 +42,7 @@ def _fig32(q: str, row: Row, nums: dict[str, Any]) -> Row | None:
 
     if q == "relation of the certified classes":
         return (f"certified classes lie on a line ({P.SELF_CHECK}: the classes and the line both come from the "
-                "closed form)", f"rms of the line {P.fmt(nums['true_line']['rms_line'])}", "–", "",
+                "closed form)", f"rms of the line {number(nums['true_line']['rms_line'], missing=DASH)}", "–", "",
                 "the thesis: linear", "check passes" if row[5] == "reproduced" else "check fails")
     if q == "index right, first iterate below 1e-10":
         probe = cutoffs.threshold_probe(nums["index_threshold_probe"])

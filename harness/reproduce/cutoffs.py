@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure as MplFigure
 
+from harness._format import DASH, number
+
 from . import _page as P
 from . import table31
 from ._registry import Context, Experiment
@@ -98,7 +100,7 @@ def threshold_probe(probe: dict[str, Any]) -> P.Probe:
     n, wrong, outer = int(probe["n_points"]), int(probe["wrong"]), int(probe["wrong_outer"])
     return P.Probe.qualitative(
         f"index counted at {PROBE_INDEX_THRESHOLD:g} instead of the thesis's -1e-5 (the near-zero eigenvalues "
-        f"reach only {P.fmt(probe['most_negative_uncounted'])})",
+        f"reach only {number(probe['most_negative_uncounted'], missing=DASH)})",
         f"{wrong}/{n} wrong, {outer} of them at low or high index",
         n > 0 and (n - wrong) >= 0.8 * n and outer > 0,
         "at least 80% right, some wrong in the outer thirds of the index range")
@@ -185,7 +187,7 @@ def run(ctx: Context) -> P.Page:
                f"{iters} iterations on dlae {params}, with the 1e-10 stop disabled (tol = 0 recorded in each run; "
                f"statuses {statuses}), so each run uses its budget and its snapshots hold the first iterate below "
                f"1e-4, 1e-6, 1e-8 and 1e-10. Grey: all {len(gt.classes)} certified classes (loss, index fraction), "
-               f"which lie on a line of slope {P.fmt(true_fit['slope'])} (rms {P.fmt(true_fit['rms_line'])}: "
+               f"which lie on a line of slope {number(true_fit['slope'], missing=DASH)} (rms {number(true_fit['rms_line'], missing=DASH)}: "
                "linear). 'Fraction correct index' is over all points at that cutoff; a point matching no class "
                "counts as wrong. The line through the certified classes is a check of critbench's closed form "
                "(rms of the line <= 5% of the loss range), not a reproduction. Verdict criteria: 'convex "
@@ -196,7 +198,7 @@ def run(ctx: Context) -> P.Page:
                "thesis's index (eigenvalues < -1e-5) still counts as zero, and the index recounted at "
                f"{PROBE_INDEX_THRESHOLD:g} against the class's: {probe['wrong']}/{probe['n_points']} differ, "
                f"{probe['wrong_outer']} of them in the outer thirds of the index range (most negative uncounted "
-               f"eigenvalue {P.fmt(probe['most_negative_uncounted'])})."),
+               f"eigenvalue {number(probe['most_negative_uncounted'], missing=DASH)})."),
         P.Figure(fig, "Loss vs index fraction: the final points filtered at 1e-10 and at 1e-8 after the full budget "
                       "(thesis Fig. 3.2D and its 1e-8 remark), then the first iterate below each cutoff (thesis "
                       "Fig. 3.3; ε = ∞ is the initial point)."),
@@ -205,7 +207,7 @@ def run(ctx: Context) -> P.Page:
                                     "parabola x² coef.", "rms (line)", "rms (parabola)"), rows),
         P.Comparison("Claims of the thesis: ours | published", [
             (f"certified classes lie on a line ({P.SELF_CHECK}: the classes and the line both come from the "
-             "closed form)", f"rms of the line {P.fmt(true_fit['rms_line'])}", "–", "", "the thesis: linear",
+             "closed form)", f"rms of the line {number(true_fit['rms_line'], missing=DASH)}", "–", "", "the thesis: linear",
              "check passes" if (true_fit["rms_line"] or 0) <= 0.05 * float(np.ptp(cls[:, 1])) else "check fails"),
             ("filter at 1e-10 after the full budget: index right", _frac(filtered), "close match (Fig. 3.2D)", "",
              "", P.verdict(filtered["fraction_correct_index"] is not None and filtered["fraction_correct_index"] >= 0.9)),
@@ -213,8 +215,8 @@ def run(ctx: Context) -> P.Page:
              f"outer-third index errors: {ext_cut[0]}/{ext_cut[1]} (filtered: {ext_fil[0]}/{ext_fil[1]})",
              tprobe.text(), P.verdict(frac10 is not None and frac10 >= 0.8 and ext_cut[0] > 0, tprobe), tprobe),
             ("stopping at the first iterate below 1e-10 vs filtering after termination",
-             f"{_frac(tight_e)} vs {_frac(filtered)}; mean |loss error| {P.fmt(tight_e['mean_abs_loss_error'])} "
-             f"vs {P.fmt(filtered['mean_abs_loss_error'])}", "early stop slightly worse", "",
+             f"{_frac(tight_e)} vs {_frac(filtered)}; mean |loss error| {number(tight_e['mean_abs_loss_error'], missing=DASH)} "
+             f"vs {number(filtered['mean_abs_loss_error'], missing=DASH)}", "early stop slightly worse", "",
              "criterion: fewer right indices at the early stop than after filtering; the index-threshold probe "
              "recounts only the early-stop points, so it cannot explain this comparison",
              P.verdict(early_worse)),
@@ -226,8 +228,8 @@ def run(ctx: Context) -> P.Page:
              "filter row above)", _frac(by_eps["1e-08"]), "–", _diff(by_eps["1e-08"], tight_e), "", "–"),
             looser("1e-06", "quantitatively worse"),
             looser("0.0001", "quantitatively worse"),
-            ("ε = ∞ (the initial points) looks convex upward", f"x² coefficient {P.fmt(inf['quad'])} (rms parabola "
-             f"{P.fmt(inf['rms_quad'])} vs line {P.fmt(inf['rms_line'])})", "convex upward", "", "",
+            ("ε = ∞ (the initial points) looks convex upward", f"x² coefficient {number(inf['quad'], missing=DASH)} (rms parabola "
+             f"{number(inf['rms_quad'], missing=DASH)} vs line {number(inf['rms_line'], missing=DASH)})", "convex upward", "", "",
              P.verdict(convex)),
         ]),
     )

@@ -21,6 +21,8 @@ import math
 import numpy as np
 from matplotlib.figure import Figure as MplFigure
 
+from harness._format import DASH, number
+
 from . import _page as P
 from ._registry import Context, Experiment
 from ._runs import arrays_of, command, row, run_points
@@ -167,7 +169,7 @@ def run(ctx: Context) -> P.Page:
              P.verdict(len(caught) > 0)),
             ("…of which the scorer names the flat point", P.pct(flat_rec, len(caught)), "–", "", "", "–"),
             ("||∇f||² plateau of caught runs (median)",
-             P.fmt(float(np.median(plateau)) if plateau else None, 4), "near 10 (exact: 11.18)",
+             number(float(np.median(plateau)) if plateau else None, 4, missing=DASH), "near 10 (exact: 11.18)",
              "" if not plateau else f"{float(np.median(plateau)) - PLATEAU:+.2g} from 11.18", "",
              P.verdict(bool(plateau) and 5.0 <= float(np.median(plateau)) <= 20.0)),
             ("starts with x0 > -√2 reaching (-3, 0) anyway", P.pct(right_to_crit, len(starts) - n_left),

@@ -32,6 +32,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from harness._format import DASH, number
+
 from . import _page as P
 from . import _safran_gd as G
 from ._registry import Context, Experiment
@@ -212,9 +214,9 @@ def run(ctx: Context) -> P.Page:
          + ", ".join(f"{i} at k = {k}" for k, i in sorted(saddles.items())),
          "spurious minima for 6 ≤ k ≤ 20 (computer-assisted proof); none found for k ≤ 5",
          "none" if ok_a else "see the table", "", P.verdict(ok_a)),
-        (f"type A's loss ≈ a/k (k · F at the largest certified k = {kmax})", P.fmt(rate[kmax], 4),
-         f"a ≈ {RATE_A}", P.fmt(rate[kmax] - RATE_A, 3),
-         f"k · F grows slowly towards a ({P.fmt(rate[6], 3)} at k = 6, {P.fmt(rate[20], 3)} at k = 20); "
+        (f"type A's loss ≈ a/k (k · F at the largest certified k = {kmax})", number(rate[kmax], 4, missing=DASH),
+         f"a ≈ {RATE_A}", number(rate[kmax] - RATE_A, 3, missing=DASH),
+         f"k · F grows slowly towards a ({number(rate[6], 3, missing=DASH)} at k = 6, {number(rate[20], 3, missing=DASH)} at k = 20); "
          f"criterion: within {RATE_RTOL:.0%} of a", P.verdict(ok_b)),
     ]
     gd = _gd_results(ctx)
@@ -224,10 +226,10 @@ def run(ctx: Context) -> P.Page:
         "runs", "certified_spurious", "unverified_min", "authors_criterion", "converged", "restarts", "iters_median",
         "iters_max", "spurious_by_class")} for (k, n), r in sorted(gd.items())}
     table = [(k, "yes" if v["krawczyk"] else "NO", v["index"], f"[{v['loss_lo']:.15g}, {v['loss_hi']:.15g}]",
-              P.fmt(rate.get(k), 4), P.fmt(v["lambda_min"], 4)) for k, v in sorted(cert.items())]
+              number(rate.get(k), 4, missing=DASH), number(v["lambda_min"], 4, missing=DASH)) for k, v in sorted(cert.items())]
     table += [(k, "yes (committed)", load_certificates(k)["points"][0]["index"],
-               f"[{load_certificates(k)['points'][0]['loss']['lo'][:17]}, …]", P.fmt(rate[k], 4),
-               P.fmt(load_certificates(k)["points"][0]["lambda_min"], 4)) for k in ISOTYPIC_K if k in rate]
+               f"[{load_certificates(k)['points'][0]['loss']['lo'][:17]}, …]", number(rate[k], 4, missing=DASH),
+               number(load_certificates(k)["points"][0]["lambda_min"], 4, missing=DASH)) for k in ISOTYPIC_K if k in rate]
     page.add(
         P.Comparison("Claims: ours | published", rows),
         P.Table("Type A (ΔS_{k-1}) certified in ball arithmetic: Krawczyk box radius 1e-30 in its 5 unknowns; "

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from harness._format import DASH, number
+
 from . import _page as P
 from . import table31
 from ._registry import Context, Experiment
@@ -76,7 +78,7 @@ def run(ctx: Context) -> P.Page:
         n_cls, n_idx = distinct(recs)
         numbers[label] = {"runs": len(recs), "correct": n_ok, "distinct_classes": n_cls,
                           "distinct_indices": n_idx, "mean_start_loss": start_loss}
-        rows.append((label, len(recs), iters, P.fmt(start_loss), P.pct(n_ok, len(recs)), n_cls, n_idx))
+        rows.append((label, len(recs), iters, number(start_loss, missing=DASH), P.pct(n_ok, len(recs)), n_cls, n_idx))
     a, b, c = (numbers[k] for k in SAMPLERS)
     diffs: list[int] = []
     seeds = NOISE_SEEDS[ctx.mode]
@@ -99,8 +101,8 @@ def run(ctx: Context) -> P.Page:
         P.Table("Samplers", ("sampler", "runs", "iterations", "mean loss of the starts", "correct",
                              "distinct classes (correct runs)", "distinct indices"), rows),
         P.Comparison("Claims of the thesis: ours | published", [
-            ("mean loss of the starts: by iteration vs by loss", f"{P.fmt(b['mean_start_loss'])} vs "
-             f"{P.fmt(a['mean_start_loss'])}", "by iteration over-represents lower losses", "", "",
+            ("mean loss of the starts: by iteration vs by loss", f"{number(b['mean_start_loss'], missing=DASH)} vs "
+             f"{number(a['mean_start_loss'], missing=DASH)}", "by iteration over-represents lower losses", "", "",
              P.verdict(b["mean_start_loss"] < a["mean_start_loss"])),
             ("distinct classes: by loss vs by iteration", f"{a['distinct_classes']} vs {b['distinct_classes']}",
              "by loss recovers more varied classes", "", "",

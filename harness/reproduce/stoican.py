@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure as MplFigure
 
+from harness._format import DASH, number
+
 from . import _page as P
 from ._registry import Context, Experiment
 from ._runs import command
@@ -221,7 +223,7 @@ def run(ctx: Context) -> P.Page:
     neg = c["nonglobal_neg_eig"]
     creep = [x for x in loc if x["g2"] >= CRITICAL]
     crit_loc = [x for x in loc if x["g2"] < CRITICAL]
-    med = lambda xs, k: P.fmt(float(np.median([x[k] for x in xs])) if xs else None)  # noqa: E731
+    med = lambda xs, k: number(float(np.median([x[k] for x in xs])) if xs else None, missing=DASH)  # noqa: E731
     creep_why = (f"the others still creep at the end of SLSQP: median ||∇L||² {med(creep, 'g2')}, median largest "
                  f"|θ_i| {med(creep, 'max_abs')} (critical ones: {med(crit_loc, 'max_abs')})")
     page.add(

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure as MplFigure
 
+from harness._format import DASH, number
+
 from . import _page as P
 from ._registry import Context, Experiment
 from ._runs import arrays_of, command, row, run_cell
@@ -77,12 +79,12 @@ def run(ctx: Context) -> P.Page:
         P.Figure(fig, "||∇L||² per iteration of every run (dashed: 1e-18)"),
         P.Comparison("Claims of the thesis: ours | published", [
             ("smallest ||∇L||² over all runs and iterations (run trace; not compared with the thesis's "
-             "'greater than 1e-18': any solver that stalls meets that bound)", P.fmt(low), "–", "",
+             "'greater than 1e-18': any solver that stalls meets that bound)", number(low, missing=DASH), "–", "",
              "the thesis's Fig. 3.4 net has no biases (Sec. 3.5.1: 'unlike previous networks, this network had "
              "biases'); ours is the swish-autoencoder case, with biases" + quick, "–"),
             ("runs that plateau (last quarter lowers the minimum by < 10x)", P.pct(sum(flat), len(flat)), "all runs",
              "", quick, P.verdict(bool(flat) and all(flat))),
-            ("smallest final ||∇L||² (harness-recomputed)", P.fmt(min(finals) if finals else None), "–", "", "", "–"),
+            ("smallest final ||∇L||² (harness-recomputed)", number(min(finals) if finals else None, missing=DASH), "–", "", "", "–"),
         ]),
     )
     return page

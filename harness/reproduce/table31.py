@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness._format import DASH, number
+
 from . import _page as P
 from ._registry import Context, Experiment
 from ._runs import command, run_cell
@@ -151,8 +153,8 @@ def walltime_row(nmr: tuple[float | None, float | None], damped: tuple[float | N
         known = {k: v for k, v in times.items() if v is not None}
         return " < ".join(names[k] for k in sorted(known, key=lambda k: known[k]))
 
-    cells = "; ".join(f"{names[k]} {P.fmt(v[0])} s" + (f" ({v[0] / t0:.2g}x)" if v[0] is not None and t0 else "")
-                      + (f", {P.fmt(v[1])} HVPs" if v[1] is not None else "") for k, v in ours.items())
+    cells = "; ".join(f"{names[k]} {number(v[0], missing=DASH)} s" + (f" ({v[0] / t0:.2g}x)" if v[0] is not None and t0 else "")
+                      + (f", {number(v[1], missing=DASH)} HVPs" if v[1] is not None else "") for k, v in ours.items())
     m0 = THESIS_WALL_MIN["newton-mr"]
     pub = "; ".join(f"{names[k]} {m:g} min ({m / m0:.2g}x)" for k, m in THESIS_WALL_MIN.items())
     ok = t0 is not None and all(v[0] is not None and v[0] >= CLEARLY * t0 for k, v in ours.items() if k != "newton-mr")

@@ -43,7 +43,7 @@ from typing import Any
 
 from harness.results.records import check_record
 
-__all__ = ["ARRAYS_DIR", "INDEX_FILE", "META_FILE", "RUNS_FILE", "ForeignRecordsError", "IndexEntry", "StoreCheck",
+__all__ = ["ARRAYS_DIR", "CUTOFF_FILE", "INDEX_FILE", "META_FILE", "RUNS_FILE", "ForeignRecordsError", "IndexEntry", "StoreCheck",
            "StoreError", "StoreWarning", "check_batch_id", "check_store", "file_sha256", "parse_record", "read_index",
            "runs_file", "verify"]
 
@@ -51,6 +51,9 @@ RUNS_FILE = "runs.jsonl"
 INDEX_FILE = "runs.index"
 ARRAYS_DIR = "arrays"
 META_FILE = "meta.json"
+#: Optional file of precomputed Fig. 3.3 cutoff analyses, ``{case: harness.scoring.score.cutoff_analysis(...)}``
+#: (written by :func:`harness.scoring.cutoffs.write_cutoff_analyses`, read by the HTML report).
+CUTOFF_FILE = "cutoff_analysis.json"
 _BATCH_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=-]*$")
 
 

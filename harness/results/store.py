@@ -63,6 +63,7 @@ import numpy as np
 from harness.results import columnar
 from harness.results.index import (
     ARRAYS_DIR,
+    CUTOFF_FILE,
     INDEX_FILE,
     META_FILE,
     RUNS_FILE,
@@ -83,7 +84,7 @@ from harness.results.index import (
 )
 from harness.results.records import check_record
 
-__all__ = ["ARRAYS_DIR", "INDEX_FILE", "META_FILE", "RUNS_FILE", "ForeignRecordsError", "ResultStore", "StoreCheck",
+__all__ = ["ARRAYS_DIR", "CUTOFF_FILE", "INDEX_FILE", "META_FILE", "RUNS_FILE", "ForeignRecordsError", "ResultStore", "StoreCheck",
            "StoreError", "StoreWarning", "as_stored", "check_result_dir", "check_store", "json_default", "load_arrays",
            "load_batch_arrays", "load_meta", "load_records", "parse_record", "reindex"]
 

@@ -30,7 +30,7 @@ from cases import get_case
 from harness.run.keys import case_key, run_id, solver_key
 from harness.run.limits import DEFAULT_TIME_LIMIT
 
-__all__ = ["DEFAULT_TIME_LIMIT", "LARGE_CASE_ELEMENTS", "LARGE_CASE_WORK", "REFILL_QUEUE", "Block", "CellPlan", "Plan", "block_size", "default_batch_size", "default_threads", "plan_cell", "plan_points",
+__all__ = ["LARGE_CASE_ELEMENTS", "LARGE_CASE_WORK", "REFILL_QUEUE", "Block", "CellPlan", "Plan", "block_size", "default_batch_size", "default_threads", "plan_cell", "plan_points",
            "solve_lanes", "use_refill"]
 
 

@@ -43,7 +43,8 @@ from harness.jitcache.compile_cache import enable_compile_cache
 from harness.run.execute import execute
 from harness.run.initial_points import POOL, initial_points, pool_seed
 from harness.run.keys import case_key, run_id, solver_key, solver_options_of, stable_hash
-from harness.run.plan import (DEFAULT_TIME_LIMIT, LARGE_CASE_ELEMENTS, LARGE_CASE_WORK, REFILL_QUEUE, Plan,  # noqa: F401
+from harness.run.limits import DEFAULT_TIME_LIMIT
+from harness.run.plan import (LARGE_CASE_ELEMENTS, LARGE_CASE_WORK, REFILL_QUEUE, Plan,  # noqa: F401
                               _blocks, _large_on_cpu, block_size, check_time_limit, default_batch_size,
                               default_threads, plan_cell, solve_lanes, use_refill)
 from harness.run.pool import guard, sandbox_label, shared_pool
@@ -55,7 +56,7 @@ from harness.scoring.oracles import point_oracles
 from harness.results.outcomes import SNAPSHOT_CUTOFFS
 
 __all__ = [
-    "DEFAULT_BATCH", "DEFAULT_TIME_LIMIT", "POOL", "RunSpec", "block_size", "case_key", "default_batch_size",
+    "DEFAULT_BATCH", "POOL", "RunSpec", "block_size", "case_key", "default_batch_size",
     "default_threads", "use_refill",
     "enable_compile_cache", "initial_points", "point_oracles", "pool_seed", "run_id",
     "run_spec", "run_suite", "solve_lanes", "solver_key", "solver_options_of", "stable_hash",

@@ -8,7 +8,7 @@ Sec. 3.2.3.4: ``ε = ∞`` is the initial point, finite ``ε`` the first iterate
 below it), runs
 :func:`harness.scoring.score.cutoff_analysis` per case (instances with different
 parameters are analysed separately and their points pooled) and writes
-``DIR/cutoff_analysis.json`` (:data:`harness.report.CUTOFF_FILE`), which the
+``DIR/cutoff_analysis.json`` (:data:`harness.results.store.CUTOFF_FILE`), which the
 report shows as the Fig. 3.3 table and panels.  Cases whose dimension exceeds
 :data:`harness.scoring.score.DENSE_MAX_DIM` are skipped (the report then shows the
 fraction of runs reaching each cutoff).
@@ -21,9 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.results.store import RUNS_FILE, json_default, load_batch_arrays, load_records
-
-CUTOFF_FILE = "cutoff_analysis.json"
+from harness.results.store import CUTOFF_FILE, RUNS_FILE, json_default, load_batch_arrays, load_records
 
 
 def _merge(parts: Sequence[list[dict[str, Any]]]) -> list[dict[str, Any]]:

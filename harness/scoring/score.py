@@ -58,11 +58,12 @@ import numpy as np
 
 from cases._core import CRITICAL_GRAD_SQ, INDEX_EIG_TOL, Case, CriticalClass
 from harness.results.outcomes import OUTCOMES, SNAPSHOT_CUTOFFS, snapshot_cutoffs_for, status_name
+from harness.stats import wilson_interval
 
 __all__ = ["CUTOFFS", "OUTCOMES", "SNAPSHOT_CUTOFFS", "class_errors", "cutoff_analysis", "cutoff_entry",
            "filtered_final_points", "flatness_statistics",
            "kernel_fraction",
-           "is_flat", "loss_matches", "measure_point", "score_run", "status_name", "summarize", "wilson_interval"]
+           "is_flat", "loss_matches", "measure_point", "score_run", "status_name", "summarize"]
 
 #: Eigenvalue cutoff of the final-point pseudo-inverse, relative to ``||H||_F``.
 PINV_RCOND = 5e-4
@@ -75,8 +76,6 @@ FLAT_RH = 5e-4
 DENSE_MAX_DIM = 2000
 #: Fig. 3.3 cutoffs on ``||grad L||^2`` (``inf`` = the final iterate).
 CUTOFFS = (1e-10, 1e-8, 1e-6, 1e-4, math.inf)
-#: Two-sided 95% normal quantile used by :func:`wilson_interval`.
-Z95 = 1.959963984540054
 
 
 
@@ -407,23 +406,6 @@ def _last_finite(x: np.ndarray) -> float | None:
 
 
 # --------------------------------------------------------------------------- summaries
-def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (95% by default).
-
-    ``centre = (k + z^2/2) / (n + z^2)``,
-    ``half = z sqrt(k (n - k) / n + z^2 / 4) / (n + z^2)``; ``(0, 1)`` when ``n = 0``.
-    """
-    if n <= 0:
-        return (0.0, 1.0)
-    if not 0 <= successes <= n:
-        raise ValueError(f"successes must be in [0, {n}], got {successes}")
-    k = float(successes)
-    den = n + z * z
-    centre = (k + z * z / 2) / den
-    half = z * math.sqrt(k * (n - k) / n + z * z / 4) / den
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
 GROUP_KEYS = ("case", "case_key", "solver", "solver_key")
 
 

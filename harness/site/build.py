@@ -30,7 +30,9 @@ from typing import Any
 
 import numpy as np
 
+from harness._format import percent_ci
 from harness.leaderboard import rank as lbr
+from harness.results.columns import columns
 
 __all__ = ["build_site", "slug"]
 
@@ -204,14 +206,13 @@ def _case_page(lb: lbr.Leaderboard, case: str, ckey: str, out: Path, runs_pages:
 
 def _solver_page(lb: lbr.Leaderboard, solver: str, out: Path, runs_pages: bool = False) -> None:
     o = next(x for x in lb.overall if x["solver"] == solver)
-    rows = [[_link(f"../cases/{slug(r['case'])}.html", r["case"]), _e(r["rank"]), _e(r["runs"]),
-             _e(lbr._pct(r["success_fraction"], r["success_ci"])), _e(lbr._pct(r["correct_fraction"], r["correct_ci"])),
-             _e(f"{r['gradient_flat']}/{r['gradient_flat_ever']}"), _e(lbr._num(r["hvps_per_success"])),
-             _e(lbr._num(r["ert_hvps"]))] for r in lb.rows if r["solver"] == solver]
-    head = ["case", "rank", "runs", "success (95% CI)", "correct (95% CI)", "flat final/ever", "HVPs/success", "ERT"]
+    cols = columns("site-solver")  # harness.results.columns: the case column links to the case's page
+    rows = [[_link(f"../cases/{slug(r['case'])}.html", r["case"]) if c.key == "case" else _e(c.text(r)) for c in cols]
+            for r in lb.rows if r["solver"] == solver]
+    head = [c.short for c in cols]
     kind = "reference (from the archive)" if solver in lb.ref_solvers else "new method"
     body_html = (f"<p>{_e(kind)}; overall rank {o['rank']} of {len(lb.overall)}, success "
-                 f"{_e(lbr._pct(o['success_fraction'], o['success_ci']))} of {o['runs']} runs.</p>"
+                 f"{_e(percent_ci(o['success_fraction'], o['success_ci']))} of {o['runs']} runs.</p>"
                  f"{_table(head, rows, raw_cols=range(len(head)))}<h2>Paired verdicts</h2>"
                  f"{_verdict_html(lb, 1, new=solver, runs_pages=runs_pages) if solver in lb.new_solvers else _verdict_of_ref(lb, solver, runs_pages)}")
     (out / "solvers" / f"{slug(solver)}.html").write_text(_page(f"solver {solver}", body_html, 1), encoding="utf-8")

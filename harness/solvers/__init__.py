@@ -17,8 +17,8 @@ _EXPORTS = {
         _BASE,
     ),
     **dict.fromkeys(
-        ["ENTRY_POINT_GROUP", "SOLVERS", "SolverError", "SolverSpec", "get_solver", "option_defaults",
-         "register_solver", "resolve_factory", "solver_names", "solver_specs"],
+        ["ENTRY_POINT_GROUP", "SOLVERS", "SolverError", "SolverSpec", "get_solver", "hvps_per_iteration", "is_dense",
+         "option_defaults", "register_solver", "resolve_factory", "solver_names", "solver_specs"],
         _REG,
     ),
 }

@@ -276,6 +276,16 @@ class IterativeSolver:
 
     name: ClassVar[str] = "iterative"
     hfro_method: ClassVar[str] = "none"
+    #: Whether the solver forms the dense ``dim x dim`` Hessian (memory ``dim^2`` per lane): the
+    #: scorecard and the leaderboard suites run such a solver only up to their dense limit.  A
+    #: plug-in that does not declare it counts as not dense (:func:`harness.solvers.is_dense`).
+    dense: ClassVar[bool] = False
+
+    def hvps_per_iteration(self, dim: int) -> int:
+        """An upper bound on the Hessian-vector products one outer iteration takes at dimension ``dim``
+        (the sweep's dry-run budget: ``runs x max_iter x`` this).  Default ``dim``: a dense Hessian's
+        worth; solvers that use fewer declare their own (:func:`harness.solvers.hvps_per_iteration`)."""
+        return int(dim)
 
     def init(self, fn: Callable, theta: jax.Array, f: jax.Array, g: jax.Array, args: Any) -> Any:
         return ()

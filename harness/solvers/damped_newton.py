@@ -140,6 +140,10 @@ class DampedNewton(IterativeSolver):
     name: ClassVar[str] = "damped-newton"
     hfro_method: ClassVar[str] = "lanczos"
 
+    def hvps_per_iteration(self, dim: int) -> int:
+        """One Krylov solve of at most ``krylov_iters`` HVPs per ``gamma``, + 2 for the flatness statistics."""
+        return len(self.gammas) * int(self.krylov_iters) + 2
+
     gammas: tuple[float, ...] = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
     krylov_iters: int = 25
     rtol: float = 1e-10

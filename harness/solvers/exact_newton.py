@@ -84,6 +84,7 @@ class ExactNewton(IterativeSolver):
 
     name: ClassVar[str] = "exact-newton"
     hfro_method: ClassVar[str] = "exact"
+    dense: ClassVar[bool] = True  # one dense Hessian per step: dim HVPs (the default bound)
 
     def step(
         self, fn: Callable, theta: jax.Array, f: jax.Array, g: jax.Array, state: Any, args: Any
@@ -109,6 +110,7 @@ class PseudoInverseNewton(IterativeSolver):
 
     name: ClassVar[str] = "pinv-newton"
     hfro_method: ClassVar[str] = "exact"
+    dense: ClassVar[bool] = True  # one dense Hessian per step: dim HVPs (the default bound)
 
     rcond: float = 1e-7
     alpha: float = 1.0

@@ -86,6 +86,10 @@ class GNM(IterativeSolver):
     name: ClassVar[str] = "gnm"
     hfro_method: ClassVar[str] = "none"
 
+    def hvps_per_iteration(self, dim: int) -> int:
+        """One HVP, ``H g``."""
+        return 1
+
     lr: float = 0.1
 
     def __post_init__(self) -> None:
@@ -129,6 +133,10 @@ class BTLSGNM(IterativeSolver):
 
     name: ClassVar[str] = "btls-gnm"
     hfro_method: ClassVar[str] = "none"
+
+    def hvps_per_iteration(self, dim: int) -> int:
+        """One HVP for the direction ``-H g`` + one per line-search trial (at most ``max_trials``)."""
+        return int(self.max_trials) + 1
 
     alpha0: float = 0.1
     beta: float = 0.5

@@ -91,6 +91,12 @@ class NewtonMR(IterativeSolver):
 
     name: ClassVar[str] = "newton-mr"
 
+    def hvps_per_iteration(self, dim: int) -> int:
+        """MINRES-QLP's ``maxit`` (0: ``dim``) + 1 (``H p``) + 1 with ``exact_flatness`` + ``dim`` with
+        ``hfro_estimate="exact"``."""
+        return ((self.maxit or int(dim)) + 1 + int(bool(self.exact_flatness))
+                + (int(dim) if self.hfro_estimate == "exact" else 0))
+
     maxit: int = 0
     rtol: float = 5e-4
     forcing: float = 0.5

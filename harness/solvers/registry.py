@@ -52,6 +52,12 @@ class SolverSpec:
             return {}
         return {k: p.default for k, p in sig.parameters.items() if p.default is not inspect.Parameter.empty}
 
+    @property
+    def dense(self) -> bool:
+        """The solver's own ``dense`` declaration (:attr:`harness.solvers.IterativeSolver.dense`); ``False``
+        for a plug-in that does not declare it."""
+        return bool(getattr(self.factory, "dense", False))
+
 
 SOLVERS = Registry(
     "solver",
@@ -125,6 +131,18 @@ def option_defaults(name: str) -> dict[str, Any]:
     if _is_instance(obj):
         return {}
     return SolverSpec(name, obj).option_defaults()
+
+
+def is_dense(name: str) -> bool:
+    """Whether solver ``name`` declares that it forms the dense Hessian (:attr:`SolverSpec.dense`)."""
+    return SolverSpec(name, resolve_factory(name)).dense
+
+
+def hvps_per_iteration(solver: Any, dim: int) -> int:
+    """The HVP bound per outer iteration that ``solver`` (a built solver) declares
+    (:meth:`harness.solvers.IterativeSolver.hvps_per_iteration`); ``dim`` for a solver that declares none."""
+    declared = getattr(solver, "hvps_per_iteration", None)
+    return int(declared(dim)) if callable(declared) else int(dim)
 
 
 def get_solver(name: str, **options: Any) -> Any:

@@ -18,19 +18,20 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from harness.results.store import ResultStore
-from harness.run.plan import DEFAULT_TIME_LIMIT, Plan, block_size, default_batch_size, plan_cell, use_refill
 from harness.results.outcomes import FAILED_OUTCOMES, SNAPSHOT_CUTOFFS
+from harness.run.limits import DEFAULT_TIME_LIMIT
+from harness.run.plan import Plan, block_size, default_batch_size, plan_cell, use_refill
 from harness.sweep.spec import Sweep
 
 #: How long the client waits to connect to ``--scheduler``.
 CONNECT_TIMEOUT = "20s"
 
-__all__ = ["SweepOutcome", "dry_run_rows", "hvps_per_iteration_bound", "run_sweep"]
+__all__ = ["SweepOutcome", "dry_run_rows", "run_sweep"]
 
 
 @dataclasses.dataclass
@@ -162,40 +163,21 @@ def run_sweep(
 
 
 # --------------------------------------------------------------------------- dry run
-def hvps_per_iteration_bound(solver: str, options: Mapping[str, Any], dim: int) -> int:
-    """An upper bound on HVPs per outer iteration of a built-in solver (``dim`` if unknown).
-
-    Newton-MR: MINRES-QLP's ``maxit`` (0 means ``dim``); damped Newton: one
-    Krylov solve of ``krylov_iters`` per gamma; GNM / BTLS-GNM: one HVP per
-    gradient of ``||grad L||^2`` (per line-search trial for BTLS-GNM);
-    dense-Hessian solvers: ``dim``.
-    """
-    if solver == "newton-mr":
-        return int(options.get("maxit") or dim) + 1
-    if solver == "damped-newton":
-        return len(options.get("gammas", ())) * int(options.get("krylov_iters", dim))
-    if solver == "gnm":
-        return 1
-    if solver == "btls-gnm":
-        return int(options.get("max_trials", 1)) + 1
-    return int(dim)
-
-
 def dry_run_rows(sweep: Sweep) -> list[dict[str, Any]]:
     """One row per cell: names, parameters, runs, shards and an HVP budget bound
-    (``runs x max_iter x`` :func:`hvps_per_iteration_bound`)."""
+    (``runs x max_iter x`` the bound per iteration the solver declares,
+    :func:`harness.solvers.hvps_per_iteration`; a plug-in, never imported here, counts ``dim``)."""
     rows = []
     from cases import get_case
     from harness.run.plan import _blocks
     from harness.run.pool import is_builtin_solver
-    from harness.solvers import option_defaults
+    from harness.solvers import get_solver, hvps_per_iteration
 
     for spec in sweep.cells:
         case = get_case(spec.case, **spec.case_params)
         builtin = is_builtin_solver(("name", spec.solver, {}))
-        # a plug-in is never imported here (it runs only in workers): its given options only, lockstep blocks
-        options = {**option_defaults(spec.solver), **spec.solver_options} if builtin else dict(spec.solver_options)
-        per_iter = hvps_per_iteration_bound(spec.solver, options, case.dim)
+        # a plug-in is never imported here (it runs only in workers): the default bound, lockstep blocks
+        per_iter = hvps_per_iteration(get_solver(spec.solver, **spec.solver_options), case.dim) if builtin else case.dim
         B = default_batch_size(spec, case)
         refill = builtin and use_refill(spec, case, refillable=True)
         blocks = _blocks(range(spec.runs), block_size(spec, B, refill))

@@ -15,7 +15,6 @@ from harness.gate.compare import (
     compare,
     load_cells,
     main_compare,
-    significant,
     write_baseline,
 )
 
@@ -74,13 +73,6 @@ def test_records_and_cells_agree(tmp_path) -> None:
     assert json.loads(path.read_text())["format"] == BASELINE_FORMAT
     assert load_cells(path) == [c]
     assert compare(recs, [c]).ok
-
-
-def test_holm_matches_definition() -> None:
-    rej, thr = significant([0.001, 0.04, 0.03, 0.5], 0.05, "holm")
-    assert rej == [True, False, False, False] and thr[0] == pytest.approx(0.0125)
-    rej, _ = significant([0.001, 0.012, 0.02, 0.5], 0.05, "holm")
-    assert rej == [True, True, True, False]
 
 
 def _draw_cells(rng: np.random.Generator, ps: list[float], n: int) -> list[CellStats]:

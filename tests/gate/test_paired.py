@@ -22,19 +22,12 @@ from harness.gate.compare import (
     cost_changes,
     format_changes,
     load_cells,
-    mcnemar_greater,
-    sign_greater,
 )
 from harness.gate.power import Effect, resample_pair
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "ci" / "baseline" / "gate.json"
 ALPHA = 0.01
-
-
-def upper_tail(k: int, m: int) -> float:
-    """P(B >= k), B ~ Binomial(m, 1/2), by exact integer arithmetic."""
-    return sum(math.comb(m, j) for j in range(k, m + 1)) / 2**m
 
 
 def make_cell(rows: list[RunRow], case: str = "quartic", solver: str = "newton-mr") -> CellStats:
@@ -45,18 +38,6 @@ def make_cell(rows: list[RunRow], case: str = "quartic", solver: str = "newton-m
 
 def row(i: int, ok: bool, hvps: int = 20, klass: str | None = "S={0,1}", seed: int = 0) -> RunRow:
     return RunRow(seed, i, "critical" if ok else "gradient-flat", ok, hvps, klass if ok else None, f"q/s/{seed}/{i}")
-
-
-def test_mcnemar_and_sign_are_exact_binomial_tails() -> None:
-    base = [True] * 10 + [False] * 3
-    new = [False] * 7 + [True] * 3 + [True] * 3  # b = 7 lost, c = 3 gained: tail P(B >= 7 | m = 10)
-    assert mcnemar_greater(base, new) == pytest.approx(upper_tail(7, 10), rel=1e-12)
-    assert mcnemar_greater([True] * 5, [False] * 5) == pytest.approx(1 / 32, rel=1e-12)
-    assert mcnemar_greater([True, False], [True, False]) == 1.0  # no discordant pair
-    # sign test: 9 dearer, 2 cheaper, 3 tied (dropped)
-    b = [10] * 14
-    n = [11] * 9 + [9] * 2 + [10] * 3
-    assert sign_greater(b, n) == pytest.approx(upper_tail(9, 11), rel=1e-12)
 
 
 def test_paired_cells_use_paired_tests_and_say_so() -> None:

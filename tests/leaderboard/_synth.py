@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from harness.leaderboard.archive import write_archive
-from harness.leaderboard.suite import Suite, SuiteCell
+from harness.run.suite import Suite, SuiteCell
 from harness.results.store import ResultStore
 
 #: A two-cell suite for synthetic result sets (only its name and fingerprint matter).

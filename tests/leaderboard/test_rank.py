@@ -10,7 +10,7 @@ import pytest
 from harness.cli import main
 from harness.leaderboard import rank as lbr
 from harness.leaderboard.archive import ArchiveError, read_archive
-from harness.leaderboard.suite import SuiteError
+from harness.run.suite import SuiteError
 from harness.results.store import load_records
 from harness.scoring.score import summarize
 from tests.leaderboard._synth import TOY_V2, pattern, records, write_set, write_toy_archive

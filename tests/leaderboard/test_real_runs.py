@@ -13,7 +13,8 @@ import pytest
 
 from harness.leaderboard import rank as lbr
 from harness.leaderboard.archive import read_archive, write_archive
-from harness.leaderboard.suite import Suite, SuiteCell, run_suite_for
+from harness.leaderboard.suite import run_suite_for
+from harness.run.suite import Suite, SuiteCell
 from harness.run.runner import run_suite
 
 DLAE = Suite("dlae-test-v1", "one small DLAE cell", (SuiteCell("dlae", {"k": 6, "p": 2, "n": 500, "exact": True},

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from harness.leaderboard.archive import COLUMNS, archive_path, read_archive, write_archive
-from harness.leaderboard.suite import (SCORECARD_CASES_AFTER_V1, STANDARD_V1, STANDARD_V2, SuiteError, get_suite,
-                                      run_suite_for, suite_hash)
-from harness.run.suite import default_specs
+from harness.leaderboard.suite import get_suite, run_suite_for
+from harness.run.suite import SCORECARD_CASES_AFTER_V1, STANDARD_V1, STANDARD_V2, SuiteError, default_specs, suite_hash
 from tests.leaderboard._synth import TOY, TOY_V2, pattern, records, write_set
 
 
@@ -101,13 +100,16 @@ def test_a_new_method_on_the_committed_archive_sits_beside_the_six_references(tm
 
 def test_cli_suite_run_stamps_the_result_set(tmp_path: Path, monkeypatch) -> None:
     """``critbench suite run`` runs only the given solver on every cell and stamps ``meta.json``."""
-    import harness.leaderboard.suite as suite_mod
+    import harness.run.suite as suite_mod
     from harness.cli import main
     from harness.results.store import load_meta, load_records
 
     tiny = suite_mod.Suite("tiny-v1", "one quartic cell", (suite_mod.SuiteCell("quartic", {}, 3, 30),),
                            reference_solvers=("newton-mr",))
-    monkeypatch.setitem(suite_mod.SUITES, "tiny-v1", tiny)
+    # registered for this test only (the registry's in-process table and cache, restored afterwards)
+    monkeypatch.setattr(suite_mod.SUITES, "_registered", {})
+    monkeypatch.setattr(suite_mod.SUITES, "_loaded", {})
+    suite_mod.SUITES.register("tiny-v1", tiny)
     out = tmp_path / "r"
     assert main(["suite", "run", "--suite", "tiny-v1", "--solver", "examples.jax_solver:NewtonCG", "--option",
                  "cg_iters=5", "--out", str(out), "--quiet", "--compile-cache", "off"]) == 0

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest
 
-from harness.report import CUTOFF_FILE, ReportError, load_results, render_report
+from harness.report import ReportError, load_results, render_report
+from harness.results.store import CUTOFF_FILE
 
 from ._synthetic import PLAN, make_results
 

@@ -13,8 +13,8 @@ from harness.scoring.score import (
     flatness_statistics,
     score_run,
     summarize,
-    wilson_interval,
 )
+from harness.stats import wilson_interval
 
 from ._helpers import make_example11
 
@@ -140,18 +140,6 @@ def test_flatness_statistics_by_hand():
     assert s["r"] == pytest.approx(0.0) and s["hfro"] == pytest.approx(2.0)
     s = flatness_statistics(np.diag([2.0, 1.0]), np.array([1.0, 1.0]))
     assert s["r"] == pytest.approx(0.0)
-
-
-def test_wilson_interval_hand_computed():
-    # k = 8, n = 10, z = 1.959964: centre = (8 + z^2/2)/(10 + z^2) = 0.716738,
-    # half = z sqrt(1.6 + z^2/4)/(10 + z^2) = 0.226578.
-    lo, hi = wilson_interval(8, 10)
-    assert lo == pytest.approx(0.490162, abs=1e-5)
-    assert hi == pytest.approx(0.943315, abs=1e-5)
-    assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(10, 10)[1] == pytest.approx(1.0)
-    assert wilson_interval(0, 0) == (0.0, 1.0)
-    with pytest.raises(ValueError):
-        wilson_interval(11, 10)
 
 
 def _rec(i, outcome, hvps, seconds=1.0, correct=None, loss_error=None, solver="a", batch="b0", compile_s=2.0):

@@ -50,9 +50,10 @@ def test_dry_run_prints_cells_runs_and_hvp_bound(tmp_path, capsys):
     # cells hold the complete typed values (harness.run.params), so the label lists every one
     assert out.count("quartic[angle=0.0] x newton-mr[maxit=0,") == 2
     assert "forcing=0.1," in out and "forcing=0.5," in out
-    # quartic: dim 2, Newton-MR maxit=0 -> dim, + 1 line-search HVP bound per iteration: 6 * 10 * 3
-    assert "6 runs in 1 block(s) on 4 lanes, <= 180 HVPs" in out  # one refilling block drains the 6 runs
-    assert "2 cells, 12 runs, 2 blocks, <= 360 HVPs" in out and "swept: solver.forcing" in out
+    # quartic: dim 2, Newton-MR's declared bound per iteration: maxit=0 -> dim MINRES-QLP HVPs, + 1 for
+    # H p, + 1 for the exact r_H (exact_flatness, the default): 6 * 10 * 4
+    assert "6 runs in 1 block(s) on 4 lanes, <= 240 HVPs" in out  # one refilling block drains the 6 runs
+    assert "2 cells, 12 runs, 2 blocks, <= 480 HVPs" in out and "swept: solver.forcing" in out
     assert not (tmp_path / "o").exists()  # nothing ran
 
 
