@@ -20,8 +20,10 @@ Where each room sits, and why (the first picture put report, site, leaderboard, 
 floor above ``run``; the code shows a finer order):
 
 * The top-level helper modules: ``harness._shadow`` (is the ``cases`` package on ``sys.path``
-  ours?) and ``harness._terminal`` (plain-text tables) import only the standard library and are
-  read by the CLI, the pytest plugin and the leaderboard, so they sit on the bottom floor.
+  ours?), ``harness._terminal`` (plain-text tables), ``harness._format`` (number formats) and
+  ``harness.stats`` (intervals and paired tests) import nothing of critbench (the standard
+  library, NumPy, SciPy) and are read from every floor above, the column table in ``results``
+  included, so they form the ground floor, below ``cases``, ``results`` and ``jitcache``.
 * ``harness.jitcache`` (the exported-executable cache and JAX's persistent compilation cache) is a
   bottom room: the solvers, the scoring oracles, the runner and the pytest plugin all use it, and
   it uses none of them.
@@ -58,8 +60,9 @@ from tests.test_import_graph import _from_target, modules
 
 #: Floors, bottom to top: ``{room name: module prefixes}``.
 FLOORS: tuple[dict[str, tuple[str, ...]], ...] = (
-    {"cases": ("cases",), "results": ("harness.results",), "jitcache": ("harness.jitcache",),
-     "_shadow": ("harness._shadow",), "_terminal": ("harness._terminal",)},
+    {"_shadow": ("harness._shadow",), "_terminal": ("harness._terminal",), "_format": ("harness._format",),
+     "stats": ("harness.stats",)},
+    {"cases": ("cases",), "results": ("harness.results",), "jitcache": ("harness.jitcache",)},
     {"solvers": ("harness.solvers",), "scoring": ("harness.scoring",), "gate": ("harness.gate",)},
     {"run": ("harness.run",)},
     {"report": ("harness.report",), "sweep": ("harness.sweep",),

@@ -55,7 +55,7 @@ def test_gate_cells_are_resolved_from_the_registry(registry, monkeypatch: pytest
     expected.append(("deep-linear", {}, "damped-newton", 200))
     assert gate.gate_specs(runs=64, seed=0) == [RunSpec(c, dict(p), s, {}, 64, 0, max_iter=mi) for c, p, s, mi in expected]
     # the gate reads the registry entry by name: a plug-in entry of that name is what it runs
-    monkeypatch.setattr(registry, "_builtins", {k: v for k, v in registry._builtins.items() if k != "ci-gate"})
+    monkeypatch.setattr(registry, "_builtin_table", {k: v for k, v in registry._builtins.items() if k != "ci-gate"})
     registry.register("ci-gate", dataclasses.replace(CI_GATE, cells=(SuiteCell("xor", {}, 64, 30, solver="gnm"),)))
     assert [(s.case, s.solver, s.runs, s.seed) for s in gate.gate_specs(runs=5, seed=3)] == [("xor", "gnm", 5, 3)]
 
