@@ -9,6 +9,9 @@ the distinct certified classes (and distinct indices) among the correct runs.
 Thesis: sampling by iteration "would over-represent lower loss values" and
 "should reduce the variety in recovered critical points"; noise of this
 magnitude "was found to increase the diversity in critical points recovered".
+The 2019 paper's abstract: the methods "fail to take an unbiased sample of critical points": the thesis
+sampler's distinct classes against the analytical ones, and a collision test of uniformity over classes
+(:func:`uniformity_pvalue`).
 """
 
 from __future__ import annotations

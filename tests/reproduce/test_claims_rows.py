@@ -179,3 +179,19 @@ def test_attach_escape_adds_the_rows_from_stored_numbers(tmp_path) -> None:
         P.check_row(tuple(r[k] for k in ("quantity", "ours", "published", "difference", "why", "verdict")))
     assert SUPPLEMENT_NOTE in (docs / "stoican-6.1" / "summary.md").read_text(encoding="utf-8")
     assert rejudge(docs) == []
+
+
+def test_stoican_page_carries_the_new_rows(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tiny run of the experiment (4 starts, 30/60 Adam steps): its page has the Algorithm 1 and gradient-floor
+    rows, computed from all its local and global minima, and they pass the verdict checks."""
+    from harness.reproduce._registry import Context
+
+    monkeypatch.setitem(st.SETTINGS, "quick", (4, (30, 60)))
+    page = st.run(Context("quick", tmp_path))
+    e = page.numbers["escape"]
+    c = page.numbers["counts"]["60"]
+    assert (e["local"], e["global"]) == (c["local"], c["global"]) and "starts_measured" not in e
+    rows = [r for b in page.blocks if isinstance(b, P.Comparison) for r in b.rows]
+    assert [r[0] for r in rows[-2:]] == [r[0] for r in st.escape_rows(e)] or e["global"] == 0
+    for r in rows:
+        P.check_row(r)
