@@ -110,7 +110,7 @@ def unbiased_row(numbers: dict[str, Any], n_classes: int | None = None) -> tuple
             f"{dist} of {k} classes ({100 * dist / k:.1f}%) from {n} correct runs; uniform sampling would give "
             f"{expected:.1f} distinct: P(D <= {dist}) = {p:.1e}", "biased sample", "",
             f"one-sided collision test of uniformity over the {k} classes at {ALPHA:g} (the {UNBIASED_SAMPLER} "
-            "sampler's stored counts)", P.verdict(n > 0 and p < ALPHA))
+            "sampler's correct runs)", P.verdict(n > 0 and p < ALPHA))
 
 
 def run(ctx: Context) -> P.Page:
