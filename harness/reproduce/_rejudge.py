@@ -222,8 +222,28 @@ PUBLIC_CODE_NOTE = ("The public-code probe's 100 runs x 500 iterations were run 
                     "`public_code_cell` and `public_code_row`); every other number is from the committed --full run.")
 
 
+def _stoican_add(nums: dict[str, Any]) -> list[tuple[str, Row]]:
+    """The Algorithm 1 and gradient-floor rows from ``numbers["escape"]`` (stored by ``stoican.supplement``),
+    after the global-minima row, in page order."""
+    from .stoican import escape_rows
+
+    out, after = [], "global minima reaching ||∇L||² < 1e-10 (harness)"
+    for r in escape_rows(nums.get("escape")):
+        out.append((after, r))
+        after = r[0]
+    return out
+
+
+def _sampling_add(nums: dict[str, Any]) -> list[tuple[str, Row]]:
+    """The unbiased-sample row from the stored counts of the thesis sampler, after the last claim row."""
+    from .sampling import unbiased_row
+
+    return [("distinct classes (distinct indices): with noise vs without", unbiased_row(nums))]
+
+
 #: Rows a summary's stored numbers allow that the summary lacks: experiment -> numbers -> [(after quantity, row)].
-ADDITIONS: dict[str, Callable[[dict[str, Any]], list[tuple[str, Row]]]] = {"table-3.1": _table31_add}
+ADDITIONS: dict[str, Callable[[dict[str, Any]], list[tuple[str, Row]]]] = {
+    "table-3.1": _table31_add, "stoican-6.1": _stoican_add, "sec-3.2.3.2": _sampling_add}
 
 RULES: dict[str, Callable[[str, Row, dict[str, Any]], Row | None]] = {
     "fig-3.2-3.3": _fig32, "fig-3.4": _fig34, "sec-3.2.3.2": _sampling, "sec-3.5": _sec35, "si-lines": _si_lines,
@@ -277,8 +297,9 @@ def rejudge(docs: str | Path) -> list[tuple[str, str, str, str]]:
             if prev_line not in md:
                 raise ValueError(f"{md_path}: row {after!r} not found")
             md = md.replace(prev_line, f"{prev_line}\n{_md_line(new)}")
+            probe = new[6] if len(new) > 6 else None
             new_rows.insert(at + 1, {"quantity": new[0], "ours": new[1], "published": new[2], "difference": new[3],
-                                     "why": new[4], "verdict": new[5], "probe": None})
+                                     "why": new[4], "verdict": new[5], "probe": probe.to_json() if probe else None})
             changed = True
             changes.append((s["name"], f"{new[0]} (new row from the stored numbers)", "–", new[5]))
         if not changed:

@@ -13,6 +13,9 @@ global minima form a locus of dimension ``d - n``, so a global minimum's Hessian
 has nullity ``d - n``.  Newton-MR runs through the harness; for every run that
 reaches loss ≈ 0 (< 1e-12; the runs stop at ``||grad L||^2 < 1e-24`` instead of 1e-10) the scorer's nullity (``|λ| <= 1e-5``, dense) is shown
 next to ``d - n``.
+
+(c) How the loci and the zero eigenspaces grow with the width (Props. 5.13, 6.1, 6.2):
+:mod:`harness.reproduce._cooper_growth`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from matplotlib.figure import Figure as MplFigure
 
 from . import _page as P
 from ._registry import Context, Experiment
+from ._cooper_growth import SPAN_POINTS, growth_numbers, growth_rows
 from ._runs import command, run_cell
 
 NAME = "cooper-locus"
@@ -97,7 +101,8 @@ def run(ctx: Context) -> P.Page:
     ax.set_xlabel("measured nullity at a found global minimum")
     ax.set_ylabel("runs")
     ax.legend(fontsize=7)
-    page.numbers = {"locus_points_ok": ok_a, "locus_points": tot_a, "regression": {**spec, "d": d},
+    growth = growth_numbers(ctx.mode)
+    page.numbers = {"growth": growth, "locus_points_ok": ok_a, "locus_points": tot_a, "regression": {**spec, "d": d},
                     "runs": len(recs), "zero_loss_runs": len(zero_loss), "nullity_equals_d_minus_n": match}
     page.add(
         P.Comparison("Claims of Cooper: ours | published", [
@@ -111,6 +116,13 @@ def run(ctx: Context) -> P.Page:
              P.verdict(match == len(zero_loss) and len(zero_loss) > 0)),
             ("Newton-MR runs reaching loss < 1e-12", P.pct(len(zero_loss), len(recs)), "–", "", "", "–"),
         ]),
+        P.Note("Width growth (Props. 5.13, 6.1, 6.2; `harness/reproduce/_cooper_growth.py`): degenerate-mlp nets "
+               f"(2, m, m, m, 1), tanh, on n = {growth['n']} data points, m = "
+               f"{', '.join(growth['widths'])}; dense Hessians (numpy.linalg), zero means |λ| <= {growth['zero_tol']:g}; "
+               "locus dimensions from the rank of the output Jacobian (global minima) and the affine span of "
+               f"{SPAN_POINTS} random critical points per component (star and core loci). The seed's formulas are "
+               "stripped: the published cells quote its words."),
+        P.Comparison("Width growth (Cooper Props. 5.13, 6.1, 6.2): ours | published", growth_rows(growth)),
         P.Table("(a) Points drawn across the core locus (dense Hessian, threshold 1e-5)",
                 ("widths", "zero matrices", "σ", "d", "||∇L||²", "negative", "zero", "positive",
                  "smallest positive λ", "formula", "agree"), rows_a),

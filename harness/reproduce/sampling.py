@@ -9,6 +9,9 @@ the distinct certified classes (and distinct indices) among the correct runs.
 Thesis: sampling by iteration "would over-represent lower loss values" and
 "should reduce the variety in recovered critical points"; noise of this
 magnitude "was found to increase the diversity in critical points recovered".
+The 2019 paper's abstract: the methods "fail to take an unbiased sample of critical points": the thesis
+sampler's distinct classes against the analytical ones, and a collision test of uniformity over classes
+(:func:`uniformity_pvalue`).
 """
 
 from __future__ import annotations
@@ -57,6 +60,59 @@ def noise_row(diffs: list[int], headline: str) -> tuple[str, ...]:
     mean, se = float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size))
     return (q, f"{headline}; per-seed difference {', '.join(map(str, diffs))}: mean {mean:.3g} ± {se:.2g} (s.e.)",
             pub, "", f"criterion: mean - 2 s.e. > 0 over {d.size} seeds", P.verdict(mean - 2 * se > 0))
+
+
+#: The 2019 paper's abstract: the methods "fail to take an unbiased sample of critical points".
+UNBIASED_SAMPLER = "by loss, noise 0.1 (thesis)"
+#: Significance level of the uniformity test.
+ALPHA = 0.05
+
+
+def distinct_distribution(draws: int, classes: int) -> np.ndarray:
+    """``P(D = j)``, ``j = 0..draws``: the number ``D`` of distinct classes among ``draws`` independent draws
+    uniform over ``classes`` classes (exact recursion: a draw is new with probability ``(classes - j)/classes``
+    when ``j`` are already seen)."""
+    if classes < 1 or draws < 0:
+        raise ValueError(f"need classes >= 1 and draws >= 0, got {classes}, {draws}")
+    prob = np.zeros(draws + 1)
+    prob[0] = 1.0
+    j = np.arange(draws + 1)
+    for _ in range(draws):
+        new = prob * (classes - j) / classes
+        prob = prob * j / classes + np.concatenate([[0.0], new[:-1]])
+    return prob
+
+
+def uniformity_pvalue(draws: int, distinct_found: int, classes: int) -> tuple[float, float]:
+    """``(p, E[D])``: the one-sided p-value ``P(D <= distinct_found)`` of the distinct-class count under uniform
+    sampling over ``classes`` classes (a collision test of uniformity: a biased sampler repeats classes; valid
+    with far fewer draws than classes, where a chi-square test over classes is not), and ``E[D]``."""
+    prob = distinct_distribution(draws, classes)
+    return float(min(1.0, prob[: distinct_found + 1].sum())), float(prob @ np.arange(draws + 1))
+
+
+def n_analytical_classes(case_params: dict[str, Any]) -> int:
+    """The DLAE's analytical critical-point classes, counted from the case's closed-form ground truth."""
+    from cases import get_case
+
+    return len(get_case("dlae", **case_params).ground_truth.classes)
+
+
+def unbiased_row(numbers: dict[str, Any], n_classes: int | None = None) -> tuple[Any, ...]:
+    """The abstract's "fail to take an unbiased sample of critical points" (2019 paper) from a page's
+    ``numbers`` (the thesis sampler's correct runs and distinct classes): the fraction of the analytical
+    classes ever recovered, and the collision test of uniformity over classes (:func:`uniformity_pvalue`);
+    reproduced when uniform sampling is rejected at :data:`ALPHA`."""
+    a = numbers["samplers"][UNBIASED_SAMPLER]
+    k = n_analytical_classes(numbers.get("case_params") or {}) if n_classes is None else n_classes
+    n, dist = int(a["correct"]), int(a["distinct_classes"])
+    p, expected = uniformity_pvalue(n, dist, k)
+    return ("classes recovered vs the analytical ones, and uniformity over classes (2019 abstract: 'fail to take "
+            "an unbiased sample of critical points')",
+            f"{dist} of {k} classes ({100 * dist / k:.1f}%) from {n} correct runs; uniform sampling would give "
+            f"{expected:.1f} distinct: P(D <= {dist}) = {p:.1e}", "biased sample", "",
+            f"one-sided collision test of uniformity over the {k} classes at {ALPHA:g} (the {UNBIASED_SAMPLER} "
+            "sampler's correct runs)", P.verdict(n > 0 and p < ALPHA))
 
 
 def run(ctx: Context) -> P.Page:
@@ -109,6 +165,7 @@ def run(ctx: Context) -> P.Page:
              P.verdict(a["distinct_classes"] > b["distinct_classes"])),
             noise_row(diffs, f"{a['distinct_classes']} ({a['distinct_indices']}) vs {c['distinct_classes']} "
                              f"({c['distinct_indices']})"),
+            unbiased_row({"case_params": base, "samplers": numbers}),
         ]),
     )
     return page

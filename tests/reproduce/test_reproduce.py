@@ -21,9 +21,12 @@ from harness.results.store import load_arrays, load_records
 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from harness.reproduce import locus, quartic
+    from harness.reproduce import _cooper_growth, locus, quartic
 
     mp = pytest.MonkeyPatch()
+    mp.setitem(_cooper_growth.WIDTHS, "quick", (5,))
+    mp.setitem(_cooper_growth.POINTS, "quick", 1)
+    mp.setattr(_cooper_growth, "SPAN_POINTS", 60)
     mp.setitem(quartic.GRID, "quick", 5)
     mp.setitem(quartic.ITERS, "quick", 40)
     mp.setitem(quartic.STEPS, "quick", 10)
