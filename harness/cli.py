@@ -98,7 +98,7 @@ _TEXT_COLUMNS = ("case", "solver")
 
 
 def summary_table(rows: Sequence[Mapping[str, Any]], wide: bool = False) -> tuple[list[str], list[list[str]]]:
-    """Header and cells of :func:`harness.scoring.score.summarize` rows: :data:`COMPACT_SUMMARY`, or all with ``wide``."""
+    """Header and cells of :func:`harness.scoring.summary.summarize` rows: :data:`COMPACT_SUMMARY`, or all with ``wide``."""
     cols = {
         "case": lambda r: str(r["case"]), "solver": lambda r: str(r["solver"]), "runs": lambda r: str(r["runs"]),
         "success (95% CI)": lambda r: _ci(r, "success_fraction", "success_ci"),
@@ -115,7 +115,7 @@ def summary_table(rows: Sequence[Mapping[str, Any]], wide: bool = False) -> tupl
 
 
 def print_summary(rows: Sequence[Mapping[str, Any]], title: str = "critbench scorecard", wide: bool = False) -> None:
-    """Print :func:`harness.scoring.score.summarize` rows as a table that fits the terminal (stdout).
+    """Print :func:`harness.scoring.summary.summarize` rows as a table that fits the terminal (stdout).
 
     The compact default (:data:`COMPACT_SUMMARY`) fits 100 columns; ``wide`` adds
     every column (names and headers wrap to fit; where even that is too wide the
@@ -174,7 +174,7 @@ def _solver_failures(records: Sequence[Mapping[str, Any]]) -> int:
 def cmd_default(args: argparse.Namespace) -> int:
     from harness.run.progress import make_progress
     from harness.run.runner import run_suite
-    from harness.scoring.score import summarize
+    from harness.scoring.summary import summarize
     from harness.run.suite import default_specs
 
     out = Path(args.out)
@@ -315,7 +315,7 @@ def _solver_options(name: str, items: Sequence[str]) -> dict[str, Any]:
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.run.progress import make_progress
     from harness.run.runner import RunSpec, run_suite
-    from harness.scoring.score import summarize
+    from harness.scoring.summary import summarize
 
     from harness.run.pool import guard, shared_pool
 
@@ -387,7 +387,7 @@ def _store_notes(directory: str | Path, prog: str = "critbench") -> None:
 
 def cmd_score(args: argparse.Namespace) -> int:
     from harness.results.columnar import SCORE_FIELDS, load_columns
-    from harness.scoring.score import summarize
+    from harness.scoring.summary import summarize
 
     _store_notes(args.dir)  # lines not written by critbench, missing arrays: one line each
     # only the fields summarize reads: from the Parquet snapshot when there is one, else runs.jsonl

@@ -9,10 +9,10 @@ into one directory) gets the section.  For each swept parameter ``p`` and
 value ``v``, marginalising over everything else in the group:
 
 * success fraction ``k / n`` (outcome ``critical``) with its Wilson 95% interval
-  (:func:`harness.scoring.score.wilson_interval`);
+  (:func:`harness.scoring.summary.wilson_interval`);
 * correct fraction (runs matching a certified class; ``-`` without ground truth);
 * ERT in HVPs ``= sum of HVPs over all n runs / k`` (COCO, as
-  :func:`harness.scoring.score.summarize`) and the median HVPs of successful runs.
+  :func:`harness.scoring.summary.summarize`) and the median HVPs of successful runs.
 
 All numbers are recomputed from the stored records (no solver-reported summary).
 """
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from harness.scoring.score import wilson_interval
+from harness.scoring.summary import wilson_interval
 
 __all__ = ["sweep_figure", "sweep_rows", "sweep_section", "swept_parameters"]
 

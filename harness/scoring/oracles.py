@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.scoring.score import DENSE_MAX_DIM
+from harness.scoring.judge import DENSE_MAX_DIM
 
 __all__ = ["point_oracles"]
 

@@ -61,7 +61,9 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 
-from ._base import IterativeSolver, SolverOptionError, StepInfo, check_open_unit, check_positive, hvp
+from ._iterative import IterativeSolver
+from ._oracles import hvp
+from ._protocol import SolverOptionError, StepInfo, check_open_unit, check_positive
 from .linesearch import BacktrackingLineSearch
 from .minres_qlp import check_minres_options, minres_qlp
 
