@@ -2,14 +2,11 @@
 ``small_params`` x every built-in solver.
 
 Budget: ``RUNS`` runs per cell with ``MAX_ITER`` iterations (``CASE_BUDGET``
-for heavy cases).  Measured on 2 CPU cores, the runs themselves take well under
-a minute in total; XLA compilation (1.5-35 s per cell, 54 cells) dominates, so
-the CLI's default command enables JAX's persistent compilation cache and a
-warm-cache rerun is far faster than the cold first one.  ``exact-newton`` and ``pinv-newton`` form dense Hessians and run
-only on cases with ``dim <= DENSE_SOLVER_MAX_DIM``.
-``relu-teacher-student`` joined at ``k = 6`` (its six cells: 8 s warm, 41 s with a partly cold
-compile cache, on 2 shared cores); ``k = 20`` was measured and left out: Newton-MR reaches no critical
-point in 200 iterations there (0/20, 17 s) and damped Newton takes 30 s for 20 runs.
+for heavy cases).  XLA compilation, not the runs, dominates a cold scorecard, so
+the CLI's default command enables JAX's persistent compilation cache.
+``exact-newton`` and ``pinv-newton`` form dense Hessians and run only on cases
+with ``dim <= DENSE_SOLVER_MAX_DIM``.  ``relu-teacher-student`` runs at ``k = 6``.
+Timings and the measurements behind these choices: ``docs/measurements.md``.
 """
 
 from __future__ import annotations
@@ -25,11 +22,9 @@ MAX_ITER = 200
 #: Seed of the default scorecard's initial points.
 SEED = 0
 #: Per-case budgets overriding (RUNS, MAX_ITER): si-line's loss sums over 1681
-#: grid points, so damped Newton alone took 200 s for 20 runs x 200 iterations.
-#: Its cell starts near the certified lines (``init="near-lines"``, Stoican's
-#: protocol): with Xavier initial points every built-in solver scored 0%, a cell
-#: that could not move; near the lines ``pinv-newton`` is correct in 7 of 8 runs
-#: within 23 iterations, and a solver that returns its initial point scores 0.
+#: grid points, so its runs are slow.  Its cell starts near the certified lines
+#: (``init="near-lines"``, Stoican's protocol), where a solver that returns its
+#: initial point scores 0 (``docs/measurements.md``).
 CASE_BUDGET = {"si-line": (8, 60)}
 #: Dense-Hessian solvers and the largest case they are run on.
 DENSE_SOLVERS = frozenset({"exact-newton", "pinv-newton"})
