@@ -100,7 +100,8 @@ def init_carry(solver: IterativeSolver, fn: Callable, theta0: jax.Array, args: A
     f0, g0 = vg(theta0, args)
     g2_0 = jnp.vdot(g0, g0)
     T = max_iter + 1
-    trace = {k: (jnp.full((T,), -1, jnp.int64) if k in INT_TRACE_FIELDS else jnp.full((T,), jnp.nan)) for k in TRACE_FIELDS}
+    trace = {k: (jnp.full((T,), -1, jnp.int64) if k in INT_TRACE_FIELDS else jnp.full((T,), jnp.nan))
+             for k in TRACE_FIELDS}
     trace["loss"] = trace["loss"].at[0].set(f0)
     trace["grad_norm_sq"] = trace["grad_norm_sq"].at[0].set(g2_0)
     trace["hvps"] = trace["hvps"].at[0].set(0)

@@ -123,7 +123,8 @@ def iterate_refill(
         "theta": jnp.full((n_rows + 1, dim), jnp.nan), "status": jnp.full((n_rows + 1,), -1, jnp.int64),
         "k": jnp.zeros((n_rows + 1,), jnp.int64), "hvps": jnp.zeros((n_rows + 1,), jnp.int64),
         "grads": jnp.zeros((n_rows + 1,), jnp.int64),
-        "trace": {k: (jnp.full((n_rows + 1, T), -1, jnp.int64) if k in INT_TRACE_FIELDS else jnp.full((n_rows + 1, T), jnp.nan))
+        "trace": {k: (jnp.full((n_rows + 1, T), -1, jnp.int64) if k in INT_TRACE_FIELDS
+                      else jnp.full((n_rows + 1, T), jnp.nan))
                   for k in TRACE_FIELDS},
         "snap": jnp.full((n_rows + 1, S, dim), jnp.nan), "snap_it": jnp.full((n_rows + 1, S), -1, jnp.int64),
         "max_r_theta": jnp.full((n_rows + 1, dim), jnp.nan), "max_r_iter": jnp.full((n_rows + 1,), -1, jnp.int64),
