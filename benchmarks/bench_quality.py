@@ -71,7 +71,7 @@ class GradientFlatQuartic:
     def setup_cache(self):
         try:
             np = need("numpy")
-            score_run = need("harness.scoring.score", "score_run")
+            score_run = need("harness", "score_run")
             c = case("quartic")
             s = solver("newton-mr")
         except NotImplementedError as exc:

@@ -43,7 +43,7 @@ class StoreScale:
         self.store.finished_run_ids()  # the index is loaded once, as in a sweep
         self.ids = [r["run_id"] for r in self.bench.synthetic_batch(0)[1]]
         self.columnar = need("harness.results.columnar")
-        self.summarize = need("harness.scoring.score", "summarize")  # imported here: its import is not the benchmark
+        self.summarize = need("harness", "summarize")  # imported here: its import is not the benchmark
 
     def teardown(self, root: str, n: int) -> None:
         self.bench._truncate_appends(self.dir, n)

@@ -24,9 +24,9 @@ The module also holds :func:`lazy_exports`, the one PEP 562 helper with which
 ``harness``, ``cases`` and ``harness.solvers`` re-export names without importing JAX at
 import time.
 
-This module lives in ``cases/`` only because ``cases`` may not import ``harness`` (the folder
-order of ``docs/design.md``, "Cases") while ``harness`` may import ``cases``; it imports
-nothing of either.
+This module lives in ``cases/`` only because ``cases`` may not import ``harness`` (folders
+import only downward, and ``cases/`` is the bottom floor) while ``harness`` may import
+``cases``; it imports nothing of either.
 """
 
 from __future__ import annotations

@@ -27,8 +27,7 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 
-from harness.solvers import IterativeSolver, StepInfo, hvp
-from harness.solvers._base import check_positive
+from harness.solvers import IterativeSolver, StepInfo, check_positive, hvp
 
 
 @dataclasses.dataclass(frozen=True)

@@ -70,14 +70,14 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 # --------------------------------------------------------------------------- printing
 def summary_table(rows: Sequence[Mapping[str, Any]], wide: bool = False) -> tuple[list[str], list[list[str]]]:
-    """Header and cells of :func:`harness.scoring.score.summarize` rows: the ``terminal-compact`` columns of
+    """Header and cells of :func:`harness.scoring.summary.summarize` rows: the ``terminal-compact`` columns of
     :data:`harness.results.columns.COLUMNS`, or the ``terminal`` ones with ``wide``."""
     cols = columns("terminal" if wide else "terminal-compact")
     return [c.short for c in cols], [[c.text(r) for c in cols] for r in rows]
 
 
 def print_summary(rows: Sequence[Mapping[str, Any]], title: str = "critbench scorecard", wide: bool = False) -> None:
-    """Print :func:`harness.scoring.score.summarize` rows as a table that fits the terminal (stdout).
+    """Print :func:`harness.scoring.summary.summarize` rows as a table that fits the terminal (stdout).
 
     The compact default (view ``terminal-compact``) fits 100 columns; ``wide`` adds
     every column (names and headers wrap to fit; where even that is too wide the
@@ -117,7 +117,7 @@ def _render_html(results_dir: Path, out: Path | None, baseline: str | None = Non
 def cmd_default(args: argparse.Namespace) -> int:
     from harness.run.progress import make_progress
     from harness.run.runner import run_suite
-    from harness.scoring.score import summarize
+    from harness.scoring.summary import summarize
     from harness.run.suite import default_specs
 
     out = Path(args.out)
@@ -240,7 +240,7 @@ def _case_params(name: str, items: Sequence[str]) -> dict[str, Any]:
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.run.progress import make_progress
     from harness.run.runner import RunSpec, run_suite
-    from harness.scoring.score import summarize
+    from harness.scoring.summary import summarize
 
     from harness.run.pool import guard, shared_pool
 
@@ -312,7 +312,7 @@ def _store_notes(directory: str | Path, prog: str = "critbench") -> None:
 
 def cmd_score(args: argparse.Namespace) -> int:
     from harness.results.columnar import SCORE_FIELDS, load_columns
-    from harness.scoring.score import summarize
+    from harness.scoring.summary import summarize
 
     _store_notes(args.dir)  # lines not written by critbench, missing arrays: one line each
     # only the fields summarize reads: from the Parquet snapshot when there is one, else runs.jsonl

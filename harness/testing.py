@@ -10,7 +10,7 @@ The central helper is :func:`assert_finds_ground_truth`::
 It draws ``runs`` initial points exactly as the runner does
 (:func:`harness.run.runner.initial_points`, so ``critbench run --seed S`` starts
 from the same points), solves them in one batch, scores every final point with
-:func:`harness.scoring.score.score_run` at the thesis thresholds (critical:
+:func:`harness.scoring.judge.score_run` at the thesis thresholds (critical:
 ``||grad L||^2 < 1e-10``; index: eigenvalues ``< -1e-5``) and fails with one
 readable :class:`AssertionError` listing every run that did not reach a
 certified class: its outcome, solver status, ``||grad L||^2``, loss and index
@@ -106,7 +106,7 @@ def run_records(
 ) -> list[dict[str, Any]]:
     """Solve ``runs`` runs in one batch and return their scored records (no store).
 
-    Each record has the outcome fields of :func:`harness.scoring.score.score_run` plus
+    Each record has the outcome fields of :func:`harness.scoring.judge.score_run` plus
     ``case``, ``case_params``, ``solver``, ``seed``, ``run_index``, ``status``,
     ``n_iter``, ``hvps``, ``grads`` and ``theta0`` (a list).  ``theta0`` (shape
     ``(runs, dim)``) overrides the runner's initial points.
@@ -161,7 +161,7 @@ def _backend() -> Any:
 
 def run_is_good(rec: Mapping[str, Any], *, require_correct_index: bool = True) -> bool:
     """Whether a record reached a certified class: critical, matched, loss (and index) right."""
-    from harness.scoring.score import loss_matches
+    from harness.scoring.judge import loss_matches
 
     if rec.get("outcome") != "critical" or rec.get("matched_class") is None:
         return False

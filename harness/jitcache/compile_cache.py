@@ -14,7 +14,7 @@ Where the cache lives (first that applies):
 
 A setting of ``off`` (or ``0``, ``none``, ``false``, ``no``) disables it.
 
-Within one process the jit caches of :mod:`harness.solvers._base` already give
+Within one process the jit caches of :mod:`harness.solvers._loop` already give
 one executable per (case shapes, solver options, budget, batch shape);
 :class:`CompileCounter` counts XLA backend compilations (JAX's monitoring
 events) so tests and ``critbench bench`` can check that nothing recompiles.

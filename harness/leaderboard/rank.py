@@ -5,7 +5,7 @@ reference archive of the suite (:mod:`harness.leaderboard.archive`); the
 references are read from the archive, never rerun.
 
 Per case (``case``, ``case_key``) and solver the numbers are exactly those of
-``critbench score`` (:func:`harness.scoring.score.summarize`, called on the
+``critbench score`` (:func:`harness.scoring.summary.summarize`, called on the
 same records): success (critical outcomes) and correct with Wilson 95%
 intervals, HVPs per success, gradient-flat detections (verified by the
 harness), and COCO's expected running time ``ERT = sum of HVPs over all runs /
@@ -79,7 +79,7 @@ from harness.leaderboard.suite import check_stamp
 from harness.run.suite import DEFAULT_SUITE, SuiteError
 from harness.results.columns import COLUMNS as COLUMN_TABLE
 from harness.results.columns import column, columns
-from harness.scoring.score import summarize
+from harness.scoring.summary import summarize
 from harness.stats import mcnemar_greater, sign_greater, significant, two_sided, wilson_interval
 
 __all__ = ["BETTER", "CHEAPER", "COSTLIER", "NO_DIFFERENCE", "WORSE", "CaseVerdict", "Leaderboard", "LeaderboardError", "PairedTest",
@@ -348,7 +348,7 @@ class Leaderboard:
     """Everything ``critbench leaderboard`` prints and writes.
 
     Attributes:
-        rows: :func:`harness.scoring.score.summarize` rows of every (case, solver), plus ``rank`` within the case.
+        rows: :func:`harness.scoring.summary.summarize` rows of every (case, solver), plus ``rank`` within the case.
         overall: one row per solver (sums over its cells, Wilson intervals, mean rank), ranked.
         verdicts: one :class:`CaseVerdict` per (new, reference, case).
         new_solvers, ref_solvers: labels; alpha: family-wise error rate (Holm); n_tests: tests performed.

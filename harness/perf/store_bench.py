@@ -14,7 +14,7 @@ store writes them, with its run index -- and prints one row per size:
 * ``compact``: writing the Parquet snapshot from scratch;
 * ``score (parquet)`` / ``score (jsonl)``: ``critbench score``'s work
   (:func:`harness.results.columnar.load_columns` of :data:`~harness.results.columnar.SCORE_FIELDS`
-  + :func:`harness.scoring.score.summarize`) with and without the snapshot;
+  + :func:`harness.scoring.summary.summarize`) with and without the snapshot;
 * ``report``: :func:`harness.report.render_report` (reads runs.jsonl and arrays).
 
 Steps whose memory grows with the store beyond ``--max-full`` records (the
@@ -113,7 +113,7 @@ def _t(fn: Any) -> tuple[float, Any]:
 def measure(root: Path, n_runs: int, *, max_full: int = 100_000, appends: int = 5) -> dict[str, float | None]:
     """One row of the table (seconds) for a synthetic store of ``n_runs`` (rebuilt if changed)."""
     from harness.results.columnar import COLUMNS_DIR, SCORE_FIELDS, compact, load_columns
-    from harness.scoring.score import summarize
+    from harness.scoring.summary import summarize
 
     make_synthetic_store(root, n_runs)
     work = root.with_name(root.name + "-work")  # appended shards go to a copy-free side store

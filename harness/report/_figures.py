@@ -220,7 +220,7 @@ def label_color(background: Sequence[float]) -> str:
 
 
 def summary_heatmap(rows: Sequence[Mapping[str, Any]]) -> Figure | None:
-    """Case × solver heatmaps of the success and correct fractions (``harness.scoring.score.summarize`` rows),
+    """Case × solver heatmaps of the success and correct fractions (``harness.scoring.summary.summarize`` rows),
     each cell annotated with the percentage and its 95% Wilson interval (white on dark cells, black on
     light ones: :func:`label_color`); grey: no data."""
     if not rows:
@@ -385,7 +385,7 @@ def cutoff_reach_figure(data: ResultsData, records: Sequence[Mapping[str, Any]],
 def cutoff_figure(analysis: Sequence[Mapping[str, Any]], case: str) -> Figure | None:
     """Thesis Fig. 3.3: loss vs index fraction of the first iterate below each cutoff.
 
-    ``analysis`` is the output of :func:`harness.scoring.score.cutoff_analysis` (one
+    ``analysis`` is the output of :func:`harness.scoring.cutoffs.cutoff_analysis` (one
     entry per cutoff with its measured ``points``); points whose index matches
     their ground-truth class are green, mismatches red, unmatched grey.
     """

@@ -18,7 +18,7 @@ from typing import Any
 from harness.results.columns import columns
 from harness.results.outcomes import SNAPSHOT_CUTOFFS
 from harness.results.store import CUTOFF_FILE
-from harness.scoring.score import summarize
+from harness.scoring.summary import summarize
 
 from . import _figures as figs
 from ._load import ReportError, ResultsData, load_results
@@ -87,7 +87,7 @@ def _pct_cell(frac: float, ci: Any) -> str:
 
 
 def summary_table(rows: Sequence[Mapping[str, Any]]) -> str:
-    """HTML table of :func:`harness.scoring.score.summarize` rows: the ``html`` columns of
+    """HTML table of :func:`harness.scoring.summary.summarize` rows: the ``html`` columns of
     :data:`harness.results.columns.COLUMNS` whose ``field`` some row holds, under their long headers."""
     cols = [c for c in columns("html") if c.field is not None and any(c.field in r for r in rows)]
     head = "".join(f"<th>{_esc(c.header)}</th>" for c in cols)
@@ -235,7 +235,7 @@ def render_html(data: ResultsData, cutoff_analyses: Mapping[str, Sequence[Mappin
                + _figure(figs.summary_heatmap(rows), "success and correct fractions per case and solver "
                          "(cell: percent and 95% Wilson interval)")
                + summary_table(rows)
-               + "<p class='note'>Computed by <code>harness.scoring.score.summarize</code>. Success: outcome “critical” "
+               + "<p class='note'>Computed by <code>harness.scoring.summary.summarize</code>. Success: outcome “critical” "
                "(||∇L||² below 1e-10 at the final point, recomputed by the scorer). Costs per success are totals "
                "over all runs divided by the number of successes (expected running time, ERT).</p>")
     if baseline is not None:
@@ -258,7 +258,7 @@ def render_report(results_dir: str | Path, out_html: str | Path | None = None, *
     Args:
         results_dir: a directory written by the runner (``runs.jsonl``, ``arrays/``, ``meta.json``).
         out_html: output path; default ``<results_dir>/report.html``.
-        cutoff_analyses: optional ``{case name: harness.scoring.score.cutoff_analysis(...)}`` for the
+        cutoff_analyses: optional ``{case name: harness.scoring.cutoffs.cutoff_analysis(...)}`` for the
             Fig. 3.3 panels (they need Hessians, which the report never computes); default: read
             ``<results_dir>/cutoff_analysis.json`` if present, else show cutoff reach fractions.
         baseline: optional results directory or baseline JSON: adds the section "Changes

@@ -12,7 +12,7 @@ value ``v``, marginalising over everything else in the group:
   (:func:`harness.stats.wilson_interval`);
 * correct fraction (runs matching a certified class; ``-`` without ground truth);
 * ERT in HVPs ``= sum of HVPs over all n runs / k`` (COCO, as
-  :func:`harness.scoring.score.summarize`) and the median HVPs of successful runs.
+  :func:`harness.scoring.summary.summarize`) and the median HVPs of successful runs.
 
 All numbers are recomputed from the stored records (no solver-reported summary).
 """

@@ -5,15 +5,15 @@ The certified classes (all ``Σ_{r<=p} C(k, r)`` of them, 2517 for the thesis
 instance) lie on a line in (index fraction, loss): the true relation is linear.
 The runs: Newton-MR as in the thesis (plain MR-QLP: rtol 5e-4, forcing 0) from
 the DLAE's trajectory starts, with the 1e-10 stop *disabled*
-(:data:`harness.solvers._base.NO_EARLY_STOP`, recorded in each run), so both of
+(:data:`harness.solvers._loop.NO_EARLY_STOP`, recorded in each run), so both of
 the thesis's procedures are measured on the same runs:
 
 * *run to termination, then filter* (Fig. 3.2 D): the final points with
-  ``||grad L||^2 < 1e-10`` (:func:`harness.scoring.score.filtered_final_points`);
+  ``||grad L||^2 < 1e-10`` (:func:`harness.scoring.cutoffs.filtered_final_points`);
 * *stop at the first iterate below eps* (Fig. 3.3, Sec. 3.2.3.4): for each
   ``eps`` in ``{1e-10, 1e-8, 1e-6, 1e-4, ∞}`` every run's first ``theta_T`` with
   ``||grad L(theta_T)||^2 < eps`` (the stored snapshots; ``∞`` is ``T = 0``, the
-  initial point) (:func:`harness.scoring.score.cutoff_analysis`).
+  initial point) (:func:`harness.scoring.cutoffs.cutoff_analysis`).
 
 Each point's loss and index are measured by dense Hessian and matched to a
 class.  Reported per cutoff: points, fraction with the right index *over all
@@ -109,8 +109,8 @@ def threshold_probe(probe: dict[str, Any]) -> P.Probe:
 def run(ctx: Context) -> P.Page:
     from cases import get_case
     from harness.scoring.cutoffs import dense_oracle, index_threshold_probe
-    from harness.scoring.score import cutoff_analysis, filtered_final_points
-    from harness.solvers._base import NO_EARLY_STOP
+    from harness.scoring.cutoffs import cutoff_analysis, filtered_final_points
+    from harness.solvers._loop import NO_EARLY_STOP
 
     page = P.Page(NAME, "Figures 3.2-3.3: loss-index of found points and the cutoff analysis",
                   "Frye, thesis Sec. 3.2.3, Figures 3.2 and 3.3", command(NAME, ctx))

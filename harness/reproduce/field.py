@@ -107,7 +107,7 @@ def kernel_fractions(case_name: str, params: dict[str, Any], recs: list[dict[str
     """``run_id -> ||P0 g|| / ||g||`` at each run's final point, ``P0`` the projector onto the
     eigenvectors of the dense Hessian with ``|lambda| <= FLAT_RH ||H||_F`` (NaN: non-finite, g = 0).
 
-    The dense ``r`` of :func:`harness.scoring.score.flatness_statistics` uses ``p = -pinv(H) g`` with that
+    The dense ``r`` of :func:`harness.scoring.judge.flatness_statistics` uses ``p = -pinv(H) g`` with that
     cutoff, which makes ``||p||`` (and so the denominator ``||H||_F ||p|| + ||g||``) blow up when a
     sliver of ``g`` lies along eigenvalues just above it; MINRES-QLP's ``p`` (the solver's r) never
     resolves those.  This fraction is the cutoff-robust reading of "g lies in the kernel".
@@ -116,7 +116,7 @@ def kernel_fractions(case_name: str, params: dict[str, Any], recs: list[dict[str
 
     from cases import get_case
     from harness.scoring.oracles import point_oracles
-    from harness.scoring.score import kernel_fraction
+    from harness.scoring.judge import kernel_fraction
 
     from ._runs import row
 
@@ -170,7 +170,7 @@ def max_r_points(case_name: str, params: dict[str, Any], recs: list[dict[str, An
 
     from cases import get_case
     from harness.scoring.oracles import point_oracles
-    from harness.scoring.score import measure_point
+    from harness.scoring.judge import measure_point
 
     from ._runs import row
 

@@ -4,7 +4,7 @@ A Swish autoencoder with hidden layers 8 and 16 (``swish-autoencoder`` with
 ``data="gaussian"``: the DLAE's data of Sec. 3.2.3, ``N(0, diag(linspace(1, 16)))``
 with zero sample means), Newton-MR as in the thesis (plain MR-QLP, forcing 0)
 from trajectory-sampled starts, run for the whole budget (the 1e-10 stop
-disabled, :data:`harness.solvers._base.NO_EARLY_STOP`).  The thesis: "the squared
+disabled, :data:`harness.solvers._loop.NO_EARLY_STOP`).  The thesis: "the squared
 gradient norms do not drop nearly as low (greater than 1e-18, versus 1e-30 in the
 linear case) ... All runs exhibit a plateau."  Measured here from each run's
 ``grad_norm_sq`` trace (computed by the harness's shared loop in the solver's
@@ -47,7 +47,7 @@ def plateaus(trace: np.ndarray) -> bool:
 
 
 def run(ctx: Context) -> P.Page:
-    from harness.solvers._base import NO_EARLY_STOP
+    from harness.solvers._loop import NO_EARLY_STOP
 
     params, runs, iters = SETTINGS[ctx.mode]
     page = P.Page(NAME, "Figure 3.4: Newton-MR on a Swish autoencoder with the DLAE's data",

@@ -42,9 +42,9 @@ ROWS = (
 )
 QUICK_CASE = {"k": 6, "p": 2, "n": 500, "exact": True}
 THESIS_CASE: dict[str, Any] = {}  # the dlae defaults are the thesis instance
-#: (runs, max_iter) per row in each mode. full: the thesis counts except BTLS-GNM (20 of 60 runs; those 20
-#: took about 18 min on 2 CPU cores) and the always-move damped Newton variant (the 32 runs of its band
-#: cell: every run uses its 500 iterations, about 45 s each on a CPU core); the page states the budget.
+#: (runs, max_iter) per row in each mode. full: the thesis counts except BTLS-GNM (20 of 60 runs) and the
+#: always-move damped Newton variant (the 32 runs of its band cell: every run uses its 500 iterations);
+#: the page states the budget, ``docs/measurements.md`` the run times behind it.
 BUDGET = {
     "quick": ((12, 200), (12, 200), (6, 2000), (12, 200), (12, 200)),
     "full": ((100, 500), (100, 500), (20, 25000), (100, 500), (32, 500)),
@@ -55,10 +55,9 @@ BAND_GAMMAS = {"public code 1e-1…1e-6": (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6),
 BAND_RULES = ("stop", "move")
 BAND_STEPS = (1.0, 0.5)
 #: (runs, max_iter) of each band cell, and the step sizes measured per mode and rule (each option set
-#: compiles its own solver loop, about half a minute of a shared CPU core: --quick varies rule x Γ at unit
-#: steps only).  At --full the always-move rule (a critbench variant, never set against the published
-#: number) runs at unit steps only: its runs use all 500 iterations (about 25 min per 32-run cell on
-#: 2 cores, against 1-12 min for a stop-rule cell).
+#: compiles its own solver loop: --quick varies rule x Γ at unit steps only).  At --full the always-move
+#: rule (a critbench variant, never set against the published number) runs at unit steps only: its runs
+#: use all 500 iterations (run times: ``docs/measurements.md``).
 BAND_BUDGET = {"quick": (12, 200), "full": (32, 500)}
 BAND_STEP_SETS = {"quick": {"stop": (1.0,), "move": (1.0,)}, "full": {"stop": BAND_STEPS, "move": (1.0,)}}
 #: The public-code probe (--full only): damped Newton with the three behaviours of the thesis's public

@@ -47,7 +47,7 @@ COLUMNS_DIR = "columns"
 _SEG_RE = re.compile(r"^part-(\d{16})-(\d{16})\.parquet$")
 _JSON_META = b"critbench.json_columns"
 _ENTRIES_META = b"critbench.index_entries"
-#: The record fields :func:`harness.scoring.score.summarize` reads (``critbench score`` loads only these).
+#: The record fields :func:`harness.scoring.summary.summarize` reads (``critbench score`` loads only these).
 SCORE_FIELDS = ("run_id", "case", "case_key", "solver", "solver_key", "outcome", "correct", "seconds", "hvps",
                 "grads", "batch_id", "compile_seconds", "ever_gradient_flat", "reported_ever_gradient_flat",
                 "loss_error", "index_error_count", "index_error_fraction")

@@ -1,7 +1,7 @@
 """The columns of every summary table, defined once: the terminal scorecard (``critbench score``),
 the HTML report, the leaderboard tables and the static site all read :data:`COLUMNS`.
 
-A column shows one quantity of a summary row (:func:`harness.scoring.score.summarize`, extended
+A column shows one quantity of a summary row (:func:`harness.scoring.summary.summarize`, extended
 by the leaderboard with ``rank``, ``ert_hvps``, ...): its ``key``, a long ``header`` (the HTML
 report), a ``short`` header (terminal, leaderboard, site), a plain-text formatter ``text(row)``,
 a ``help`` line, the row ``field`` (and ``interval``) the HTML report renders, whether its text

@@ -51,7 +51,7 @@ RUNS_FILE = "runs.jsonl"
 INDEX_FILE = "runs.index"
 ARRAYS_DIR = "arrays"
 META_FILE = "meta.json"
-#: Optional file of precomputed Fig. 3.3 cutoff analyses, ``{case: harness.scoring.score.cutoff_analysis(...)}``
+#: Optional file of precomputed Fig. 3.3 cutoff analyses, ``{case: harness.scoring.cutoffs.cutoff_analysis(...)}``
 #: (written by :func:`harness.scoring.cutoffs.write_cutoff_analyses`, read by the HTML report).
 CUTOFF_FILE = "cutoff_analysis.json"
 _BATCH_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=-]*$")

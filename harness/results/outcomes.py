@@ -1,7 +1,7 @@
 """Run status codes, run outcomes and snapshot cutoffs: the one JAX-free place that defines them.
 
-The solver loop (:mod:`harness.solvers._base`), the NumPy adapter, the scorer
-(:mod:`harness.scoring.score`) and the report all import these, so a stored status code
+The solver loop (:mod:`harness.solvers._loop`), the NumPy adapter, the scorer
+(:mod:`harness.scoring.judge`) and the report all import these, so a stored status code
 or snapshot axis means the same thing everywhere.
 
 Status codes (thesis Alg. 13 stopping rules, ``docs/design.md``):

@@ -9,10 +9,8 @@ One run id, one result (docs/design.md): everything that changes a run's
 result is in its id.  The budget (``max_iter``, ``tol``) changes it, and so
 does the number of vmapped lanes the run was solved in: XLA compiles a batch
 of ``L`` lanes into kernels whose floating-point summation order depends on
-``L`` (measured on the thesis DLAE: one lane and two lanes disagree on 6 of 6
-runs, up to 19% in HVPs, theta up to 3e-3 apart; 2 and 4 lanes agree bit for
-bit, 6 do not), while lane-mates, refilling versus lockstep, threads and
-processes leave it unchanged.  The options are typed once, before they are
+``L`` (``docs/measurements.md``), while lane-mates, refilling versus lockstep,
+threads and processes leave it unchanged.  The options are typed once, before they are
 hashed (:mod:`harness.run.params`), so ``forcing=0`` and ``forcing=0.0`` hash
 alike.
 """

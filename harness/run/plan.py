@@ -205,7 +205,7 @@ LARGE_CASE_ELEMENTS = 50_000
 #: ... or data elements x parameters above which it does: a lane's inner MINRES-QLP runs up to
 #: ``dim`` HVPs, each touching all the data, and a vmapped step runs every lane until the slowest
 #: lane's solve stops (the Sec. 3.5 field cases: swish-autoencoder n=1000 is 32,000 x 552 = 1.8e7;
-#: its 20-run refilling block stored nothing in 8 minutes, one run per thread takes seconds per run).
+#: ``docs/measurements.md``).
 LARGE_CASE_WORK = 1_000_000
 #: Runs queued per refilling block (a block is solved, scored and stored atomically).
 REFILL_QUEUE = 100
@@ -225,9 +225,9 @@ def use_refill(spec: Any, case: Any, solver: Any = None, *, refillable: bool | N
     Yes for solvers that :func:`~harness.solvers.supports_refill` (all built-ins), except large
     cases (data with more than :data:`LARGE_CASE_ELEMENTS` elements, or more than
     :data:`LARGE_CASE_WORK` data elements x parameters) on a CPU without an explicit
-    ``batch_size``: there one-run lockstep blocks on one thread per core measured faster (README,
-    "Throughput": a vmapped Newton-MR step also runs every lane's inner MINRES-QLP until the slowest
-    lane's stops, and the skinny matmuls gain little from batching on 2 CPU cores).
+    ``batch_size``: there one-run lockstep blocks on one thread per core are faster (a vmapped
+    Newton-MR step also runs every lane's inner MINRES-QLP until the slowest lane's stops, and the
+    skinny matmuls gain little from batching on a CPU; ``docs/measurements.md``).
     ``refillable`` (what a worker reported for a plug-in) replaces looking at ``solver``.
     """
     from harness.solvers import supports_refill  # noqa: I001
@@ -275,8 +275,8 @@ def default_threads(spec: Any, case: Any, batch: int, n_blocks: int) -> int:
     :func:`default_batch_size`) use one thread per core: each solve is one XLA
     call that releases the GIL, and the skinny matrix products of such cases
     barely speed up with XLA's own intra-op threads, so runs in parallel give
-    nearly ``cores x`` the throughput (measured on the thesis DLAE, 2 cores:
-    1.5-1.8x).  Everything else runs in the calling thread.
+    up to ``cores x`` the throughput (``docs/measurements.md``).  Everything else
+    runs in the calling thread.
     """
     if spec.threads:
         return max(1, min(int(spec.threads), n_blocks))

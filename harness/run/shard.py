@@ -21,7 +21,7 @@ Scoring never trusts the solver (``docs/design.md``, "Trust"):
 * an exception in the solver makes the shard's runs ``error`` (the exception's
   first line, the global run index and the seed); the NumPy adapter reports
   failures per run, so its other runs are scored normally;
-* every outcome field comes from :func:`harness.scoring.score.score_run` with the
+* every outcome field comes from :func:`harness.scoring.judge.score_run` with the
   loss, gradient and Hessian that the harness evaluates itself at the returned
   points (:mod:`harness.scoring.oracles`) of ``Resolved.scoring_case`` -- a case the
   runner rebuilds from its (name, params) and never hands to the solver.
@@ -40,7 +40,8 @@ from harness.run.keys import run_id
 from harness.run.worker import cost_source_of, isolated_data, solver_failure
 from harness.scoring.oracles import point_oracles
 from harness.results.outcomes import FAILED_OUTCOMES
-from harness.scoring.score import score_run, status_name
+from harness.results.outcomes import status_name
+from harness.scoring.judge import score_run
 
 __all__ = ["Resolved", "ShardResult", "batch_arrays", "build_records", "check_result", "isolated_data", "pad_rows",
            "finish_block", "cost_source_of", "solver_failure"]
@@ -50,7 +51,7 @@ __all__ = ["Resolved", "ShardResult", "batch_arrays", "build_records", "check_re
 _MAX_R_FIELDS = ("max_r_theta", "max_r_iter", "max_r_value")
 #: Status codes a solver may report (``harness.solvers`` ``CONVERGED .. DIVERGED``).
 _KNOWN_STATUS = frozenset({0, 1, 2, 3})
-#: The record fields :func:`harness.scoring.score.score_run` fills; null on ``invalid``/``error`` runs.
+#: The record fields :func:`harness.scoring.judge.score_run` fills; null on ``invalid``/``error`` runs.
 _SCORED_FIELDS = (
     "final_loss", "final_grad_norm_sq", "final_r", "final_r_H", "flatness_source", "max_r", "min_r_H",
     "ever_gradient_flat", "reported_ever_gradient_flat", "flat_checked_points", "index_count", "index_fraction", "nullity", "matched_class", "class_loss",
@@ -248,7 +249,7 @@ def build_records(
     it has, at least ``len(indices)``); a malformed result makes every row
     ``invalid``.  ``rejected`` maps rows to ``(outcome, reason)`` decided by
     the caller (``error`` for a solver that raised; ``res`` may then be None).
-    The outcome fields of the other rows come from :func:`harness.scoring.score.score_run`
+    The outcome fields of the other rows come from :func:`harness.scoring.judge.score_run`
     at harness-evaluated oracles of ``rs.scoring_case`` (or ``rs.case``); the
     rest describe the run (keys, a copy of the options, budget, costs as
     counted by the solve, labelled by ``cost_source``).  ``run_facts``: what the
@@ -347,7 +348,7 @@ def _snapshot_oracles(
     the harness's dense oracles at its snapshots (for the verified ``ever_gradient_flat``);
     ``(None, {})`` when there are none, they are malformed, or ``dim`` is too large for a
     dense Hessian (then only the final point is checked)."""
-    from harness.scoring.score import DENSE_MAX_DIM
+    from harness.scoring.judge import DENSE_MAX_DIM
 
     if snapshots is None or case.dim > DENSE_MAX_DIM or not rows:
         return None, {}

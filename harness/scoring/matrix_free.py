@@ -6,7 +6,7 @@ sizes where the dense scorer (``DENSE_MAX_DIM``) cannot form the Hessian
 (issue 22).  Every product is the harness's own HVP, ``H v = jvp(grad L)(θ; v)``
 (forward-over-reverse, jitted once per loss function and shape, vmapped over a
 block of vectors), never a solver's.  Conventions as in
-:mod:`harness.scoring.score` (thesis Sec. 3.1, 3.4): an eigenvalue counts toward
+:mod:`harness.scoring.judge` (thesis Sec. 3.1, 3.4): an eigenvalue counts toward
 the index when ``λ < -1e-5``, toward the nullity when ``|λ| <= 1e-5``.
 
 * **Index and nullity fractions by stochastic Lanczos quadrature** (Ubaru, Chen &

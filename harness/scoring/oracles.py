@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.scoring.score import DENSE_MAX_DIM
+from harness.scoring.judge import DENSE_MAX_DIM
 
 __all__ = ["point_oracles"]
 
@@ -37,9 +37,8 @@ def _oracles_impl(loss_fn: Callable, with_hessian: bool, thetas: Any, data: Any)
         if not with_hessian:
             return vg(t, data)
         # Column by column, H e_i = jvp of grad (lax.map: one HVP at a time).
-        # Same numbers as jax.hessian (forward-over-reverse) up to rounding, but
-        # 5x faster on the thesis DLAE's data form on a CPU, where the all-columns-at-once
-        # (vmapped) HVP is memory bound.
+        # Same numbers as jax.hessian (forward-over-reverse) up to rounding, but faster
+        # where the all-columns-at-once (vmapped) HVP is memory bound (docs/measurements.md).
         grad = jax.grad(loss_fn)
         col = lambda v: jax.jvp(lambda u: grad(u, data), (t,), (v,))[1]  # noqa: E731
         return (*vg(t, data), jax.lax.map(col, jnp.eye(t.shape[0], dtype=t.dtype)))

@@ -90,7 +90,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._base import IterativeSolver, SolverOptionError, StepInfo, check_open_unit, check_positive, hvp
+from ._iterative import IterativeSolver
+from ._oracles import hvp
+from ._protocol import SolverOptionError, StepInfo, check_open_unit, check_positive
 from .minres_qlp import MinresQLPResult, check_minres_options, minres_qlp
 
 jax.config.update("jax_enable_x64", True)

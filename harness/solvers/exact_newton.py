@@ -44,7 +44,8 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 
-from ._base import IterativeSolver, SolverOptionError, StepInfo, check_open_unit, check_positive
+from ._iterative import IterativeSolver
+from ._protocol import SolverOptionError, StepInfo, check_open_unit, check_positive
 
 jax.config.update("jax_enable_x64", True)
 

@@ -42,7 +42,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import SolverOptionError, check_open_unit, check_positive
+from ._protocol import SolverOptionError, check_open_unit, check_positive
 
 jax.config.update("jax_enable_x64", True)
 

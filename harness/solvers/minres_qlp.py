@@ -953,7 +953,7 @@ def check_minres_options(rtol: float, maxxnorm: float, acondlim: float, trancond
         SolverOptionError: naming the first invalid option (``0 < rtol < 1``;
             ``maxxnorm > 0``; ``acondlim >= 1``; ``trancond >= 1``).
     """
-    from ._base import SolverOptionError, check_open_unit, check_positive
+    from ._protocol import SolverOptionError, check_open_unit, check_positive
 
     check_open_unit("rtol", rtol)
     check_positive("maxxnorm", maxxnorm)

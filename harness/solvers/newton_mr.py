@@ -23,8 +23,7 @@ Flatness statistics of the step (thesis Eqs. 3.36, 3.37)::
 MINRES-QLP's ``||A r||`` recurrence (``Arnorm / rnorm`` of the same iterate; one
 iteration late unless the solver exited on its least-squares test) or, with
 ``exact_flatness=True`` (the default), from one more HVP ``H (H p + g)``
-(the recurrence is one iteration late on compatible exits and was measured off
-by an order of magnitude there).
+(the recurrence is one iteration late on compatible exits; ``docs/measurements.md``).
 ``||H||_F`` is by default estimated by ``||T_{k+1,k}||_F = ||H V_k||_F`` from the
 Lanczos tridiagonal (MINRES-QLP's ``Tfro``): a lower bound on ``||H||_F``, exact
 when the Krylov space spans everything (``hfro_method = "lanczos"``).  Caveat:
@@ -43,9 +42,8 @@ inexactness condition of Newton-MR, Roosta et al., arXiv:1810.00303).  Choi's
 critical manifolds ``p`` is long (small gauge eigenvalues), so that test is
 either met while the residual is most of ``||g||`` (slow, linear Newton
 convergence) or not met within ``dim`` iterations (full-length solves every
-step).  Measured on the thesis DLAE (20 runs, 500 iterations): ``forcing = 0``
-17/20 successes with ~120k HVPs in all (seed 0); ``forcing = 0.5`` 20/20 on
-seeds 0, 1, 2, 3 with 12k, 10k, 15k, 8k HVPs; ``0.1``: 20/20, 24k (seed 0).
+step).  The forcing test bounds the inner solve by the Newton-MR inexactness
+condition instead (its effect on the thesis DLAE: ``docs/measurements.md``).
 ``forcing = 0`` restores the thesis's solver exactly.  The thesis gives no values for
 ``beta``, ``rho``, ``rho'``; ``beta = 0.5``, ``rho = rho' = 1e-4`` are those of
 its public reference implementation.  ``eps_min = 0`` is the thesis's
@@ -61,7 +59,9 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 
-from ._base import IterativeSolver, SolverOptionError, StepInfo, check_open_unit, check_positive, hvp
+from ._iterative import IterativeSolver
+from ._oracles import hvp
+from ._protocol import SolverOptionError, StepInfo, check_open_unit, check_positive
 from .linesearch import BacktrackingLineSearch
 from .minres_qlp import check_minres_options, minres_qlp
 

@@ -55,18 +55,17 @@ from typing import Any
 
 import numpy as np
 
-from ._base import (
+from ._oracles import NumpyOracles
+from ._protocol import (
     CONVERGED,
     DIVERGED,
+    INT_TRACE_FIELDS,
     MAX_ITER,
     SNAPSHOT_CUTOFFS,
     TRACE_FIELDS,
-    NumpyOracles,
     Problem,
     SolveResult,
 )
-
-_INT_FIELDS = frozenset({"krylov_iters", "krylov_flag", "hvps", "grads"})
 _EXTRA_TRACE_KEYS = frozenset({"thetas", "n_iter"})
 
 SolveOne = Callable[..., Any]
@@ -279,7 +278,7 @@ def _build_trace(trace: Mapping[str, Any], n_iter: int, max_iter: int, f0: float
     T = max_iter + 1
     out: dict[str, np.ndarray] = {}
     for key in TRACE_FIELDS:
-        is_int = key in _INT_FIELDS
+        is_int = key in INT_TRACE_FIELDS
         row = np.full(T, -1, np.int64) if is_int else np.full(T, np.nan)
         if key in trace:
             vals = np.asarray(trace[key], dtype=np.float64)
@@ -289,7 +288,7 @@ def _build_trace(trace: Mapping[str, Any], n_iter: int, max_iter: int, f0: float
         out[key] = row
     defaults = {"loss": (f0, f_end), "grad_norm_sq": (g2_0, g2_end), "hvps": (0, hvps), "grads": (0, grads)}
     for key, (start, end) in defaults.items():
-        row, missing = out[key], (lambda v: v < 0) if key in _INT_FIELDS else np.isnan
+        row, missing = out[key], (lambda v: v < 0) if key in INT_TRACE_FIELDS else np.isnan
         if key not in trace or missing(row[0]):
             row[0] = start
         if key not in trace or missing(row[n_iter]):

@@ -119,7 +119,7 @@ def resolve_factory(name: str) -> Callable[..., Any]:
 
 
 def _is_instance(obj: Any) -> bool:
-    from ._base import Solver  # JAX: only once a solver is built
+    from ._protocol import Solver  # JAX: only once a solver is built
 
     return isinstance(obj, Solver) and not isinstance(obj, type)
 
@@ -153,7 +153,7 @@ def get_solver(name: str, **options: Any) -> Any:
     Raises:
         SolverError: unknown name, unknown option, or a value the solver rejects.
     """
-    from ._base import Solver, SolverOptionError
+    from ._protocol import Solver, SolverOptionError
 
     obj = resolve_factory(name)
     if _is_instance(obj):

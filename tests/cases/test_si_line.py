@@ -143,7 +143,7 @@ def test_near_lines_protocol_gives_the_scorecard_cell_signal() -> None:
     """Issue 12 item 8: near the certified lines a correct Newton method (pseudo-inverse
     Newton) returns to a certified class, while returning the initial point scores nothing.
     Ground truth: the certified classes (dense inertia in the certificate), not a solver."""
-    from harness.scoring.score import score_run
+    from harness.scoring.judge import score_run
     from harness.testing import run_records
 
     params = cases.case_spec("si-line").small_params

@@ -12,7 +12,7 @@ from harness.leaderboard import rank as lbr
 from harness.leaderboard.archive import ArchiveError, read_archive
 from harness.run.suite import SuiteError
 from harness.results.store import load_records
-from harness.scoring.score import summarize
+from harness.scoring.summary import summarize
 from tests.leaderboard._synth import TOY_V2, pattern, records, write_set, write_toy_archive
 
 REF = (records("ref-a", "quartic", pattern(18)) + records("ref-a", "xor", pattern(10, fail="gradient-flat"))

@@ -113,9 +113,9 @@ def test_cost_columns_are_totals_over_successes(page: str) -> None:
 
 
 def test_cutoff_analysis_panel_from_score(tmp_path: Path) -> None:
-    """A real harness.scoring.score.cutoff_analysis on the quartic renders as the Fig. 3.3 panel."""
+    """A real harness.scoring.cutoffs.cutoff_analysis on the quartic renders as the Fig. 3.3 panel."""
     from cases import get_case
-    from harness.scoring.score import cutoff_analysis
+    from harness.scoring.cutoffs import cutoff_analysis
 
     root = make_results(tmp_path / "res")
     data = load_results(root)

@@ -12,7 +12,7 @@ import numpy as np
 
 from harness.report import render_report
 from harness.report import _figures as figs
-from harness.scoring.score import summarize
+from harness.scoring.summary import summarize
 
 from ._synthetic import CUTOFFS, make_results, write_runs
 

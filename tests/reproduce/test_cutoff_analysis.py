@@ -15,7 +15,7 @@ import pytest
 from cases import get_case
 from harness.scoring.cutoffs import _merge
 from harness.results.outcomes import SNAPSHOT_CUTOFFS
-from harness.scoring.score import cutoff_analysis
+from harness.scoring.cutoffs import cutoff_analysis
 
 MIN, OFF, NAN = [-3.0, 0.0], [0.0, 1.0], [math.nan, math.nan]
 
@@ -62,7 +62,7 @@ def test_pooled_analyses_keep_the_all_points_fraction() -> None:
 
 
 def test_filter_after_termination_takes_final_points_below_the_filter() -> None:
-    from harness.scoring.score import filtered_final_points
+    from harness.scoring.cutoffs import filtered_final_points
 
     recs, arrays = _store()
     arrays["b"]["theta"] = np.array([MIN, OFF, MIN, MIN])

@@ -13,7 +13,7 @@ import numpy as np
 from harness.reproduce._registry import Context
 from harness.reproduce._runs import arrays_of, row, run_cell
 from harness.results.outcomes import SNAPSHOT_CUTOFFS
-from harness.solvers._base import NO_EARLY_STOP
+from harness.solvers._loop import NO_EARLY_STOP
 
 #: A small DLAE (dim 8, exact covariance): Newton-MR reaches ||grad L||^2 ~ 1e-12 .. 1e-26 in a few
 #: iterations, never an exactly zero gradient, so without the stop the runs go on to the budget.

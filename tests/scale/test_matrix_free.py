@@ -15,7 +15,8 @@ import cases
 from cases import _numeric
 from cases import dlae as D
 from harness.scoring import matrix_free as MF
-from harness.scoring.score import flatness_statistics, score_run, summarize
+from harness.scoring.judge import flatness_statistics, score_run
+from harness.scoring.summary import summarize
 
 from ._points import dense_inertia, gauge
 

@@ -11,7 +11,8 @@ from harness.results import outcomes
 
 
 @pytest.mark.parametrize(
-    "module", ["harness.results.outcomes", "harness.scoring.score", "harness.results.store", "harness.report", "cases", "cases._core"]
+    "module", ["harness.results.outcomes", "harness.scoring.judge", "harness.scoring.summary", "harness.scoring.cutoffs",
+               "harness.results.store", "harness.report", "cases", "cases._core"]
 )
 def test_module_does_not_import_jax(module):
     code = f"import sys, {module}\nassert 'jax' not in sys.modules, sorted(m for m in sys.modules if 'jax' in m)[:5]\n"
@@ -20,16 +21,18 @@ def test_module_does_not_import_jax(module):
 
 
 def test_status_codes_and_cutoffs_have_one_home():
-    import harness.scoring.score as score
+    import harness.scoring.cutoffs as cutoffs
+    import harness.scoring.judge as judge
     from harness.report import _html
-    from harness.solvers import _base
+    from harness.solvers import _protocol
 
-    assert _base.SNAPSHOT_CUTOFFS is outcomes.SNAPSHOT_CUTOFFS
-    assert _base.STATUS_NAMES is outcomes.STATUS_NAMES
-    assert score.SNAPSHOT_CUTOFFS is outcomes.SNAPSHOT_CUTOFFS
+    assert _protocol.SNAPSHOT_CUTOFFS is outcomes.SNAPSHOT_CUTOFFS
+    assert _protocol.STATUS_NAMES is outcomes.STATUS_NAMES
+    assert cutoffs.SNAPSHOT_CUTOFFS is outcomes.SNAPSHOT_CUTOFFS
+    assert judge.status_name is outcomes.status_name
     assert _html.DEFAULT_CUTOFFS is outcomes.SNAPSHOT_CUTOFFS
-    assert (_base.CONVERGED, _base.MAX_ITER, _base.STALLED, _base.DIVERGED) == (0, 1, 2, 3)
-    assert [score.status_name(c) for c in range(4)] == ["converged", "max_iter", "stalled", "diverged"]
+    assert (_protocol.CONVERGED, _protocol.MAX_ITER, _protocol.STALLED, _protocol.DIVERGED) == (0, 1, 2, 3)
+    assert [outcomes.status_name(c) for c in range(4)] == ["converged", "max_iter", "stalled", "diverged"]
 
 
 def test_cli_parser_imports_neither_jax_nor_matplotlib():

@@ -8,12 +8,9 @@ import numpy as np
 import pytest
 
 from cases import get_case
-from harness.scoring.score import (
-    cutoff_analysis,
-    flatness_statistics,
-    score_run,
-    summarize,
-)
+from harness.scoring.cutoffs import cutoff_analysis
+from harness.scoring.judge import flatness_statistics, score_run
+from harness.scoring.summary import summarize
 from harness.stats import wilson_interval
 
 from ._helpers import make_example11
@@ -322,7 +319,7 @@ def test_kernel_fraction_is_robust_where_exact_r_collapses():
     """g almost all in the kernel, a sliver (1% of its norm) along an eigenvalue just above the
     5e-4 ||H||_F cutoff: the exact-step r collapses (the pinv step is huge) but the kernel
     fraction reads 0.99995; g in the range gives 0; a zero gradient gives NaN."""
-    from harness.scoring.score import FLAT_RH, kernel_fraction
+    from harness.scoring.judge import FLAT_RH, kernel_fraction
 
     lam = np.array([0.0, 0.0, 1e-7, 1.0, 2.0, -3.0])
     hf = float(np.linalg.norm(lam))

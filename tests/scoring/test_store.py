@@ -255,7 +255,7 @@ def _real_like(ids, bid):
 
 def test_columnar_snapshot_reads_like_jsonl(tmp_path):
     from harness.results.columnar import SCORE_FIELDS, compact, load_columns, segments
-    from harness.scoring.score import summarize
+    from harness.scoring.summary import summarize
 
     st = ResultStore(tmp_path)
     st.append_batch(*_real_like(range(0, 6), "b0"))

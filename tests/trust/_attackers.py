@@ -288,21 +288,21 @@ class Spy:
 # --------------------------------------------------------------------------- attacks on the process (issue 20)
 def _patch_the_scorer() -> None:
     """Replace the harness's scoring functions in *this* process by ones that call everything critical."""
-    import harness.scoring.score as score
+    import harness.scoring.judge as judge
 
     def says_critical(*args: Any, **kwargs: Any) -> Any:
         return "critical"
 
-    original = score.score_run
+    original = judge.score_run
 
     def score_run(*args: Any, **kwargs: Any) -> dict[str, Any]:
         out = dict(original(*args, **kwargs))
         out.update(outcome="critical", final_grad_norm_sq=0.0, correct=True)
         return out
 
-    score.score_run = score_run
-    if hasattr(score, "classify"):
-        score.classify = says_critical
+    judge.score_run = score_run
+    if hasattr(judge, "classify"):
+        judge.classify = says_critical
     import harness.run.shard as shard
 
     shard.score_run = score_run

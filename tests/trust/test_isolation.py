@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-import harness.scoring.score as score
+import harness.scoring.judge as judge
 from cases import get_case
 from harness.cli import main
 from harness.run.initial_points import initial_points
@@ -45,22 +45,22 @@ def _others_stored(out: Path, bad: int, runs: int = 4) -> list[dict]:
 
 # --------------------------------------------------------------------------- (a), (b) patching the scorer
 def test_patching_the_scorer_inside_solve_changes_no_verdict(tmp_path):
-    before = score.score_run
+    before = judge.score_run
     recs = run_spec(_spec(A + "patch_scorer"), tmp_path / "out")
     honest = run_spec(_spec(A + "initial_point"), tmp_path / "ref")  # returns its initial point too, unpatched
     assert [r["outcome"] for r in recs] == [r["outcome"] for r in honest]
     assert not any(r["outcome"] == "critical" or r["correct"] for r in recs)
     assert all(r["final_grad_norm_sq"] > 1e-10 for r in recs)
-    assert score.score_run is before  # this process (the judge) was never touched
+    assert judge.score_run is before  # this process (the judge) was never touched
 
 
 def test_patching_the_scorer_at_plugin_import_time_changes_no_verdict(tmp_path):
-    before = score.score_run
+    before = judge.score_run
     recs = run_spec(_spec("tests.trust._patch_on_import:solver"), tmp_path / "out")
     assert not any(r["outcome"] == "critical" or r["correct"] for r in recs)
     assert all(r["final_grad_norm_sq"] > 1e-10 for r in recs)
     assert "tests.trust._patch_on_import" not in sys.modules, "the judge imported plug-in code"
-    assert score.score_run is before
+    assert judge.score_run is before
 
 
 # --------------------------------------------------------------------------- (c), (d), (f) a worker that ends

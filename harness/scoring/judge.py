@@ -1,5 +1,5 @@
-"""Scoring: outcome of a run, flatness statistics, success intervals, ERT and
-the thesis's cutoff analysis (Fig. 3.3).
+"""Judging one run: the outcome of its final point, the flatness statistics of a point, and the
+match of a point to a certified class (``correct``).
 
 Pure functions over NumPy arrays and the :class:`cases.Case` ground-truth
 interface.  Derivatives at a point come either from the caller (the runner
@@ -51,19 +51,16 @@ small cases only).  Conventions (``shared/REFERENCE.md``, thesis Sec. 3.1, 3.4):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from cases._core import CRITICAL_GRAD_SQ, INDEX_EIG_TOL, Case, CriticalClass
-from harness.results.outcomes import OUTCOMES, SNAPSHOT_CUTOFFS, snapshot_cutoffs_for, status_name
-from harness.stats import wilson_interval
+from harness.results.outcomes import status_name
 
-__all__ = ["CUTOFFS", "OUTCOMES", "SNAPSHOT_CUTOFFS", "class_errors", "cutoff_analysis", "cutoff_entry",
-           "filtered_final_points", "flatness_statistics",
-           "kernel_fraction",
-           "is_flat", "loss_matches", "measure_point", "score_run", "status_name", "summarize"]
+__all__ = ["DENSE_MAX_DIM", "FLAT_R", "FLAT_RH", "LOSS_RTOL", "PINV_RCOND", "class_errors", "flatness_statistics",
+           "is_flat", "kernel_fraction", "loss_matches", "measure_point", "score_run"]
 
 #: Eigenvalue cutoff of the final-point pseudo-inverse, relative to ``||H||_F``.
 PINV_RCOND = 5e-4
@@ -74,9 +71,6 @@ FLAT_R = 0.9
 FLAT_RH = 5e-4
 #: Largest ``dim`` for which the scorer forms the dense Hessian.
 DENSE_MAX_DIM = 2000
-#: Fig. 3.3 cutoffs on ``||grad L||^2`` (``inf`` = the final iterate).
-CUTOFFS = (1e-10, 1e-8, 1e-6, 1e-4, math.inf)
-
 
 
 # --------------------------------------------------------------------------- flatness
@@ -159,7 +153,7 @@ def measure_point(
                            "index_count": None, "index_fraction": None, "nullity": None}
     if not np.all(np.isfinite(theta)):
         return out
-    from cases import _numeric  # local: keeps `import harness.scoring.score` light
+    from cases import _numeric  # local: keeps `import harness.scoring.judge` light
 
     loss_fn, data = case.oracle_form
     if loss is None:
@@ -403,231 +397,3 @@ def _trace(trace_row: Mapping[str, np.ndarray], key: str) -> np.ndarray:
 def _last_finite(x: np.ndarray) -> float | None:
     fin = x[np.isfinite(x)]
     return float(fin[-1]) if fin.size else None
-
-
-# --------------------------------------------------------------------------- summaries
-GROUP_KEYS = ("case", "case_key", "solver", "solver_key")
-
-
-def summarize(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One summary row per ``(case, case_key, solver, solver_key)``, sorted by that key.
-
-    Fields: ``runs``; ``successes`` (critical outcomes), ``success_fraction`` and
-    its Wilson 95% ``success_ci``; ``verified``: runs the ground truth could
-    judge (``correct`` is not ``None``); ``correct``: verified runs that are
-    correct; ``correct_fraction`` = ``correct / verified`` and its Wilson
-    ``correct_ci`` (all three ``None`` when no run could be judged, e.g. without
-    ground truth); ``unverified``: critical runs the ground truth could not judge
-    (a critical point outside a partial or numeric ground truth's classes; every
-    critical run without ground truth) -- their dense loss and index are still
-    in the records; ``gradient_flat`` (final outcome) and ``gradient_flat_ever``
-    (verified by the harness at the final point and the cutoff snapshots);
-    ``gradient_flat_ever_reported`` (from the solver's own ``r``/``r_H`` trace:
-    solver-reported, unverified); ``diverged``; ``mean_abs_loss_error``,
-    ``mean_abs_index_error`` (count) and ``mean_abs_index_error_fraction`` over
-    critical runs; ``seconds_per_success``, ``hvps_per_success``,
-    ``grads_per_success`` (total over *all* runs divided by successes; ``None``
-    with no success); ``ert_hvps``: COCO's expected running time in HVPs,
-    ``sum of HVPs over all runs / successes`` (the restart-based definition with
-    each unsuccessful run counted at its full cost -- identical to
-    ``hvps_per_success``, named separately for readers of COCO);
-    ``hvps_to_success``: sorted HVP counts of the successful runs (the empirical
-    distribution); ``compile_seconds``: summed over distinct batches.
-    """
-    groups: dict[tuple, list[Mapping[str, Any]]] = {}
-    for rec in records:
-        groups.setdefault(tuple(rec.get(k) for k in GROUP_KEYS), []).append(rec)
-    out = []
-    for key, recs in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
-        n = len(recs)
-        crit = [r for r in recs if r.get("outcome") == "critical"]
-        k = len(crit)
-        n_verified = sum(1 for r in recs if r.get("correct") is not None)
-        has_gt = n_verified > 0
-        n_correct = sum(1 for r in recs if r.get("correct") is True)
-        tot = {f: float(sum(_num(r.get(f)) for r in recs)) for f in ("seconds", "hvps", "grads")}
-        batches: dict[str, float] = {}
-        for r in recs:
-            batches.setdefault(str(r.get("batch_id")), _num(r.get("compile_seconds")))
-        row: dict[str, Any] = dict(zip(GROUP_KEYS, key))
-        row.update(
-            runs=n,
-            successes=k,
-            success_fraction=k / n,
-            success_ci=wilson_interval(k, n),
-            verified=n_verified if has_gt else None,
-            correct=n_correct if has_gt else None,
-            correct_fraction=(n_correct / n_verified) if has_gt else None,
-            correct_ci=wilson_interval(n_correct, n_verified) if has_gt else None,
-            unverified=sum(1 for r in crit if r.get("correct") is None),
-            gradient_flat=sum(1 for r in recs if r.get("outcome") == "gradient-flat"),
-            gradient_flat_ever=sum(1 for r in recs if r.get("ever_gradient_flat") is True),
-            gradient_flat_ever_reported=sum(1 for r in recs if r.get("reported_ever_gradient_flat") is True),
-            diverged=sum(1 for r in recs if r.get("outcome") == "diverged"),
-            matrix_free_findings=sum(1 for r in recs if r.get("matrix_free_agrees") is False),
-            mean_abs_loss_error=_mean_abs(r.get("loss_error") for r in crit),
-            mean_abs_index_error=_mean_abs(r.get("index_error_count") for r in crit),
-            mean_abs_index_error_fraction=_mean_abs(r.get("index_error_fraction") for r in crit),
-            seconds_per_success=tot["seconds"] / k if k else None,
-            hvps_per_success=tot["hvps"] / k if k else None,
-            grads_per_success=tot["grads"] / k if k else None,
-            ert_hvps=tot["hvps"] / k if k else None,
-            hvps_to_success=sorted(int(_num(r.get("hvps"))) for r in crit),
-            total_seconds=tot["seconds"],
-            compile_seconds=float(sum(batches.values())),
-        )
-        out.append(row)
-    return out
-
-
-def _num(x: Any) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return 0.0
-    return v if math.isfinite(v) else 0.0
-
-
-def _mean_abs(values: Iterable[Any]) -> float | None:
-    vals = [abs(float(v)) for v in values if v is not None]
-    return float(np.mean(vals)) if vals else None
-
-
-# --------------------------------------------------------------------------- Fig. 3.3
-HessianFn = Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]
-
-
-def cutoff_analysis(
-    case: Case,
-    records: Sequence[Mapping[str, Any]],
-    arrays: Mapping[str, Mapping[str, np.ndarray]],
-    *,
-    cutoffs: Sequence[float] = CUTOFFS,
-    snapshot_cutoffs: Sequence[float] = SNAPSHOT_CUTOFFS,
-    oracle: HessianFn | None = None,
-) -> list[dict[str, Any]]:
-    """Thesis Fig. 3.3: what truncating runs at ``||grad L||^2 < eps`` does to loss and index.
-
-    For each ``eps`` in ``cutoffs`` take every run truncated at the first ``T``
-    with ``||grad L(theta_T)||^2 < eps`` (thesis Sec. 3.2.3.4) and its iterate
-    ``theta_T``: the stored ``snapshots`` for finite ``eps``; for ``eps = inf``
-    that is ``T = 0``, the run's *initial point* ``theta0`` ("no cutoff, taking
-    the initial points ... as candidate critical points").  Measure its loss and
-    index by dense Hessian, match it to a ground-truth class and compute the
-    errors.  A run that never got below ``eps`` gives no point.
-
-    ``fraction_correct_index`` is over *all* points at that cutoff (a point that
-    matches no class counts as a wrong index), ``n_matched`` beside it says how
-    many matched a class; ``fraction_correct_index_of_matched`` is the fraction
-    over the matched points only.
-
-    Args:
-        case: the case the records belong to (``dim <= 2000``).
-        records: run records of that case (each needs ``batch_id`` and ``batch_row``).
-        arrays: ``batch_id -> arrays`` as returned by :func:`harness.results.store.load_arrays`.
-        cutoffs: the ``eps`` values to report.
-        snapshot_cutoffs: the order of the ``snapshots`` axis (``SNAPSHOT_CUTOFFS``); a batch whose
-            axis has another length is read with :func:`harness.results.outcomes.snapshot_cutoffs_for`
-            (results stored before 1e-8 was added have three columns).
-        oracle: optional ``theta -> (loss, grad, hessian)``; default dense.
-
-    Returns:
-        One dict per ``eps``: ``cutoff``, ``n_points``, ``n_matched``, ``mean_abs_loss_error``,
-        ``fraction_correct_index`` (over all points; ``None`` with no points or no ground truth),
-        ``fraction_correct_index_of_matched`` (``None`` with no matched point) and
-        ``points``: ``[{run_id, loss, index_count, index_fraction, matched_class,
-        loss_error, index_error_count}]``.
-    """
-    gt = case.ground_truth
-    out = []
-    for eps in cutoffs:
-        points = [_cutoff_point(case, rec, theta, oracle)
-                  for rec, theta in cutoff_thetas(records, arrays, eps, snapshot_cutoffs=snapshot_cutoffs)]
-        out.append(cutoff_entry(eps, points, has_ground_truth=gt is not None))
-    return out
-
-
-def cutoff_thetas(
-    records: Sequence[Mapping[str, Any]],
-    arrays: Mapping[str, Mapping[str, np.ndarray]],
-    eps: float,
-    *,
-    snapshot_cutoffs: Sequence[float] = SNAPSHOT_CUTOFFS,
-) -> list[tuple[Mapping[str, Any], np.ndarray]]:
-    """``(record, theta_T)`` per run truncated at the first ``T`` with ``||grad L(theta_T)||^2 < eps``
-    (thesis Sec. 3.2.3.4): the stored snapshot for finite ``eps``, ``theta0`` for ``eps = inf``.
-    Runs without the arrays, or that never got below ``eps``, are left out."""
-    out = []
-    for rec in records:
-        arr = arrays.get(str(rec.get("batch_id")))
-        row = rec.get("batch_row")
-        if arr is None or row is None:
-            continue
-        if math.isinf(eps):
-            if "theta0" not in arr:
-                continue
-            theta = arr["theta0"][int(row)]
-        else:
-            if "snapshots" not in arr:
-                continue
-            axis = snapshot_cutoffs_for(arr["snapshots"].shape[1], tuple(snapshot_cutoffs))
-            if eps not in axis:
-                continue
-            theta = arr["snapshots"][int(row), axis.index(eps)]
-        if np.all(np.isfinite(theta)):  # else: never got below eps
-            out.append((rec, np.asarray(theta, dtype=np.float64)))
-    return out
-
-
-def _cutoff_point(case: Case, rec: Mapping[str, Any], theta: np.ndarray, oracle: HessianFn | None) -> dict[str, Any]:
-    """Loss, index and class errors of one candidate point (dense Hessian or ``oracle``)."""
-    kw = dict(zip(("loss", "grad", "hessian"), oracle(theta))) if oracle is not None else {}
-    m = measure_point(case, theta, **kw)
-    gt = case.ground_truth
-    klass = gt.match(theta) if gt is not None else None
-    err = class_errors(klass, m["loss"], m["index_count"], case.dim)
-    return {"run_id": rec.get("run_id"), "loss": m["loss"], "index_count": m["index_count"],
-            "index_fraction": m["index_fraction"], "matched_class": err["matched_class"],
-            "loss_error": err["loss_error"], "index_error_count": err["index_error_count"]}
-
-
-def filtered_final_points(
-    case: Case,
-    records: Sequence[Mapping[str, Any]],
-    arrays: Mapping[str, Mapping[str, np.ndarray]],
-    *,
-    eps: float = CRITICAL_GRAD_SQ,
-    oracle: HessianFn | None = None,
-) -> dict[str, Any]:
-    """Thesis Fig. 3.2 (D-F): run to termination, *then* filter: the final points whose harness-recomputed
-    ``||grad L||^2`` (record ``final_grad_norm_sq``) is below ``eps``, measured and matched as in
-    :func:`cutoff_analysis`; one :func:`cutoff_entry` (``cutoff = eps``)."""
-    points = []
-    for rec in records:
-        arr = arrays.get(str(rec.get("batch_id")))
-        g2, row = rec.get("final_grad_norm_sq"), rec.get("batch_row")
-        if arr is None or row is None or g2 is None or not float(g2) < eps:
-            continue
-        points.append(_cutoff_point(case, rec, np.asarray(arr["theta"][int(row)], dtype=np.float64), oracle))
-    return cutoff_entry(eps, points, has_ground_truth=case.ground_truth is not None)
-
-
-def cutoff_entry(eps: float, points: Sequence[Mapping[str, Any]], *, has_ground_truth: bool = True) -> dict[str, Any]:
-    """One cutoff's summary of :func:`cutoff_analysis` points (also used to pool analyses).
-
-    ``fraction_correct_index = #(index error 0) / #points`` over every point (unmatched points
-    count as wrong); ``n_matched`` points matched a class; ``fraction_correct_index_of_matched =
-    #(index error 0) / n_matched``.  Both fractions are ``None`` without ground truth or points.
-    """
-    pts = list(points)
-    matched = [p for p in pts if p.get("index_error_count") is not None]
-    right = sum(p["index_error_count"] == 0 for p in matched)
-    return {
-        "cutoff": eps,
-        "n_points": len(pts),
-        "n_matched": len(matched),
-        "mean_abs_loss_error": _mean_abs(p.get("loss_error") for p in pts),
-        "fraction_correct_index": right / len(pts) if (pts and has_ground_truth) else None,
-        "fraction_correct_index_of_matched": right / len(matched) if matched else None,
-        "points": pts,
-    }
