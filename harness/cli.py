@@ -295,19 +295,15 @@ def _case_params(name: str, items: Sequence[str]) -> dict[str, Any]:
 
 
 def _solver_options(name: str, items: Sequence[str]) -> dict[str, Any]:
-    """The solver's complete typed options from ``--option K=V`` strings (parsed once, here)."""
+    """The solver's options from ``--option K=V`` strings: a built-in's complete typed options
+    (parsed once, here); a plug-in's strings as given, typed once by the worker that describes it
+    (:func:`harness.run.cell.resolve`: the plug-in is never loaded in this process)."""
     from harness.run.params import parse_assignments, split_assignments
-    from harness.run.pool import is_builtin_solver, shared_pool
-    from harness.solvers import SolverError, option_defaults
+    from harness.run.refs import SolverRef
+    from harness.solvers import option_defaults
 
-    if is_builtin_solver(("name", name)):
-        defaults = option_defaults(name)
-    else:  # a plug-in is loaded in a worker process, never in this one
-        info = shared_pool(1).describe(("name", name, {}), {})
-        if info.get("defaults") is None and "error" in info:
-            raise SolverError(str(info["error"]))
-        defaults = dict(info.get("defaults") or {})
-    if not defaults:  # a solver instance or a factory without options: the registry rejects any given
+    defaults = option_defaults(name) if SolverRef(name).builtin else {}
+    if not defaults:
         return split_assignments(items, what="option")
     return parse_assignments(items, defaults, owner=f"solver {name!r}", what="option")
 
@@ -317,11 +313,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.run.runner import RunSpec, run_suite
     from harness.scoring.score import summarize
 
-    from harness.run.pool import guard, shared_pool
-
-    # loading a plug-in to read its options already counts against --time-limit, and never sees the store
-    guard(shared_pool(1), time_limit=args.time_limit, hidden=[args.out],
-          memory_limit=getattr(args, "memory_limit", None))
     spec = RunSpec(args.case, _case_params(args.case, args.param), args.solver,
                    _solver_options(args.solver, args.option), args.runs,
                    args.seed, max_iter=args.max_iter, tol=args.tol, batch_size=args.batch_size,

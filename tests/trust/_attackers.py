@@ -303,9 +303,9 @@ def _patch_the_scorer() -> None:
     score.score_run = score_run
     if hasattr(score, "classify"):
         score.classify = says_critical
-    import harness.run.shard as shard
+    import harness.run.judge as judge
 
-    shard.score_run = score_run
+    judge.score_run = score_run
 
 
 @numpy_solver
