@@ -16,10 +16,10 @@ Scoring never trusts the solver (``docs/design.md``, "Trust"):
   ``theta`` must be a float64 array of shape ``(batch, dim)``, ``status``,
   ``n_iter``, ``hvps``, ``grads`` integer arrays of shape ``(batch,)``, the
   trace ``(batch, T + 1)`` arrays, the snapshots and the maximally flat iterate
-  (``max_r_*``, optional) of their shapes.  Anything else makes every run of the shard
+  (``max_r_*``, optional) of their shapes.  Anything else makes every run of the block
   ``invalid`` with a one-line ``invalid_reason``; NaN/inf in ``theta`` is not
   malformed, it is scored ``diverged``;
-* an exception in the solver makes the shard's runs ``error`` (the exception's
+* an exception in the solver makes the block's runs ``error`` (the exception's
   first line, the global run index and the seed); the NumPy adapter reports
   failures per run, so its other runs are scored normally;
 * every outcome field comes from :func:`harness.scoring.score.score_run` with the

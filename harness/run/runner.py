@@ -6,7 +6,7 @@
 worker processes, judged and stored here, resumably.
 
 Reproducibility.  Run ``i`` of a spec always starts from the same point,
-whatever ``runs`` is: initial points are drawn in pools of :data:`POOL` runs,
+whatever ``runs`` is: initial points are drawn in pools of :data:`~harness.run.initial_points.POOL` runs,
 pool ``j`` being ``case.initial_points(pool_seed(seed, j), POOL)`` (pool 0 uses
 ``seed`` itself, so with ``runs <= POOL`` the points are exactly
 ``case.initial_points(seed, POOL)[:runs]``).  Batches are aligned blocks of run
@@ -49,6 +49,7 @@ from harness.run.plan import DEFAULT_TIME_LIMIT, Plan, check_time_limit
 from harness.run.pool import guard, sandbox_label, shared_pool
 from harness.run.progress import ProgressSink
 from harness.run.spec import RunSpec
+from harness.results.index import RUNS_FILE
 from harness.results.store import ResultStore
 from harness.scoring.outcomes import SNAPSHOT_CUTOFFS
 
@@ -153,9 +154,9 @@ def run_suite(
     """Run every spec into ``out_dir`` (resumable) and write ``meta.json``.
 
     All specs are resolved first (:func:`harness.run.cell.resolve`), so a bad
-    name fails before any run starts; then one :func:`run` runs every block.  ``jobs`` is the number of worker processes the cells
-    share (at least the cells' own concurrency, :func:`default_threads`);
-    blocks of different cells run side by side.
+    name fails before any run starts; then one :func:`run` runs every block.  ``jobs`` is
+    the number of worker processes the cells share (at least the cells' own concurrency,
+    :func:`harness.run.plan.default_threads`); blocks of different cells run side by side.
 
     ``compile_cache``: a directory or ``"off"`` to set JAX's persistent
     compilation cache (:func:`harness.run.compile_cache.enable_compile_cache`);
@@ -175,9 +176,11 @@ def run_suite(
         enable_compile_cache(compile_cache)
     if backend is None:
         backend = shared_pool(jobs)  # workers start importing while the cells are resolved
-    store = store or ResultStore(out_dir)
+    if store is None and (Path(out_dir) / RUNS_FILE).is_file():
+        store = ResultStore(out_dir)
     guard(backend, time_limit=limit, hidden=[out_dir], memory_limit=memory_limit)
     cells = tuple(resolve(spec, backend=backend, store=store) for spec in specs)  # bad input fails before anything runs
+    store = store or ResultStore(out_dir)  # a new result directory: made once every cell resolved
     prov = dict(prov or _prov.collect())
     meta = None if not write_meta else {
         "command": list(command) if command is not None else None, "provenance": prov, "critbench": prov["critbench"],
