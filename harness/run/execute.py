@@ -6,8 +6,9 @@ Data flow of one block (``docs/design.md``, "Pipeline")::
         check_result -> score_run at the harness's own oracles of Cell.scoring_case
         -> build_records -> ResultStore.append_batch (the parent is the only writer)
 
-:func:`execute` owns, for every caller (``run_spec``, ``run_suite``, the
-reproductions, :mod:`harness.testing`, and sweeps through a back end):
+:func:`execute` is called only by the front door :func:`harness.run.runner.run` (through which
+``run_spec``, ``run_suite``, the reproductions, :mod:`harness.testing`, the benchmarks and sweeps
+go).  It owns:
 
 * dispatch: up to ``Cell.threads`` blocks of a cell at once, cells in
   order, as many blocks as the back end has free slots;
