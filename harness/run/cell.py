@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,7 +32,7 @@ from harness.run.plan import (Block, _blocks, _large_on_cpu, block_size, default
 from harness.run.refs import CaseRef, SolverRef
 from harness.run.spec import DEFAULT_BATCH, RunSpec
 
-__all__ = ["Cell", "Points", "resolve"]
+__all__ = ["Cell", "Points", "check_plugins", "resolve"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,6 +144,32 @@ def _describe(backend: Any, ref: SolverRef, given: Mapping[str, Any]) -> dict[st
     return info
 
 
+def _solver_ref(spec: RunSpec) -> SolverRef:
+    """The solver of ``spec`` by name, or pickled when it was registered in this process by its caller."""
+    from harness.solvers.registry import SOLVERS
+
+    ref = SolverRef(spec.solver, copy.deepcopy(dict(spec.solver_options)))
+    if SOLVERS.is_registered_here(spec.solver):  # registered by this process's caller: its own object
+        import cloudpickle
+
+        return SolverRef(spec.solver, blob=cloudpickle.dumps(ref.build()))
+    return ref
+
+
+def check_plugins(specs: Sequence[RunSpec], backend: Any) -> None:
+    """Describe every plug-in solver of ``specs`` in a worker now (the back end keeps the answer, so
+    :func:`resolve` starts no second worker for it), so that one that cannot be loaded fails before
+    anything else is made, e.g. a result directory.
+
+    Raises:
+        SolverError: a plug-in that cannot be loaded, or options it rejects.
+    """
+    for spec in specs:
+        ref = _solver_ref(spec)
+        if ref.blob is None and not ref.builtin:
+            _describe(backend, ref, spec.solver_options)
+
+
 def _stored(store: Any, ids: list[str]) -> dict[str, Mapping[str, Any]]:
     return {r["run_id"]: r for r in store.records_for(set(ids))} if store is not None else {}
 
@@ -157,15 +183,7 @@ def resolve(what: RunSpec | Points, *, backend: Any, store: Any = None) -> Cell:
     if isinstance(what, Points):
         case_ref, sref, given = what.case, what.solver, what.solver.options
     else:
-        case_ref = CaseRef(what.case, dict(what.case_params))
-        sref = SolverRef(what.solver, copy.deepcopy(dict(what.solver_options)))
-        given = what.solver_options
-        from harness.solvers.registry import SOLVERS
-
-        if SOLVERS.is_registered_here(what.solver):  # registered by this process's caller: its own object
-            import cloudpickle
-
-            sref = SolverRef(what.solver, blob=cloudpickle.dumps(sref.build()))
+        case_ref, sref, given = CaseRef(what.case, dict(what.case_params)), _solver_ref(what), what.solver_options
     case = case_ref.build()  # the one case of the parent: keys, initial points, the judge's oracles
     info = _describe(backend, sref, given)
     if isinstance(info.get("typed"), dict):

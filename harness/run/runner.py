@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.run import provenance as _prov
-from harness.run.cell import Cell, resolve
+from harness.run.cell import Cell, check_plugins, resolve
 from harness.run.compile_cache import enable_compile_cache
 from harness.run.execute import execute
 from harness.run.plan import DEFAULT_TIME_LIMIT, Plan, check_time_limit
@@ -176,11 +176,12 @@ def run_suite(
         enable_compile_cache(compile_cache)
     if backend is None:
         backend = shared_pool(jobs)  # workers start importing while the cells are resolved
-    if store is None and (Path(out_dir) / RUNS_FILE).is_file():
-        store = ResultStore(out_dir)
     guard(backend, time_limit=limit, hidden=[out_dir], memory_limit=memory_limit)
+    if store is None:
+        if not (Path(out_dir) / RUNS_FILE).is_file():
+            check_plugins(specs, backend)  # a plug-in that cannot be loaded makes no result directory
+        store = ResultStore(out_dir)  # opened before the cells are resolved: what is indexed later is foreign
     cells = tuple(resolve(spec, backend=backend, store=store) for spec in specs)  # bad input fails before anything runs
-    store = store or ResultStore(out_dir)  # a new result directory: made once every cell resolved
     prov = dict(prov or _prov.collect())
     meta = None if not write_meta else {
         "command": list(command) if command is not None else None, "provenance": prov, "critbench": prov["critbench"],
