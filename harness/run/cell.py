@@ -164,9 +164,11 @@ def check_plugins(specs: Sequence[RunSpec], backend: Any) -> None:
     Raises:
         SolverError: a plug-in that cannot be loaded, or options it rejects.
     """
+    from harness.solvers.registry import SOLVERS
+
     for spec in specs:
-        ref = _solver_ref(spec)
-        if ref.blob is None and not ref.builtin:
+        ref = SolverRef(spec.solver, copy.deepcopy(dict(spec.solver_options)))  # = _solver_ref(spec) for a plug-in
+        if not ref.builtin and not SOLVERS.is_registered_here(spec.solver):
             _describe(backend, ref, spec.solver_options)
 
 
