@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import tempfile
 
-from ._common import case, need, problem, small_params, solver
+from ._common import need, small_params
 
 #: Runs and budget of the tracked Newton-MR experiment on the small DLAE.
 RUNS, MAX_ITER, SEED = 16, 200, 0
@@ -71,9 +71,14 @@ class GradientFlatQuartic:
     def setup_cache(self):
         try:
             np = need("numpy")
-            score_run = need("harness", "score_run")
-            c = case("quartic")
-            s = solver("newton-mr")
+            run = need("harness.run.runner", "run")
+            Points = need("harness.run.cell", "Points")
+            resolve = need("harness.run.cell", "resolve")
+            CaseRef = need("harness.run.refs", "CaseRef")
+            SolverRef = need("harness.run.refs", "SolverRef")
+            ResultStore = need("harness.results.store", "ResultStore")
+            load_batch_arrays = need("harness.results.store", "load_batch_arrays")
+            shared_pool = need("harness.run.pool", "shared_pool")
         except NotImplementedError as exc:
             return {"skip": str(exc)}
         rng = np.random.default_rng(0)
@@ -81,13 +86,15 @@ class GradientFlatQuartic:
         y0 = rng.uniform(-1.0, 1.0, self.N)
         # the plain quartic (angle 0) is stated in (x, y) coordinates directly
         theta0 = np.stack([x0, y0], axis=1)
-        res = s.solve(problem(c), theta0, max_iter=200, tol=1e-10)
-        flat = near = 0
-        for i in range(self.N):
-            trace_row = {k: np.asarray(v)[i] for k, v in res.trace.items()}
-            rec = score_run(c, res.theta[i], int(res.status[i]), trace_row)
-            flat += rec.get("outcome") == "gradient-flat"
-            near += bool(np.linalg.norm(res.theta[i] - np.array([math.sqrt(2), 0.0])) < 1e-2)
+        # through the pipeline's front door: solved in a worker, checked and scored by the judge
+        with tempfile.TemporaryDirectory() as tmp:
+            store, backend = ResultStore(tmp), shared_pool(1)
+            points = Points(CaseRef("quartic"), SolverRef("newton-mr"), theta0, 0, max_iter=200, tol=1e-10)
+            (recs,) = run([resolve(points, backend=backend, store=store)], store, backend)
+            arrays = load_batch_arrays(tmp, {str(r["batch_id"]) for r in recs}, strict=True)
+        flat = sum(r.get("outcome") == "gradient-flat" for r in recs)
+        finals = [arrays[str(r["batch_id"])]["theta"][int(r["batch_row"])] for r in recs]
+        near = sum(bool(np.linalg.norm(t - np.array([math.sqrt(2), 0.0])) < 1e-2) for t in finals)
         return {"flat": flat, "near": near}
 
     def setup(self, cache) -> None:

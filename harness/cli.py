@@ -242,11 +242,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.run.runner import RunSpec, run_suite
     from harness.scoring.summary import summarize
 
-    from harness.run.pool import guard, shared_pool
-
-    # loading a plug-in to read its options already counts against --time-limit, and never sees the store
-    guard(shared_pool(1), time_limit=args.time_limit, hidden=[args.out],
-          memory_limit=getattr(args, "memory_limit", None))
     spec = RunSpec(args.case, _case_params(args.case, args.param), args.solver,
                    solver_options(args.solver, args.option), args.runs,
                    args.seed, max_iter=args.max_iter, tol=args.tol, batch_size=args.batch_size,

@@ -8,7 +8,7 @@ The central helper is :func:`assert_finds_ground_truth`::
         assert_finds_ground_truth("mypkg.solvers:MySolver", "quartic", runs=8)
 
 It draws ``runs`` initial points exactly as the runner does
-(:func:`harness.run.runner.initial_points`, so ``critbench run --seed S`` starts
+(:func:`harness.run.initial_points.initial_points`, so ``critbench run --seed S`` starts
 from the same points), solves them in one batch, scores every final point with
 :func:`harness.scoring.judge.score_run` at the thesis thresholds (critical:
 ``||grad L||^2 < 1e-10``; index: eigenvalues ``< -1e-5``) and fails with one
@@ -112,8 +112,9 @@ def run_records(
     ``(runs, dim)``) overrides the runner's initial points.
     """
     from cases._core import CRITICAL_GRAD_SQ
-    from harness.run.execute import execute
-    from harness.run.plan import Plan, plan_points
+    from harness.run.cell import Points, resolve
+    from harness.run.refs import CaseRef, SolverRef
+    from harness.run.runner import run
 
     c = resolve_case(case, case_params)
     if theta0 is None:
@@ -125,26 +126,18 @@ def run_records(
     theta0 = np.atleast_2d(np.asarray(theta0, dtype=np.float64))
     # The solver runs in a worker process (harness.run.pool): a name or ``module:attr`` is
     # loaded there, never here; an object is pickled to it.  Points are scored here, against a
-    # case the solver never held: rebuilt from the same name and parameters, or a deep copy.
-    case_ref = (("name", case, dict(case_params or {})) if isinstance(case, str) and ":" not in case
-                else ("pickle", _pickle(c)))
+    # case the solver never held: rebuilt from the same name and parameters, or unpickled afresh.
+    case_ref = (CaseRef(case, dict(case_params or {})) if isinstance(case, str) and ":" not in case
+                else CaseRef(c.name, blob=_pickle(c)))
     if isinstance(solver, str):
-        solver_ref, label, given = ("name", solver, dict(solver_options or {})), solver, dict(solver_options or {})
+        solver_ref = SolverRef(solver, dict(solver_options or {}))
     else:
         s = resolve_solver(solver, solver_options)
-        solver_ref, label, given = ("pickle", _pickle(s)), _solver_label(solver, s), {}
-    import copy
-
-    scoring = resolve_case(case, case_params) if isinstance(case, str) else copy.deepcopy(c)
-    cell = plan_points(case_ref, solver_ref, theta0, seed, store=None, backend=_backend(), max_iter=max_iter,
-                       tol=tol, batch=len(theta0), case=c, scoring_case=scoring, case_label=c.name,
-                       solver_label=label, given=given,
-                       score_options={"critical_tol": CRITICAL_GRAD_SQ if critical_tol is None else critical_tol})
-    # plan_points numbers runs 0..n-1 of ``seed``: exactly the runner's run indices for drawn points.
-    out = execute(Plan((cell,)), None, backend=_backend())[0]
-    for i, rec in enumerate(out):
-        rec["theta0"] = theta0[i].tolist()
-    return out
+        solver_ref = SolverRef(_solver_label(solver, s), blob=_pickle(s))
+    points = Points(case_ref, solver_ref, theta0, seed, max_iter=max_iter, tol=tol, record_theta0=True,
+                    score_options={"critical_tol": CRITICAL_GRAD_SQ if critical_tol is None else critical_tol})
+    # runs 0..n-1 of ``seed``: exactly the runner's run indices for drawn points.
+    return run((resolve(points, backend=_backend()),), None, _backend())[0]
 
 
 def _pickle(obj: Any) -> bytes:
@@ -196,7 +189,7 @@ def assert_finds_ground_truth(
     Args:
         solver: a solver instance, registered name, or ``module:attr``.
         case: a ``Case``, registered name, or ``module:attr``.
-        runs, seed: initial points ``harness.run.runner.initial_points(case, seed, range(runs))``.
+        runs, seed: initial points ``harness.run.initial_points.initial_points(case, seed, range(runs))``.
         min_success: required fraction of successful runs, in ``[0, 1]``.
         require_correct_index: also require the certified index count.
         max_iter, tol: the solver's budget and stopping tolerance.
@@ -236,7 +229,7 @@ def assert_finds_ground_truth(
         if not ok:
             lines.append("  " + describe_run(r))
     lines.append(
-        f"reproduce: harness.run.runner.initial_points(case, seed={seed}, indices=[run]) or "
+        f"reproduce: harness.run.initial_points.initial_points(case, seed={seed}, indices=[run]) or "
         f"`critbench run --case {c.name} --solver {label if isinstance(solver, str) else '<solver>'} "
         f"--seed {seed} --runs {n} --max-iter {max_iter} --out DIR`"
         if theta0 is None else "reproduce: the given theta0 rows (record['theta0'])"

@@ -3,7 +3,7 @@
 :func:`run_cell` is :func:`harness.run.runner.run_spec` into the shared store
 (resumable, every record carries seed, options, versions and commit).
 :func:`run_points` solves runs from *given* initial points (a grid, points on a
-critical line) through the same plan and :func:`harness.run.execute.execute`
+critical line) through the same :func:`harness.run.cell.resolve` and front door :func:`harness.run.runner.run`
 as every run (solved in worker processes, scored and stored by the parent), and stores them in the same store under a run-id ``seed``
 derived from the points, so a rerun skips what is stored.
 """
@@ -11,7 +11,6 @@ derived from the points, so a rerun skips what is stored.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,22 +39,20 @@ def run_points(ctx: Context, case: str, case_params: Mapping[str, Any], solver: 
 
     The run-id seed is a hash of the points, so different point sets never collide.
     """
-    from harness.run.execute import execute
-    from harness.run.plan import Plan, plan_points
+    from harness.run.cell import Points, resolve
     from harness.run.pool import shared_pool
-    from harness.run.spec import RunSpec
+    from harness.run.refs import CaseRef, SolverRef
+    from harness.run.runner import run
     from harness.results.store import ResultStore
 
     theta0 = np.asarray(theta0, dtype=np.float64)
     seed = int(stable_hash(theta0.tobytes().hex())[:8], 16)
     backend = shared_pool(1)
-    cell = plan_points(("name", case, dict(case_params)), ("name", solver, dict(options or {})), theta0, seed,
-                       store=ResultStore(ctx.runs), backend=backend, max_iter=max_iter, tol=tol, batch=batch,
-                       case_label=case, solver_label=solver, given=dict(options or {}),
-                       key_spec=RunSpec(case, dict(case_params), solver, dict(options or {}), len(theta0), seed,
-                                        max_iter=max_iter, tol=tol))
+    points = Points(CaseRef(case, dict(case_params)), SolverRef(solver, dict(options or {})), theta0, seed,
+                    max_iter=max_iter, tol=tol, batch=batch, lanes_in_key=True)
+    cell = resolve(points, backend=backend, store=ResultStore(ctx.runs))
     ctx.log(f"{case} x {solver}: {sum(len(b.indices) for b in cell.blocks)} of {len(theta0)} runs from given points")
-    return execute(Plan((cell,)), ResultStore(ctx.runs), backend=backend, progress=ctx.progress)[0]
+    return run((cell,), ResultStore(ctx.runs), backend, progress=ctx.progress)[0]
 
 
 def arrays_of(ctx: Context, records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, np.ndarray]]:

@@ -43,19 +43,15 @@ def solver_failures(records: Sequence[Mapping[str, Any]]) -> int:
 
 
 def solver_options(name: str, items: Sequence[str]) -> dict[str, Any]:
-    """The solver's complete typed options from ``--option K=V`` strings (parsed once, here)."""
+    """The solver's options from ``--option K=V`` strings: a built-in's complete typed options
+    (parsed once, here); a plug-in's strings as given, typed once by the worker that describes it
+    (:func:`harness.run.cell.resolve`: the plug-in is never loaded in this process)."""
     from harness.run.params import parse_assignments, split_assignments
-    from harness.run.pool import is_builtin_solver, shared_pool
-    from harness.solvers import SolverError, option_defaults
+    from harness.run.refs import SolverRef
+    from harness.solvers import option_defaults
 
-    if is_builtin_solver(("name", name)):
-        defaults = option_defaults(name)
-    else:  # a plug-in is loaded in a worker process, never in this one
-        info = shared_pool(1).describe(("name", name, {}), {})
-        if info.get("defaults") is None and "error" in info:
-            raise SolverError(str(info["error"]))
-        defaults = dict(info.get("defaults") or {})
-    if not defaults:  # a solver instance or a factory without options: the registry rejects any given
+    defaults = option_defaults(name) if SolverRef(name).builtin else {}
+    if not defaults:
         return split_assignments(items, what="option")
     return parse_assignments(items, defaults, owner=f"solver {name!r}", what="option")
 

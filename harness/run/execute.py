@@ -2,14 +2,15 @@
 
 Data flow of one block (``docs/design.md``, "Pipeline")::
 
-    CellPlan.blocks[k] --SolveTask--> worker (solver only) --reply bytes--> parent:
-        check_result -> score_run at the harness's own oracles of CellPlan.scoring_case
+    Cell.blocks[k] --SolveTask--> worker (solver only) --reply bytes--> parent (the judge):
+        check_result -> score_run at the harness's own oracles of Cell.scoring_case
         -> build_records -> ResultStore.append_batch (the parent is the only writer)
 
-:func:`execute` owns, for every caller (``run_spec``, ``run_suite``, the
-reproductions, :mod:`harness.testing`, and sweeps through a back end):
+:func:`execute` is called only by the front door :func:`harness.run.runner.run` (through which
+``run_spec``, ``run_suite``, the reproductions, :mod:`harness.testing`, the benchmarks and sweeps
+go).  It owns:
 
-* dispatch: up to ``CellPlan.threads`` blocks of a cell at once, cells in
+* dispatch: up to ``Cell.threads`` blocks of a cell at once, cells in
   order, as many blocks as the back end has free slots;
 * warm-up: each worker compiles a cell's shapes once before its first block
   there (:mod:`harness.run.worker`); that time is ``compile_seconds`` of that block;
@@ -39,11 +40,11 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from harness.run.plan import Block, CellPlan, Plan, check_time_limit
-from harness.run.pool import is_builtin_solver
 from harness.results.index import ForeignRecordsError
+from harness.run.cell import Cell
+from harness.run.judge import JudgedBlock, judge_block
+from harness.run.plan import Block, Plan, check_time_limit
 from harness.run.progress import NullProgress, ProgressSink
-from harness.run.shard import Resolved, finish_block
 from harness.run.worker import Result, SolveTask, reason_rows
 
 __all__ = ["execute", "fresh_batch_id"]
@@ -60,19 +61,13 @@ def fresh_batch_id(store: Any, base: str) -> str:
     return cand
 
 
-def _resolved(cell: CellPlan) -> Resolved:
-    return Resolved(cell.scoring_case, None, cell.case_key, cell.solver_key, dict(cell.solver_options),
-                    cell.case_label, cell.solver_label, cell.scoring_case, solver_name=cell.solver_name,
-                    cost_source=cell.cost_source)
-
-
-def _task(cell: CellPlan, block: Block) -> SolveTask:
-    return SolveTask(cell.token, cell.case_ref, cell.solver_ref, block.theta0, len(block.indices), cell.max_iter,
+def _task(cell: Cell, block: Block) -> SolveTask:
+    return SolveTask(cell.token, cell.case, cell.solver, block.theta0, len(block.indices), cell.max_iter,
                      cell.tol, cell.lanes, cell.seed, tuple(block.indices))
 
 
-def _score(cell: CellPlan, block: Block, outcome: tuple, *, prov: Mapping[str, Any] | None,
-           time_limit: float | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _score(cell: Cell, block: Block, outcome: tuple, *, prov: Mapping[str, Any] | None,
+           time_limit: float | None, batch_id: str | None) -> JudgedBlock:
     """The parent's half of a block: check, score, build records (never trusts the reply).
 
     ``outcome``: ``("reply", head, arrays, meter)`` (a reply whose size and header the back end
@@ -98,12 +93,10 @@ def _score(cell: CellPlan, block: Block, outcome: tuple, *, prov: Mapping[str, A
         kind = outcome[0] if outcome[0] in ("timeout", "invalid") else "error"
         rejected = {row: (kind, str(outcome[1])) for row in range(n)}
     judge = {k: float(meter[k]) / max(n, 1) for k in ("judge_cpu_seconds", "judge_wall_seconds") if k in meter}
-    sandbox = str(meter.get("sandbox") or ("trusted" if is_builtin_solver(cell.solver_ref) else "none"))
-    shard = finish_block(_resolved(cell), res, cell.seed, block.indices, block.theta0, max_iter=cell.max_iter,
-                         tol=cell.tol, seconds=seconds, compile_seconds=compile_s, prov=prov,
-                         score_options=cell.score_options, rejected=rejected,
-                         run_facts={"time_limit": time_limit, "sandbox": sandbox, **judge})
-    return shard.records, shard.arrays
+    sandbox = str(meter.get("sandbox") or ("trusted" if cell.solver.builtin else "none"))
+    return judge_block(cell, res, block.indices, block.theta0, seconds=seconds, compile_seconds=compile_s,
+                       prov=prov, rejected=rejected, run_facts={"time_limit": time_limit, "sandbox": sandbox, **judge},
+                       batch_id=batch_id)
 
 
 def execute(
@@ -118,7 +111,7 @@ def execute(
     """Run every block of ``plan``; store each (if ``store``) as soon as it is scored.
 
     Args:
-        plan: the cells (:func:`harness.run.plan.plan_cell`).
+        plan: the cells (:func:`harness.run.cell.resolve`).
         store: a :class:`~harness.results.store.ResultStore` (None: records are only returned).
         backend: a :class:`harness.run.pool.Backend`; default the process's shared worker pool
             (:func:`harness.run.pool.shared_pool`), grown to the plan's workers.
@@ -159,7 +152,7 @@ def execute(
     cap = getattr(backend, "cap_per_cell", True)  # a cluster back end may run more blocks of a cell at once
 
     def dispatch() -> None:
-        while backend.free() > 0 and pending:
+        while pending and backend.free() > 0:
             pick = next((item for item in pending if not cap or busy[item[0]] < cells[item[0]].threads), None)
             if pick is None:
                 return
@@ -172,23 +165,20 @@ def execute(
 
     def handle(ci: int, bi: int, outcome: tuple) -> None:
         cell, block = cells[ci], cells[ci].blocks[bi]
-        records, arrays = _score(cell, block, outcome, prov=prov, time_limit=recorded_limit)
+        batch_id = None if store is None else \
+            fresh_batch_id(store, f"{cell.batch_prefix}_r{block.indices[0]}-{block.indices[-1]}")
+        judged = _score(cell, block, outcome, prov=prov, time_limit=recorded_limit, batch_id=batch_id)
         left[ci] -= 1
         if not left[ci] and hasattr(backend, "release"):
             backend.release(cell.token)  # its plug-in workers (if any) are never reused
+        records = judged.records
         if store is not None:
-            batch_id = fresh_batch_id(store, f"{cell.batch_prefix}_r{block.indices[0]}-{block.indices[-1]}")
-            for r in records:
-                r["batch_id"] = batch_id
             try:
-                store.append_batch(records, arrays, batch_id)
+                store.append_batch(records, judged.arrays, batch_id)
             except ForeignRecordsError as exc:  # a second writer: the other cells' blocks are still stored
                 foreign.extend(exc.run_ids)
                 progress.advance(len(block.indices), 0)
                 return
-            from harness.results.store import as_stored
-
-            records = [as_stored(r) for r in records]
         produced[ci].extend(records)
         progress.advance(len(block.indices), sum(1 for r in records if r["outcome"] == "critical"))
 

@@ -50,6 +50,7 @@ from multiprocessing.connection import wait as mp_wait
 from typing import Any, Protocol
 
 from harness.run.limits import DEFAULT_TIME_LIMIT
+from harness.run.refs import SolverRef
 from harness.run.sandbox import (cpu_seconds, default_memory_limit, nproc_budget, probe, sandbox_env, tree_cpu_seconds,
                                  tree_pids, worker_command)
 from harness.run.wire import FrameReader, ProtocolError, ReplyLimits, check_solve_header, decode_payload, encode_frame
@@ -70,7 +71,7 @@ class Backend(Protocol):
 
     def ensure(self, n: int) -> None: ...
 
-    def describe(self, solver_ref: tuple, given: dict[str, Any]) -> dict[str, Any]: ...
+    def describe(self, solver_ref: SolverRef, given: dict[str, Any]) -> dict[str, Any]: ...
 
     def free(self) -> int: ...
 
@@ -83,11 +84,9 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-def is_builtin_solver(ref: tuple) -> bool:
+def is_builtin_solver(ref: SolverRef) -> bool:
     """Whether ``ref`` names a built-in solver (trusted code the parent may import)."""
-    from harness.solvers.registry import SOLVERS
-
-    return ref[0] == "name" and SOLVERS.is_builtin(ref[1])
+    return ref.builtin
 
 
 def _cache_setting() -> str:
@@ -290,12 +289,12 @@ def solve_in_worker(task: SolveTask, time_limit: float | None, *, sandbox: str, 
         w.kill()
 
 
-def describe_in_worker(solver_ref: tuple, given: dict[str, Any], time_limit: float | None, *, sandbox: str,
+def describe_in_worker(solver_ref: SolverRef, given: dict[str, Any], time_limit: float | None, *, sandbox: str,
                        hidden: Sequence[str] = (), memory_limit: int | None = None, cache: str = "") -> dict[str, Any]:
     """Load and describe a plug-in solver in a fresh worker (``sandbox``: ``"bwrap"`` or ``"none"``),
     killed afterwards; importing it and parsing its options count against ``time_limit``.
     ``{"error": one line}`` when it cannot be loaded, hangs, dies or answers malformed."""
-    what = solver_ref[1] if solver_ref[0] == "name" else "the given solver"
+    what = solver_ref.what
     w = WorkerProcess(cache, sandbox=sandbox, hidden=hidden, memory_limit=memory_limit)
     try:
         head, _ = _ask(w, ("describe", solver_ref, given, list(sys.path)),
@@ -385,7 +384,7 @@ class ProcessPool:
                              owner=owner)
 
     # -- describing a solver (a plug-in: in a fresh sandboxed worker, within the time limit)
-    def describe(self, solver_ref: tuple, given: dict[str, Any]) -> dict[str, Any]:
+    def describe(self, solver_ref: SolverRef, given: dict[str, Any]) -> dict[str, Any]:
         import pickle
 
         key = pickle.dumps((solver_ref, sorted(given.items()), sys.path))
@@ -578,7 +577,7 @@ class InlineBackend:
     def ensure(self, n: int) -> None:
         pass
 
-    def describe(self, solver_ref: tuple, given: dict[str, Any]) -> dict[str, Any]:
+    def describe(self, solver_ref: SolverRef, given: dict[str, Any]) -> dict[str, Any]:
         from harness.run.worker import describe_solver
 
         if not is_builtin_solver(solver_ref):
@@ -632,7 +631,7 @@ def guard(backend: Any, *, time_limit: float | None, hidden: Sequence[str | os.P
 
 def sandbox_label(backend: Any, cells: Sequence[Any]) -> str:
     """``meta.json``'s ``sandbox``: how the plug-in cells ran (``bwrap`` / ``none``), else ``trusted``."""
-    if any(not is_builtin_solver(c.solver_ref) for c in cells):
+    if any(not c.solver.builtin for c in cells):
         return str(getattr(backend, "sandbox", "none"))
     return "trusted"
 

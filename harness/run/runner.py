@@ -1,9 +1,12 @@
-"""The runner: ``run_spec`` / ``run_suite`` plan (case, solver, seed, runs) specs
-into blocks (:mod:`harness.run.plan`) and execute them (:mod:`harness.run.execute`):
-solved in worker processes, scored and stored here, resumably.
+"""The runner, the one front door of the pipeline: :func:`run` executes resolved cells
+(:func:`harness.run.cell.resolve`) into a store; :func:`run_spec` / :func:`run_suite` resolve
+(case, solver, seed, runs) specs and call it.  Every entry point goes through :func:`run`:
+``critbench run`` and the scorecard, sweeps (:mod:`harness.sweep.run`), the reproductions
+(:mod:`harness.reproduce._runs`), :mod:`harness.testing` and the benchmarks.  Runs are solved in
+worker processes, judged and stored here, resumably.
 
 Reproducibility.  Run ``i`` of a spec always starts from the same point,
-whatever ``runs`` is: initial points are drawn in pools of :data:`POOL` runs,
+whatever ``runs`` is: initial points are drawn in pools of :data:`~harness.run.initial_points.POOL` runs,
 pool ``j`` being ``case.initial_points(pool_seed(seed, j), POOL)`` (pool 0 uses
 ``seed`` itself, so with ``runs <= POOL`` the points are exactly
 ``case.initial_points(seed, POOL)[:runs]``).  Batches are aligned blocks of run
@@ -40,28 +43,58 @@ from typing import Any
 
 from harness.run import provenance as _prov
 from harness.jitcache.compile_cache import enable_compile_cache
+from harness.run.cell import Cell, check_plugins, resolve
 from harness.run.execute import execute
-from harness.run.initial_points import POOL, initial_points, pool_seed
-from harness.run.keys import case_key, run_id, solver_key, solver_options_of, stable_hash
 from harness.run.limits import DEFAULT_TIME_LIMIT
-from harness.run.plan import (LARGE_CASE_ELEMENTS, LARGE_CASE_WORK, REFILL_QUEUE, Plan,  # noqa: F401
-                              _blocks, _large_on_cpu, block_size, check_time_limit, default_batch_size,
-                              default_threads, plan_cell, solve_lanes, use_refill)
+from harness.run.plan import Plan, check_time_limit
 from harness.run.pool import guard, sandbox_label, shared_pool
 from harness.run.progress import ProgressSink
-from harness.run.spec import DEFAULT_BATCH, RunSpec
-from harness.run.worker import WARMUP_TOL  # noqa: F401 - re-exported
+from harness.run.spec import RunSpec
+from harness.results.index import RUNS_FILE
 from harness.results.store import ResultStore
-from harness.scoring.oracles import point_oracles
 from harness.results.outcomes import SNAPSHOT_CUTOFFS
 
-__all__ = [
-    "DEFAULT_BATCH", "POOL", "RunSpec", "block_size", "case_key", "default_batch_size",
-    "default_threads", "use_refill",
-    "enable_compile_cache", "initial_points", "point_oracles", "pool_seed", "run_id",
-    "run_spec", "run_suite", "solve_lanes", "solver_key", "solver_options_of", "stable_hash",
-]
+__all__ = ["RunSpec", "run", "run_spec", "run_suite"]
 
+
+def run(
+    cells: Sequence[Cell],
+    store: ResultStore | None,
+    backend: Any = None,
+    *,
+    meta: Mapping[str, Any] | None = None,
+    progress: ProgressSink | None = None,
+    prov: Mapping[str, Any] | None = None,
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
+    workers: int = 1,
+) -> list[list[dict[str, Any]]]:
+    """Solve, judge and store every block of ``cells`` (:func:`harness.run.execute.execute`).
+
+    Args:
+        cells: resolved cells (:func:`harness.run.cell.resolve`).
+        store: where records go (None: only returned).
+        backend: the worker back end (default: this process's shared pool).
+        meta: fields written to ``meta.json`` (with the snapshot cutoffs) once the runs are
+            stored, also after Ctrl-C (the blocks in flight were stored: describe them); None:
+            ``meta.json`` is left as it is.  A command that fails otherwise leaves it.
+        progress: a progress sink.  prov: provenance recorded in every record (None: none).
+        time_limit: seconds per run (None: none).  workers: worker processes the cells share.
+
+    Returns:
+        Per cell, its records (stored before and now), ordered by ``run_index``.
+    """
+    def write_meta() -> None:
+        if meta is not None and store is not None:
+            store.write_meta(**meta, snapshot_cutoffs=list(SNAPSHOT_CUTOFFS))
+
+    plan = Plan(tuple(cells), time_limit=check_time_limit(time_limit), workers=workers)
+    try:
+        per_cell = execute(plan, store, backend=backend, progress=progress, prov=prov)
+    except KeyboardInterrupt:
+        write_meta()
+        raise
+    write_meta()
+    return per_cell
 
 
 # --------------------------------------------------------------------------- running
@@ -75,8 +108,8 @@ def run_spec(
     backend: Any = None,
     time_limit: float | None = DEFAULT_TIME_LIMIT,
 ) -> list[dict[str, Any]]:
-    """Run (or resume) ``spec`` into the result directory ``out_dir``: plan it
-    (:func:`harness.run.plan.plan_cell`) and :func:`harness.run.execute.execute` it.
+    """Run (or resume) ``spec`` into the result directory ``out_dir``: resolve it
+    (:func:`harness.run.cell.resolve`) and :func:`run` it.
 
     The solver runs in worker processes (``backend``, default the shared pool of
     :mod:`harness.run.pool`); this process checks, scores and stores each block as
@@ -96,11 +129,12 @@ def run_spec(
                      time_limit=time_limit, write_meta=False)
 
 
-def _fresh_batch_id(store: ResultStore, base: str) -> str:
-    """Kept for callers of the old name: :func:`harness.run.execute.fresh_batch_id`."""
-    from harness.run.execute import fresh_batch_id
-
-    return fresh_batch_id(store, base)
+def _typed_spec(spec: RunSpec, cell: Any) -> dict[str, Any]:
+    """``spec`` for ``meta.json``, with the options as the cell typed them (a plug-in's in its worker)."""
+    out = dataclasses.asdict(spec)
+    if cell.solver.blob is None:
+        out["solver_options"] = dict(cell.solver.options)
+    return out
 
 
 def run_suite(
@@ -120,11 +154,10 @@ def run_suite(
 ) -> list[dict[str, Any]]:
     """Run every spec into ``out_dir`` (resumable) and write ``meta.json``.
 
-    All specs are planned first (:func:`harness.run.plan.plan_cell`), so a bad
-    name fails before any run starts; then one :func:`harness.run.execute.execute`
-    runs every block.  ``jobs`` is the number of worker processes the cells
-    share (at least the cells' own concurrency, :func:`default_threads`);
-    blocks of different cells run side by side.
+    All specs are resolved first (:func:`harness.run.cell.resolve`), so a bad
+    name fails before any run starts; then one :func:`run` runs every block.  ``jobs`` is
+    the number of worker processes the cells share (at least the cells' own concurrency,
+    :func:`harness.run.plan.default_threads`); blocks of different cells run side by side.
 
     ``compile_cache``: a directory or ``"off"`` to set JAX's persistent
     compilation cache (:func:`harness.jitcache.compile_cache.enable_compile_cache`);
@@ -143,23 +176,16 @@ def run_suite(
     if compile_cache is not None:
         enable_compile_cache(compile_cache)
     if backend is None:
-        backend = shared_pool(jobs)  # workers start importing while the cells are planned
-    store = store or ResultStore(out_dir)
+        backend = shared_pool(jobs)  # workers start importing while the cells are resolved
     guard(backend, time_limit=limit, hidden=[out_dir], memory_limit=memory_limit)
-    cells = tuple(plan_cell(spec, store, backend) for spec in specs)  # bad input fails before anything runs
+    if store is None:
+        if not (Path(out_dir) / RUNS_FILE).is_file():
+            check_plugins(specs, backend)  # a plug-in that cannot be loaded makes no result directory
+        store = ResultStore(out_dir)  # opened before the cells are resolved: what is indexed later is foreign
+    cells = tuple(resolve(spec, backend=backend, store=store) for spec in specs)  # bad input fails before anything runs
     prov = dict(prov or _prov.collect())
-
-    def meta() -> None:  # written once the runs are stored: a command that fails leaves meta.json as it was
-        if write_meta:
-            store.write_meta(command=list(command) if command is not None else None, provenance=prov,
-                             critbench=prov["critbench"], specs=[dataclasses.asdict(s) for s in specs],
-                             snapshot_cutoffs=list(SNAPSHOT_CUTOFFS), sandbox=sandbox_label(backend, cells))
-
-    plan = Plan(cells, time_limit=limit, workers=jobs)
-    try:
-        per_cell = execute(plan, store, backend=backend, progress=progress, prov=prov)
-    except KeyboardInterrupt:  # the blocks in flight were stored: describe them
-        meta()
-        raise
-    meta()
+    meta = None if not write_meta else {
+        "command": list(command) if command is not None else None, "provenance": prov, "critbench": prov["critbench"],
+        "specs": [_typed_spec(s, c) for s, c in zip(specs, cells)], "sandbox": sandbox_label(backend, cells)}
+    per_cell = run(cells, store, backend, meta=meta, progress=progress, prov=prov, time_limit=limit, workers=jobs)
     return [r for recs in per_cell for r in recs]

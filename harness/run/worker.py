@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.run.refs import CaseRef, SolverRef
 from harness.run.wire import (ARRAY_FIELDS, ProtocolError, ReplyLimits, _jsonable, decode_payload, encode_frame,
                               encode_payload, read_frame_blocking, write_all)
 
@@ -54,8 +55,7 @@ class SolveTask:
 
     Attributes:
         cell: token naming the cell (a worker builds a cell's case/solver once).
-        case_ref: ``("name", case, params)`` or ``("pickle", bytes)``.
-        solver_ref: ``("name", solver, options)`` or ``("pickle", bytes)``.
+        case_ref, solver_ref: how the worker builds the case and the solver (:mod:`harness.run.refs`).
         theta0: ``(rows, dim)`` float64 initial points (padded rows included).
         runs: real (unpadded) rows.
         max_iter, tol: the budget.
@@ -64,8 +64,8 @@ class SolveTask:
     """
 
     cell: str
-    case_ref: tuple
-    solver_ref: tuple
+    case_ref: CaseRef
+    solver_ref: SolverRef
     theta0: np.ndarray
     runs: int
     max_iter: int
@@ -75,30 +75,14 @@ class SolveTask:
     indices: tuple[int, ...]
 
 
-def _loads(blob: bytes) -> Any:
-    import cloudpickle
-
-    return cloudpickle.loads(blob)
-
-
-def build_case(ref: tuple) -> Any:
+def build_case(ref: CaseRef) -> Any:
     """The case of ``ref``: rebuilt from (name, params) or unpickled."""
-    if ref[0] == "pickle":
-        return _loads(ref[1])
-    from cases import get_case
-
-    return get_case(ref[1], **dict(ref[2]))
+    return ref.build()
 
 
-def build_solver(ref: tuple) -> Any:
+def build_solver(ref: SolverRef) -> Any:
     """The solver of ``ref``: built by the registry from (name, options) or unpickled."""
-    if ref[0] == "pickle":
-        return _loads(ref[1])
-    import copy
-
-    from harness.solvers import get_solver
-
-    return get_solver(ref[1], **copy.deepcopy(dict(ref[2])))
+    return ref.build()
 
 
 def _first_line(exc: BaseException) -> str:
@@ -152,26 +136,29 @@ def cost_source_of(solver: Any) -> str:
     return "harness" if isinstance(solver, (IterativeSolver, NumpySolver)) else "solver"
 
 
-def describe_solver(ref: tuple, given: Mapping[str, Any]) -> dict[str, Any]:
+def describe_solver(ref: SolverRef, given: Mapping[str, Any]) -> dict[str, Any]:
     """Name, complete options, refill support and cost source of the solver of ``ref``
-    (``{"error": one line}`` if it cannot be built); also its option defaults."""
+    (``{"error": one line}`` if it cannot be built); also its option defaults and ``typed``,
+    the given options typed against them (the one typed parse of a plug-in's options, done
+    here: the judge never imports a plug-in)."""
     from harness.run.keys import solver_options_of
     from harness.solvers import SolverError, supports_refill
 
     defaults: dict[str, Any] | None = None
     try:
-        if ref[0] == "name":
+        if ref.blob is None:
             from harness.solvers import option_defaults
 
-            defaults = json.loads(json.dumps(option_defaults(ref[1]), default=_jsonable))
-            if defaults:  # the one typed parse, done here for a plug-in (never imported by the judge)
+            defaults = json.loads(json.dumps(option_defaults(ref.name), default=_jsonable))
+            if defaults:
                 from harness.run.params import type_values
 
-                given = type_values(dict(given), option_defaults(ref[1]), owner=f"solver {ref[1]!r}", what="option")
-            ref = ("name", ref[1], dict(given))
+                given = type_values(dict(given), option_defaults(ref.name), owner=f"solver {ref.name!r}",
+                                    what="option")
+            ref = ref.with_options(given)
         solver = build_solver(ref)
         opts = solver_options_of(solver, given)
-        out = {"name": str(getattr(solver, "name", ref[1] if ref[0] == "name" else "?")),
+        out = {"name": str(getattr(solver, "name", ref.name if ref.blob is None else "?")),
                "options": opts, "refill": bool(supports_refill(solver)), "cost_source": cost_source_of(solver),
                "defaults": defaults, "typed": dict(given)}
         json.dumps(out, default=_jsonable)  # plain values only
@@ -179,8 +166,7 @@ def describe_solver(ref: tuple, given: Mapping[str, Any]) -> dict[str, Any]:
     except (SolverError, ValueError) as exc:  # ParamError is a ValueError
         return {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__, "defaults": defaults}
     except BaseException as exc:  # noqa: BLE001 - a plug-in's import may raise anything (SyntaxError, SystemExit)
-        what = ref[1] if ref[0] == "name" else "the given solver"
-        return {"error": f"cannot load solver {what!r}: {_first_line(exc)}", "defaults": defaults}
+        return {"error": f"cannot load solver {ref.what!r}: {_first_line(exc)}", "defaults": defaults}
 
 
 
@@ -311,7 +297,7 @@ def decode_reply(blob: bytes, limits: ReplyLimits | None = None) -> tuple[dict[s
 
 class Result:
     """A solve result rebuilt by the parent from a decoded reply (what
-    :func:`harness.run.shard.check_result` and ``build_records`` read)."""
+    :func:`harness.run.judge.check_result` and ``build_records`` read)."""
 
     def __init__(self, head: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         for name in head.get("present", []):

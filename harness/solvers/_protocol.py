@@ -105,7 +105,7 @@ class Problem:
 
     ``loss_fn`` must be a pure JAX function of a flat float64 vector; ``data``
     is a pytree of arrays.  No ground truth is visible to solvers.  The runner
-    hands solvers a *copy* of the case data (``harness.run.shard.isolated_data``:
+    hands solvers a *copy* of the case data (``harness.run.worker.isolated_data``:
     read-only NumPy leaves, fresh JAX buffers) and scores against a case it
     rebuilt itself, so a solver that writes to ``data`` only fools itself.
     """

@@ -155,7 +155,7 @@ def iterate_refill(
             lane_run = new_run
         if not (lane_run < sink).any():
             break
-    # pad rows (they repeat the last real point, see harness.run.shard.pad_rows) copy the last real run
+    # pad rows (they repeat the last real point, see harness.run.plan.pad_rows) copy the last real run
     host = jax.tree_util.tree_map(lambda x: np.concatenate([np.asarray(x)[:n], np.repeat(np.asarray(x)[n - 1:n],
                                                                                              n_rows - n, axis=0)]), out)
     return SolveResult(

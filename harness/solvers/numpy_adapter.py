@@ -25,7 +25,7 @@ portable cost measure).  The adapter, not the plug-in, decides the outcome:
   row, and carries ``row_rejections`` (``{row: ("error" | "invalid", reason)}``)
   and ``partial`` (the batch's :class:`SolveResult`, bad rows at their initial
   point), from which the runner scores the good runs and records the bad ones
-  with the global run index (:func:`harness.run.shard.solver_failure`).
+  with the global run index (:func:`harness.run.worker.solver_failure`).
 
 ``solve_one`` gets its own copy of the initial point and of the options on
 every run, so mutating them changes nothing the harness records.

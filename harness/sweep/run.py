@@ -1,9 +1,9 @@
 """Run a sweep on Dask through the one pipeline: nothing lost, nothing twice.
 
 A sweep is planned and executed like every other set of cells
-(``docs/design.md``, "Pipeline"): :func:`harness.run.plan.plan_cell` per cell
-(keys, complete options, what is already stored, blocks of runs) and
-:func:`harness.run.execute.execute` with a :class:`~harness.run.dask_backend.DaskBackend`:
+(``docs/design.md``, "Pipeline"): :func:`harness.run.cell.resolve` per cell
+(keys, complete options, what is already stored, blocks of runs) and the runner's front door
+:func:`harness.run.runner.run` with a :class:`~harness.run.dask_backend.DaskBackend`:
 each block is one Dask task that only solves (:func:`harness.run.dask_backend.solve_on_dask_worker`);
 the client checks, scores and is the only writer of the store.  So a sweep cell
 and ``critbench run`` of the same cell share run ids and results
@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.results.store import ResultStore
-from harness.results.outcomes import FAILED_OUTCOMES, SNAPSHOT_CUTOFFS
+from harness.results.outcomes import FAILED_OUTCOMES
 from harness.run.limits import DEFAULT_TIME_LIMIT
-from harness.run.plan import Plan, block_size, default_batch_size, plan_cell, use_refill
+from harness.run.plan import block_size, default_batch_size, use_refill
 from harness.sweep.spec import Sweep
 
 #: How long the client waits to connect to ``--scheduler``.
@@ -117,37 +117,27 @@ def run_sweep(
         CaseError, SolverError, StoreError, ValueError: bad input, before any run.
     """
     from harness.run import provenance as _prov
+    from harness.run.cell import resolve
     from harness.run.dask_backend import DaskBackend
-    from harness.run.execute import execute
     from harness.run.progress import make_progress
+    from harness.run.runner import run
 
     store = ResultStore(out_dir)
     connect = _Connect(client, scheduler, workers, log)
     backend = DaskBackend(connect, max_retries=max_retries,
                           compile_cache=None if compile_cache is None else str(compile_cache))
     try:
-        cells = tuple(plan_cell(spec, store, backend) for spec in sweep.cells)
-        plan = Plan(cells, time_limit=time_limit)
+        cells = tuple(resolve(spec, backend=backend, store=store) for spec in sweep.cells)
         outcome = SweepOutcome(cells=len(cells), shards=sum(len(c.blocks) for c in cells),
                                skipped_runs=sum(len(c.stored) for c in cells))
         prov = _prov.collect()
-
-        def meta() -> None:  # written once the runs are stored: a failed command leaves meta.json as it was
-            store.write_meta(command=list(command) if command is not None else None, provenance=prov,
-                             sweep={"name": sweep.name, "swept": list(sweep.swept),
-                                    "cells": [dataclasses.asdict(c) for c in sweep.cells]},
-                             snapshot_cutoffs=list(SNAPSHOT_CUTOFFS))
-
+        meta = {"command": list(command) if command is not None else None, "provenance": prov,
+                "sweep": {"name": sweep.name, "swept": list(sweep.swept),
+                          "cells": [dataclasses.asdict(c) for c in sweep.cells]}}
+        with make_progress(quiet or not outcome.shards) as progress:
+            per_cell = run(cells, store, backend, meta=meta, progress=progress, prov=prov, time_limit=time_limit)
         if not outcome.shards:
-            meta()
             return outcome
-        try:
-            with make_progress(quiet) as progress:
-                per_cell = execute(plan, store, backend=backend, progress=progress, prov=prov)
-        except KeyboardInterrupt:
-            meta()
-            raise
-        meta()
         fresh = {r["run_id"] for c in cells for r in c.stored}
         new = [r for recs in per_cell for r in recs if r["run_id"] not in fresh]
         outcome.stored = outcome.shards
@@ -170,12 +160,12 @@ def dry_run_rows(sweep: Sweep) -> list[dict[str, Any]]:
     rows = []
     from cases import get_case
     from harness.run.plan import _blocks
-    from harness.run.pool import is_builtin_solver
+    from harness.run.refs import SolverRef
     from harness.solvers import get_solver, hvps_per_iteration
 
     for spec in sweep.cells:
         case = get_case(spec.case, **spec.case_params)
-        builtin = is_builtin_solver(("name", spec.solver, {}))
+        builtin = SolverRef(spec.solver).builtin
         # a plug-in is never imported here (it runs only in workers): the default bound, lockstep blocks
         per_iter = hvps_per_iteration(get_solver(spec.solver, **spec.solver_options), case.dim) if builtin else case.dim
         B = default_batch_size(spec, case)

@@ -28,7 +28,7 @@ every source shares (:func:`harness.run.params.type_values`, applied by
 keys and run ids.  A cell is one point of the product
 ``case x params grid x solver x options grid x max_iter x tol x seed`` and is
 described by a :class:`harness.run.spec.RunSpec`, planned and executed by the
-one pipeline (:func:`harness.run.plan.plan_cell`, :func:`harness.run.execute.execute`)
+one pipeline (:func:`harness.run.cell.resolve`, :func:`harness.run.execute.execute`)
 exactly as ``critbench run`` plans it: the same lanes, run ids and results.
 
 Errors are :class:`SweepError` with one line naming the file and key (or the

@@ -68,17 +68,17 @@ def test_meta_and_records_hold_the_same_typed_options(tmp_path, capsys):
 
 
 def test_each_case_is_built_once_per_cell(tmp_path, monkeypatch):
-    import harness.run.plan as plan
+    import cases
     import harness.run.runner as runner
 
     calls = []
-    real = plan.get_case  # the plan builds the cells' cases (harness.run.plan.plan_cell)
-    monkeypatch.setattr(plan, "get_case", lambda name, **p: calls.append(name) or real(name, **p))
+    real = cases.get_case  # the parent builds each cell's case once (harness.run.cell.resolve)
+    monkeypatch.setattr(cases, "get_case", lambda name, **p: calls.append(name) or real(name, **p))
     specs = [runner.RunSpec("quartic", {}, s, {}, 2, 0, max_iter=5) for s in ("newton-mr", "damped-newton")]
     runner.run_suite(specs, tmp_path / "out")
-    # per cell: the case the solver sees, and the scoring case rebuilt from (name, params)
-    # that no solver ever held (isolation) -- not again for validation and again for running
-    assert calls == ["quartic"] * 4
+    # per cell, in the parent: the one scoring case (rebuilt from (name, params), never held by a
+    # solver: the workers build their own) -- not again for validation, keys or initial points
+    assert calls == ["quartic"] * 2
 
 
 # --------------------------------------------------------------------------- one typed parse for every source

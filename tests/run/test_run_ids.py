@@ -21,9 +21,10 @@ from harness.cli import main
 from harness.results.store import load_arrays
 from harness.run.initial_points import initial_points
 from harness.run.keys import run_id, solver_key
-from harness.run.plan import plan_cell
+from harness.run.cell import resolve
 from harness.run.pool import InlineBackend
-from harness.run.runner import run_spec, solve_lanes
+from harness.run.plan import solve_lanes
+from harness.run.runner import run_spec
 from harness.run.spec import RunSpec
 from harness.solvers import Problem, get_solver
 from harness.sweep.run import run_sweep
@@ -63,7 +64,7 @@ def _cli_records(out: Path) -> tuple[list[dict], dict[int, np.ndarray]]:
 
 def _keys(spec: RunSpec):
     """The cell's plan (keys, lanes) as the pipeline makes it, for any entry point."""
-    return plan_cell(spec, None, InlineBackend())
+    return resolve(spec, backend=InlineBackend())
 
 
 def _sweep_records(text: str, out: Path) -> tuple[list[dict], dict[int, np.ndarray]]:
@@ -123,7 +124,7 @@ def test_run_and_sweep_use_one_layout(runs, batch, lanes):
     spec = RunSpec("quartic", {}, "newton-mr", {}, runs, 0, max_iter=10, batch_size=batch)
     case = get_case("quartic")
     assert solve_lanes(spec, case) == lanes
-    assert _keys(spec).solver_key == solver_key("newton-mr", _keys(spec).solver_options, 10, 1e-10, lanes=lanes)
+    assert _keys(spec).solver_key == solver_key("newton-mr", _keys(spec).options, 10, 1e-10, lanes=lanes)
 
 
 def test_different_lanes_different_run_ids(tmp_path):
@@ -141,7 +142,7 @@ def test_large_case_default_layout_is_shared(monkeypatch):
     spec = RunSpec("quartic", {}, "newton-mr", {}, 8, 0, max_iter=10)
     monkeypatch.setattr(plan, "_large_on_cpu", lambda case: True)
     assert solve_lanes(spec, get_case("quartic")) == 1
-    assert _keys(spec).solver_key == solver_key("newton-mr", _keys(spec).solver_options, 10, 1e-10, lanes=1)
+    assert _keys(spec).solver_key == solver_key("newton-mr", _keys(spec).options, 10, 1e-10, lanes=1)
 
 
 def test_within_one_lane_count_result_is_independent_of_lane_mates_and_refill():

@@ -2,7 +2,8 @@
 refilling lanes on a CPU), other cases and explicit batch sizes use refilling batches."""
 
 import cases
-from harness.run.runner import DEFAULT_BATCH, REFILL_QUEUE, RunSpec, block_size, default_batch_size, use_refill
+from harness.run.plan import REFILL_QUEUE, block_size, default_batch_size, use_refill
+from harness.run.spec import DEFAULT_BATCH, RunSpec
 
 
 def test_thesis_dlae_runs_one_at_a_time_on_cpu_unless_a_batch_size_is_given():

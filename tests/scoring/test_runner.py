@@ -9,7 +9,9 @@ import pytest
 
 from cases import get_case
 from harness.run.limits import DEFAULT_TIME_LIMIT
-from harness.run.runner import RunSpec, initial_points, run_spec, solver_key
+from harness.run.initial_points import initial_points
+from harness.run.keys import solver_key
+from harness.run.runner import RunSpec, run_spec
 from harness.results.store import load_arrays, load_records
 
 GD = "tests.scoring._helpers:GD"
@@ -167,15 +169,17 @@ def test_execute_with_a_custom_backend_and_ctrl_c_stores_blocks_in_flight(tmp_pa
     """Ctrl-C: nothing new starts, the blocks in flight are stored, then KeyboardInterrupt."""
     from harness.results.store import ResultStore
     from harness.run.execute import execute
-    from harness.run.plan import Plan, plan_points
+    from harness.run.cell import Points, resolve
+    from harness.run.plan import Plan
+    from harness.run.refs import CaseRef, SolverRef
     from harness.run.pool import InlineBackend
 
     theta0 = initial_points(get_case("quartic"), 0, range(6))
     store = ResultStore(tmp_path)
 
     def plan():  # lockstep one-run blocks, two in flight; a built-in, described in-process
-        cell = plan_points(("name", "quartic", {}), ("name", "newton-mr", {}), theta0, 0, store=store,
-                           backend=InlineBackend(), max_iter=10, tol=1e-10, batch=1)
+        cell = resolve(Points(CaseRef("quartic"), SolverRef("newton-mr"), theta0, 0, max_iter=10, tol=1e-10,
+                              batch=1), backend=InlineBackend(), store=store)
         return dataclasses.replace(cell, threads=2)
 
     cell = plan()

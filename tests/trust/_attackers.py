@@ -288,24 +288,23 @@ class Spy:
 # --------------------------------------------------------------------------- attacks on the process (issue 20)
 def _patch_the_scorer() -> None:
     """Replace the harness's scoring functions in *this* process by ones that call everything critical."""
-    import harness.scoring.judge as judge
+    import harness.run.judge as run_judge
+    import harness.scoring.judge as scoring_judge
 
     def says_critical(*args: Any, **kwargs: Any) -> Any:
         return "critical"
 
-    original = judge.score_run
+    original = scoring_judge.score_run
 
     def score_run(*args: Any, **kwargs: Any) -> dict[str, Any]:
         out = dict(original(*args, **kwargs))
         out.update(outcome="critical", final_grad_norm_sq=0.0, correct=True)
         return out
 
-    judge.score_run = score_run
-    if hasattr(judge, "classify"):
-        judge.classify = says_critical
-    import harness.run.shard as shard
-
-    shard.score_run = score_run
+    scoring_judge.score_run = score_run
+    if hasattr(scoring_judge, "classify"):
+        scoring_judge.classify = says_critical
+    run_judge.score_run = score_run
 
 
 @numpy_solver

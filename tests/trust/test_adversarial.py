@@ -18,7 +18,7 @@ from harness.cli import main
 from harness.run.initial_points import initial_points
 from harness.run.runner import run_spec
 from harness.run.spec import RunSpec
-from harness.run.shard import isolated_data
+from harness.run.worker import isolated_data
 from harness.results.store import load_arrays, load_records
 from tests.trust import _attackers
 from tests.trust.conftest import error_lines

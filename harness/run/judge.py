@@ -1,10 +1,11 @@
-"""Solve one shard (a batch of runs), score it, and hand back its records and arrays.
+"""The judge: check a block's solve result, score every run with the harness's own oracles, and
+build its records and array file.  It never solves (a worker did, :mod:`harness.run.worker`).
 
-This is the one place where run records are assembled, in the parent
-(the judge): :func:`harness.run.execute.execute` hands each block's worker
-reply to :func:`finish_block` / :func:`build_records`.  A block is a pure
-function of its inputs (case, solver, seed, run indices, initial points,
-budget): the same inputs give the same records on any worker.
+This is the one place where run records are assembled, in the parent:
+:func:`harness.run.execute.execute` hands each block's worker reply to :func:`judge_block`
+(:func:`build_records`, :func:`batch_arrays`).  A block is a pure function of its
+:class:`~harness.run.cell.Cell` and inputs (seed, run indices, initial points, budget): the same
+inputs give the same records on any worker.
 
 Scoring never trusts the solver (``docs/design.md``, "Trust"):
 
@@ -15,16 +16,16 @@ Scoring never trusts the solver (``docs/design.md``, "Trust"):
   ``theta`` must be a float64 array of shape ``(batch, dim)``, ``status``,
   ``n_iter``, ``hvps``, ``grads`` integer arrays of shape ``(batch,)``, the
   trace ``(batch, T + 1)`` arrays, the snapshots and the maximally flat iterate
-  (``max_r_*``, optional) of their shapes.  Anything else makes every run of the shard
+  (``max_r_*``, optional) of their shapes.  Anything else makes every run of the block
   ``invalid`` with a one-line ``invalid_reason``; NaN/inf in ``theta`` is not
   malformed, it is scored ``diverged``;
-* an exception in the solver makes the shard's runs ``error`` (the exception's
+* an exception in the solver makes the block's runs ``error`` (the exception's
   first line, the global run index and the seed); the NumPy adapter reports
   failures per run, so its other runs are scored normally;
 * every outcome field comes from :func:`harness.scoring.judge.score_run` with the
   loss, gradient and Hessian that the harness evaluates itself at the returned
-  points (:mod:`harness.scoring.oracles`) of ``Resolved.scoring_case`` -- a case the
-  runner rebuilds from its (name, params) and never hands to the solver.
+  points (:mod:`harness.scoring.oracles`) of ``Cell.scoring_case`` -- a case
+  :func:`harness.run.cell.resolve` builds from its reference and never hands to the solver.
 """
 
 from __future__ import annotations
@@ -32,19 +33,21 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from harness.results.store import as_stored as _as_stored
 from harness.run.keys import run_id
-from harness.run.worker import cost_source_of, isolated_data, solver_failure
 from harness.scoring.oracles import point_oracles
 from harness.results.outcomes import FAILED_OUTCOMES
 from harness.results.outcomes import status_name
 from harness.scoring.judge import score_run
 
-__all__ = ["Resolved", "ShardResult", "batch_arrays", "build_records", "check_result", "isolated_data", "pad_rows",
-           "finish_block", "cost_source_of", "solver_failure"]
+if TYPE_CHECKING:
+    from harness.run.cell import Cell
+
+__all__ = ["JudgedBlock", "batch_arrays", "build_records", "check_result", "judge_block"]
 
 #: The maximally flat iterate a solver may report (:class:`harness.solvers.SolveResult`): stored in the
 #: batch's arrays for the thesis's Fig. 3.6D (the harness recomputes loss and index there); never scored.
@@ -61,48 +64,11 @@ _SCORED_FIELDS = (
 
 
 @dataclasses.dataclass(frozen=True)
-class Resolved:
-    """A cell's built case and solver with their keys.
-
-    Attributes:
-        case: the built :class:`cases.Case`.
-        solver: the solver object.
-        case_key, solver_key: resume keys (:mod:`harness.run.keys`).
-        solver_options: the solver's complete options (recorded).
-        case_label: the case name as given (recorded as ``case``).
-        solver_label: the solver name as given (``solver``; e.g. ``module:attr``).
-        scoring_case: the case the returned points are scored against; the
-            runner rebuilds it from (name, params) so that it is never an
-            object the solver held (None: score against ``case``).
-        solver_name, cost_source: the solver's ``name`` and who counted its costs,
-            as the plan learnt them (None: read off ``solver``).
-    """
-
-    case: Any
-    solver: Any
-    case_key: str
-    solver_key: str
-    solver_options: dict[str, Any]
-    case_label: str
-    solver_label: str
-    scoring_case: Any = None
-    solver_name: str | None = None
-    cost_source: str | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class ShardResult:
-    """Records and array file of one solved shard, and the solve's wall time."""
+class JudgedBlock:
+    """Records and array file of one judged block."""
 
     records: list[dict[str, Any]]
     arrays: dict[str, np.ndarray]
-    seconds: float
-
-
-def pad_rows(theta0: np.ndarray, batch: int) -> np.ndarray:
-    """Pad a short block to ``batch`` rows (repeating its last row): one compilation."""
-    n = len(theta0)
-    return np.concatenate([theta0, np.repeat(theta0[-1:], batch - n, axis=0)]) if n < batch else theta0
 
 
 def batch_arrays(res: Any, theta0: np.ndarray, n: int, indices: Sequence[int]) -> dict[str, np.ndarray]:
@@ -227,38 +193,39 @@ def check_result(res: Any, batch: int, dim: int) -> tuple[str | None, dict[int, 
 
 
 def build_records(
-    rs: Resolved,
+    cell: Cell,
     res: Any,
-    seed: int,
     indices: Sequence[int],
     *,
-    max_iter: int,
-    tol: float,
     seconds: float = float("nan"),
     compile_seconds: float = 0.0,
     prov: Mapping[str, Any] | None = None,
-    score_options: Mapping[str, Any] | None = None,
     batch: int | None = None,
     rejected: Mapping[int, tuple[str, str]] | None = None,
     run_facts: Mapping[str, Any] | None = None,
+    batch_id: str | None = None,
+    theta0: np.ndarray | None = None,
+    as_stored: bool = False,
 ) -> list[dict[str, Any]]:
     """Check and score rows ``0 .. len(indices) - 1`` of the solve result ``res`` and build their records.
 
-    Row ``row`` is run ``indices[row]`` of ``seed``.  ``res`` is first checked
+    Row ``row`` is run ``indices[row]`` of ``cell.seed``.  ``res`` is first checked
     with :func:`check_result` (``batch`` rows expected; default: as many as
     it has, at least ``len(indices)``); a malformed result makes every row
     ``invalid``.  ``rejected`` maps rows to ``(outcome, reason)`` decided by
     the caller (``error`` for a solver that raised; ``res`` may then be None).
     The outcome fields of the other rows come from :func:`harness.scoring.judge.score_run`
-    at harness-evaluated oracles of ``rs.scoring_case`` (or ``rs.case``); the
-    rest describe the run (keys, a copy of the options, budget, costs as
-    counted by the solve, labelled by ``cost_source``).  ``run_facts``: what the
-    executor knows of every run of the block (``time_limit``, ``sandbox``, the
-    judge's ``judge_cpu_seconds``/``judge_wall_seconds`` per run), recorded as given.
+    at harness-evaluated oracles of ``cell.scoring_case``; the rest describe the run (keys, a
+    copy of the options, budget, costs as counted by the solve, labelled by ``cost_source``).
+    ``run_facts``: what the executor knows of every run of the block (``time_limit``,
+    ``sandbox``, the judge's ``judge_cpu_seconds``/``judge_wall_seconds`` per run), recorded
+    as given; ``batch_id``: the stored batch (None: not stored); ``theta0``: the block's
+    initial points, recorded per run when ``cell.record_theta0``; ``as_stored``: each record
+    exactly as the store will return it (:func:`harness.results.store.as_stored`).
     A run judged ``correct`` whose solver reported no oracle call at all
     (``cost_source`` not ``harness``, ``hvps = grads = 0``) is flagged in ``suspect``.
     """
-    case = rs.scoring_case if rs.scoring_case is not None else rs.case
+    case, seed = cell.scoring_case, cell.seed
     n = len(indices)
     rejected = dict(rejected or {})
     if len(rejected) < n:
@@ -277,27 +244,26 @@ def build_records(
     oracles = point_oracles(case, thetas[scored_rows]) if scored_rows else []
     oracle_of = dict(zip(scored_rows, oracles))
     snaps, snap_oracles = _snapshot_oracles(case, getattr(res, "snapshots", None), n, scored_rows)
-    options = copy.deepcopy(rs.solver_options)
-    cost_source = rs.cost_source or cost_source_of(rs.solver)
-    solver_name = rs.solver_name if rs.solver_name is not None else str(getattr(rs.solver, "name", rs.solver_label))
+    options = copy.deepcopy(dict(cell.options))
+    cost_source = cell.cost_source
     out = []
     for row, i in enumerate(indices):
         rec: dict[str, Any] = {
-            "run_id": run_id(rs.case_key, rs.solver_key, seed, i),
-            "batch_id": None,
+            "run_id": run_id(cell.case_key, cell.solver_key, seed, i),
+            "batch_id": batch_id,
             "batch_row": row,
-            "case": rs.case_label,
+            "case": cell.case_label,
             "case_params": dict(case.params),
-            "case_key": rs.case_key,
+            "case_key": cell.case_key,
             "dim": case.dim,
-            "solver": rs.solver_label,
-            "solver_name": solver_name,
+            "solver": cell.solver_label,
+            "solver_name": cell.solver_name,
             "solver_options": copy.deepcopy(options),
-            "solver_key": rs.solver_key,
+            "solver_key": cell.solver_key,
             "seed": int(seed),
             "run_index": int(i),
-            "max_iter": max_iter,
-            "tol": tol,
+            "max_iter": cell.max_iter,
+            "tol": cell.tol,
         }
         if row in rejected:
             outcome, reason = rejected[row]
@@ -312,7 +278,7 @@ def build_records(
             trace_row = {k: np.asarray(v)[row] for k, v in (res.trace or {}).items()}
             status = status_name(int(np.asarray(res.status)[row]))
             snap_kw = {} if row not in snap_oracles else {"snapshots": snaps[row], "snapshot_oracles": snap_oracles[row]}
-            scored = score_run(case, thetas[row], status, trace_row, **dict(score_options or {}), **oracle_of[row],
+            scored = score_run(case, thetas[row], status, trace_row, **dict(cell.score_options), **oracle_of[row],
                                **snap_kw)
             rec.update(
                 status=status,
@@ -336,7 +302,9 @@ def build_records(
             rec["suspect"] = "reached a certified point with 0 reported oracle calls"
         if prov is not None:
             rec["provenance"] = dict(prov)
-        out.append(rec)
+        if cell.record_theta0 and theta0 is not None:
+            rec["theta0"] = np.asarray(theta0)[row].tolist()
+        out.append(_as_stored(rec) if as_stored else rec)
     return out
 
 
@@ -364,37 +332,33 @@ def _snapshot_oracles(
     return snaps, {row: flat[j * c : (j + 1) * c] for j, row in enumerate(rows)}
 
 
-def finish_block(
-    rs: Resolved,
+def judge_block(
+    cell: Cell,
     res: Any,
-    seed: int,
     indices: Sequence[int],
     theta0: np.ndarray,
     *,
-    max_iter: int,
-    tol: float,
     seconds: float = float("nan"),
     compile_seconds: float = 0.0,
     prov: Mapping[str, Any] | None = None,
-    score_options: Mapping[str, Any] | None = None,
     rejected: Mapping[int, tuple[str, str]] | None = None,
     run_facts: Mapping[str, Any] | None = None,
-) -> ShardResult:
+    batch_id: str | None = None,
+) -> JudgedBlock:
     """The parent's half of a block: check and score the worker's result ``res`` for runs
-    ``indices`` of ``seed`` started from ``theta0`` (padded rows included), build records and
+    ``indices`` of ``cell.seed`` started from ``theta0`` (padded rows included), build records and
     the array file (:func:`build_records`, :func:`batch_arrays`).
 
     ``rejected`` holds the rows already decided (``error`` from a solver exception or a dead
     worker, ``timeout``); ``res`` may then be None.  Only the first ``len(indices)`` rows are
-    scored and stored; ``seconds`` is per run.
+    scored and stored; ``seconds`` is per run.  With a ``batch_id`` (a stored block) the records
+    are as the store will return them.
     """
     n = len(indices)
     theta0 = np.asarray(theta0, dtype=np.float64)
-    case = rs.scoring_case if rs.scoring_case is not None else rs.case
-    records = build_records(rs, res, seed, indices, max_iter=max_iter, tol=tol, seconds=seconds,
-                            compile_seconds=compile_seconds, prov=prov, score_options=score_options,
-                            batch=len(theta0), rejected=rejected, run_facts=run_facts)
+    records = build_records(cell, res, indices, seconds=seconds, compile_seconds=compile_seconds, prov=prov,
+                            batch=len(theta0), rejected=rejected, run_facts=run_facts, batch_id=batch_id,
+                            theta0=theta0, as_stored=batch_id is not None)
     ok = res is not None and (all(r["outcome"] not in FAILED_OUTCOMES for r in records)
-                              or check_result(res, len(theta0), case.dim)[0] is None)
-    return ShardResult(records, batch_arrays(res if ok else None, theta0, n, indices),
-                       seconds * n if seconds == seconds else float("nan"))
+                              or check_result(res, len(theta0), cell.scoring_case.dim)[0] is None)
+    return JudgedBlock(records, batch_arrays(res if ok else None, theta0, n, indices))
