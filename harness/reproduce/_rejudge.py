@@ -8,9 +8,9 @@ rule (:func:`harness.reproduce._page.verdict`): "differs" only with a stored pro
 the published value, else "not reproduced"; checks of critbench itself, critbench's own tests and
 sensitivity bands carry no published value.  Every new row is built by the same function the
 experiment uses (``cutoffs.threshold_probe``, ``field.claim_row``, ``stoican.table61_row``,
-``_page.Probe.band``), fed the summary's stored numbers; rows whose stored numbers were measured in a
-setting the experiment no longer runs (``sec-3.5``'s over-parameterized net at L2 1e-3) are relabelled
-as the probe they now are, and need a ``--full`` rerun for their thesis-setting rows.
+``_page.Probe.band``), fed the summary's stored numbers.  ``sec-3.5`` is no longer migrated here: its
+page is written by ``critbench reproduce sec-3.5 --full`` from the experiment code (the over-parameterized
+net at the printed L2 1, the 1e-3 setting a probe).
 
 A one-off migration for the summaries published before fidelity-2: the next ``critbench reproduce
 --full`` + ``publish`` writes every row from the experiment code and makes this module unnecessary.
@@ -31,9 +31,6 @@ from . import _page as P
 NOTE = ("Verdicts re-derived from this summary's stored numbers by the fidelity-2 rule (a 'differs' needs a stored "
         "probe or band that lands on the published value; `python -m harness.reproduce._rejudge`); no solver was "
         "rerun and no number changed.")
-OVERPARAM_L2 = "L2 coefficient 1e-3 (the case default) instead of the printed 1; stored as the thesis setting " \
-               "before fidelity-2, rerun --full for the printed coefficient"
-
 Row = tuple[Any, ...]
 
 
@@ -77,33 +74,6 @@ def _sampling(q: str, row: Row, nums: dict[str, Any]) -> Row | None:
         return noise_row((nums.get("noise_seeds") or {}).get("class_differences", []),
                          f"{a['distinct_classes']} ({a['distinct_indices']}) vs {c['distinct_classes']} "
                          f"({c['distinct_indices']})")
-    return None
-
-
-def _sec35(q: str, row: Row, nums: dict[str, Any]) -> Row | None:
-    from . import field
-
-    case, _, rest = q.partition(": ")
-    cases = nums["cases"]
-    if case == "overparam-mlp" and row[2] not in P.NO_PUBLISHED:  # measured at L2 1e-3: now a probe
-        return (f"overparam-mlp (probe: {OVERPARAM_L2}): {rest}", *row[1:2], "–", "", "", "–")
-    if q.startswith("overparam-mlp (probe: Glorot"):
-        return (q.replace("(probe: Glorot starts instead of trajectory samples)",
-                          "(probe: Glorot starts instead of trajectory samples, and L2 1e-3)"), *row[1:])
-    if q.startswith("overparam-mlp (critbench variant") and "L2 1e-3" not in q:
-        return (q.replace("forcing 0.5, z-scored PCA", "forcing 0.5, L2 1e-3, z-scored PCA"), *row[1:])
-    if case == "swish-autoencoder" and rest.startswith("maximally flat iterates with ||∇L||² < 1e-10"):
-        c = cases[case]["fig_3_6d"]["counts"]
-        counts = {k: (v["count"], v["of"]) for k, v in c.items()}
-        new = field._fig36d_rows(case, counts, cases[case]["fig_3_6d"]["constant_output_loss"])[0]
-        return (q, *new[1:])  # the quantity as stored (its tolerances printed then)
-    if case in field.CASES and row[2] not in P.NO_PUBLISHED:
-        key = next(k for k, label in field.LABELS.items() if label == rest)
-        claims = {k: (text, pct, n) for k, text, pct, n in field.CASES[case][3]}
-        st = cases[case]["thesis_setting"][key]
-        pr = cases[case]["probe"]
-        probes = [(pr["changed"], (pr["counts"][key]["count"], pr["counts"][key]["runs"]))] if pr else None
-        return field.claim_row(case, key, (st["count"], st["runs"]), claims[key], probes=probes)
     return None
 
 
@@ -246,7 +216,7 @@ ADDITIONS: dict[str, Callable[[dict[str, Any]], list[tuple[str, Row]]]] = {
     "table-3.1": _table31_add, "stoican-6.1": _stoican_add, "sec-3.2.3.2": _sampling_add}
 
 RULES: dict[str, Callable[[str, Row, dict[str, Any]], Row | None]] = {
-    "fig-3.2-3.3": _fig32, "fig-3.4": _fig34, "sec-3.2.3.2": _sampling, "sec-3.5": _sec35, "si-lines": _si_lines,
+    "fig-3.2-3.3": _fig32, "fig-3.4": _fig34, "sec-3.2.3.2": _sampling, "si-lines": _si_lines,
     "stoican-6.1": _stoican, "table-3.1": _table31,
 }
 
