@@ -153,6 +153,24 @@ def _table31_add(nums: dict[str, Any]) -> list[tuple[str, Row]]:
     return out
 
 
+def attach_measured(docs: str | Path, name: str, store: Callable[[dict[str, Any]], None], field: str,
+                    note: str) -> None:
+    """Store numbers measured after a page was published into ``DOCS/<name>/summary.json`` (``store`` edits the
+    loaded summary), record ``note`` under ``field`` there and as a line after the ``Command:`` line of its
+    ``summary.md``; the rows that follow from them are then added by :func:`rejudge`."""
+    f = Path(docs) / name / "summary.json"
+    s = json.loads(f.read_text(encoding="utf-8"))
+    store(s)
+    s[field] = note
+    f.write_text(json.dumps(s, indent=2, default=str), encoding="utf-8")
+    md_path = f.with_name("summary.md")
+    md = md_path.read_text(encoding="utf-8")
+    if note not in md:
+        head, sep, tail = md.partition("\nCommand: ")
+        line, nl, tail = tail.partition("\n")
+        md_path.write_text(f"{head}{sep}{line}{nl}\n{note}\n{tail}", encoding="utf-8")
+
+
 def measure_public_code(docs: str | Path, out: str | Path = "results/reproduce/full") -> dict[str, Any]:
     """Run table-3.1's public-code probe (:func:`harness.reproduce.table31.public_code_cell`, the thesis's
     100 runs x 500 iterations, stored under ``out`` where ``critbench reproduce table-3.1 --full`` finds
@@ -172,17 +190,8 @@ def measure_public_code(docs: str | Path, out: str | Path = "results/reproduce/f
             "seconds_per_success": sum(float(r["seconds"]) for r in recs) / k if k else None,
             "hvps_per_success": sum(int(r["hvps"]) for r in recs) / k if k else None,
             "options": json.loads(json.dumps(PUBLIC_CODE_OPTIONS))}
-    f = Path(docs) / table31.NAME / "summary.json"
-    s = json.loads(f.read_text(encoding="utf-8"))
-    s["numbers"]["rows"][table31.PUBLIC_CODE_LABEL] = nums
-    s["measured_separately"] = PUBLIC_CODE_NOTE
-    f.write_text(json.dumps(s, indent=2, default=str), encoding="utf-8")
-    md_path = f.with_name("summary.md")
-    md = md_path.read_text(encoding="utf-8")
-    if PUBLIC_CODE_NOTE not in md:
-        head, sep, tail = md.partition("\nCommand: ")
-        line, nl, tail = tail.partition("\n")
-        md_path.write_text(f"{head}{sep}{line}{nl}\n{PUBLIC_CODE_NOTE}\n{tail}", encoding="utf-8")
+    attach_measured(docs, table31.NAME, lambda s: s["numbers"]["rows"].__setitem__(table31.PUBLIC_CODE_LABEL, nums),
+                    "measured_separately", PUBLIC_CODE_NOTE)
     return nums
 
 

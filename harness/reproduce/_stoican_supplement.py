@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import stoican as st
-from ._rejudge import rejudge
+from ._rejudge import attach_measured, rejudge
 
 SUPPLEMENT_NOTE = ("The Algorithm 1 and gradient-floor rows were added to this committed page by "
                    "`python -m harness.reproduce._stoican_supplement DOCS N` from the first N of its starts (the "
@@ -42,17 +42,7 @@ def attach_escape(docs: str | Any, e: dict[str, Any]) -> None:
     """Store :func:`~harness.reproduce.stoican.escape_numbers`' ``e`` in the committed page ``docs/stoican-6.1``
     (``numbers["escape"]`` and :data:`SUPPLEMENT_NOTE`) and add its rows from those stored numbers
     (:func:`harness.reproduce._rejudge.rejudge`)."""
-    f = Path(docs) / st.NAME / "summary.json"
-    s = json.loads(f.read_text(encoding="utf-8"))
-    s["numbers"]["escape"] = e
-    s["supplemented"] = SUPPLEMENT_NOTE
-    f.write_text(json.dumps(s, indent=2, default=str), encoding="utf-8")
-    md = f.with_name("summary.md")
-    text = md.read_text(encoding="utf-8")
-    if SUPPLEMENT_NOTE not in text:
-        head, sep, tail = text.partition("\nCommand: ")
-        line, nl, tail = tail.partition("\n")
-        md.write_text(f"{head}{sep}{line}{nl}\n{SUPPLEMENT_NOTE}\n{tail}", encoding="utf-8")
+    attach_measured(docs, st.NAME, lambda s: s["numbers"].__setitem__("escape", e), "supplemented", SUPPLEMENT_NOTE)
     rejudge(docs)
 
 
