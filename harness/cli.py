@@ -600,11 +600,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("out", help="site directory to write")
     st.add_argument("--results", nargs="+", action="extend", default=[], metavar="DIR",
                     help="result directories of new methods (repeatable, accumulates; default: none, references only)")
-    st.add_argument("--suite", default=None, help="suite (default: the result sets' stamp, else standard-v1)")
-    st.add_argument("--archive", default=None, help="reference archive (default: the committed one of the suite)")
-    st.add_argument("--alpha", type=float, default=0.05, help="family-wise error rate of the verdicts (Holm; 0.05)")
-    st.add_argument("--allow-mixed-suites", action="store_true",
-                    help="rank result sets of another suite/version than the archive's (noted) instead of refusing")
+    _add_arguments_from(st, "harness.leaderboard.cli", "add_ranking_arguments")
     st.add_argument("--runs-pages", action="store_true", help="one page per run of the new methods")
     st.add_argument("--docs-results", default="docs/results", help="reproduction pages source (docs/results)")
     st.add_argument("--asv-html", default=".asv/html", help="built asv history to include when present")

@@ -74,15 +74,20 @@ def main_suite(args: Any) -> int:
     return solver_failures(records)
 
 
-def add_leaderboard_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dirs", nargs="*", metavar="DIR",
-                   help="result directories of new methods (critbench suite run; default: none, the references' board)")
-    p.add_argument("--out", default="results/leaderboard", help="where to write leaderboard.json/.md and the ECDF")
+def add_ranking_arguments(p: argparse.ArgumentParser) -> None:
+    """The options that choose what new methods are ranked against (``leaderboard`` and ``site``)."""
     p.add_argument("--suite", default=None, help="suite (default: the result sets' stamp, else standard-v1)")
     p.add_argument("--archive", default=None, help="reference archive (default: the committed one of the suite)")
     p.add_argument("--alpha", type=float, default=0.05, help="family-wise error rate of the verdicts (Holm; 0.05)")
     p.add_argument("--allow-mixed-suites", action="store_true",
                    help="rank result sets of another suite/version than the archive's (noted) instead of refusing")
+
+
+def add_leaderboard_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dirs", nargs="*", metavar="DIR",
+                   help="result directories of new methods (critbench suite run; default: none, the references' board)")
+    p.add_argument("--out", default="results/leaderboard", help="where to write leaderboard.json/.md and the ECDF")
+    add_ranking_arguments(p)
     p.add_argument("--json", action="store_true", help="print the leaderboard as JSON")
     p.add_argument("--wide", action="store_true",
                    help="every column (default: a compact set that fits the terminal, or 100 columns when piped; "
