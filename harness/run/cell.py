@@ -47,7 +47,7 @@ class Points:
         batch: rows per lockstep block (padded); None: all rows in one block.
         lanes_in_key: the solver key holds the lanes that a :class:`RunSpec` of these runs would
             use (as ``critbench run`` would key them); else no lanes.
-        score_options: passed to :func:`harness.scoring.score.score_run` (``critical_tol``).
+        score_options: passed to :func:`harness.scoring.judge.score_run` (``critical_tol``).
         record_theta0: each record carries its initial point (``theta0``, a list).
     """
 
