@@ -167,8 +167,10 @@ def check_plugins(specs: Sequence[RunSpec], backend: Any) -> None:
     from harness.solvers.registry import SOLVERS
 
     for spec in specs:
-        ref = SolverRef(spec.solver, copy.deepcopy(dict(spec.solver_options)))  # = _solver_ref(spec) for a plug-in
-        if not ref.builtin and not SOLVERS.is_registered_here(spec.solver):
+        if SOLVERS.is_registered_here(spec.solver):  # the caller's own object: not a plug-in (and not built here)
+            continue
+        ref = _solver_ref(spec)  # by name
+        if not ref.builtin:
             _describe(backend, ref, spec.solver_options)
 
 

@@ -67,11 +67,11 @@ def solve_on_dask_worker(task: SolveTask, cache: str | None = None, time_limit: 
     sandboxed subprocess (:func:`harness.run.pool.solve_in_worker`), never in the Dask worker.
     Returns ``{"sandbox", "meter", "payload"}`` (the encoded reply) or ``{"sandbox", "meter",
     "outcome": [kind, reason]}``."""
-    from harness.run.pool import is_builtin_solver, solve_in_worker
+    from harness.run.pool import solve_in_worker
     from harness.run.sandbox import probe
     from harness.run.worker import _first_line, run_task
 
-    if not is_builtin_solver(task.solver_ref):
+    if not task.solver_ref.builtin:
         kind = probe().kind
         what, value, meter = solve_in_worker(task, time_limit, sandbox=kind, hidden=hidden)
         if what == "reply":

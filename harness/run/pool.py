@@ -56,7 +56,7 @@ from harness.run.sandbox import (cpu_seconds, default_memory_limit, nproc_budget
 from harness.run.wire import FrameReader, ProtocolError, ReplyLimits, check_solve_header, decode_payload, encode_frame
 from harness.run.worker import SolveTask, WorkerState, decode_reply, encode_reply, indices_text, run_task
 
-__all__ = ["Backend", "InlineBackend", "ProcessPool", "WorkerProcess", "is_builtin_solver", "shared_pool",
+__all__ = ["Backend", "InlineBackend", "ProcessPool", "WorkerProcess", "shared_pool",
            "solve_in_worker"]
 
 Outcome = tuple
@@ -82,11 +82,6 @@ class Backend(Protocol):
     def abandon(self) -> None: ...
 
     def close(self) -> None: ...
-
-
-def is_builtin_solver(ref: SolverRef) -> bool:
-    """Whether ``ref`` names a built-in solver (trusted code the parent may import)."""
-    return ref.builtin
 
 
 def _cache_setting() -> str:
@@ -403,7 +398,7 @@ class ProcessPool:
         free = [i for i, w in enumerate(self._slots) if w is None or w.task is None]
         if not free:
             raise RuntimeError("no free worker")
-        if is_builtin_solver(task.solver_ref):
+        if task.solver_ref.builtin:
             trusted = [i for i in free if self._slots[i] is not None and self._slots[i].sandbox is None]
             i = next((i for i in trusted if task.cell in self._slots[i].cells), None)
             if i is None and trusted:
@@ -580,7 +575,7 @@ class InlineBackend:
     def describe(self, solver_ref: SolverRef, given: dict[str, Any]) -> dict[str, Any]:
         from harness.run.worker import describe_solver
 
-        if not is_builtin_solver(solver_ref):
+        if not solver_ref.builtin:
             return {"error": "the in-process back end runs built-in solvers only (plug-ins run in worker processes)"}
         return describe_solver(solver_ref, given)
 
@@ -588,7 +583,7 @@ class InlineBackend:
         return 0 if self._queue else 1
 
     def submit(self, task: SolveTask, time_limit: float | None) -> int:
-        if not is_builtin_solver(task.solver_ref):
+        if not task.solver_ref.builtin:
             raise ValueError("the in-process back end runs built-in solvers only")
         ticket = next(self._tickets)
         self._queue.append((ticket, task))
