@@ -464,7 +464,7 @@ def _time_limit(text: str) -> float | None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used for ``--help``)."""
-    from harness.run.spec import DEFAULT_BATCH
+    from harness.run.plan import DEFAULT_BATCH
 
     p = argparse.ArgumentParser(prog="critbench", description="Benchmark critical-point finders of NN losses.")
     p.add_argument("--out", default=str(DEFAULT_RESULTS), help="results directory of the default scorecard")

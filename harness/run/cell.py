@@ -27,10 +27,9 @@ from typing import Any
 import numpy as np
 
 from harness.run.keys import case_key, run_id, solver_key
-from harness.run.plan import (Block, _blocks, _large_on_cpu, block_size, default_batch_size, default_threads,
-                              pad_rows, use_refill)
+from harness.run.plan import Block, Shape, _blocks, default_threads, layout, pad_rows
 from harness.run.refs import CaseRef, SolverRef
-from harness.run.spec import DEFAULT_BATCH, RunSpec
+from harness.run.spec import RunSpec
 
 __all__ = ["Cell", "Points", "check_plugins", "resolve"]
 
@@ -199,24 +198,21 @@ def resolve(what: RunSpec | Points, *, backend: Any, store: Any = None) -> Cell:
     if isinstance(what, Points):
         return _points_cell(what, store, case, facts)
     spec = what
-    B = default_batch_size(spec, case)
-    refill = use_refill(spec, case, refillable=refillable)
-    Q = block_size(spec, B, refill)
-    lanes = min(B, Q) if refill else B  # = solve_lanes(spec, case): part of the key
-    ckey, skey = case_key(case), solver_key(spec.solver, opts, spec.max_iter, spec.tol, lanes=lanes)
+    lay = layout(spec, case, refillable=refillable)
+    ckey, skey = case_key(case), solver_key(spec.solver, opts, spec.max_iter, spec.tol, lanes=lay.lanes)
     ids = [run_id(ckey, skey, spec.seed, i) for i in range(spec.runs)]
     stored = _stored(store, ids)
     todo = [i for i in range(spec.runs) if ids[i] not in stored]
-    groups = _blocks(todo, Q)
+    groups = _blocks(todo, lay.block)
     # one draw for the whole cell: each call draws whole pools of POOL starts (a trajectory per pool for the
     # DLAE), so drawing per block repeated the same pools once per block
     from harness.run.initial_points import initial_points
 
     start = dict(zip(todo, initial_points(case, spec.seed, todo))) if todo else {}
-    blocks = tuple(Block(tuple(g), pad_rows(np.stack([start[i] for i in g]), Q)) for g in groups)
-    threads = default_threads(spec, case, 0 if refill else B, max(len(blocks), 1))
+    blocks = tuple(Block(tuple(g), pad_rows(np.stack([start[i] for i in g]), lay.block)) for g in groups)
+    threads = default_threads(spec, case, 0 if lay.refill else lay.batch, max(len(blocks), 1))
     return Cell(**facts, case_key=ckey, solver_key=skey, seed=spec.seed, max_iter=spec.max_iter, tol=spec.tol,
-                lanes=B if refill else None, threads=threads, blocks=blocks,
+                lanes=lay.batch if lay.refill else None, threads=threads, blocks=blocks,
                 stored=tuple(sorted(stored.values(), key=lambda r: r["run_index"])),
                 batch_prefix=f"{ckey}_{skey}_s{spec.seed}")
 
@@ -225,8 +221,8 @@ def _points_cell(p: Points, store: Any, case: Any, facts: dict[str, Any]) -> Cel
     """Lockstep blocks of ``p.batch`` given rows (padded), skipping stored runs."""
     theta0 = np.asarray(p.theta0, dtype=np.float64)
     n = len(theta0)
-    # the lanes of RunSpec(runs=n) with the default batch: its default_batch_size, refilling or not
-    key_lanes = (1 if _large_on_cpu(case) else min(n, DEFAULT_BATCH)) if p.lanes_in_key else None
+    # the lanes of a RunSpec of these n runs with the default batch
+    key_lanes = layout(Shape(n), case, refillable=facts["refill"]).lanes if p.lanes_in_key else None
     ckey = case_key(case)
     skey = solver_key(p.solver.name, facts["options"], p.max_iter, p.tol, lanes=key_lanes)
     ids = [run_id(ckey, skey, p.seed, i) for i in range(n)]

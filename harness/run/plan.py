@@ -1,7 +1,8 @@
 """How a cell's runs are cut into blocks: the plain values :func:`harness.run.execute.execute` runs
 (:class:`Block`, :class:`Plan`) and the CPU heuristics that decide refill, lanes, block size and a
-cell's concurrency (``use_refill``, ``default_batch_size``, ``block_size``, ``default_threads``).
-:func:`harness.run.cell.resolve` applies them to each cell.
+cell's concurrency (``use_refill``, ``default_batch_size``, ``block_size``, ``default_threads``),
+combined once by :func:`layout` into a cell's :class:`Layout` (whose ``lanes`` are part of its
+key).  :func:`harness.run.cell.resolve` applies them to each cell.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from harness.run.limits import DEFAULT_TIME_LIMIT
 if TYPE_CHECKING:
     from harness.run.cell import Cell
 
-__all__ = ["LARGE_CASE_ELEMENTS", "LARGE_CASE_WORK", "REFILL_QUEUE", "Block", "Plan",
-           "block_size", "default_batch_size", "default_threads", "pad_rows", "solve_lanes", "use_refill"]
+__all__ = ["LARGE_CASE_ELEMENTS", "LARGE_CASE_WORK", "REFILL_QUEUE", "Block", "Layout", "Plan", "Shape",
+           "block_size", "default_batch_size", "default_threads", "layout", "pad_rows", "solve_lanes", "use_refill"]
+
+#: Default batch size (runs per vmapped solve) when a cell asks for none: ``min(runs, DEFAULT_BATCH)``.
+DEFAULT_BATCH = 32
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +34,38 @@ class Block:
 
     indices: tuple[int, ...]
     theta0: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class Shape:
+    """What the layout heuristics read of a cell that is not a :class:`~harness.run.spec.RunSpec`
+    (runs from given points): its ``runs``, the ``batch_size`` and ``threads`` asked for (None: default)."""
+
+    runs: int
+    batch_size: int | None = None
+    threads: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """How a cell's runs are solved (:func:`layout`).
+
+    Attributes:
+        batch: ``B``, the vmapped lanes of a refilling solve or the rows of a lockstep block.
+        refill: whether the cell is solved in refilling batches (:func:`use_refill`).
+        block: ``Q``, runs per stored block (:func:`block_size`).
+    """
+
+    batch: int
+    refill: bool
+    block: int
+
+    @property
+    def lanes(self) -> int:
+        """The vmapped lanes every run is solved in, part of its key (docs/design.md, "One run id, one
+        result"): ``min(B, Q)`` for refilling solves (:func:`harness.solvers.iterate_refill` caps the
+        lanes by the block's rows), ``B`` for lockstep solves (every block padded to ``B`` rows)."""
+        return min(self.batch, self.block) if self.refill else self.batch
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +134,7 @@ def default_batch_size(spec: Any, case: Any) -> int:
     """
     if spec.batch_size:
         return int(spec.batch_size)
-    return 1 if _large_on_cpu(case) else spec.effective_batch
+    return 1 if _large_on_cpu(case) else min(int(spec.runs), DEFAULT_BATCH)
 
 
 def block_size(spec: Any, lanes: int, refill: bool) -> int:
@@ -134,15 +170,23 @@ def default_threads(spec: Any, case: Any, batch: int, n_blocks: int) -> int:
     return 1
 
 
-def solve_lanes(spec: Any, case: Any, solver: Any = None, *, refillable: bool | None = None) -> int:
-    """The vmapped lanes every run of ``spec`` is solved in (part of its key, docs/design.md,
-    "One run id, one result"): ``min(B, runs)`` for refilling solves (:func:`harness.solvers.iterate_refill`
-    caps the lanes by the block's rows), ``B`` for lockstep solves (every block padded to ``B`` rows),
-    ``B = default_batch_size(spec, case)``.  ``refillable``: what a worker reported for a plug-in."""
+def layout(spec: Any, case: Any, *, refillable: bool) -> Layout:
+    """The :class:`Layout` of ``spec`` (a :class:`~harness.run.spec.RunSpec` or a :class:`Shape`) on
+    ``case``: ``B = default_batch_size``, :func:`use_refill` (for a solver that can refill, ``refillable``)
+    and ``Q = block_size``."""
     B = default_batch_size(spec, case)
-    if use_refill(spec, case, solver, refillable=refillable):
-        return min(B, block_size(spec, B, True))
-    return B
+    refill = use_refill(spec, case, refillable=refillable)
+    return Layout(B, refill, block_size(spec, B, refill))
+
+
+def solve_lanes(spec: Any, case: Any, solver: Any = None, *, refillable: bool | None = None) -> int:
+    """:attr:`Layout.lanes` of ``spec`` on ``case`` (``refillable``: what a worker reported for a
+    plug-in; None: asked of ``solver``, or of the spec's solver built from the registry)."""
+    if refillable is None:
+        from harness.solvers import get_solver, supports_refill
+
+        refillable = supports_refill(solver if solver is not None else get_solver(spec.solver, **spec.solver_options))
+    return layout(spec, case, refillable=refillable).lanes
 
 
 def check_time_limit(value: Any) -> float | None:

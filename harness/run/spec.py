@@ -29,10 +29,7 @@ import numpy as np
 
 from harness.run.params import typed_case_params, typed_solver_options
 
-__all__ = ["DEFAULT_BATCH", "RunSpec"]
-
-#: Default batch size (runs per vmapped solve) when ``RunSpec.batch_size`` is None.
-DEFAULT_BATCH = 32
+__all__ = ["RunSpec"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +45,7 @@ class RunSpec:
         seed: seed of the initial points ``>= 0``.
         max_iter: iteration budget per run.
         tol: the solver's stopping tolerance on ``||grad L||^2``.
-        batch_size: runs per vmapped solve (default ``min(runs, DEFAULT_BATCH)``).
+        batch_size: runs per vmapped solve (default: :func:`harness.run.plan.default_batch_size`).
         threads: blocks solved concurrently (default: see :func:`default_threads`).
     """
 
@@ -81,7 +78,3 @@ class RunSpec:
         object.__setattr__(self, "solver_options", typed_solver_options(self.solver, self.solver_options or {}))
         for name, kind in (("runs", int), ("seed", int), ("max_iter", int), ("tol", float)):
             object.__setattr__(self, name, kind(getattr(self, name)))  # NumPy scalars, tol=0 -> 0.0: one key
-
-    @property
-    def effective_batch(self) -> int:
-        return int(self.batch_size or min(self.runs, DEFAULT_BATCH))

@@ -25,7 +25,7 @@ from typing import Any
 from harness.results.store import ResultStore
 from harness.results.outcomes import FAILED_OUTCOMES
 from harness.run.limits import DEFAULT_TIME_LIMIT
-from harness.run.plan import block_size, default_batch_size, use_refill
+from harness.run.plan import layout
 from harness.sweep.spec import Sweep
 
 #: How long the client waits to connect to ``--scheduler``.
@@ -168,12 +168,11 @@ def dry_run_rows(sweep: Sweep) -> list[dict[str, Any]]:
         builtin = SolverRef(spec.solver).builtin
         # a plug-in is never imported here (it runs only in workers): the default bound, lockstep blocks
         per_iter = hvps_per_iteration(get_solver(spec.solver, **spec.solver_options), case.dim) if builtin else case.dim
-        B = default_batch_size(spec, case)
-        refill = builtin and use_refill(spec, case, refillable=True)
-        blocks = _blocks(range(spec.runs), block_size(spec, B, refill))
+        lay = layout(spec, case, refillable=builtin)
+        blocks = _blocks(range(spec.runs), lay.block)
         rows.append({"case": spec.case, "case_params": dict(spec.case_params), "solver": spec.solver,
                      "solver_options": dict(spec.solver_options), "seed": spec.seed, "max_iter": spec.max_iter,
-                     "tol": spec.tol, "runs": spec.runs, "batch": B,
+                     "tol": spec.tol, "runs": spec.runs, "batch": lay.batch,
                      "shards": len(blocks), "dim": case.dim,
                      "hvp_bound": spec.runs * spec.max_iter * per_iter})
     return rows

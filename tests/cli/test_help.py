@@ -7,7 +7,7 @@ import argparse
 import pytest
 
 from harness.cli import build_parser, main
-from harness.run.spec import DEFAULT_BATCH
+from harness.run.plan import DEFAULT_BATCH
 
 
 def _sub(parser: argparse.ArgumentParser, *names: str) -> argparse.ArgumentParser:

@@ -160,3 +160,25 @@ def test_within_one_lane_count_result_is_independent_of_lane_mates_and_refill():
             assert lock.theta[j].tobytes() == refill.theta[i].tobytes(), (rows, i)
             assert (lock.n_iter[j], lock.hvps[j], lock.status[j]) == (refill.n_iter[i], refill.hvps[i],
                                                                        refill.status[i])
+
+
+@pytest.mark.parametrize("large", [False, True])
+@pytest.mark.parametrize("runs", [6, 40])
+def test_given_points_key_the_lanes_a_runspec_of_them_would(monkeypatch, runs, large):
+    """A cell of given points (``Points(lanes_in_key=True)``, the reproductions) names in its key the lanes
+    that ``critbench run`` of the same runs would use: one layout (:func:`harness.run.plan.layout`), not a
+    second formula."""
+    import harness.run.plan as plan
+    from harness.run.cell import Points
+    from harness.run.refs import CaseRef, SolverRef
+
+    if large:
+        monkeypatch.setattr(plan, "_large_on_cpu", lambda case: True)
+    spec = RunSpec("quartic", {}, "newton-mr", {}, runs, 0, max_iter=10)
+    theta0 = initial_points(get_case("quartic"), 0, list(range(runs)))
+    cell = resolve(Points(CaseRef("quartic"), SolverRef("newton-mr"), theta0, 0, max_iter=10, lanes_in_key=True),
+                   backend=InlineBackend())
+    assert cell.solver_key == _keys(spec).solver_key
+    assert cell.solver_key == solver_key("newton-mr", cell.options, 10, 1e-10, lanes=solve_lanes(spec, get_case("quartic")))
+    assert resolve(Points(CaseRef("quartic"), SolverRef("newton-mr"), theta0, 0, max_iter=10),
+                   backend=InlineBackend()).solver_key == solver_key("newton-mr", cell.options, 10, 1e-10)

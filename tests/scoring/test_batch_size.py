@@ -3,7 +3,8 @@ refilling lanes on a CPU), other cases and explicit batch sizes use refilling ba
 
 import cases
 from harness.run.plan import REFILL_QUEUE, block_size, default_batch_size, use_refill
-from harness.run.spec import DEFAULT_BATCH, RunSpec
+from harness.run.plan import DEFAULT_BATCH
+from harness.run.spec import RunSpec
 
 
 def test_thesis_dlae_runs_one_at_a_time_on_cpu_unless_a_batch_size_is_given():
