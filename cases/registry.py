@@ -153,7 +153,7 @@ def case_spec(name: str) -> CaseSpec:
 
 def get_case(name: str, **params: Any) -> Case:
     """Build case ``name`` with typed ``params`` (no string coercion: command-line
-    strings are parsed once, by :func:`harness.run.params.parse_assignments`, with
+    strings are parsed once, by :func:`harness.run.spec.parse_assignments`, with
     :meth:`CaseSpec.defaults` as the type source).
 
     Raises:

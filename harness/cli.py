@@ -50,7 +50,7 @@ from typing import Any
 from harness.jitcache.compile_cache import COMPILE_CACHE_HELP
 from harness.results.columns import columns
 from harness.results.store import json_default as _json_default
-from harness.run.command import EXIT_USAGE, CLIError, solver_failures, solver_options
+from harness.run.command import EXIT_USAGE, CLIError, solver_failures
 
 DEFAULT_RESULTS = Path("results") / "scorecard"
 #: Where ``critbench report DIR`` writes ``<DIR name>.html`` without ``--out`` (outside every result directory).
@@ -61,7 +61,7 @@ COMPILING_COMMANDS = {"cmd_default", "cmd_run", "cmd_bench", "cmd_reproduce"}
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     from cases import CaseError
-    from harness.run.params import ParamError
+    from harness.run.spec import ParamError
     from harness.solvers import SolverError
     from harness.results.store import StoreError
 
@@ -232,7 +232,7 @@ def cmd_solvers(args: argparse.Namespace) -> int:
 def _case_params(name: str, items: Sequence[str]) -> dict[str, Any]:
     """The case's complete typed parameters from ``--param K=V`` strings (parsed once, here)."""
     from cases import case_spec
-    from harness.run.params import parse_assignments
+    from harness.run.spec import parse_assignments
 
     return parse_assignments(items, case_spec(name).defaults(), owner=f"case {name!r}")
 
@@ -240,10 +240,12 @@ def _case_params(name: str, items: Sequence[str]) -> dict[str, Any]:
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.run.progress import make_progress
     from harness.run.runner import RunSpec, run_suite
+    from harness.run.spec import split_assignments
     from harness.scoring.summary import summarize
 
-    spec = RunSpec(args.case, _case_params(args.case, args.param), args.solver,
-                   solver_options(args.solver, args.option), args.runs,
+    # KEY=VALUE strings as given: RunSpec types them once (a plug-in's, in the worker that describes it)
+    spec = RunSpec(args.case, split_assignments(args.param), args.solver,
+                   split_assignments(args.option, what="option"), args.runs,
                    args.seed, max_iter=args.max_iter, tol=args.tol, batch_size=args.batch_size,
                    threads=args.threads)
     with make_progress(args.quiet) as progress:

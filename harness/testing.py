@@ -112,8 +112,7 @@ def run_records(
     ``(runs, dim)``) overrides the runner's initial points.
     """
     from cases._core import CRITICAL_GRAD_SQ
-    from harness.run.cell import Points, resolve
-    from harness.run.refs import CaseRef, SolverRef
+    from harness.run.cell import CaseRef, Points, SolverRef, resolve
     from harness.run.runner import run
 
     c = resolve_case(case, case_params)

@@ -60,13 +60,14 @@ def main_suite(args: Any) -> int:
             print(f"  {c.case:<16} [{params}] runs={c.runs} max_iter={c.max_iter} seed={c.seed} tol={c.tol:g}")
         return 0
     from harness.jitcache.compile_cache import enable_compile_cache
-    from harness.run.command import solver_failures, solver_options
+    from harness.run.command import solver_failures
     from harness.run.progress import make_progress
+    from harness.run.spec import split_assignments
 
     enable_compile_cache(getattr(args, "compile_cache", None))
     t0 = time.perf_counter()
     with make_progress(args.quiet) as progress:
-        records = run_suite_for(suite, args.solver, args.out, options=solver_options(args.solver, args.option),
+        records = run_suite_for(suite, args.solver, args.out, options=split_assignments(args.option, what="option"),
                                 jobs=args.jobs, progress=progress, command=["critbench", *getattr(args, "argv", [])])
     print(f"{suite.name}: {len(records)} runs of {args.solver} on {len(suite.cells)} cells in "
           f"{time.perf_counter() - t0:.0f} s; results: {args.out}")

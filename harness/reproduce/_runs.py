@@ -39,9 +39,8 @@ def run_points(ctx: Context, case: str, case_params: Mapping[str, Any], solver: 
 
     The run-id seed is a hash of the points, so different point sets never collide.
     """
-    from harness.run.cell import Points, resolve
     from harness.run.pool import shared_pool
-    from harness.run.refs import CaseRef, SolverRef
+    from harness.run.cell import CaseRef, Points, SolverRef, resolve
     from harness.run.runner import run
     from harness.results.store import ResultStore
 

@@ -14,12 +14,32 @@ Everything about a cell that the pipeline needs is worked out here, once, in the
 
 Trust.  The parent builds cases (trusted code) and may build built-in solvers; a plug-in
 (``module:attr``, entry point) is never imported or called here.
+
+References.  A worker rebuilds a cell's case and solver from a :class:`CaseRef` and a
+:class:`SolverRef`: plain, frozen, picklable values that travel in every
+:class:`~harness.run.worker.SolveTask` (the parent's own, trusted requests are pickled
+frames; replies never are, :mod:`harness.run.wire`).  A reference is one of two kinds:
+
+* by name (``blob is None``): a registered case with its complete parameters, a
+  registered solver (built-in, ``module:attr`` or entry point) with its options; the
+  worker builds it through the registry.  Built-in and plug-in solvers always travel
+  this way: a plug-in is never imported, built or pickled by the judge's process.
+* pickled (``blob``): an object a Python caller made in its own process -- a
+  :class:`cases.Case` or solver given to :mod:`harness.testing`, or a solver
+  registered in the caller's process (``register_solver``); ``name`` is then its
+  label (recorded as ``case``/``solver``) and a solver's ``options`` are those it was
+  built with (recorded, never used to rebuild it).
+
+A solver reference also describes its solver (:meth:`SolverRef.describe`): the judge's process
+asks a built-in directly, a plug-in's own worker asks it for the judge (``Backend.describe``).
+The module imports no JAX and no registry until called, so a worker unpickles a task cheaply.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -28,10 +48,132 @@ import numpy as np
 
 from harness.run.keys import case_key, run_id, solver_key
 from harness.run.plan import Block, Shape, _blocks, default_threads, layout, pad_rows
-from harness.run.refs import CaseRef, SolverRef
 from harness.run.spec import RunSpec
 
-__all__ = ["Cell", "Points", "check_plugins", "resolve"]
+__all__ = ["CaseRef", "Cell", "Points", "SolverRef", "check_plugins", "cost_source_of", "resolve"]
+
+
+def _loads(blob: bytes) -> Any:
+    import cloudpickle
+
+    return cloudpickle.loads(blob)
+
+
+@dataclasses.dataclass(frozen=True)
+class CaseRef:
+    """A case by registered ``name`` with its complete ``params``, or a pickled ``blob``
+    (then ``name`` is the case's label)."""
+
+    name: str
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    blob: bytes | None = None
+
+    def build(self) -> Any:
+        """A fresh :class:`cases.Case` (rebuilt from name and parameters, or unpickled)."""
+        if self.blob is not None:
+            return _loads(self.blob)
+        from cases import get_case
+
+        return get_case(self.name, **dict(self.params))
+
+
+@dataclasses.dataclass(frozen=True)
+class SolverRef:
+    """A solver by registered ``name`` with its ``options``, or a pickled ``blob``
+    (then ``name`` is the solver's label and ``options`` those it was built with)."""
+
+    name: str
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    blob: bytes | None = None
+
+    @property
+    def builtin(self) -> bool:
+        """Whether this names a built-in solver (trusted code the judge's process may import)."""
+        from harness.solvers.registry import SOLVERS
+
+        return self.blob is None and SOLVERS.is_builtin(self.name)
+
+    @property
+    def what(self) -> str:
+        """How errors name it."""
+        return self.name if self.blob is None else "the given solver"
+
+    def with_options(self, options: Mapping[str, Any]) -> SolverRef:
+        """The same solver by name with ``options`` (a pickled solver is kept as it is)."""
+        if self.blob is not None:
+            return self
+        return dataclasses.replace(self, options=copy.deepcopy(dict(options)))
+
+    def build(self) -> Any:
+        """The solver (built by the registry from name and a copy of the options, or unpickled)."""
+        if self.blob is not None:
+            return _loads(self.blob)
+        from harness.solvers import get_solver
+
+        return get_solver(self.name, **copy.deepcopy(dict(self.options)))
+
+    def describe(self) -> dict[str, Any]:
+        """What the pipeline needs of the solver, as plain JSON values (the solver is built and dropped):
+
+        * ``typed``: the options typed against the solver's ``defaults`` (:func:`harness.run.spec.type_values`,
+          idempotent; for a plug-in the one typing of its options, done in its worker: the judge never
+          imports a plug-in), and ``defaults`` (None for a pickled solver);
+        * ``name`` (as built), ``options`` (complete: the solver's ``options()`` if it has one, else
+          ``typed``), ``refill`` (:func:`harness.solvers.supports_refill`) and ``cost_source``
+          (:func:`cost_source_of`).
+
+        ``{"error": one line, "defaults": ...}`` when it cannot be built or its options are bad.
+        """
+        from harness.run.wire import _jsonable
+        from harness.solvers import SolverError, supports_refill
+
+        defaults: dict[str, Any] | None = None
+        ref, typed = self, dict(self.options)
+        try:
+            if self.blob is None:
+                from harness.solvers import option_defaults
+
+                given = option_defaults(self.name)
+                defaults = json.loads(json.dumps(given, default=_jsonable))
+                if given:
+                    from harness.run.spec import type_values
+
+                    typed = type_values(typed, given, owner=f"solver {self.name!r}", what="option")
+                ref = self.with_options(typed)
+            solver = ref.build()
+            out = {"name": str(getattr(solver, "name", self.name if self.blob is None else "?")),
+                   "options": _options_of(solver, typed), "refill": bool(supports_refill(solver)),
+                   "cost_source": cost_source_of(solver), "defaults": defaults, "typed": typed}
+            return json.loads(json.dumps(out, default=_jsonable))  # plain values only
+        except (SolverError, ValueError) as exc:  # ParamError is a ValueError
+            return {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__, "defaults": defaults}
+        except BaseException as exc:  # noqa: BLE001 - a plug-in's import may raise anything (SyntaxError, SystemExit)
+            return {"error": f"cannot load solver {self.what!r}: {_first_line(exc)}", "defaults": defaults}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+def _options_of(solver: Any, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The solver's complete options (``solver.options()`` if it has one) else ``given``."""
+    opts = getattr(solver, "options", None)
+    if callable(opts):
+        try:
+            return dict(opts())
+        except Exception:  # noqa: BLE001 - a plugin's options() must not break a run
+            pass
+    return dict(given)
+
+
+def cost_source_of(solver: Any) -> str:
+    """``harness`` when the harness's own code counted HVPs/gradients (the shared
+    loop of built-ins, the counting oracles of the NumPy adapter), else ``solver``."""
+    from harness.solvers import IterativeSolver
+    from harness.solvers.numpy_adapter import NumpySolver
+
+    return "harness" if isinstance(solver, (IterativeSolver, NumpySolver)) else "solver"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,16 +269,15 @@ class Cell:
         return self.scoring_case.ground_truth
 
 
-def _describe(backend: Any, ref: SolverRef, given: Mapping[str, Any]) -> dict[str, Any]:
+def _describe(backend: Any, ref: SolverRef) -> dict[str, Any]:
     """Name, complete options, refill support, cost source (and the typed given options) of the
-    solver: from the registry for built-ins (trusted), else from a worker."""
-    from harness.run.worker import describe_solver
+    solver (:meth:`SolverRef.describe`): asked here for built-ins (trusted), else asked of a worker."""
     from harness.solvers import SolverError
 
     if ref.builtin:
-        info = describe_solver(ref, given)
+        info = ref.describe()
     else:  # a plug-in's own answer: its costs are whatever it reports, counted in its own process
-        info = dict(backend.describe(ref, dict(given)))
+        info = dict(backend.describe(ref))
         info["cost_source"] = "reported"
     if "error" in info:
         raise SolverError(str(info["error"]))
@@ -151,7 +292,7 @@ def _solver_ref(spec: RunSpec) -> SolverRef:
     if SOLVERS.is_registered_here(spec.solver):  # registered by this process's caller: its own object
         import cloudpickle
 
-        return SolverRef(spec.solver, blob=cloudpickle.dumps(ref.build()))
+        return SolverRef(spec.solver, ref.options, blob=cloudpickle.dumps(ref.build()))
     return ref
 
 
@@ -170,7 +311,7 @@ def check_plugins(specs: Sequence[RunSpec], backend: Any) -> None:
             continue
         ref = _solver_ref(spec)  # by name
         if not ref.builtin:
-            _describe(backend, ref, spec.solver_options)
+            _describe(backend, ref)
 
 
 def _stored(store: Any, ids: list[str]) -> dict[str, Mapping[str, Any]]:
@@ -184,11 +325,11 @@ def resolve(what: RunSpec | Points, *, backend: Any, store: Any = None) -> Cell:
         CaseError, SolverError: unknown names, bad parameters/options, a plug-in that cannot be loaded.
     """
     if isinstance(what, Points):
-        case_ref, sref, given = what.case, what.solver, what.solver.options
+        case_ref, sref = what.case, what.solver
     else:
-        case_ref, sref, given = CaseRef(what.case, dict(what.case_params)), _solver_ref(what), what.solver_options
+        case_ref, sref = CaseRef(what.case, dict(what.case_params)), _solver_ref(what)
     case = case_ref.build()  # the one case of the parent: keys, initial points, the judge's oracles
-    info = _describe(backend, sref, given)
+    info = _describe(backend, sref)
     if isinstance(info.get("typed"), dict):
         sref = sref.with_options(info["typed"])  # as the worker typed them
     opts = copy.deepcopy(dict(info["options"]))

@@ -1,5 +1,5 @@
 """What every ``critbench`` command front end shares: exit statuses, the one-line user error, the
-solver-failure exit, ``--option K=V`` parsing and the check of an output directory.
+solver-failure exit and the check of an output directory.
 
 The CLI (:mod:`harness.cli`), ``critbench suite run`` (:mod:`harness.leaderboard.cli`) and
 ``critbench site`` (:mod:`harness.site.command`) import these from here, so no room imports the
@@ -17,8 +17,7 @@ from typing import Any
 
 from harness.results.outcomes import FAILED_OUTCOMES
 
-__all__ = ["EXIT_OK", "EXIT_SOLVER_FAILED", "EXIT_USAGE", "CLIError", "check_out_dir", "solver_failures",
-           "solver_options"]
+__all__ = ["EXIT_OK", "EXIT_SOLVER_FAILED", "EXIT_USAGE", "CLIError", "check_out_dir", "solver_failures"]
 
 EXIT_OK = 0
 EXIT_SOLVER_FAILED = 1
@@ -40,20 +39,6 @@ def solver_failures(records: Sequence[Mapping[str, Any]]) -> int:
           f"{first.get('case')} × {first.get('solver')} run {first.get('run_index')} (seed {first.get('seed')}, "
           f"{first.get('outcome')}): {why}", file=sys.stderr)
     return EXIT_SOLVER_FAILED
-
-
-def solver_options(name: str, items: Sequence[str]) -> dict[str, Any]:
-    """The solver's options from ``--option K=V`` strings: a built-in's complete typed options
-    (parsed once, here); a plug-in's strings as given, typed once by the worker that describes it
-    (:func:`harness.run.cell.resolve`: the plug-in is never loaded in this process)."""
-    from harness.run.params import parse_assignments, split_assignments
-    from harness.run.refs import SolverRef
-    from harness.solvers import option_defaults
-
-    defaults = option_defaults(name) if SolverRef(name).builtin else {}
-    if not defaults:
-        return split_assignments(items, what="option")
-    return parse_assignments(items, defaults, owner=f"solver {name!r}", what="option")
 
 
 def check_out_dir(path: str | Path, what: str) -> None:

@@ -38,7 +38,7 @@ from typing import Any
 
 from harness.run.limits import DEFAULT_TIME_LIMIT
 from harness.run.pool import _reply_outcome
-from harness.run.refs import SolverRef
+from harness.run.cell import SolverRef
 from harness.run.wire import ProtocolError, ReplyLimits
 from harness.run.worker import SolveTask, WorkerState, decode_reply, encode_reply, indices_text
 
@@ -93,14 +93,14 @@ def solve_on_dask_worker(task: SolveTask, cache: str | None = None, time_limit: 
     return {"sandbox": "trusted", "meter": meter(), "payload": encode_reply(head, arrays)}
 
 
-def describe_on_dask_worker(ref: SolverRef, given: dict[str, Any], cache: str | None = None,
+def describe_on_dask_worker(ref: SolverRef, cache: str | None = None,
                             time_limit: float | None = None) -> dict[str, Any]:
     """The Dask task that loads a plug-in solver in a sandboxed subprocess of a Dask worker and
     describes it (never in the client, never in the Dask worker's own process)."""
     from harness.run.pool import describe_in_worker
     from harness.run.sandbox import probe
 
-    return describe_in_worker(ref, given, time_limit, sandbox=probe().kind)
+    return describe_in_worker(ref, time_limit, sandbox=probe().kind)
 
 
 class DaskBackend:
@@ -160,9 +160,9 @@ class DaskBackend:
     def free(self) -> int:
         return max(0, self.per_slot * self.slots() - len(self._live))
 
-    def describe(self, solver_ref: SolverRef, given: dict[str, Any]) -> dict[str, Any]:
+    def describe(self, solver_ref: SolverRef) -> dict[str, Any]:
         limit = self.describe_limit
-        fut = self.client.submit(describe_on_dask_worker, solver_ref, dict(given), self.cache, limit, pure=False,
+        fut = self.client.submit(describe_on_dask_worker, solver_ref, self.cache, limit, pure=False,
                                  key=f"critbench-describe-{uuid.uuid4().hex}")
         try:
             info = fut.result(timeout=(limit or DEFAULT_TIME_LIMIT) + 60)

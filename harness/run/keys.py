@@ -11,7 +11,7 @@ does the number of vmapped lanes the run was solved in: XLA compiles a batch
 of ``L`` lanes into kernels whose floating-point summation order depends on
 ``L`` (``docs/measurements.md``), while lane-mates, refilling versus lockstep,
 threads and processes leave it unchanged.  The options are typed once, before they are
-hashed (:mod:`harness.run.params`), so ``forcing=0`` and ``forcing=0.0`` hash
+hashed (:mod:`harness.run.spec`), so ``forcing=0`` and ``forcing=0.0`` hash
 alike.
 """
 
@@ -25,7 +25,7 @@ from typing import Any
 
 from harness.results.store import json_default as _json_default
 
-__all__ = ["case_key", "run_id", "solver_key", "solver_options_of", "stable_hash"]
+__all__ = ["case_key", "run_id", "solver_key", "stable_hash"]
 
 
 def stable_hash(obj: Any, n: int = 10) -> str:
@@ -36,17 +36,6 @@ def stable_hash(obj: Any, n: int = 10) -> str:
 
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", ".", name).strip(".") or "x"
-
-
-def solver_options_of(solver: Any, given: Mapping[str, Any]) -> dict[str, Any]:
-    """The solver's complete options (``solver.options()`` if it has one) else ``given``."""
-    opts = getattr(solver, "options", None)
-    if callable(opts):
-        try:
-            return dict(opts())
-        except Exception:  # noqa: BLE001 - a plugin's options() must not break a run
-            pass
-    return dict(given)
 
 
 def case_key(case: Any) -> str:

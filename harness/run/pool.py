@@ -5,8 +5,9 @@ cluster) can implement it::
 
     slots() -> int                      tasks it runs at once now
     ensure(n) -> None                   grow to n slots (a hint; may be ignored)
-    describe(solver_ref, given) -> dict the solver's name, complete options, refill support
-                                        (asked of a worker: plug-in code never runs in the parent)
+    describe(solver_ref) -> dict        the solver's name, complete options, refill support
+                                        (SolverRef.describe asked of a worker: plug-in code never
+                                        runs in the parent)
     submit(task, time_limit) -> ticket  start a SolveTask (only while free() > 0)
     free() -> int                       slots without a task
     wait(timeout) -> [(ticket, Outcome)] finished tasks (blocks up to ``timeout`` s)
@@ -50,7 +51,7 @@ from multiprocessing.connection import wait as mp_wait
 from typing import Any, Protocol
 
 from harness.run.limits import DEFAULT_TIME_LIMIT
-from harness.run.refs import SolverRef
+from harness.run.cell import SolverRef
 from harness.run.sandbox import (cpu_seconds, default_memory_limit, nproc_budget, probe, sandbox_env, tree_cpu_seconds,
                                  tree_pids, worker_command)
 from harness.run.wire import FrameReader, ProtocolError, ReplyLimits, check_solve_header, decode_payload, encode_frame
@@ -71,7 +72,7 @@ class Backend(Protocol):
 
     def ensure(self, n: int) -> None: ...
 
-    def describe(self, solver_ref: SolverRef, given: dict[str, Any]) -> dict[str, Any]: ...
+    def describe(self, solver_ref: SolverRef) -> dict[str, Any]: ...
 
     def free(self) -> int: ...
 
@@ -284,7 +285,7 @@ def solve_in_worker(task: SolveTask, time_limit: float | None, *, sandbox: str, 
         w.kill()
 
 
-def describe_in_worker(solver_ref: SolverRef, given: dict[str, Any], time_limit: float | None, *, sandbox: str,
+def describe_in_worker(solver_ref: SolverRef, time_limit: float | None, *, sandbox: str,
                        hidden: Sequence[str] = (), memory_limit: int | None = None, cache: str = "") -> dict[str, Any]:
     """Load and describe a plug-in solver in a fresh worker (``sandbox``: ``"bwrap"`` or ``"none"``),
     killed afterwards; importing it and parsing its options count against ``time_limit``.
@@ -292,7 +293,7 @@ def describe_in_worker(solver_ref: SolverRef, given: dict[str, Any], time_limit:
     what = solver_ref.what
     w = WorkerProcess(cache, sandbox=sandbox, hidden=hidden, memory_limit=memory_limit)
     try:
-        head, _ = _ask(w, ("describe", solver_ref, given, list(sys.path)),
+        head, _ = _ask(w, ("describe", solver_ref, list(sys.path)),
                        time.monotonic() + (time_limit or float("inf")), None)
     except TimeoutError:
         return {"error": f"cannot load solver {what!r}: no answer within {time_limit:g} s (--time-limit)"}
@@ -379,14 +380,14 @@ class ProcessPool:
                              owner=owner)
 
     # -- describing a solver (a plug-in: in a fresh sandboxed worker, within the time limit)
-    def describe(self, solver_ref: SolverRef, given: dict[str, Any]) -> dict[str, Any]:
+    def describe(self, solver_ref: SolverRef) -> dict[str, Any]:
         import pickle
 
-        key = pickle.dumps((solver_ref, sorted(given.items()), sys.path))
+        key = pickle.dumps((solver_ref, sys.path))
         if key not in self._described:
             if self.sandbox == "none":
                 _warn_unsandboxed()
-            out = describe_in_worker(solver_ref, given, self.describe_limit, sandbox=self.sandbox, hidden=self.hidden,
+            out = describe_in_worker(solver_ref, self.describe_limit, sandbox=self.sandbox, hidden=self.hidden,
                                      memory_limit=self.memory_limit, cache=self._cache)
             if "error" in out:
                 return out
@@ -572,12 +573,10 @@ class InlineBackend:
     def ensure(self, n: int) -> None:
         pass
 
-    def describe(self, solver_ref: SolverRef, given: dict[str, Any]) -> dict[str, Any]:
-        from harness.run.worker import describe_solver
-
+    def describe(self, solver_ref: SolverRef) -> dict[str, Any]:
         if not solver_ref.builtin:
             return {"error": "the in-process back end runs built-in solvers only (plug-ins run in worker processes)"}
-        return describe_solver(solver_ref, given)
+        return solver_ref.describe()
 
     def free(self) -> int:
         return 0 if self._queue else 1

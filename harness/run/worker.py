@@ -38,11 +38,11 @@ from typing import Any
 
 import numpy as np
 
-from harness.run.refs import CaseRef, SolverRef
+from harness.run.cell import CaseRef, SolverRef
 from harness.run.wire import (ARRAY_FIELDS, ProtocolError, ReplyLimits, _jsonable, decode_payload, encode_frame,
                               encode_payload, read_frame_blocking, write_all)
 
-__all__ = ["SolveTask", "WARMUP_TOL", "WorkerState", "cost_source_of", "decode_reply", "describe_solver",
+__all__ = ["SolveTask", "WARMUP_TOL", "WorkerState", "decode_reply",
            "encode_reply", "isolated_data", "run_task", "solver_failure", "worker_main"]
 
 #: ``tol`` of the compile warm-up call: every run converges at iteration 0.
@@ -55,7 +55,7 @@ class SolveTask:
 
     Attributes:
         cell: token naming the cell (a worker builds a cell's case/solver once).
-        case_ref, solver_ref: how the worker builds the case and the solver (:mod:`harness.run.refs`).
+        case_ref, solver_ref: how the worker builds the case and the solver (:mod:`harness.run.cell`).
         theta0: ``(rows, dim)`` float64 initial points (padded rows included).
         runs: real (unpadded) rows.
         max_iter, tol: the budget.
@@ -125,50 +125,6 @@ def isolated_data(data: Any) -> Any:
         return x
 
     return jax.tree_util.tree_map(leaf, data)
-
-
-def cost_source_of(solver: Any) -> str:
-    """``harness`` when the harness's own code counted HVPs/gradients (the shared
-    loop of built-ins, the counting oracles of the NumPy adapter), else ``solver``."""
-    from harness.solvers import IterativeSolver
-    from harness.solvers.numpy_adapter import NumpySolver
-
-    return "harness" if isinstance(solver, (IterativeSolver, NumpySolver)) else "solver"
-
-
-def describe_solver(ref: SolverRef, given: Mapping[str, Any]) -> dict[str, Any]:
-    """Name, complete options, refill support and cost source of the solver of ``ref``
-    (``{"error": one line}`` if it cannot be built); also its option defaults and ``typed``,
-    the given options typed against them (the one typed parse of a plug-in's options, done
-    here: the judge never imports a plug-in)."""
-    from harness.run.keys import solver_options_of
-    from harness.solvers import SolverError, supports_refill
-
-    defaults: dict[str, Any] | None = None
-    try:
-        if ref.blob is None:
-            from harness.solvers import option_defaults
-
-            defaults = json.loads(json.dumps(option_defaults(ref.name), default=_jsonable))
-            if defaults:
-                from harness.run.params import type_values
-
-                given = type_values(dict(given), option_defaults(ref.name), owner=f"solver {ref.name!r}",
-                                    what="option")
-            ref = ref.with_options(given)
-        solver = build_solver(ref)
-        opts = solver_options_of(solver, given)
-        out = {"name": str(getattr(solver, "name", ref.name if ref.blob is None else "?")),
-               "options": opts, "refill": bool(supports_refill(solver)), "cost_source": cost_source_of(solver),
-               "defaults": defaults, "typed": dict(given)}
-        json.dumps(out, default=_jsonable)  # plain values only
-        return json.loads(json.dumps(out, default=_jsonable))
-    except (SolverError, ValueError) as exc:  # ParamError is a ValueError
-        return {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__, "defaults": defaults}
-    except BaseException as exc:  # noqa: BLE001 - a plug-in's import may raise anything (SyntaxError, SystemExit)
-        return {"error": f"cannot load solver {ref.what!r}: {_first_line(exc)}", "defaults": defaults}
-
-
 
 
 @dataclasses.dataclass
@@ -374,7 +330,7 @@ def _follow_import_path(path: Any) -> None:
 
 def _serve(fd: int, cache: str | None) -> None:
     """Loop of a worker on the socket ``fd``: request frames (:mod:`harness.run.wire`) holding
-    ``("solve", task, sys_path)`` / ``("describe", ref, given, sys_path)`` / ``("stop",)``, each
+    ``("solve", task, sys_path)`` / ``("describe", ref, sys_path)`` / ``("stop",)``, each
     answered by one reply frame carrying the request's task id.
 
     SIGINT is ignored (Ctrl-C is the parent's: blocks in flight finish).  A
@@ -407,7 +363,7 @@ def _serve(fd: int, cache: str | None) -> None:
             os._exit(0)
         _follow_import_path(msg[-1])
         if msg[0] == "describe":
-            reply(tid, {"describe": describe_solver(msg[1], msg[2])}, {})
+            reply(tid, {"describe": msg[1].describe()}, {})
             continue
         task: SolveTask = msg[1]
         try:

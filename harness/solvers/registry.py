@@ -126,7 +126,7 @@ def _is_instance(obj: Any) -> bool:
 
 def option_defaults(name: str) -> dict[str, Any]:
     """Every option of solver ``name`` (registered or ``module:attr``) with its default:
-    the type source of the CLI's parser (:mod:`harness.run.params`); ``{}`` for an instance."""
+    the type source of the CLI's parser (:mod:`harness.run.spec`); ``{}`` for an instance."""
     obj = resolve_factory(name)
     if _is_instance(obj):
         return {}
@@ -147,7 +147,7 @@ def hvps_per_iteration(solver: Any, dim: int) -> int:
 
 def get_solver(name: str, **options: Any) -> Any:
     """Build the solver ``name`` with typed ``options`` (no string coercion: command-line
-    strings are parsed once, by :func:`harness.run.params.parse_assignments`, with
+    strings are parsed once, by :func:`harness.run.spec.parse_assignments`, with
     :func:`option_defaults` as the type source).
 
     Raises:

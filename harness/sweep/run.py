@@ -160,7 +160,7 @@ def dry_run_rows(sweep: Sweep) -> list[dict[str, Any]]:
     rows = []
     from cases import get_case
     from harness.run.plan import _blocks
-    from harness.run.refs import SolverRef
+    from harness.run.cell import SolverRef
     from harness.solvers import get_solver, hvps_per_iteration
 
     for spec in sweep.cells:

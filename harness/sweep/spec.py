@@ -22,7 +22,7 @@ grid axis; a scalar is fixed.  For a parameter whose default is a tuple (e.g.
 ``dlae``'s ``spectrum``) a list of numbers is one value and a list of lists is
 the axis: ``spectrum = [4.0, 3.0]`` is fixed, ``spectrum = [[4.0, 3.0], [2.0]]``
 is swept.  Values are typed like the registries' defaults by the one parse
-every source shares (:func:`harness.run.params.type_values`, applied by
+every source shares (:func:`harness.run.spec.type_values`, applied by
 :class:`~harness.run.spec.RunSpec`): ``forcing = 0`` here and
 ``--option forcing=0.0`` on the command line make the same cell, with the same
 keys and run ids.  A cell is one point of the product
@@ -45,7 +45,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.run.params import typed_case_params, typed_solver_options
+from harness.run.spec import typed_case_params, typed_solver_options
 from harness.run.spec import RunSpec
 
 if sys.version_info >= (3, 11):

@@ -1,4 +1,4 @@
-"""Command-line strings are parsed once (harness.run.params) into complete typed values,
+"""Command-line strings are parsed once (harness.run.spec) into complete typed values,
 and meta.json, RunSpec and run records then hold the same values."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 import pytest
 
 from harness.cli import main
-from harness.run.params import ParamError, parse_assignments, parse_value
+from harness.run.spec import ParamError, parse_assignments, parse_value
 
 DEFAULTS = {"k": 6, "rate": 0.5, "exact": True, "spectrum": (4.0, 3.0), "variant": "tanh", "opt": None}
 
@@ -85,7 +85,7 @@ def test_each_case_is_built_once_per_cell(tmp_path, monkeypatch):
 def test_python_values_are_typed_by_the_default():
     import numpy as np
 
-    from harness.run.params import type_values
+    from harness.run.spec import type_values
 
     got = type_values({"k": np.int64(4), "rate": 0, "exact": False, "spectrum": [1, 2.5], "variant": "swish",
                        "opt": 3}, DEFAULTS, owner="o")
@@ -102,7 +102,7 @@ def test_python_values_are_typed_by_the_default():
     ({"nope": 1}, ("unknown", "nope", "valid")),
 ])
 def test_wrong_python_value_is_a_one_line_param_error(given, words):
-    from harness.run.params import type_values
+    from harness.run.spec import type_values
 
     with pytest.raises(ParamError) as exc:
         type_values(given, DEFAULTS, owner="case 't'")
@@ -110,7 +110,7 @@ def test_wrong_python_value_is_a_one_line_param_error(given, words):
 
 
 def test_typing_is_idempotent():
-    from harness.run.params import type_values
+    from harness.run.spec import type_values
 
     once = parse_assignments(["k=4", "spectrum=1,2"], DEFAULTS, owner="o")
     assert type_values(once, DEFAULTS, owner="o") == once
@@ -118,11 +118,11 @@ def test_typing_is_idempotent():
 
 def test_cli_sweep_and_python_give_one_value():
     """Issue 20: `forcing = 0` (TOML / Python int) and `--option forcing=0.0` are one value."""
-    from harness.run.command import solver_options
-    from harness.run.spec import RunSpec
+    from harness.run.spec import RunSpec, split_assignments
     from harness.sweep.spec import parse_sweep
 
-    cli = solver_options("newton-mr", ["forcing=0.0"])
+    # what `critbench run --option forcing=0.0` builds: the strings as given, typed by RunSpec
+    cli = RunSpec("quartic", {}, "newton-mr", split_assignments(["forcing=0.0"], what="option"), 2, 0).solver_options
     py = RunSpec("quartic", {}, "newton-mr", {"forcing": 0}, 2, 0).solver_options
     (cell,) = parse_sweep({"runs": 2, "case": {"name": "quartic"},
                            "solver": {"name": "newton-mr", "options": {"forcing": 0}}}).cells
@@ -143,6 +143,6 @@ def test_run_spec_module_stays_jax_free():
     import subprocess
     import sys
 
-    code = "import sys, harness.run.spec, harness.run.params; print('jax' in sys.modules)"
+    code = "import sys, harness.run.spec; print('jax' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

@@ -103,7 +103,7 @@ def test_a_plugin_is_described_once_per_critbench_run(tmp_path, monkeypatch, cap
     pool.shared_pool(1)._described.clear()
     calls = []
     real = pool.describe_in_worker
-    monkeypatch.setattr(pool, "describe_in_worker", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    monkeypatch.setattr(pool, "describe_in_worker", lambda *a, **k: calls.append(dict(a[0].options)) or real(*a, **k))
     out = tmp_path / "out"
     assert main(["run", "--case", "example-1.1", "--solver", "tests.scoring._helpers:GD", "--option", "lr=0.1",
                  "--runs", "1", "--max-iter", "5", "--out", str(out), "--quiet"]) == 0

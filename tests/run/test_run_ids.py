@@ -169,8 +169,7 @@ def test_given_points_key_the_lanes_a_runspec_of_them_would(monkeypatch, runs, l
     that ``critbench run`` of the same runs would use: one layout (:func:`harness.run.plan.layout`), not a
     second formula."""
     import harness.run.plan as plan
-    from harness.run.cell import Points
-    from harness.run.refs import CaseRef, SolverRef
+    from harness.run.cell import CaseRef, Points, SolverRef
 
     if large:
         monkeypatch.setattr(plan, "_large_on_cpu", lambda case: True)

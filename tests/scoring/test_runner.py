@@ -138,7 +138,7 @@ class _FakeBackend:
     def ensure(self, n):
         pass
 
-    def describe(self, solver_ref, given):
+    def describe(self, solver_ref):
         return {"error": "not used"}
 
     def free(self):
@@ -169,9 +169,8 @@ def test_execute_with_a_custom_backend_and_ctrl_c_stores_blocks_in_flight(tmp_pa
     """Ctrl-C: nothing new starts, the blocks in flight are stored, then KeyboardInterrupt."""
     from harness.results.store import ResultStore
     from harness.run.execute import execute
-    from harness.run.cell import Points, resolve
     from harness.run.plan import Plan
-    from harness.run.refs import CaseRef, SolverRef
+    from harness.run.cell import CaseRef, Points, SolverRef, resolve
     from harness.run.pool import InlineBackend
 
     theta0 = initial_points(get_case("quartic"), 0, range(6))

@@ -47,7 +47,7 @@ def test_dry_run_prints_cells_runs_and_hvp_bound(tmp_path, capsys):
                  '[[solver]]\nname = "newton-mr"\noptions = { forcing = [0.1, 0.5] }\n')
     assert main(["sweep", str(f), "--out", str(tmp_path / "o"), "--dry-run"]) == 0
     out = capsys.readouterr().out
-    # cells hold the complete typed values (harness.run.params), so the label lists every one
+    # cells hold the complete typed values (harness.run.spec), so the label lists every one
     assert out.count("quartic[angle=0.0] x newton-mr[maxit=0,") == 2
     assert "forcing=0.1," in out and "forcing=0.5," in out
     # quartic: dim 2, Newton-MR's declared bound per iteration: maxit=0 -> dim MINRES-QLP HVPs, + 1 for
