@@ -54,8 +54,11 @@ def test_pages_and_summaries_are_written(out: Path) -> None:
 
 def test_quartic_numbers_are_recomputed_from_the_store(out: Path) -> None:
     nums = json.loads((out / "fig-3.5" / "summary.json").read_text())["numbers"]
-    recs = [r for r in load_records(out / "runs") if r["case"] == "quartic"]
+    quartic = [r for r in load_records(out / "runs") if r["case"] == "quartic"]
+    recs = [r for r in quartic if r["max_iter"] == 40]  # the grid (the fixture's ITERS)
     assert len(recs) == nums["starts"] == 25
+    # the drawn trajectories' starts also ran through the harness (STEPS iterations): the check's reference
+    assert len([r for r in quartic if r["max_iter"] == 10]) == 7
     left = crit_left = flat = 0
     for r in recs:
         arrs = load_arrays(out / "runs", r["batch_id"])
