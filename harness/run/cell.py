@@ -50,7 +50,7 @@ from harness.run.keys import case_key, run_id, solver_key
 from harness.run.plan import Block, Shape, _blocks, default_threads, layout, pad_rows
 from harness.run.spec import RunSpec
 
-__all__ = ["CaseRef", "Cell", "Points", "SolverRef", "check_plugins", "cost_source_of", "resolve"]
+__all__ = ["CaseRef", "Cell", "Points", "SolverFacts", "SolverRef", "check_plugins", "cost_source_of", "resolve"]
 
 
 def _loads(blob: bytes) -> Any:
@@ -205,16 +205,32 @@ class Points:
 
 
 @dataclasses.dataclass(frozen=True)
+class SolverFacts:
+    """What describing a solver once tells the pipeline (:meth:`SolverRef.describe`; for a plug-in, its
+    worker's answer).
+
+    Attributes:
+        name: the solver's ``name`` as built (recorded as ``solver_name``).
+        options: its complete options (recorded; hashed in the solver key).
+        refill: whether it can solve in refilling batches.
+        cost_source: ``harness`` when harness code counted HVPs/gradients, ``solver`` when the solver
+            did, ``reported`` for a plug-in (counted in its own process).
+    """
+
+    name: str
+    options: Mapping[str, Any]
+    refill: bool
+    cost_source: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Cell:
     """One cell, resolved: what every block of it is solved with and judged against.
 
     Attributes:
         case, solver: how a worker builds the case and the solver (the solver's options as typed).
         scoring_case: the case the judge scores against, built once here from ``case``.
-        solver_name: the solver's ``name`` (as built).
-        options: the solver's complete options (recorded).
-        refill: whether the solver can solve in refilling batches.
-        cost_source: ``harness`` when harness code counted HVPs/gradients, ``reported`` for a plug-in.
+        facts: what describing the solver told (name, complete options, refill, cost source).
         case_key, solver_key: resume keys.
         seed, max_iter, tol: the runs' seed and budget.
         lanes: refilling lanes, or None (lockstep ``solve``).
@@ -229,10 +245,7 @@ class Cell:
     case: CaseRef
     solver: SolverRef
     scoring_case: Any
-    solver_name: str
-    options: Mapping[str, Any]
-    refill: bool
-    cost_source: str
+    facts: SolverFacts
     case_key: str
     solver_key: str
     seed: int
@@ -269,9 +282,13 @@ class Cell:
         return self.scoring_case.ground_truth
 
 
-def _describe(backend: Any, ref: SolverRef) -> dict[str, Any]:
-    """Name, complete options, refill support, cost source (and the typed given options) of the
-    solver (:meth:`SolverRef.describe`): asked here for built-ins (trusted), else asked of a worker."""
+def _describe(backend: Any, ref: SolverRef) -> tuple[SolverRef, SolverFacts]:
+    """The solver described once (:meth:`SolverRef.describe`: asked here for a built-in, which is
+    trusted, else of a worker): ``ref`` with its options as typed there, and the :class:`SolverFacts`.
+
+    Raises:
+        SolverError: it cannot be built, or its options are bad (the describe answer's one line).
+    """
     from harness.solvers import SolverError
 
     if ref.builtin:
@@ -281,7 +298,10 @@ def _describe(backend: Any, ref: SolverRef) -> dict[str, Any]:
         info["cost_source"] = "reported"
     if "error" in info:
         raise SolverError(str(info["error"]))
-    return info
+    if isinstance(info.get("typed"), dict):
+        ref = ref.with_options(info["typed"])  # as the worker typed them
+    return ref, SolverFacts(str(info["name"]), copy.deepcopy(dict(info["options"])), bool(info["refill"]),
+                            str(info["cost_source"]))
 
 
 def _solver_ref(spec: RunSpec) -> SolverRef:
@@ -329,18 +349,13 @@ def resolve(what: RunSpec | Points, *, backend: Any, store: Any = None) -> Cell:
     else:
         case_ref, sref = CaseRef(what.case, dict(what.case_params)), _solver_ref(what)
     case = case_ref.build()  # the one case of the parent: keys, initial points, the judge's oracles
-    info = _describe(backend, sref)
-    if isinstance(info.get("typed"), dict):
-        sref = sref.with_options(info["typed"])  # as the worker typed them
-    opts = copy.deepcopy(dict(info["options"]))
-    refillable = bool(info["refill"])
-    facts = dict(case=case_ref, solver=sref, scoring_case=case, solver_name=str(info["name"]), options=opts,
-                 refill=refillable, cost_source=str(info["cost_source"]))
+    sref, facts = _describe(backend, sref)
+    common = dict(case=case_ref, solver=sref, scoring_case=case, facts=facts)
     if isinstance(what, Points):
-        return _points_cell(what, store, case, facts)
+        return _points_cell(what, store, case, common)
     spec = what
-    lay = layout(spec, case, refillable=refillable)
-    ckey, skey = case_key(case), solver_key(spec.solver, opts, spec.max_iter, spec.tol, lanes=lay.lanes)
+    lay = layout(spec, case, refillable=facts.refill)
+    ckey, skey = case_key(case), solver_key(spec.solver, facts.options, spec.max_iter, spec.tol, lanes=lay.lanes)
     ids = [run_id(ckey, skey, spec.seed, i) for i in range(spec.runs)]
     stored = _stored(store, ids)
     todo = [i for i in range(spec.runs) if ids[i] not in stored]
@@ -352,26 +367,27 @@ def resolve(what: RunSpec | Points, *, backend: Any, store: Any = None) -> Cell:
     start = dict(zip(todo, initial_points(case, spec.seed, todo))) if todo else {}
     blocks = tuple(Block(tuple(g), pad_rows(np.stack([start[i] for i in g]), lay.block)) for g in groups)
     threads = default_threads(spec, case, 0 if lay.refill else lay.batch, max(len(blocks), 1))
-    return Cell(**facts, case_key=ckey, solver_key=skey, seed=spec.seed, max_iter=spec.max_iter, tol=spec.tol,
+    return Cell(**common, case_key=ckey, solver_key=skey, seed=spec.seed, max_iter=spec.max_iter, tol=spec.tol,
                 lanes=lay.batch if lay.refill else None, threads=threads, blocks=blocks,
                 stored=tuple(sorted(stored.values(), key=lambda r: r["run_index"])),
                 batch_prefix=f"{ckey}_{skey}_s{spec.seed}")
 
 
-def _points_cell(p: Points, store: Any, case: Any, facts: dict[str, Any]) -> Cell:
+def _points_cell(p: Points, store: Any, case: Any, common: dict[str, Any]) -> Cell:
     """Lockstep blocks of ``p.batch`` given rows (padded), skipping stored runs."""
     theta0 = np.asarray(p.theta0, dtype=np.float64)
     n = len(theta0)
     # the lanes of a RunSpec of these n runs with the default batch
-    key_lanes = layout(Shape(n), case, refillable=facts["refill"]).lanes if p.lanes_in_key else None
+    facts = common["facts"]
+    key_lanes = layout(Shape(n), case, refillable=facts.refill).lanes if p.lanes_in_key else None
     ckey = case_key(case)
-    skey = solver_key(p.solver.name, facts["options"], p.max_iter, p.tol, lanes=key_lanes)
+    skey = solver_key(p.solver.name, facts.options, p.max_iter, p.tol, lanes=key_lanes)
     ids = [run_id(ckey, skey, p.seed, i) for i in range(n)]
     stored = _stored(store, ids)
     todo = [i for i in range(n) if ids[i] not in stored]
     b = max(1, min(int(p.batch or n), n))
     blocks = tuple(Block(tuple(todo[k:k + b]), pad_rows(theta0[todo[k:k + b]], b)) for k in range(0, len(todo), b))
-    return Cell(**facts, case_key=ckey, solver_key=skey, seed=int(p.seed), max_iter=p.max_iter, tol=p.tol,
+    return Cell(**common, case_key=ckey, solver_key=skey, seed=int(p.seed), max_iter=p.max_iter, tol=p.tol,
                 lanes=None, threads=1, blocks=blocks, stored=tuple(sorted(stored.values(), key=lambda r: r["run_index"])),
                 batch_prefix=f"{ckey}_{skey}_p{p.seed}", score_options=dict(p.score_options),
                 record_theta0=p.record_theta0)

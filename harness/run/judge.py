@@ -244,8 +244,8 @@ def build_records(
     oracles = point_oracles(case, thetas[scored_rows]) if scored_rows else []
     oracle_of = dict(zip(scored_rows, oracles))
     snaps, snap_oracles = _snapshot_oracles(case, getattr(res, "snapshots", None), n, scored_rows)
-    options = copy.deepcopy(dict(cell.options))
-    cost_source = cell.cost_source
+    options = copy.deepcopy(dict(cell.facts.options))
+    cost_source = cell.facts.cost_source
     out = []
     for row, i in enumerate(indices):
         rec: dict[str, Any] = {
@@ -257,7 +257,7 @@ def build_records(
             "case_key": cell.case_key,
             "dim": case.dim,
             "solver": cell.solver_label,
-            "solver_name": cell.solver_name,
+            "solver_name": cell.facts.name,
             "solver_options": copy.deepcopy(options),
             "solver_key": cell.solver_key,
             "seed": int(seed),

@@ -124,7 +124,7 @@ def test_run_and_sweep_use_one_layout(runs, batch, lanes):
     spec = RunSpec("quartic", {}, "newton-mr", {}, runs, 0, max_iter=10, batch_size=batch)
     case = get_case("quartic")
     assert solve_lanes(spec, case) == lanes
-    assert _keys(spec).solver_key == solver_key("newton-mr", _keys(spec).options, 10, 1e-10, lanes=lanes)
+    assert _keys(spec).solver_key == solver_key("newton-mr", _keys(spec).facts.options, 10, 1e-10, lanes=lanes)
 
 
 def test_different_lanes_different_run_ids(tmp_path):
@@ -142,7 +142,7 @@ def test_large_case_default_layout_is_shared(monkeypatch):
     spec = RunSpec("quartic", {}, "newton-mr", {}, 8, 0, max_iter=10)
     monkeypatch.setattr(plan, "_large_on_cpu", lambda case: True)
     assert solve_lanes(spec, get_case("quartic")) == 1
-    assert _keys(spec).solver_key == solver_key("newton-mr", _keys(spec).options, 10, 1e-10, lanes=1)
+    assert _keys(spec).solver_key == solver_key("newton-mr", _keys(spec).facts.options, 10, 1e-10, lanes=1)
 
 
 def test_within_one_lane_count_result_is_independent_of_lane_mates_and_refill():
@@ -178,6 +178,6 @@ def test_given_points_key_the_lanes_a_runspec_of_them_would(monkeypatch, runs, l
     cell = resolve(Points(CaseRef("quartic"), SolverRef("newton-mr"), theta0, 0, max_iter=10, lanes_in_key=True),
                    backend=InlineBackend())
     assert cell.solver_key == _keys(spec).solver_key
-    assert cell.solver_key == solver_key("newton-mr", cell.options, 10, 1e-10, lanes=solve_lanes(spec, get_case("quartic")))
+    assert cell.solver_key == solver_key("newton-mr", cell.facts.options, 10, 1e-10, lanes=solve_lanes(spec, get_case("quartic")))
     assert resolve(Points(CaseRef("quartic"), SolverRef("newton-mr"), theta0, 0, max_iter=10),
-                   backend=InlineBackend()).solver_key == solver_key("newton-mr", cell.options, 10, 1e-10)
+                   backend=InlineBackend()).solver_key == solver_key("newton-mr", cell.facts.options, 10, 1e-10)
