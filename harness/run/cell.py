@@ -133,12 +133,12 @@ class SolverRef:
             if self.blob is None:
                 from harness.solvers import option_defaults
 
-                given = option_defaults(self.name)
-                defaults = json.loads(json.dumps(given, default=_jsonable))
-                if given:
+                declared = option_defaults(self.name)
+                defaults = json.loads(json.dumps(declared, default=_jsonable))
+                if declared:
                     from harness.run.spec import type_values
 
-                    typed = type_values(typed, given, owner=f"solver {self.name!r}", what="option")
+                    typed = type_values(typed, declared, owner=f"solver {self.name!r}", what="option")
                 ref = self.with_options(typed)
             solver = ref.build()
             out = {"name": str(getattr(solver, "name", self.name if self.blob is None else "?")),
