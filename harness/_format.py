@@ -6,6 +6,7 @@
 * :func:`fixed`: p-values and ratios of the regression gate's table: 3 decimals
   below 10, 1 decimal from 10 to ``1e5``, 2 significant digits outside
   ``[1e-3, 1e5)`` (and for exactly 0, ``0.000``).
+* :func:`exception_line`: an exception as one line, ``"TypeName: first line of its message"``.
 
 Stdlib only; the bottom floor, importable from every room.
 """
@@ -16,7 +17,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["DASH", "MISSING", "fixed", "number", "percent_ci"]
+__all__ = ["DASH", "MISSING", "exception_line", "fixed", "number", "percent_ci"]
 
 #: What a table shows for a value it does not have.
 MISSING = "-"
@@ -47,3 +48,10 @@ def fixed(x: float | None) -> str:
     if isinstance(x, float) and (x == 0 or 1e-3 <= abs(x) < 1e5):
         return f"{x:.3f}" if abs(x) < 10 else f"{x:.1f}"
     return f"{x:.2g}"
+
+
+def exception_line(exc: BaseException) -> str:
+    """``exc`` as one line: its type name and the first line of its message (the type name alone
+    for an empty message)."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from harness._format import exception_line
 from harness.run.keys import case_key, run_id, solver_key
 from harness.run.plan import Block, Shape, _blocks, default_threads, layout, pad_rows
 from harness.run.spec import RunSpec
@@ -148,12 +149,7 @@ class SolverRef:
         except (SolverError, ValueError) as exc:  # ParamError is a ValueError
             return {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__, "defaults": defaults}
         except BaseException as exc:  # noqa: BLE001 - a plug-in's import may raise anything (SyntaxError, SystemExit)
-            return {"error": f"cannot load solver {self.what!r}: {_first_line(exc)}", "defaults": defaults}
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+            return {"error": f"cannot load solver {self.what!r}: {exception_line(exc)}", "defaults": defaults}
 
 
 def _options_of(solver: Any, given: Mapping[str, Any]) -> dict[str, Any]:

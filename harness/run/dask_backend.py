@@ -69,7 +69,8 @@ def solve_on_dask_worker(task: SolveTask, cache: str | None = None, time_limit: 
     "outcome": [kind, reason]}``."""
     from harness.run.pool import solve_in_worker
     from harness.run.sandbox import probe
-    from harness.run.worker import _first_line, run_task
+    from harness._format import exception_line
+    from harness.run.worker import run_task
 
     if not task.solver_ref.builtin:
         kind = probe().kind
@@ -89,7 +90,7 @@ def solve_on_dask_worker(task: SolveTask, cache: str | None = None, time_limit: 
         code = exc.code if isinstance(exc, SystemExit) else None
         state.cells.pop(task.cell, None)  # do not reuse what that solver may have left behind
         return {"sandbox": "trusted", "meter": meter(), "payload": encode_reply(
-            {"fatal": _first_line(exc), "exit_code": code if isinstance(code, int) else None}, {})}
+            {"fatal": exception_line(exc), "exit_code": code if isinstance(code, int) else None}, {})}
     return {"sandbox": "trusted", "meter": meter(), "payload": encode_reply(head, arrays)}
 
 

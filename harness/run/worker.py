@@ -28,7 +28,6 @@ returned as ``compile_seconds`` (0 on later tasks of that worker).
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import signal
 import sys
@@ -38,8 +37,9 @@ from typing import Any
 
 import numpy as np
 
+from harness._format import exception_line
 from harness.run.cell import CaseRef, SolverRef
-from harness.run.wire import (ARRAY_FIELDS, ProtocolError, ReplyLimits, _jsonable, decode_payload, encode_frame,
+from harness.run.wire import (ARRAY_FIELDS, ProtocolError, ReplyLimits, decode_payload, encode_frame,
                               encode_payload, read_frame_blocking, write_all)
 
 __all__ = ["SolveTask", "WARMUP_TOL", "WorkerState", "decode_reply",
@@ -85,11 +85,6 @@ def build_solver(ref: SolverRef) -> Any:
     return ref.build()
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
-
-
 def solver_failure(exc: Exception, seed: int, indices: Sequence[int]) -> dict[int, tuple[str, str]]:
     """The rows of a shard whose solver raised ``exc``, as ``{row: (outcome, reason)}``.
 
@@ -105,7 +100,7 @@ def solver_failure(exc: Exception, seed: int, indices: Sequence[int]) -> dict[in
         return {int(row): (outcome, f"run {indices[row]} (seed {seed}): {reason}")
                 for row, (outcome, reason) in per_row.items() if 0 <= int(row) < n}
     where = f"run {indices[0]}" if n == 1 else f"runs {indices[0]}-{indices[-1]} (one batch)"
-    return {row: ("error", f"solver raised on {where} (seed {seed}): {_first_line(exc)}") for row in range(n)}
+    return {row: ("error", f"solver raised on {where} (seed {seed}): {exception_line(exc)}") for row in range(n)}
 
 
 def isolated_data(data: Any) -> Any:
@@ -294,7 +289,7 @@ def worker_main(fd: int, cache: str | None) -> None:
         _serve(fd, cache)
     except BaseException as exc:  # noqa: BLE001
         try:
-            os.write(2, f"critbench worker: {_first_line(exc)}\n".encode())
+            os.write(2, f"critbench worker: {exception_line(exc)}\n".encode())
         finally:
             os._exit(4)
 
@@ -371,7 +366,7 @@ def _serve(fd: int, cache: str | None) -> None:
         except BaseException as exc:  # noqa: BLE001 - sys.exit, KeyboardInterrupt, ... inside the solver
             code = exc.code if isinstance(exc, SystemExit) else None
             try:
-                reply(tid, {"fatal": _first_line(exc), "exit_code": code if isinstance(code, int) else None}, {})
+                reply(tid, {"fatal": exception_line(exc), "exit_code": code if isinstance(code, int) else None}, {})
             finally:
                 os._exit(3)
         reply(tid, head, arrays)

@@ -55,6 +55,8 @@ from typing import Any
 
 import numpy as np
 
+from harness._format import exception_line
+
 from ._oracles import NumpyOracles
 from ._protocol import (
     CONVERGED,
@@ -151,7 +153,7 @@ class NumpySolver:
         except FloatingPointError:
             diverged = True
         except Exception as exc:  # user code: one clear line, this run only
-            return self._rejected(oracles, x0, max_iter, ("error", _first_line(exc)))
+            return self._rejected(oracles, x0, max_iter, ("error", exception_line(exc)))
         hvps, grads = oracles.n_hvp, oracles.n_grad
         if not diverged:
             try:
@@ -188,11 +190,6 @@ class NumpySolver:
         return {"theta": x0.copy(), "status": MAX_ITER, "n_iter": 0, "hvps": hvps, "grads": grads, "trace": tr,
                 "snapshots": np.full((C, x0.size), np.nan), "snapshot_iter": np.full(C, -1, np.int64),
                 "rejected": why}
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
 _LAST_ORACLES: dict[str, tuple[Problem, NumpyOracles]] = {}
