@@ -330,8 +330,14 @@ def check_plugins(specs: Sequence[RunSpec], backend: Any) -> None:
             _describe(backend, ref)
 
 
-def _stored(store: Any, ids: list[str]) -> dict[str, Mapping[str, Any]]:
-    return {r["run_id"]: r for r in store.records_for(set(ids))} if store is not None else {}
+def _stored_and_todo(store: Any, ckey: str, skey: str, seed: int,
+                     n: int) -> tuple[tuple[Mapping[str, Any], ...], list[int]]:
+    """Runs ``0 .. n-1`` of ``seed``: the records ``store`` (None: nothing stored) already holds, by
+    ``run_index``, and the indices still to solve."""
+    ids = [run_id(ckey, skey, seed, i) for i in range(n)]
+    stored = {r["run_id"]: r for r in store.records_for(set(ids))} if store is not None else {}
+    return (tuple(sorted(stored.values(), key=lambda r: r["run_index"])),
+            [i for i in range(n) if ids[i] not in stored])
 
 
 def resolve(what: RunSpec | Points, *, backend: Any, store: Any = None) -> Cell:
@@ -352,9 +358,7 @@ def resolve(what: RunSpec | Points, *, backend: Any, store: Any = None) -> Cell:
     spec = what
     lay = layout(spec, case, refillable=facts.refill)
     ckey, skey = case_key(case), solver_key(spec.solver, facts.options, spec.max_iter, spec.tol, lanes=lay.lanes)
-    ids = [run_id(ckey, skey, spec.seed, i) for i in range(spec.runs)]
-    stored = _stored(store, ids)
-    todo = [i for i in range(spec.runs) if ids[i] not in stored]
+    stored, todo = _stored_and_todo(store, ckey, skey, spec.seed, spec.runs)
     groups = _blocks(todo, lay.block)
     # one draw for the whole cell: each call draws whole pools of POOL starts (a trajectory per pool for the
     # DLAE), so drawing per block repeated the same pools once per block
@@ -364,8 +368,7 @@ def resolve(what: RunSpec | Points, *, backend: Any, store: Any = None) -> Cell:
     blocks = tuple(Block(tuple(g), pad_rows(np.stack([start[i] for i in g]), lay.block)) for g in groups)
     threads = default_threads(spec, case, 0 if lay.refill else lay.batch, max(len(blocks), 1))
     return Cell(**common, case_key=ckey, solver_key=skey, seed=spec.seed, max_iter=spec.max_iter, tol=spec.tol,
-                lanes=lay.batch if lay.refill else None, threads=threads, blocks=blocks,
-                stored=tuple(sorted(stored.values(), key=lambda r: r["run_index"])),
+                lanes=lay.batch if lay.refill else None, threads=threads, blocks=blocks, stored=stored,
                 batch_prefix=f"{ckey}_{skey}_s{spec.seed}")
 
 
@@ -378,12 +381,10 @@ def _points_cell(p: Points, store: Any, case: Any, common: dict[str, Any]) -> Ce
     key_lanes = layout(Shape(n), case, refillable=facts.refill).lanes if p.lanes_in_key else None
     ckey = case_key(case)
     skey = solver_key(p.solver.name, facts.options, p.max_iter, p.tol, lanes=key_lanes)
-    ids = [run_id(ckey, skey, p.seed, i) for i in range(n)]
-    stored = _stored(store, ids)
-    todo = [i for i in range(n) if ids[i] not in stored]
+    stored, todo = _stored_and_todo(store, ckey, skey, p.seed, n)
     b = max(1, min(int(p.batch or n), n))
     blocks = tuple(Block(tuple(todo[k:k + b]), pad_rows(theta0[todo[k:k + b]], b)) for k in range(0, len(todo), b))
     return Cell(**common, case_key=ckey, solver_key=skey, seed=int(p.seed), max_iter=p.max_iter, tol=p.tol,
-                lanes=None, threads=1, blocks=blocks, stored=tuple(sorted(stored.values(), key=lambda r: r["run_index"])),
+                lanes=None, threads=1, blocks=blocks, stored=stored,
                 batch_prefix=f"{ckey}_{skey}_p{p.seed}", score_options=dict(p.score_options),
                 record_theta0=p.record_theta0)

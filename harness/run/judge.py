@@ -40,8 +40,7 @@ import numpy as np
 from harness.results.store import as_stored as _as_stored
 from harness.run.keys import run_id
 from harness.scoring.oracles import point_oracles
-from harness.results.outcomes import FAILED_OUTCOMES
-from harness.results.outcomes import status_name
+from harness.results.outcomes import FAILED_OUTCOMES, status_name
 from harness.scoring.judge import score_run
 
 if TYPE_CHECKING:
@@ -244,7 +243,7 @@ def build_records(
     oracles = point_oracles(case, thetas[scored_rows]) if scored_rows else []
     oracle_of = dict(zip(scored_rows, oracles))
     snaps, snap_oracles = _snapshot_oracles(case, getattr(res, "snapshots", None), n, scored_rows)
-    options = copy.deepcopy(dict(cell.facts.options))
+    options = cell.facts.options  # each record gets its own copy
     cost_source = cell.facts.cost_source
     out = []
     for row, i in enumerate(indices):
@@ -258,7 +257,7 @@ def build_records(
             "dim": case.dim,
             "solver": cell.solver_label,
             "solver_name": cell.facts.name,
-            "solver_options": copy.deepcopy(options),
+            "solver_options": copy.deepcopy(dict(options)),
             "solver_key": cell.solver_key,
             "seed": int(seed),
             "run_index": int(i),

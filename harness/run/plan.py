@@ -38,12 +38,11 @@ class Block:
 
 @dataclasses.dataclass(frozen=True)
 class Shape:
-    """What the layout heuristics read of a cell that is not a :class:`~harness.run.spec.RunSpec`
-    (runs from given points): its ``runs``, the ``batch_size`` and ``threads`` asked for (None: default)."""
+    """What :func:`layout` reads of a cell that is not a :class:`~harness.run.spec.RunSpec` (runs from
+    given points): its ``runs`` and the ``batch_size`` asked for (None: default)."""
 
     runs: int
     batch_size: int | None = None
-    threads: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,23 +169,18 @@ def default_threads(spec: Any, case: Any, batch: int, n_blocks: int) -> int:
     return 1
 
 
-def layout(spec: Any, case: Any, *, refillable: bool) -> Layout:
+def layout(spec: Any, case: Any, solver: Any = None, *, refillable: bool | None = None) -> Layout:
     """The :class:`Layout` of ``spec`` (a :class:`~harness.run.spec.RunSpec` or a :class:`Shape`) on
-    ``case``: ``B = default_batch_size``, :func:`use_refill` (for a solver that can refill, ``refillable``)
-    and ``Q = block_size``."""
+    ``case``: ``B = default_batch_size``, :func:`use_refill` (whether the solver can refill:
+    ``refillable``, else asked of ``solver`` or of the spec's solver) and ``Q = block_size``."""
     B = default_batch_size(spec, case)
-    refill = use_refill(spec, case, refillable=refillable)
+    refill = use_refill(spec, case, solver, refillable=refillable)
     return Layout(B, refill, block_size(spec, B, refill))
 
 
 def solve_lanes(spec: Any, case: Any, solver: Any = None, *, refillable: bool | None = None) -> int:
-    """:attr:`Layout.lanes` of ``spec`` on ``case`` (``refillable``: what a worker reported for a
-    plug-in; None: asked of ``solver``, or of the spec's solver built from the registry)."""
-    if refillable is None:
-        from harness.solvers import get_solver, supports_refill
-
-        refillable = supports_refill(solver if solver is not None else get_solver(spec.solver, **spec.solver_options))
-    return layout(spec, case, refillable=refillable).lanes
+    """:attr:`Layout.lanes` of ``spec`` on ``case`` (:func:`layout`)."""
+    return layout(spec, case, solver, refillable=refillable).lanes
 
 
 def check_time_limit(value: Any) -> float | None:

@@ -131,10 +131,7 @@ def run_spec(
 
 def _typed_spec(spec: RunSpec, cell: Any) -> dict[str, Any]:
     """``spec`` for ``meta.json``, with the options as the cell typed them (a plug-in's in its worker)."""
-    out = dataclasses.asdict(spec)
-    if cell.solver.blob is None:
-        out["solver_options"] = dict(cell.solver.options)
-    return out
+    return {**dataclasses.asdict(spec), "solver_options": dict(cell.solver.options)}
 
 
 def run_suite(
